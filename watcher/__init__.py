@@ -1,0 +1,1 @@
+"""Exchange -> Redis: the lowest layer of klaxon, owner of the event contract."""

@@ -1,0 +1,57 @@
+"""The exception tree, ordered by what the caller must do."""
+
+from __future__ import annotations
+
+
+class KlaxonError(Exception):
+    """Base of every error klaxon raises on purpose."""
+
+
+class ConfigError(KlaxonError):
+    """Bad settings, rule file or channel: refuse at start, never retry."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        self.errors = errors if errors is not None else [message]
+        super().__init__(message if errors is None else "\n".join(errors))
+
+
+class ExchangeError(KlaxonError):
+    """Something on the exchange side went wrong."""
+
+
+class UnknownMessage(ExchangeError):
+    """A frame no parser maps: log, count, continue."""
+
+    def __init__(self, venue: str, reason: str, raw: str | bytes) -> None:
+        self.venue = venue
+        self.reason = reason
+        self.sample = sample(raw)
+        super().__init__(f"{venue}: {reason}: {self.sample}")
+
+
+class ExchangeUnavailable(ExchangeError):
+    """Timeout, 5xx, 429: back off and retry (after `retry_after` seconds when known)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class OrderRejected(ExchangeError):
+    """The exchange refused an order (margin, price, duplicate id): notify, never retry."""
+
+    def __init__(self, venue: str, code: str, message: str, client_order_id: str = "") -> None:
+        self.venue = venue
+        self.code = code
+        self.client_order_id = client_order_id
+        super().__init__(f"{venue} rejected order {client_order_id or '?'}: {code} {message}")
+
+
+class NotificationError(KlaxonError):
+    """apprise reported a failed delivery: rq retries, then the job is dead-lettered."""
+
+
+def sample(raw: str | bytes, limit: int = 200) -> str:
+    """Return a truncated, printable sample of a frame for logs and error texts."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text if len(text) <= limit else text[:limit] + f"...(+{len(text) - limit} chars)"

@@ -1,0 +1,186 @@
+"""Canonical events: what every venue module produces and every worker consumes.
+
+Money is Decimal built from the exchange's own string, so a price keeps its exact value end to
+end; times are aware UTC. Tickers travel through Redis as lean rows (the hot path never builds
+a pydantic model per tick); every other event travels as its model's JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+Side = Literal["buy", "sell"]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    venue: str
+    at: AwareDatetime
+
+
+class Ticker(_Event):
+    """A price observation for one market: the last trade price or the mark price."""
+
+    kind: Literal["ticker"] = "ticker"
+    market: str
+    source: Literal["last", "mark"] = "last"
+    price: Decimal
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+
+
+class Fill(_Event):
+    """One execution of one of the account's orders."""
+
+    kind: Literal["fill"] = "fill"
+    account: str
+    market: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal | None = None
+    fee_ccy: str = ""
+    trade_id: str
+    order_id: str
+    client_order_id: str = ""
+    liquidity: Literal["maker", "taker", ""] = ""
+
+
+class OrderUpdate(_Event):
+    """A change of state of one of the account's orders (plain or algo)."""
+
+    kind: Literal["order"] = "order"
+    account: str
+    market: str
+    order_id: str
+    client_order_id: str = ""
+    side: Side
+    order_type: str
+    state: str
+    size: Decimal
+    filled: Decimal = Decimal(0)
+    price: Decimal | None = None
+    avg_price: Decimal | None = None
+    algo: bool = False
+    code: str = ""
+    message: str = ""
+
+
+class PositionUpdate(_Event):
+    """The account's position in one market; `warning` marks a liquidation warning."""
+
+    kind: Literal["position"] = "position"
+    account: str
+    market: str
+    side: str
+    size: Decimal
+    avg_price: Decimal | None = None
+    mark_price: Decimal | None = None
+    liquidation_price: Decimal | None = None
+    margin_ratio: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+    warning: bool = False
+
+
+class Balance(BaseModel):
+    """One currency's balance inside an AccountUpdate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ccy: str
+    equity: Decimal | None = None
+    available: Decimal | None = None
+    cash: Decimal | None = None
+
+
+class AccountUpdate(_Event):
+    """Account-level equity and margin, with per-currency balances."""
+
+    kind: Literal["account"] = "account"
+    account: str
+    total_equity: Decimal | None = None
+    margin_ratio: Decimal | None = None
+    balances: tuple[Balance, ...] = ()
+
+
+FeedState = Literal[
+    "connected", "logged_in", "subscribed", "disconnected", "login_failed", "error", "closing"
+]
+
+
+class FeedStatus(_Event):
+    """The health of one connection: self-monitoring travels as events like any other."""
+
+    kind: Literal["feed"] = "feed"
+    feed: str
+    status: FeedState
+    code: str = ""
+    detail: str = ""
+
+
+Event = Annotated[
+    Ticker | Fill | OrderUpdate | PositionUpdate | AccountUpdate | FeedStatus,
+    Field(discriminator="kind"),
+]
+PrivateEvent = Fill | OrderUpdate | PositionUpdate | AccountUpdate | FeedStatus
+_EVENT = TypeAdapter[Event](Event)
+
+# A tick as it travels through Redis: (market, source, price, bid, ask, exchange ms).
+# Prices stay the exchange's exact strings; "" means absent.
+TickRow = tuple[str, str, str, str, str, int]
+
+
+def utc_from_ms(ms: int | str) -> datetime:
+    """Convert an exchange's epoch milliseconds to an aware UTC datetime."""
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+def tick_row(t: Ticker) -> TickRow:
+    """Return the lean row of a Ticker, as the watcher stores it."""
+    ms = int(t.at.timestamp() * 1000)
+    return (t.market, t.source, str(t.price), _s(t.bid), _s(t.ask), ms)
+
+
+def ticker_from_row(venue: str, row: TickRow | list[object]) -> Ticker:
+    """Rebuild a Ticker from a lean row (for tools and tests, not the hot path)."""
+    market, source, price, bid, ask, ms = row
+    return Ticker(
+        venue=venue,
+        market=str(market),
+        source=source,  # type: ignore[arg-type]  # validated by pydantic
+        price=Decimal(str(price)),
+        bid=Decimal(str(bid)) if bid else None,
+        ask=Decimal(str(ask)) if ask else None,
+        at=utc_from_ms(str(ms)),
+    )
+
+
+def encode_ticks(rows: list[TickRow]) -> bytes:
+    """Serialise tick rows for one stream entry."""
+    return orjson.dumps(rows)
+
+
+def decode_ticks(data: bytes) -> list[list[object]]:
+    """Parse the tick rows of one stream entry."""
+    rows: list[list[object]] = orjson.loads(data)
+    return rows
+
+
+def encode_event(event: PrivateEvent | Ticker) -> bytes:
+    """Serialise a non-tick event for a stream entry (JSON, Decimals as strings)."""
+    return event.model_dump_json().encode()
+
+
+def decode_event(data: bytes | str) -> Event:
+    """Parse an event written by encode_event."""
+    return _EVENT.validate_json(data)
+
+
+def _s(value: Decimal | None) -> str:
+    return "" if value is None else str(value)

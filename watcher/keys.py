@@ -1,0 +1,78 @@
+"""Every Redis key, stream name, queue name and rq job id klaxon uses is built here.
+
+tests/unit/test_keys.py pins the formats: changing one is a data migration, not a refactor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+
+PREFIX = "klaxon"
+
+EVALUATE_QUEUE = f"{PREFIX}-evaluate"
+NOTIFY_QUEUE = f"{PREFIX}-notify"
+GROUP = "evaluators"
+# One evaluator holds a stream at a time (see lock), so one consumer name per stream is enough,
+# and a new holder re-reads what a dead one left pending simply by reading its own history.
+CONSUMER = "evaluator"
+
+RULES_VERSION = f"{PREFIX}:rules:version"
+STATS = f"{PREFIX}:stats"
+FEEDS = f"{PREFIX}:feeds"
+
+
+def partition(venue: str, market: str, partitions: int) -> int:
+    """Return the ticker partition of a market: stable across processes and restarts."""
+    return zlib.crc32(f"{venue}:{market}".encode()) % partitions
+
+
+def ticks_stream(part: int) -> str:
+    """Stream of ticker rows for one partition."""
+    return f"{PREFIX}:ticks:{part}"
+
+
+def private_stream(venue: str, account: str) -> str:
+    """Stream of one account's private events (fills, orders, positions, account, feed)."""
+    return f"{PREFIX}:private:{venue}:{account}"
+
+
+def dirty(stream: str) -> str:
+    """Flag set (NX) by the watcher when `stream` has news and no evaluation is queued."""
+    return f"{PREFIX}:dirty:{stream}"
+
+
+def lock(stream: str) -> str:
+    """Lock held by the one evaluator draining `stream`."""
+    return f"{PREFIX}:lock:{stream}"
+
+
+def last_prices(stream: str) -> str:
+    """Hash of the last evaluated price per (venue, market, source) of a stream."""
+    return f"{PREFIX}:last:{stream}"
+
+
+def last_price_field(venue: str, market: str, source: str) -> str:
+    """Field of last_prices() for one price series."""
+    return f"{venue}|{market}|{source}"
+
+
+def claim(rule_id: str) -> str:
+    """Once-per-arming (or per-cooldown) firing claim of a rule."""
+    return f"{PREFIX}:claim:{rule_id}"
+
+
+def delivered(job_id: str) -> str:
+    """Marker that a notification job's message reached its channel."""
+    return f"{PREFIX}:sent:{job_id}"
+
+
+def firing_id(rule_id: str, entry_id: str, index: int) -> str:
+    """Identify one firing: the rule and the event (stream entry, row) that fired it."""
+    return f"{rule_id}@{entry_id}#{index}"
+
+
+def notify_job_id(firing: str, channel: str) -> str:
+    """rq job id of the notification of one firing on one channel (idempotent enqueue)."""
+    digest = hashlib.sha1(f"{firing}\0{channel}".encode(), usedforsecurity=False).hexdigest()
+    return f"notify-{digest[:32]}"
