@@ -30,9 +30,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# redis-server is the one system binary klaxon needs (the tests start real ones).
+# System binaries: redis-server (klaxon and its tests start real ones) and docker-compose
+# (Debian's package validates docker-compose.yml without a Docker engine).
 deps:
 	@command -v redis-server >/dev/null 2>&1 || $(MAKE) --no-print-directory _apt PKG=redis-server
+	@command -v docker-compose >/dev/null 2>&1 || $(MAKE) --no-print-directory _apt PKG=docker-compose
 
 _apt:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -1,0 +1,48 @@
+"""The Redis key formats are a data contract: changing one needs a migration, so they are pinned."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from watcher import keys
+
+
+@pytest.mark.parametrize(
+    ("built", "expected"),
+    [
+        (keys.ticks_stream(3), "klaxon:ticks:3"),
+        (keys.private_stream("okx", "main"), "klaxon:private:okx:main"),
+        (keys.dirty("klaxon:ticks:3"), "klaxon:dirty:klaxon:ticks:3"),
+        (keys.lock("klaxon:ticks:3"), "klaxon:lock:klaxon:ticks:3"),
+        (keys.last_prices("klaxon:ticks:3"), "klaxon:last:klaxon:ticks:3"),
+        (keys.last_price_field("okx", "BTC-USDT", "last"), "okx|BTC-USDT|last"),
+        (keys.claim("r-1"), "klaxon:claim:r-1"),
+        (keys.delivered("notify-ab"), "klaxon:sent:notify-ab"),
+        (keys.firing_id("r-1", "1-0", 2), "r-1@1-0#2"),
+        (keys.EVALUATE_QUEUE, "klaxon-evaluate"),
+        (keys.NOTIFY_QUEUE, "klaxon-notify"),
+        (keys.GROUP, "evaluators"),
+        (keys.RULES_VERSION, "klaxon:rules:version"),
+        (keys.STATS, "klaxon:stats"),
+    ],
+)
+def test_key_formats_are_pinned(built: str, expected: str) -> None:
+    assert built == expected
+
+
+def test_partition_is_stable_and_in_range() -> None:
+    # crc32, not hash(): the same market lands in the same partition in every process.
+    assert keys.partition("okx", "BTC-USDT", 16) == keys.partition("okx", "BTC-USDT", 16)
+    assert keys.partition("okx", "BTC-USDT", 16) == 12  # crc32(b"okx:BTC-USDT") % 16
+    spread = {keys.partition("okx", f"M{i}-USDT", 16) for i in range(200)}
+    assert spread == set(range(16))
+
+
+def test_notify_job_id_is_deterministic_and_rq_safe() -> None:
+    a = keys.notify_job_id("r-1@1-0#0", "desk")
+    assert a == keys.notify_job_id("r-1@1-0#0", "desk")
+    assert a != keys.notify_job_id("r-1@1-0#0", "ops")
+    assert a != keys.notify_job_id("r-1@2-0#0", "desk")
+    assert re.fullmatch(r"notify-[0-9a-f]{32}", a)
