@@ -153,7 +153,7 @@ def ticker_from_row(venue: str, row: TickRow | list[object]) -> Ticker:
     return Ticker(
         venue=venue,
         market=str(market),
-        source=source,  # type: ignore[arg-type]  # validated by pydantic
+        source=source,  # validated by pydantic
         price=Decimal(str(price)),
         bid=Decimal(str(bid)) if bid else None,
         ask=Decimal(str(ask)) if ask else None,

@@ -1,0 +1,1 @@
+"""Rule files -> validated, compiled rules. Pure: no Redis, no network, no apprise."""

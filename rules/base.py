@@ -1,0 +1,150 @@
+"""What every rule kind shares: identity, channels, message, repeat policy, origin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from rules.reader import Reader
+from rules.template import Template
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+NAME_RULE = "lower-case letters, digits, '_' and '-', starting with a letter or digit, at most 64"
+VENUE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+VENUE_RULE = "a lower-case venue name such as okx"
+MARKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}")
+MARKET_RULE = "the market as the venue spells it, such as BTC-USDT"
+ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
+ACCOUNT_RULE = "an account name without spaces"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Once(_Frozen):
+    """Fire once per arming: the rule re-arms only when its definition changes."""
+
+    kind: Literal["once"] = "once"
+
+
+class Every(_Frozen):
+    """Fire for every matching event (each event at most once)."""
+
+    kind: Literal["every"] = "every"
+
+
+class Cooldown(_Frozen):
+    """Fire, then stay quiet for `seconds` before the rule may fire again."""
+
+    kind: Literal["cooldown"] = "cooldown"
+    seconds: float = Field(gt=0)
+
+
+Repeat = Annotated[Once | Every | Cooldown, Field(discriminator="kind")]
+
+
+class Channel(_Frozen):
+    """A named notification destination; the apprise URL is a secret."""
+
+    name: str
+    url: SecretStr
+    where: str
+
+
+class Rule(_Frozen):
+    """A compiled rule: its kind's fields plus identity, destinations, message and repeat."""
+
+    KIND: ClassVar[str] = ""
+    PLACEHOLDERS: ClassVar[frozenset[str]] = frozenset()
+    DEFAULT_MESSAGE: ClassVar[str] = ""
+    DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Once()
+
+    id: str
+    name: str
+    channels: tuple[str, ...]
+    message: Template
+    repeat: Repeat
+    where: str
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        channels: tuple[str, ...],
+        message: Template,
+        repeat: Once | Every | Cooldown,
+        where: str,
+        **fields: Any,
+    ) -> Self:
+        """Build the rule with its id derived from its canonical definition."""
+        # Canonical with defaults filled in, so spelling out a default or respelling a number
+        # (65000 vs "65000.0") keeps the id, while any change of meaning gives a new one.
+        own = {key: _canonical(fields.get(key, default)) for key, default in _own(cls).items()}
+        definition = {
+            "kind": cls.KIND,
+            "name": name,
+            "channels": sorted(channels),
+            "message": message.text,
+            "repeat": repeat.model_dump(),
+            "fields": own,
+        }
+        blob = json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()
+        return cls(
+            id=f"{name}-{hashlib.sha256(blob).hexdigest()[:12]}",
+            name=name,
+            channels=channels,
+            message=message,
+            repeat=repeat,
+            where=where,
+            **fields,
+        )
+
+    @classmethod
+    def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
+        """Read the kind's own mapping (`price: {...}`) into model fields, or None on errors."""
+        raise NotImplementedError
+
+    def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
+        """Say why `repeat` makes no sense for this rule ("" when it does)."""
+        return ""
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """Return this rule's message for the values of one firing (see the kind's fields())."""
+        return self.message.render(values)
+
+
+_BASE = frozenset(Rule.model_fields)
+
+
+@cache
+def _own(cls: type[Rule]) -> dict[str, Any]:
+    """Return a kind's own fields with their defaults (computed once: pydantic's lookup is slow)."""
+    return {key: info.get_default() for key, info in cls.model_fields.items() if key not in _BASE}
+
+
+def _canonical(value: object) -> object:
+    """Return a JSON-able form that doesn't change when a number is merely respelled."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value
+
+
+def text(value: Decimal | None) -> str:
+    """Return a Decimal's digits as written, never in exponent form ("" when absent)."""
+    return "" if value is None else format(value, "f")
+
+
+def utc_text(at: datetime) -> str:
+    """Return an aware time as ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

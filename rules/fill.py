@@ -1,0 +1,96 @@
+"""Fill rules: fire on executions of the account's orders, optionally filtered."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import yaml
+
+from rules.base import (
+    ACCOUNT,
+    ACCOUNT_RULE,
+    MARKET,
+    MARKET_RULE,
+    VENUE,
+    VENUE_RULE,
+    Cooldown,
+    Every,
+    Once,
+    Rule,
+    text,
+    utc_text,
+)
+from rules.reader import NULL, Reader
+from watcher.events import Fill, Side
+
+SIDES = ("buy", "sell")
+
+
+class FillRule(Rule):
+    """Fire on a fill that matches every filter given (None matches anything)."""
+
+    KIND: ClassVar[str] = "fill"
+    PLACEHOLDERS: ClassVar[frozenset[str]] = frozenset(
+        (
+            "rule", "venue", "account", "market", "side", "size", "price", "fee", "fee_ccy",
+            "trade_id", "order_id", "client_order_id", "liquidity", "time",
+        )
+    )  # fmt: skip
+    DEFAULT_MESSAGE: ClassVar[str] = (
+        "[{rule}] {venue}/{account} {side} {size} {market} @ {price} (trade {trade_id})"
+    )
+    DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Every()
+
+    venue: str | None = None
+    account: str | None = None
+    market: str | None = None
+    side: Side | None = None
+
+    def check(self, fill: Fill) -> bool:
+        """Return whether the fill passes every filter of this rule."""
+        return (
+            (self.venue is None or fill.venue == self.venue)
+            and (self.account is None or fill.account == self.account)
+            and (self.market is None or fill.market == self.market)
+            and (self.side is None or fill.side == self.side)
+        )
+
+    def fields(self, fill: Fill) -> dict[str, str]:
+        """Return every placeholder's value for one firing (absent values are "")."""
+        return {
+            "rule": self.name,
+            "venue": fill.venue,
+            "account": fill.account,
+            "market": fill.market,
+            "side": fill.side,
+            "size": text(fill.size),
+            "price": text(fill.price),
+            "fee": text(fill.fee),
+            "fee_ccy": fill.fee_ccy,
+            "trade_id": fill.trade_id,
+            "order_id": fill.order_id,
+            "client_order_id": fill.client_order_id,
+            "liquidity": fill.liquidity,
+            "time": utc_text(fill.at),
+        }
+
+    @classmethod
+    def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
+        """Read `fill: {venue?, account?, market?, side?}`; `fill: {}` or `fill:` match all."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == NULL:
+            return {}
+        entries = reader.mapping(node, "fill", ("venue", "account", "market", "side"))
+        if entries is None:
+            return None
+        errors = len(reader.errors)
+        fields: dict[str, Any] = {}
+        for key, pattern, rule in (
+            ("venue", VENUE, VENUE_RULE),
+            ("account", ACCOUNT, ACCOUNT_RULE),
+            ("market", MARKET, MARKET_RULE),
+        ):
+            if key in entries:
+                fields[key] = reader.string(entries[key][1], f"fill.{key}", pattern, rule)
+        if "side" in entries:
+            fields["side"] = reader.choice(entries["side"][1], "fill.side", SIDES)
+        return fields if len(reader.errors) == errors else None

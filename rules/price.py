@@ -1,0 +1,124 @@
+"""Price rules: fire when a market's price is above/below a level or crosses it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+import yaml
+
+from rules.base import (
+    MARKET,
+    MARKET_RULE,
+    VENUE,
+    VENUE_RULE,
+    Cooldown,
+    Every,
+    Once,
+    Rule,
+    text,
+    utc_text,
+)
+from rules.reader import Reader
+
+Op = Literal["above", "below", "crosses_up", "crosses_down"]
+OPS: tuple[Op, ...] = ("above", "below", "crosses_up", "crosses_down")
+SOURCES = ("last", "mark")
+# What {op} renders as, so a message reads "BTC-USDT crossed above 65000".
+OP_TEXT: dict[str, str] = {
+    "above": "above",
+    "below": "below",
+    "crosses_up": "crossed above",
+    "crosses_down": "crossed below",
+}
+
+
+class PriceRule(Rule):
+    """Fire when the price of (venue, market, source) is above, below or crosses `level`."""
+
+    KIND: ClassVar[str] = "price"
+    PLACEHOLDERS: ClassVar[frozenset[str]] = frozenset(
+        ("rule", "venue", "market", "source", "price", "prev", "level", "op", "bid", "ask", "time")
+    )
+    DEFAULT_MESSAGE: ClassVar[str] = "[{rule}] {market} {op} {level}: {source} {price} on {venue}"
+    DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Once()
+
+    venue: str = "okx"
+    market: str
+    source: Literal["last", "mark"] = "last"
+    op: Op
+    level: Decimal
+
+    def check(self, prev: Decimal | None, now: Decimal) -> bool:
+        """Return whether the move from `prev` (None: no previous price) to `now` fires."""
+        level = self.level
+        if self.op == "above":
+            return now > level
+        if self.op == "below":
+            return now < level
+        if prev is None:
+            return False
+        if self.op == "crosses_up":
+            return prev < level <= now
+        return prev > level >= now
+
+    def fields(
+        self,
+        *,
+        price: Decimal,
+        prev: Decimal | None,
+        at: datetime,
+        bid: Decimal | None = None,
+        ask: Decimal | None = None,
+    ) -> dict[str, str]:
+        """Return every placeholder's value for one firing (absent values are "")."""
+        return {
+            "rule": self.name,
+            "venue": self.venue,
+            "market": self.market,
+            "source": self.source,
+            "price": text(price),
+            "prev": text(prev),
+            "level": text(self.level),
+            "op": OP_TEXT[self.op],
+            "bid": text(bid),
+            "ask": text(ask),
+            "time": utc_text(at),
+        }
+
+    def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
+        """Refuse `repeat: every` on above/below: it would fire on every single tick."""
+        if isinstance(repeat, Every) and self.op in ("above", "below"):
+            return f"repeat: every would fire on every tick while {self.op}; use cooldown"
+        return ""
+
+    @classmethod
+    def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
+        """Read `price: {market, venue?, source?, <op>: level}`."""
+        entries = reader.mapping(node, "price", ("venue", "market", "source", *OPS), ("market",))
+        if entries is None:
+            return None
+        ops = [key for key in OPS if key in entries]
+        if len(ops) != 1:
+            problem = "has both " + " and ".join(ops) + "; " if ops else ""
+            reader.error(
+                entries[ops[1]][0] if ops else node,
+                f"price: {problem}give exactly one of {', '.join(OPS)}",
+            )
+        errors = len(reader.errors)
+        fields: dict[str, Any] = {}
+        if "venue" in entries:
+            fields["venue"] = reader.string(entries["venue"][1], "price.venue", VENUE, VENUE_RULE)
+        if "market" in entries:
+            fields["market"] = reader.string(
+                entries["market"][1], "price.market", MARKET, MARKET_RULE
+            )
+        if "source" in entries:
+            fields["source"] = reader.choice(entries["source"][1], "price.source", SOURCES)
+        for op in ops:
+            fields["op"] = op
+            fields["level"] = reader.decimal(entries[op][1], f"price.{op}")
+        if len(reader.errors) > errors or len(ops) != 1 or "market" not in entries:
+            return None
+        return fields

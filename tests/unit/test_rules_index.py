@@ -1,0 +1,125 @@
+"""PriceIndex against brute force: the index must return exactly what check() says, live only."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from rules.base import Once
+from rules.index import PriceIndex
+from rules.price import OPS, PriceRule
+from rules.template import Template
+
+# Levels and prices that tie exactly, and some that differ only beyond float precision, so the
+# index's float pre-bisection must settle ties on the exact Decimals.
+POOL = [
+    Decimal(text)
+    for text in (
+        "0.1", "0.10", "0.1000000000000000000001", "0.0999999999999999999999", "0.2",
+        "59000", "59999.99", "60000", "60000.00", "60000.0000000000000001", "60000.01",
+        "60100", "61000", "1E+5",
+    )
+]  # fmt: skip
+SERIES = [("okx", "BTC-USDT", "last"), ("okx", "BTC-USDT", "mark"), ("binance", "BTC-USDT", "last")]
+
+
+def rule(n: int, series: tuple[str, str, str], op: str, level: Decimal) -> PriceRule:
+    venue, market, source = series
+    return PriceRule.create(
+        name=f"r{n}",
+        channels=("desk",),
+        message=Template(PriceRule.DEFAULT_MESSAGE, PriceRule.PLACEHOLDERS),
+        repeat=Once(),
+        where=f"test.yaml:{n}",
+        venue=venue,
+        market=market,
+        source=source,
+        op=op,
+        level=level,
+    )
+
+
+def brute(
+    rules: list[PriceRule], index: PriceIndex, series: tuple[str, str, str], prev: Decimal | None,
+    now: Decimal,
+) -> list[int]:  # fmt: skip
+    return [
+        i
+        for i, r in enumerate(rules)
+        if (r.venue, r.market, r.source) == series and index.alive(i) and r.check(prev, now)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_candidates_equal_brute_force_with_retirement(seed: int) -> None:
+    rng = random.Random(seed)
+    rules = [rule(n, rng.choice(SERIES), rng.choice(OPS), rng.choice(POOL)) for n in range(600)]
+    index = PriceIndex(rules)
+    assert index.entries() == len(rules)
+    last: dict[tuple[str, str, str], Decimal | None] = dict.fromkeys(SERIES)
+    fired = 0
+    for _ in range(3000):
+        series = rng.choice(SERIES)
+        prev, now = last[series], rng.choice(POOL)
+        got = index.candidates(*series, prev, now)
+        assert got == brute(rules, index, series, prev, now), (series, prev, now)
+        fired += len(got)
+        # Retire most of what fired, as claimed once-rules are, so dead entries pile up.
+        for position in got:
+            if rng.random() < 0.8:
+                index.retire(position)
+        last[series] = None if rng.random() < 0.02 else now
+    assert fired > 300  # the ticks really exercised firing rules
+    assert index.entries() < len(rules)  # and dead entries were dropped on the way
+
+
+def test_candidates_for_unknown_series_and_no_previous_price() -> None:
+    rules = [
+        rule(0, SERIES[0], "crosses_up", Decimal(10)),
+        rule(1, SERIES[0], "above", Decimal(10)),
+    ]
+    index = PriceIndex(rules)
+    assert index.candidates("okx", "ETH-USDT", "last", Decimal(5), Decimal(20)) == []
+    assert index.candidates(*SERIES[0], None, Decimal(20)) == [1]
+    assert index.candidates(*SERIES[0], Decimal(5), Decimal(20)) == [0, 1]
+
+
+def test_retired_rule_never_returns_and_retire_is_idempotent() -> None:
+    rules = [rule(n, SERIES[0], "above", Decimal(n)) for n in range(100)]
+    index = PriceIndex(rules)
+    assert index.candidates(*SERIES[0], None, Decimal(50)) == list(range(50))
+    for position in range(0, 50, 2):
+        index.retire(position)
+        index.retire(position)
+    odd = list(range(1, 50, 2))
+    assert index.candidates(*SERIES[0], None, Decimal(50)) == odd
+    # The 25 dead entries walked over above were dropped: the next tick doesn't walk them.
+    assert index.entries() == 75
+    assert index.candidates(*SERIES[0], None, Decimal(1000)) == [*odd, *range(50, 100)]
+    assert not index.alive(0)
+    assert index.alive(1)
+
+
+@pytest.mark.parametrize(
+    ("op", "prev", "now", "expected"),
+    [
+        ("crosses_up", "59999", "60000", [0, 1]),  # both spellings of the level, at equality
+        ("crosses_up", "60000", "60001", []),  # starting at the level is not a cross up
+        ("crosses_down", "60001", "60000", [0, 1]),
+        ("crosses_down", "60000", "59999", []),
+        ("above", None, "60000", []),
+        ("above", None, "60000.0000000000000001", [0, 1]),  # beyond float precision
+        ("below", None, "59999.9999999999999999", [0, 1]),
+        ("below", None, "60000", []),
+    ],
+)
+def test_equal_levels_at_the_boundary(
+    op: str, prev: str | None, now: str, expected: list[int]
+) -> None:
+    rules = [rule(0, SERIES[0], op, Decimal("60000")), rule(1, SERIES[0], op, Decimal("60000.00"))]
+    index = PriceIndex(rules)
+    before = None if prev is None else Decimal(prev)
+    assert index.candidates(*SERIES[0], before, Decimal(now)) == expected
+    assert expected == brute(rules, index, SERIES[0], before, Decimal(now))
