@@ -48,10 +48,10 @@ class RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--dir", str(self.data_dir), "--daemonize", "no", "--loglevel", "warning"]
         args += ["--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
-        log = (self.data_dir / "redis.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        with (self.data_dir / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         while True:

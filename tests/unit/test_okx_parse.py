@@ -1,0 +1,418 @@
+"""Every documented OKX frame parses to the right events (or to nothing), through Okx.parse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from watcher.errors import UnknownMessage
+from watcher.events import (
+    AccountUpdate,
+    Balance,
+    Event,
+    FeedStatus,
+    Fill,
+    OrderUpdate,
+    PositionUpdate,
+    TickRow,
+    ticker_from_row,
+)
+from watcher.venues.okx import Okx, OkxCredentials
+from watcher.venues.okx.wire import OkxMarkPrice, OkxTicker
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
+ACCOUNT = "main"
+
+
+def frame(name: str) -> bytes:
+    """Return a fixture's bytes exactly as stored."""
+    return (DATA / name).read_bytes()
+
+
+def doc(name: str) -> dict[str, Any]:
+    """Return a fixture decoded (to derive a broken variant of a documented frame)."""
+    decoded: dict[str, Any] = orjson.loads(frame(name))
+    return decoded
+
+
+def at(y: int, mo: int, d: int, h: int, mi: int, s: int, ms: int) -> datetime:
+    """An aware UTC time, written out independently of the code under test."""
+    return datetime(y, mo, d, h, mi, s, ms * 1000, tzinfo=UTC)
+
+
+@pytest.fixture
+def okx() -> Okx:
+    """The venue with an account label, as the watcher builds it."""
+    return Okx(ACCOUNT)
+
+
+POSITION_ETH_210430 = PositionUpdate(
+    venue="okx",
+    account=ACCOUNT,
+    market="ETH-USD-210430",
+    side="long",
+    size=Decimal("1"),
+    avg_price=Decimal("2566.31"),
+    mark_price=Decimal("2353.849"),
+    liquidation_price=Decimal("2352.8496681818233"),
+    margin_ratio=Decimal("11.731726509588816"),
+    unrealized_pnl=Decimal("-0.0000009932766034"),
+    at=at(2021, 4, 27, 7, 16, 1, 462),
+)
+
+TICK_CASES: list[tuple[str, list[TickRow]]] = [
+    (
+        "okx_ws_tickers_push.json",
+        [("BTC-USDT", "last", "9999.99", "8888.88", "9999.99", 1597026383085)],
+    ),
+    ("okx_ws_mark_price_push.json", [("LTC-USD-190628", "mark", "0.1", "", "", 1597026383085)]),
+]
+
+EVENT_CASES: list[tuple[str, list[Event]]] = [
+    (
+        "okx_ws_orders_push.json",
+        [
+            OrderUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                market="BTC-USDT",
+                order_id="452197707845865472",
+                client_order_id="",
+                side="sell",
+                order_type="limit",
+                state="filled",
+                size=Decimal("0.001"),
+                filled=Decimal("0.001"),
+                price=Decimal("31527.1"),
+                avg_price=Decimal("31527.1"),
+                at=at(2022, 6, 1, 11, 52, 33, 264),
+            ),
+            Fill(
+                venue="okx",
+                account=ACCOUNT,
+                market="BTC-USDT",
+                side="sell",
+                price=Decimal("31527.1"),
+                size=Decimal("0.001"),
+                fee=Decimal("-0.02522168"),
+                fee_ccy="USDT",
+                trade_id="242589207",
+                order_id="452197707845865472",
+                liquidity="maker",
+                at=at(2022, 6, 1, 11, 52, 33, 263),
+            ),
+        ],
+    ),
+    (
+        "okx_ws_fills_push.json",
+        [
+            Fill(
+                venue="okx",
+                account=ACCOUNT,
+                market="BTC-USDT-SWAP",
+                side="buy",
+                price=Decimal("70000"),
+                size=Decimal("100"),
+                trade_id="12345",
+                order_id="680800019749904384",
+                client_order_id="1234567890",
+                liquidity="taker",
+                at=at(2024, 1, 17, 0, 0, 5, 15),
+            )
+        ],
+    ),
+    ("okx_ws_positions_push.json", [POSITION_ETH_210430]),
+    (
+        "okx_ws_positions_push_multi.json",
+        [POSITION_ETH_210430, POSITION_ETH_210430.model_copy(update={"market": "ETH-USD-SWAP"})],
+    ),
+    (
+        "okx_ws_liquidation_warning_push.json",
+        [
+            PositionUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                market="ETH-USD-210430",
+                side="long",
+                size=Decimal("1"),
+                mark_price=Decimal("2353.849"),
+                margin_ratio=Decimal("11.731726509588816"),
+                warning=True,
+                at=at(2021, 4, 27, 7, 16, 1, 462),
+            )
+        ],
+    ),
+    (
+        "okx_ws_account_push.json",
+        [
+            AccountUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                total_equity=Decimal("55868.06403501676"),
+                margin_ratio=None,  # "" in the frame
+                balances=(
+                    Balance(
+                        ccy="USDT",
+                        equity=Decimal("4892.951170691435"),
+                        available=Decimal("4734.371190691436"),
+                        cash=Decimal("4750.426970691436"),
+                    ),
+                ),
+                at=at(2024, 1, 18, 7, 50, 23, 311),
+            )
+        ],
+    ),
+    (
+        "okx_ws_balance_and_position_push.json",
+        [
+            AccountUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                balances=(Balance(ccy="BTC", cash=Decimal("1")),),
+                at=at(2020, 8, 10, 2, 26, 23, 85),
+            ),
+            PositionUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                market="BTC-USD-191018",
+                side="long",
+                size=Decimal("10"),
+                avg_price=Decimal("3320"),
+                at=at(2020, 8, 10, 2, 26, 23, 85),
+            ),
+        ],
+    ),
+    (
+        "okx_ws_orders_algo_push.json",
+        [
+            OrderUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                market="BTC-USDC",
+                order_id="581878926302093312",
+                side="buy",
+                order_type="conditional",
+                state="live",
+                size=Decimal("11"),
+                algo=True,
+                at=at(2024, 2, 23, 9, 14, 35, 245),
+            )
+        ],
+    ),
+    (
+        "okx_ws_algo_advance_push.json",
+        [
+            OrderUpdate(
+                venue="okx",
+                account=ACCOUNT,
+                market="BTC-USDT",
+                order_id="355056228680335360",
+                side="buy",
+                order_type="iceberg",
+                state="pause",
+                size=Decimal("0.1"),
+                algo=True,
+                at=at(2021, 9, 6, 10, 31, 35, 204),  # pTime: this channel has no uTime
+            )
+        ],
+    ),
+]
+
+STATUS_CASES: list[tuple[str, str, str, str]] = [
+    ("okx_ws_login_success.json", "logged_in", "", ""),
+    ("okx_ws_login_failure.json", "login_failed", "60009", "Login failed."),
+    (
+        "okx_ws_tickers_subscribe_error.json",
+        "error",
+        "60012",
+        'Invalid request: {"op": "subscribe", "argss":[{ "channel" : "tickers", '
+        '"instId" : "LTC-USD-200327"}]}',
+    ),
+    (
+        "okx_ws_notice_service_upgrade.json",
+        "closing",
+        "64008",
+        "The connection will soon be closed for a service upgrade. Please reconnect.",
+    ),
+    (
+        "okx_ws_channel_conn_count_error.json",
+        "error",
+        "",
+        "too many connections on channel orders (30)",
+    ),
+]
+
+SILENT_CASES = [
+    "okx_ws_subscribe_ack.json",
+    "okx_ws_orders_subscribe_ack.json",
+    "okx_ws_channel_conn_count.json",
+]
+
+# Frames klaxon never receives: requests it sends (checked by their builders in
+# test_okx_auth/test_okx_subscribe) and replies to WS order entry, which it does not use.
+NOT_RECEIVED = [
+    "okx_ws_login_request.json",
+    "okx_ws_subscribe_request_tickers.json",
+    "okx_ws_place_order_request.json",
+    "okx_ws_place_order_success.json",
+    "okx_ws_place_order_failure.json",
+    "okx_ws_place_order_format_error.json",
+]
+
+
+@pytest.mark.parametrize(("name", "rows"), TICK_CASES)
+def test_ticker_frames_become_lean_rows(okx: Okx, name: str, rows: list[TickRow]) -> None:
+    parsed = okx.parse(frame(name))
+    assert parsed.ticks == rows
+    assert parsed.events == []
+
+
+@pytest.mark.parametrize(("name", "events"), EVENT_CASES)
+def test_private_frames_become_events(okx: Okx, name: str, events: list[Event]) -> None:
+    parsed = okx.parse(frame(name), feed="private")
+    assert parsed.ticks == []
+    assert parsed.events == events
+    for event in parsed.events:
+        assert event.at.utcoffset() == timedelta(0)
+
+
+def test_prices_keep_the_exchange_digits(okx: Okx) -> None:
+    (position,) = okx.parse(frame("okx_ws_positions_push.json")).events
+    assert isinstance(position, PositionUpdate)
+    assert position.liquidation_price == Decimal("2352.8496681818233")
+    assert str(position.margin_ratio) == "11.731726509588816"
+    _, fill = okx.parse(frame("okx_ws_orders_push.json")).events
+    assert isinstance(fill, Fill)
+    assert str(fill.fee) == "-0.02522168"
+
+
+@pytest.mark.parametrize(("name", "status", "code", "detail"), STATUS_CASES)
+def test_status_frames_become_feed_status(
+    okx: Okx, name: str, status: str, code: str, detail: str
+) -> None:
+    before = datetime.now(UTC)
+    parsed = okx.parse(frame(name), feed="private")
+    assert parsed.ticks == []
+    (event,) = parsed.events
+    assert isinstance(event, FeedStatus)
+    assert (event.venue, event.feed, event.status) == ("okx", "private", status)
+    assert (event.code, event.detail) == (code, detail)
+    assert before <= event.at <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("raw", [*(frame(n) for n in SILENT_CASES), b"pong", "pong"])
+def test_acks_and_pongs_parse_to_nothing(okx: Okx, raw: bytes | str) -> None:
+    assert okx.parse(raw) == ([], [])
+
+
+@pytest.mark.parametrize("name", NOT_RECEIVED)
+def test_frames_klaxon_never_asks_for_are_unknown(okx: Okx, name: str) -> None:
+    with pytest.raises(UnknownMessage):
+        okx.parse(frame(name))
+
+
+def _without(name: str, field: str) -> bytes:
+    broken = doc(name)
+    del broken["data"][0][field]
+    return orjson.dumps(broken)
+
+
+def _with(name: str, field: str, value: object) -> bytes:
+    changed = doc(name)
+    changed["data"][0][field] = value
+    return orjson.dumps(changed)
+
+
+UNKNOWN_CASES: list[tuple[str, bytes | str, str]] = [
+    ("bad JSON", b'{"arg": {"channel": "tickers"', "not JSON"),
+    ("JSON array", b"[]", "not a JSON object"),
+    ("text", "hello", "not JSON"),
+    ("unknown channel", b'{"arg":{"channel":"books","instId":"BTC-USDT"},"data":[]}', "books"),
+    ("unknown event", b'{"event":"mystery","code":"0","connId":"a4d3ae55"}', "mystery"),
+    ("other notice", b'{"event":"notice","code":"64099","msg":"x"}', "notice"),
+    ("push without data", b'{"arg":{"channel":"tickers","instId":"BTC-USDT"}}', "arg and data"),
+    ("ticker without last", _without("okx_ws_tickers_push.json", "last"), "tickers"),
+    ("ticker with empty last", _with("okx_ws_tickers_push.json", "last", ""), "tickers"),
+    ("ticker price not a number", _with("okx_ws_tickers_push.json", "bidPx", "abc"), "tickers"),
+    ("ticker price NaN", _with("okx_ws_tickers_push.json", "last", "NaN"), "tickers"),
+    ("ticker price as JSON number", _with("okx_ws_tickers_push.json", "last", 1.5), "tickers"),
+    ("ticker bad ts", _with("okx_ws_tickers_push.json", "ts", "soon"), "tickers"),
+    ("mark without markPx", _without("okx_ws_mark_price_push.json", "markPx"), "mark-price"),
+    ("order without ordId", _without("okx_ws_orders_push.json", "ordId"), "ordId"),
+    ("fill without fillPx", _with("okx_ws_orders_push.json", "fillPx", ""), "orders"),
+    ("position bad pos", _with("okx_ws_positions_push.json", "pos", "many"), "pos"),
+    ("account without uTime", _without("okx_ws_account_push.json", "uTime"), "uTime"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "raw", "reason"), UNKNOWN_CASES, ids=[c[0] for c in UNKNOWN_CASES]
+)
+def test_anything_else_is_unknown(okx: Okx, case: str, raw: bytes | str, reason: str) -> None:
+    with pytest.raises(UnknownMessage) as caught:
+        okx.parse(raw)
+    assert caught.value.venue == "okx"
+    assert reason in caught.value.reason
+    assert caught.value.sample
+
+
+def test_order_without_a_fill_has_no_fill_event(okx: Okx) -> None:
+    # A live order update: same documented frame with the execution fields emptied.
+    live = doc("okx_ws_orders_push.json")
+    live["data"][0].update(tradeId="", fillSz="0", fillPx="", fillTime="", state="live")
+    (event,) = okx.parse(orjson.dumps(live)).events
+    assert isinstance(event, OrderUpdate)
+    assert event.state == "live"
+
+
+def test_empty_bid_and_ask_are_absent(okx: Okx) -> None:
+    raw = _with("okx_ws_tickers_push.json", "bidPx", "")
+    (row,) = okx.parse(raw).ticks
+    assert row[3] == ""
+    item = orjson.loads(raw)["data"][0]
+    assert OkxTicker.model_validate(item).bidPx is None
+
+
+@pytest.mark.parametrize("name", [name for name, _ in TICK_CASES])
+def test_lean_path_agrees_with_the_wire_model(okx: Okx, name: str) -> None:
+    decoded = doc(name)
+    model = OkxTicker if decoded["arg"]["channel"] == "tickers" else OkxMarkPrice
+    expected = [model.model_validate(item).to_event("okx") for item in decoded["data"]]
+    rows = okx.parse(frame(name)).ticks
+    assert [ticker_from_row("okx", row) for row in rows] == expected
+    price_field = "last" if model is OkxTicker else "markPx"
+    assert [row[2] for row in rows] == [item[price_field] for item in decoded["data"]]
+
+
+def test_login_reply_echo_never_carries_credentials() -> None:
+    creds = OkxCredentials(api_key="key-AAAA", secret_key="sec-BBBB", passphrase="pass-CCCC")
+    okx = Okx(ACCOUNT, creds)
+    echo = orjson.dumps(
+        {
+            "event": "error",
+            "code": "60012",
+            "msg": 'Invalid request: {"op":"login","args":[{"apiKey":"key-AAAA",'
+            '"passphrase":"pass-CCCC"}]}',
+        }
+    )
+    (event,) = okx.parse(echo, feed="private").events
+    assert isinstance(event, FeedStatus)
+    assert "key-AAAA" not in event.detail
+    assert "pass-CCCC" not in event.detail
+    with pytest.raises(UnknownMessage) as caught:
+        okx.parse(b'{"event":"odd","msg":"pass-CCCC key-AAAA"}')
+    assert "pass-CCCC" not in str(caught.value)
+    assert "key-AAAA" not in str(caught.value)
+
+
+def test_every_okx_fixture_is_checked() -> None:
+    covered = {name for name, _ in TICK_CASES} | {name for name, _ in EVENT_CASES}
+    covered |= {c[0] for c in STATUS_CASES} | set(SILENT_CASES) | set(NOT_RECEIVED)
+    # REST responses are read by OkxRest: see test_okx_rest.py.
+    covered |= {"okx_rest_place_order_response.json", "okx_rest_place_algo_order_response.json"}
+    assert {p.name for p in DATA.glob("okx_*.json")} == covered

@@ -1,0 +1,180 @@
+"""Publisher against a real redis-server: streams, trimming, dirty flags and rq jobs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job
+
+from watcher import keys
+from watcher.events import FeedStatus, OrderUpdate, TickRow, decode_event, decode_ticks
+from watcher.publish import Publisher
+from watcher.venues import Parsed
+from watcher.venues.okx import Okx
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
+PARTITIONS = 4
+PRIVATE = keys.private_stream("okx", "main")
+
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def entries(r: redis.Redis, stream: str, count: int | None = None) -> list[Entry]:
+    """A stream's entries, oldest first (typed: redis-py's own types are loose)."""
+    return cast(list[Entry], r.xrange(stream, count=count))
+
+
+def rows(*markets: str, ms: int = 1597026383085) -> list[TickRow]:
+    """Tick rows for these markets (our own canonical rows, not exchange data)."""
+    return [(m, "last", "9999.99", "8888.88", "9999.99", ms) for m in markets]
+
+
+def order_events() -> Parsed:
+    """The documented orders push: an OrderUpdate and its Fill."""
+    return Okx("main").parse((DATA / "okx_ws_orders_push.json").read_bytes(), feed="private")
+
+
+def jobs(r: redis.Redis) -> list[Job]:
+    """Every job waiting on the evaluate queue, oldest first."""
+    return Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
+
+
+def jobs_per_stream(r: redis.Redis) -> dict[str, int]:
+    """How many evaluate jobs wait for each stream."""
+    counts: dict[str, int] = defaultdict(int)
+    for job in jobs(r):
+        counts[job.args[0]] += 1
+    return dict(counts)
+
+
+def stream_of(market: str) -> str:
+    """The ticker stream a market lands in."""
+    return keys.ticks_stream(keys.partition("okx", market, PARTITIONS))
+
+
+MARKETS = [f"COIN{i}-USDT" for i in range(12)]
+
+
+@pytest.fixture
+def publisher(r: redis.Redis) -> Publisher:
+    """A publisher for okx/main over four partitions."""
+    return Publisher(r, "okx", "main", PARTITIONS)
+
+
+def test_ticks_land_as_one_entry_per_partition_per_batch(
+    r: redis.Redis, publisher: Publisher
+) -> None:
+    batch = [Parsed(rows(*MARKETS[:6]), []), Parsed(rows(*MARKETS[6:], ms=1597026383999), [])]
+    assert len({stream_of(m) for m in MARKETS}) > 1  # the test needs several partitions
+    publisher.publish(batch)
+    expected: dict[str, list[list[object]]] = defaultdict(list)
+    for parsed in batch:
+        for row in parsed.ticks:
+            expected[stream_of(row[0])].append(list(row))
+    for part in range(PARTITIONS):
+        stream = keys.ticks_stream(part)
+        found = entries(r, stream)
+        if stream not in expected:
+            assert found == []
+            continue
+        ((_, fields),) = found
+        assert fields[b"k"] == b"ticks"
+        assert fields[b"v"] == b"okx"
+        assert decode_ticks(fields[b"d"]) == expected[stream]
+        assert int(fields[b"t"]) == publisher.last_publish_ms
+    assert r.xlen(PRIVATE) == 0
+
+
+def test_private_events_are_never_trimmed(r: redis.Redis) -> None:
+    publisher = Publisher(r, "okx", "main", PARTITIONS, maxlen=10)
+    for _ in range(300):
+        publisher.publish([order_events(), Parsed(rows("BTC-USDT"), [])])
+    assert r.xlen(PRIVATE) == 600
+    assert r.xlen(stream_of("BTC-USDT")) < 300  # market data is capped (approximately)
+    kinds = [fields[b"k"] for _, fields in entries(r, PRIVATE, 2)]
+    assert kinds == [b"order", b"fill"]
+    _, fields = entries(r, PRIVATE, 1)[0]
+    assert decode_event(fields[b"d"]) == order_events().events[0]
+    assert isinstance(decode_event(fields[b"d"]), OrderUpdate)
+
+
+def test_one_job_per_stream_while_the_flag_is_set(r: redis.Redis, publisher: Publisher) -> None:
+    btc = stream_of("BTC-USDT")
+    for _ in range(5):
+        publisher.publish([Parsed(rows("BTC-USDT"), []), order_events()])
+    assert jobs_per_stream(r) == {btc: 1, PRIVATE: 1}
+    for stream in (btc, PRIVATE):
+        assert r.get(keys.dirty(stream)) == b"1"
+        assert 0 < r.ttl(keys.dirty(stream)) <= 10
+    job = jobs(r)[0]
+    assert job.func_name == "workers.jobs.evaluate"
+    assert (job.timeout, job.result_ttl, job.failure_ttl) == (300, 60, 86400)
+    # The evaluator clears the flag before draining: the next news queues a new job.
+    r.delete(keys.dirty(btc))
+    publisher.publish([Parsed(rows("BTC-USDT"), [])])
+    assert jobs_per_stream(r) == {btc: 2, PRIVATE: 1}
+
+
+def test_a_batch_costs_only_its_xadds_and_flags(r: redis.Redis, publisher: Publisher) -> None:
+    markets = ["BTC-USDT", next(m for m in MARKETS if stream_of(m) != stream_of("BTC-USDT"))]
+    publisher.publish([Parsed(rows(*markets), []), order_events()])  # flags now set
+    r.config_resetstat()
+    publisher.publish([Parsed(rows(*markets), []), order_events()])
+    stats = r.info("commandstats")
+    calls = {name: stat["calls"] for name, stat in stats.items()}
+    calls.pop("cmdstat_info", None)
+    calls.pop("cmdstat_config|resetstat", None)
+    # two partitions + two private events, then one SET NX per touched stream: nothing else.
+    assert calls == {"cmdstat_xadd": 4, "cmdstat_set": 3}
+
+
+def test_feed_status_goes_to_the_private_stream(r: redis.Redis, publisher: Publisher) -> None:
+    status = Okx("main").parse((DATA / "okx_ws_login_success.json").read_bytes(), "private")
+    publisher.publish([status])
+    ((_, fields),) = entries(r, PRIVATE)
+    assert fields[b"k"] == b"feed"
+    event = decode_event(fields[b"d"])
+    assert isinstance(event, FeedStatus)
+    assert event.status == "logged_in"
+
+
+def test_empty_batches_touch_nothing(r: redis.Redis, publisher: Publisher) -> None:
+    publisher.publish([Parsed([], []), Parsed([], [])])
+    assert r.dbsize() == 0
+
+
+def test_kick_queues_every_unflagged_stream(r: redis.Redis, publisher: Publisher) -> None:
+    publisher.publish([Parsed(rows("BTC-USDT"), [])])
+    publisher.kick()
+    every = [keys.ticks_stream(p) for p in range(PARTITIONS)] + [PRIVATE]
+    assert jobs_per_stream(r) == dict.fromkeys(every, 1)
+    publisher.kick()  # flags still set: nothing new
+    assert len(jobs(r)) == len(every)
+    r.delete(keys.dirty(PRIVATE))  # as if the flag expired with its evaluator
+    publisher.kick()
+    assert jobs_per_stream(r)[PRIVATE] == 2
+    assert len(jobs(r)) == len(every) + 1
+
+
+def test_count_malformed(r: redis.Redis, publisher: Publisher) -> None:
+    publisher.count_malformed("public")
+    publisher.count_malformed("public")
+    publisher.count_malformed("private")
+    assert r.hgetall(keys.STATS) == {b"malformed:okx:public": b"2", b"malformed:okx:private": b"1"}
+
+
+def test_ensure_groups_on_every_stream(r: redis.Redis, publisher: Publisher) -> None:
+    publisher.ensure_groups()
+    publisher.ensure_groups()  # BUSYGROUP is fine
+    for stream in [keys.ticks_stream(p) for p in range(PARTITIONS)] + [PRIVATE]:
+        (group,) = r.xinfo_groups(stream)
+        assert group["name"] == keys.GROUP.encode()
+    publisher.publish([order_events()])
+    read = cast(list[Any], r.xreadgroup(keys.GROUP, keys.CONSUMER, {PRIVATE: ">"}))
+    assert len(read[0][1]) == 2

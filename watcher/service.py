@@ -1,0 +1,81 @@
+"""The watcher process for one venue account: its feeds, each in a thread, and a periodic kick."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Protocol
+
+import redis
+
+from watcher.errors import ConfigError
+from watcher.publish import Publisher
+from watcher.stream import Feed, Stream, StreamOptions
+
+log = logging.getLogger(__name__)
+
+
+class Venue(Protocol):
+    """What the Watcher needs from a venue module."""
+
+    name: str
+    account: str
+
+    def feeds(self, series: Iterable[tuple[str, str]], private: bool) -> list[Feed]:
+        """Describe the connections for these (market, source) series and the private feed."""
+
+
+class Watcher:
+    """Holds a venue's public feed (the series' tickers) and, if asked, its private feed."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        publisher: Publisher,
+        series: Iterable[tuple[str, str]],
+        private: bool = False,
+        *,
+        options: StreamOptions | None = None,
+        kick_interval: float = 5.0,
+    ) -> None:
+        if (publisher.venue, publisher.account) != (venue.name, venue.account):
+            raise ConfigError(
+                f"publisher writes {publisher.venue}/{publisher.account} "
+                f"but the venue is {venue.name}/{venue.account}"
+            )
+        self.publisher = publisher
+        self.streams = [Stream(f, publisher, options) for f in venue.feeds(series, private)]
+        self.kick_interval = kick_interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        """Run every feed until stop(); kick evaluation every `kick_interval` seconds."""
+        self.publisher.ensure_groups()
+        threads = [
+            threading.Thread(target=s.run, name=f"{s.feed.venue}-{s.feed.name}", daemon=True)
+            for s in self.streams
+        ]
+        for thread in threads:
+            thread.start()
+        log.info("watching %s", ", ".join(f"{s.feed.venue} {s.feed.name}" for s in self.streams))
+        try:
+            while True:
+                self._kick()
+                if self._stop.wait(self.kick_interval):
+                    break
+        finally:
+            for stream in self.streams:
+                stream.stop()
+            for thread in threads:
+                thread.join()
+
+    def stop(self) -> None:
+        """Make run() return (from any thread)."""
+        self._stop.set()
+
+    def _kick(self) -> None:
+        try:
+            self.publisher.kick()
+        except redis.RedisError as exc:
+            log.warning("evaluation kick failed: %s: %s", type(exc).__name__, exc)

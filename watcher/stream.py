@@ -1,0 +1,315 @@
+"""WebSocket lifecycle, generic over venues: connect, log in, subscribe, read, heartbeat, reconnect.
+
+A Stream holds one Feed's connection in the thread that calls run(). It reads in batches: after
+one blocking read it drains every frame already available (socket readable or bytes pending in
+the TLS buffer) up to a cap, and hands the batch to the sink in one call, so the publisher writes
+one Redis pipeline per WebSocket read. What the sink could not take is kept and offered again
+first, in order. The venue's parse function does all venue-specific work; nothing here names a
+venue. A login frame is sent, never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import random
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import websocket
+
+from watcher.errors import UnknownMessage, sample
+from watcher.events import FeedState, FeedStatus
+from watcher.venues import Parsed
+
+log = logging.getLogger(__name__)
+
+_DATA = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+_FATAL: frozenset[FeedState] = frozenset({"closing", "login_failed"})
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One connection to hold: where, how to log in and subscribe, and how to read its frames."""
+
+    venue: str
+    name: str
+    url: str
+    subscribe: Sequence[str]
+    parse: Callable[[str | bytes], Parsed] = field(repr=False)
+    ping: str = "ping"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    login: Callable[[], str] | None = field(default=None, repr=False)
+
+
+class Sink(Protocol):
+    """Where a Stream delivers its batches (the Publisher, in production)."""
+
+    def publish(self, parsed_batch: list[Parsed]) -> None:
+        """Take one read's worth of parsed frames."""
+
+    def count_malformed(self, feed: str) -> None:
+        """Count one skipped frame of `feed`."""
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """Timings (seconds) and limits of a Stream."""
+
+    ping_interval: float = 20.0  # OKX closes a connection silent for 30 s
+    pong_timeout: float = 10.0
+    login_timeout: float = 10.0
+    connect_timeout: float = 10.0
+    io_timeout: float = 10.0  # bounds the read of a frame once its first bytes arrived
+    batch_cap: int = 500
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    stable_after: float = 30.0  # a connection up this long resets the backoff
+
+
+class _ReconnectError(Exception):
+    """This connection must end; the text says why."""
+
+
+class Stream:
+    """Holds one feed's connection until stop(), reconnecting with capped, jittered backoff."""
+
+    def __init__(self, feed: Feed, sink: Sink, options: StreamOptions | None = None) -> None:
+        self.feed = feed
+        self.options = options or StreamOptions()
+        self.attempts = 0  # connection attempts so far
+        self.connections = 0  # connections established so far
+        self._sink = sink
+        self._label = f"{feed.venue} {feed.name}"
+        self._host = urlsplit(feed.url).netloc  # never the path: some venues put keys there
+        self._stop = threading.Event()
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._ws: Any = None
+        self._tls: ssl.SSLSocket | None = None  # the socket, when TLS buffers decrypted bytes
+        self._fd = -1
+        self._poll = select.poll()
+        self._connected_at = 0.0
+        self._pending: list[Parsed] = []
+        self._random = random.Random()
+
+    def stop(self) -> None:
+        """End run() promptly; safe to call from any thread, before or after run()."""
+        self._stop.set()
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(OSError):  # run() has already closed it
+                wake[1].send(b"\0")
+
+    def run(self) -> None:
+        """Connect, read and reconnect until stop() is called."""
+        self._wake = socket.socketpair()
+        attempt = 0
+        try:
+            while not self._stop.is_set():
+                reason = self._guard(self._session) or "stopped"
+                uptime = self._close(reason)
+                self._guard(self._flush)
+                if uptime is not None and uptime >= self.options.stable_after:
+                    attempt = 0
+                if self._stop.is_set():
+                    log.info("%s disconnected from %s (%s)", self._label, self._host, reason)
+                    break
+                delay = self.backoff(attempt)
+                attempt += 1
+                verb = "disconnected from" if uptime is not None else "could not connect to"
+                log.info(
+                    "%s %s %s (%s); retrying in %.1fs", self._label, verb, self._host, reason, delay
+                )
+                self._stop.wait(delay)
+        finally:
+            for end in self._wake:
+                end.close()
+
+    def _guard(self, step: Callable[[], None]) -> str | None:
+        """Run one step of the loop; return why it failed, or None."""
+        try:
+            step()
+        except _ReconnectError as exc:
+            return str(exc)
+        except (websocket.WebSocketException, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # the one broad handler: nothing may kill a feed; it logs
+            log.exception("%s: unexpected error", self._label)
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def backoff(self, attempt: int) -> float:
+        """Return the wait before reconnect number `attempt`: exponential, capped, jittered."""
+        opt = self.options
+        ceiling: float = min(opt.backoff_cap, opt.backoff_base * 2.0 ** min(attempt, 30))
+        return ceiling * self._random.uniform(0.5, 1.0)
+
+    def _session(self) -> None:
+        self._flush()  # what the sink refused last time goes first
+        if self._stop.is_set():
+            return
+        opt = self.options
+        self.attempts += 1
+        ws = websocket.create_connection(
+            self.feed.url,
+            timeout=opt.connect_timeout,
+            header=[f"{k}: {v}" for k, v in self.feed.headers.items()],
+            skip_utf8_validation=True,  # the parser validates while decoding JSON
+        )
+        self._ws = ws
+        self._connected_at = time.monotonic()
+        self.connections += 1
+        ws.settimeout(opt.io_timeout)
+        sock = ws.sock
+        if sock is None:
+            raise _ReconnectError("the connection has no socket")
+        self._tls = sock if isinstance(sock, ssl.SSLSocket) else None
+        self._fd = sock.fileno()
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+        if self._wake is not None:
+            self._poll.register(self._wake[0], select.POLLIN)
+        log.info("%s connected to %s", self._label, self._host)
+        self._emit([self._status("connected")])
+        if self.feed.login is not None:
+            ws.send(self.feed.login())
+            if not self._await_login():
+                return
+        for frame in self.feed.subscribe:
+            ws.send(frame)
+        self._read_loop()
+
+    def _await_login(self) -> bool:
+        deadline = time.monotonic() + self.options.login_timeout
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _ReconnectError(f"no login reply within {self.options.login_timeout:g}s")
+            if self._readable(remaining):
+                for parsed in self._read_batch():
+                    if any(_is_status(e, "logged_in") for e in parsed.events):
+                        return True
+        return False
+
+    def _read_loop(self) -> None:
+        opt = self.options
+        last_frame = time.monotonic()
+        pinged_at: float | None = None
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if pinged_at is None:
+                wait = last_frame + opt.ping_interval - now
+                if wait <= 0:
+                    self._ws.send(self.feed.ping)
+                    pinged_at = now
+                    continue
+            else:
+                wait = pinged_at + opt.pong_timeout - now
+                if wait <= 0:
+                    raise _ReconnectError(f"no frame within {opt.pong_timeout:g}s of a ping")
+            if self._readable(wait):
+                self._read_batch()
+                last_frame = time.monotonic()
+                pinged_at = None
+
+    def _readable(self, timeout: float) -> bool:
+        """Wait up to `timeout` for a frame; False on timeout or stop()."""
+        if self._tls is not None and self._tls.pending():
+            return True
+        ready = self._poll.poll(math.ceil(max(timeout, 0.0) * 1000))
+        if self._stop.is_set():
+            return False
+        return any(fd == self._fd for fd, _ in ready)
+
+    def _ready_now(self) -> bool:
+        if self._tls is not None and self._tls.pending():
+            return True
+        return any(fd == self._fd and ev & _READABLE for fd, ev in self._poll.poll(0))
+
+    def _read_batch(self) -> list[Parsed]:
+        """Read one frame, then every frame already there (up to the cap); publish them."""
+        batch: list[Parsed] = []
+        try:
+            for _ in range(self.options.batch_cap):
+                opcode, frame = self._ws.recv_data_frame(True)
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    raise _ReconnectError(f"closed by the server{_close_code(frame.data)}")
+                if opcode in _DATA:
+                    self._parse_into(batch, frame.data)
+                if not self._ready_now():
+                    break
+        finally:
+            if batch:
+                self._emit(batch)
+        for parsed in batch:
+            for event in parsed.events:
+                if isinstance(event, FeedStatus) and event.status in _FATAL:
+                    raise _ReconnectError(f"{event.status} {event.code} {event.detail}".strip())
+        return batch
+
+    def _parse_into(self, batch: list[Parsed], data: bytes) -> None:
+        try:
+            parsed = self.feed.parse(data)
+        except (UnknownMessage, json.JSONDecodeError) as exc:
+            why = exc.reason if isinstance(exc, UnknownMessage) else exc.msg
+            log.warning(
+                "%s: skipped a malformed frame (%s: %s): %s",
+                self._label,
+                type(exc).__name__,
+                why,
+                exc.sample if isinstance(exc, UnknownMessage) else sample(data),
+            )
+            self._sink.count_malformed(self.feed.name)
+            return
+        if parsed.ticks or parsed.events:
+            batch.append(parsed)
+
+    def _emit(self, batch: list[Parsed]) -> None:
+        self._pending.extend(batch)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._sink.publish(self._pending)
+            self._pending = []  # rebind, never clear: the sink may keep the list it was given
+
+    def _close(self, reason: str) -> float | None:
+        """Drop the connection; return how long it was up, or None if it never came up."""
+        ws, self._ws = self._ws, None
+        if ws is None:
+            return None
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            ws.send_close()  # a courtesy: the peer may already be gone
+        ws.shutdown()
+        self._pending.append(self._status("disconnected", detail=reason))
+        return time.monotonic() - self._connected_at
+
+    def _status(self, status: FeedState, code: str = "", detail: str = "") -> Parsed:
+        event = FeedStatus(
+            venue=self.feed.venue,
+            feed=self.feed.name,
+            status=status,
+            code=code,
+            detail=sample(detail),
+            at=datetime.now(UTC),
+        )
+        return Parsed([], [event])
+
+
+def _is_status(event: object, status: FeedState) -> bool:
+    return isinstance(event, FeedStatus) and event.status == status
+
+
+def _close_code(data: bytes) -> str:
+    return f" (code {int.from_bytes(data[:2], 'big')})" if len(data) >= 2 else ""

@@ -1,0 +1,43 @@
+"""OKX v5: everything OKX-specific (endpoints, signing, wire models, parsing, REST).
+
+auth.py signs, wire.py holds the payload models, venue.py parses frames and builds subscribe
+frames, rest.py places and cancels orders.
+"""
+
+from watcher.venues.okx.auth import (
+    OkxCredentials,
+    login_frame,
+    login_sign,
+    rest_sign,
+    rest_timestamp,
+)
+from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest, read_order_response
+from watcher.venues.okx.venue import (
+    DEMO_PRIVATE_URL,
+    DEMO_PUBLIC_URL,
+    LIVE_PRIVATE_URL,
+    LIVE_PUBLIC_URL,
+    MAX_SUBSCRIBE_BYTES,
+    Okx,
+    mark_price_rows,
+    ticker_rows,
+)
+
+__all__ = [
+    "DEMO_PRIVATE_URL",
+    "DEMO_PUBLIC_URL",
+    "LIVE_PRIVATE_URL",
+    "LIVE_PUBLIC_URL",
+    "LIVE_REST_URL",
+    "MAX_SUBSCRIBE_BYTES",
+    "Okx",
+    "OkxCredentials",
+    "OkxRest",
+    "login_frame",
+    "login_sign",
+    "mark_price_rows",
+    "read_order_response",
+    "rest_sign",
+    "rest_timestamp",
+    "ticker_rows",
+]
