@@ -1,0 +1,155 @@
+"""The control API (/sim/*): plain JSON over HTTP, no auth, loopback clients only."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from simulator.money import fmt, parse_positive
+from simulator.venue import VENUE_KEY, Venue
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FEEDS = ("public", "private")
+MAX_PATH_INTERVAL_S = 3600.0
+
+
+class BadControlError(Exception):
+    """A control request that cannot be carried out; its text is the 400 response's error."""
+
+
+def _loopback(request: web.Request) -> bool:
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+@web.middleware
+async def loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuses /sim/* requests that do not come from a loopback address."""
+    if request.path.startswith("/sim/") and not _loopback(request):
+        return web.json_response({"error": "the control API answers loopback only"}, status=403)
+    return await handler(request)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.text())
+    except ValueError as exc:
+        raise BadControlError("body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise BadControlError("body must be a JSON object")
+    return body
+
+
+def _market(venue: Venue, body: dict[str, Any]) -> str:
+    inst_id = body.get("instId")
+    if not isinstance(inst_id, str) or inst_id not in venue.exchange.markets:
+        known = ", ".join(sorted(venue.exchange.markets))
+        raise BadControlError(f"instId must be one of: {known}")
+    return inst_id
+
+
+def _price(value: object, where: str) -> Decimal:
+    # Floats are refused: a price travels as an exact decimal string (or an integer).
+    price = parse_positive(value)
+    if price is None:
+        raise BadControlError(f'{where} must be a positive decimal string such as "60000.5"')
+    return price
+
+
+def _feed(body: dict[str, Any]) -> str:
+    feed = body.get("feed")
+    if feed not in FEEDS:
+        raise BadControlError('feed must be "public" or "private"')
+    return str(feed)
+
+
+def _ok(**fields: Any) -> web.Response:
+    return web.json_response({"ok": True, **fields})
+
+
+async def set_price(request: web.Request) -> web.Response:
+    """POST /sim/price {"instId", "price"}: sets the price now and pushes it."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    inst_id = _market(venue, body)
+    price = _price(body.get("price"), "price")
+    await venue.set_price(inst_id, price)
+    return _ok(instId=inst_id, price=fmt(price))
+
+
+async def play_path(request: web.Request) -> web.Response:
+    """POST /sim/path {"instId", "prices", "interval"}: plays prices, then holds the last."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    inst_id = _market(venue, body)
+    raw_prices = body.get("prices")
+    if not isinstance(raw_prices, list) or not raw_prices:
+        raise BadControlError("prices must be a non-empty list of decimal strings")
+    prices = [_price(p, f"prices[{i}]") for i, p in enumerate(raw_prices)]
+    interval = body.get("interval")
+    if isinstance(interval, bool) or not isinstance(interval, int | float):
+        raise BadControlError("interval must be a number of seconds")
+    if not 0 < interval <= MAX_PATH_INTERVAL_S:
+        raise BadControlError(f"interval must be > 0 and <= {MAX_PATH_INTERVAL_S:g} seconds")
+    venue.play_path(inst_id, prices, float(interval))
+    return _ok(instId=inst_id, count=len(prices))
+
+
+async def inject(request: web.Request) -> web.Response:
+    """POST /sim/inject {"feed", "raw"}: sends a raw text frame to every client of a feed."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    feed = _feed(body)
+    raw = body.get("raw")
+    if not isinstance(raw, str):
+        raise BadControlError("raw must be a string (the text frame to send)")
+    clients = venue.hub.all(feed)
+    for client in clients:
+        await client.send_text(raw)
+    return _ok(feed=feed, sent=len(clients))
+
+
+async def drop(request: web.Request) -> web.Response:
+    """POST /sim/drop {"feed", "code"?, "abort"?}: closes (or cuts) a feed's connections."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    feed = _feed(body)
+    code = body.get("code", 1001)
+    if (
+        isinstance(code, bool)
+        or not isinstance(code, int)
+        or not (code in (1000, 1001, 1011) or 3000 <= code <= 4999)
+    ):
+        raise BadControlError("code must be 1000, 1001, 1011 or 3000-4999")
+    abort = body.get("abort", False)
+    if not isinstance(abort, bool):
+        raise BadControlError("abort must be true or false")
+    dropped = await venue.hub.close_all(feed, code, abort=abort)
+    return _ok(feed=feed, dropped=dropped)
+
+
+async def state(request: web.Request) -> web.Response:
+    """GET /sim/state: prices, pending orders, positions, clients and their subscriptions."""
+    return web.json_response(request.app[VENUE_KEY].state())
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BadControlError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+
+    return run
+
+
+def add_routes(app: web.Application) -> None:
+    """Mounts the control API under /sim/."""
+    app.router.add_post("/sim/price", _guarded(set_price))
+    app.router.add_post("/sim/path", _guarded(play_path))
+    app.router.add_post("/sim/inject", _guarded(inject))
+    app.router.add_post("/sim/drop", _guarded(drop))
+    app.router.add_get("/sim/state", state)

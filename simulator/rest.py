@@ -1,0 +1,116 @@
+"""OKX REST: server time (public) and place/cancel order (signed)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from simulator.engine import OrderResult
+from simulator.market import now_ms
+from simulator.orders import Reject, parse_order
+from simulator.signing import check_rest
+from simulator.venue import VENUE_KEY
+
+
+def _now_us() -> str:
+    return str(time.time_ns() // 1000)
+
+
+def _error(status: int, code: str, msg: str) -> web.Response:
+    return web.json_response({"code": code, "msg": msg, "data": []}, status=status)
+
+
+async def server_time(request: web.Request) -> web.Response:
+    """GET /api/v5/public/time."""
+    return web.json_response({"code": "0", "msg": "", "data": [{"ts": str(now_ms())}]})
+
+
+async def _signed_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """Returns the JSON body of an authentic request, or the response refusing it."""
+    raw = (await request.read()).decode("utf-8", errors="replace")
+    venue = request.app[VENUE_KEY]
+    refused = check_rest(
+        venue.config, request.headers, request.method, request.raw_path, raw, time.time()
+    )
+    if refused is not None:
+        return _error(401, refused.code, refused.msg)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _error(400, "50002", "JSON syntax error")
+    if not isinstance(body, dict):
+        return _error(400, "50002", "JSON syntax error")
+    return body
+
+
+def _reply(result: OrderResult, in_time: str, with_tag: bool) -> web.Response:
+    item: dict[str, str] = {"clOrdId": result.cl_ord_id, "ordId": result.ord_id}
+    if with_tag:
+        item["tag"] = result.tag
+    item.update({"ts": str(result.ts), "sCode": result.s_code, "sMsg": result.s_msg})
+    if with_tag:
+        item["subCode"] = ""
+    ok = result.s_code == "0"
+    return web.json_response(
+        {
+            "code": "0" if ok else "1",
+            "msg": "" if ok else "Operation failed.",
+            "data": [item],
+            "inTime": in_time,
+            "outTime": _now_us(),
+        }
+    )
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def place_order(request: web.Request) -> web.Response:
+    """POST /api/v5/trade/order."""
+    in_time = _now_us()
+    body = await _signed_body(request)
+    if isinstance(body, web.Response):
+        return body
+    venue = request.app[VENUE_KEY]
+    parsed = parse_order(body, venue.exchange.markets)
+    if isinstance(parsed, Reject):
+        result = OrderResult(
+            "", _text(body, "clOrdId"), _text(body, "tag"), now_ms(), parsed.s_code, parsed.s_msg
+        )
+        return _reply(result, in_time, with_tag=True)
+    result, pushes = venue.exchange.place(parsed)
+    response = _reply(result, in_time, with_tag=True)
+    await venue.publish(pushes)
+    return response
+
+
+async def cancel_order(request: web.Request) -> web.Response:
+    """POST /api/v5/trade/cancel-order."""
+    in_time = _now_us()
+    body = await _signed_body(request)
+    if isinstance(body, web.Response):
+        return body
+    venue = request.app[VENUE_KEY]
+    inst_id, ord_id, cl_ord_id = (_text(body, k) for k in ("instId", "ordId", "clOrdId"))
+    if inst_id not in venue.exchange.markets:
+        result = OrderResult(
+            ord_id, cl_ord_id, "", now_ms(), "51001", "Instrument ID does not exist."
+        )
+    elif not ord_id and not cl_ord_id:
+        result = OrderResult("", "", "", now_ms(), "51000", "Parameter ordId error")
+    else:
+        result, pushes = venue.exchange.cancel(inst_id, ord_id, cl_ord_id)
+        await venue.publish(pushes)
+    return _reply(result, in_time, with_tag=False)
+
+
+def add_routes(app: web.Application) -> None:
+    """Mounts the REST endpoints on their OKX paths."""
+    app.router.add_get("/api/v5/public/time", server_time)
+    app.router.add_post("/api/v5/trade/order", place_order)
+    app.router.add_post("/api/v5/trade/cancel-order", cancel_order)

@@ -1,0 +1,34 @@
+"""The public feed /ws/v5/public: tickers and mark-price by instId."""
+
+from __future__ import annotations
+
+from simulator import frames
+from simulator.connection import PUBLIC_CHANNELS, Client, push_frame
+from simulator.venue import Venue
+from simulator.ws_ops import channel_arg, invalid, parse_op, wrong_channel
+
+
+async def on_public_text(venue: Venue, client: Client, raw: str) -> None:
+    """Answers one text frame of a public connection."""
+    req = parse_op(raw)
+    if req is None or req.op not in ("subscribe", "unsubscribe"):
+        await client.send(invalid(raw, client.conn_id, req.req_id if req else None))
+        return
+    for given in req.args:
+        arg = channel_arg(given)
+        if arg is None:
+            await client.send(invalid(raw, client.conn_id, req.req_id))
+            continue
+        inst_id = arg.get("instId", "")
+        if arg["channel"] not in PUBLIC_CHANNELS or inst_id not in venue.exchange.markets:
+            await client.send(wrong_channel(arg, client.conn_id, req.req_id))
+            continue
+        await client.send(frames.event(req.op, client.conn_id, req.req_id, arg=arg))
+        if req.op == "unsubscribe":
+            client.unsubscribe(arg)
+            continue
+        client.subscribe(arg)
+        # A new subscriber learns the current price at once, as OKX's first push tells it.
+        for push in venue.exchange.price_pushes(inst_id):
+            if push.channel == arg["channel"]:
+                await client.send(push_frame(arg, venue.config.uid, [push.data], "snapshot"))

@@ -1,0 +1,138 @@
+"""The simulator's pure parts: seeded walk, exact money, position arithmetic, matching."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from simulator.account import Position
+from simulator.config import SimConfig
+from simulator.engine import Exchange
+from simulator.market import Market
+from simulator.money import fmt_amount, parse_decimal
+from simulator.orders import OrderRequest
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def _walk(seed: int, steps: int = 200) -> list[Decimal]:
+    market = Market("BTC-USDT", Decimal("60000"), seed)
+    path = []
+    for _ in range(steps):
+        market.set_price(market.next_walk_price())
+        path.append(market.last)
+    return path
+
+
+def test_seeded_walk_repeats_and_stays_on_the_tick() -> None:
+    first, again, other = _walk(7), _walk(7), _walk(8)
+    assert first == again
+    assert first != other
+    assert all(price % Decimal("0.1") == 0 and price > 0 for price in first)
+    assert len(set(first)) > 10  # it does move
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("6E+4"), "60000"),
+        (Decimal("1E-7"), "0.0000001"),
+        (Decimal("0.60000"), "0.6"),
+        (Decimal("-0"), "0"),
+        (Decimal("-0.02522168"), "-0.02522168"),
+    ],
+)
+def test_amounts_format_without_exponent_or_trailing_zeros(value: Decimal, text: str) -> None:
+    assert fmt_amount(value) == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("0.1", Decimal("0.1")),
+        ("60000", Decimal("60000")),
+        (42, Decimal(42)),
+        ("1e3", None),
+        ("NaN", None),
+        ("Infinity", None),
+        (1.5, None),
+        (True, None),
+        ("", None),
+    ],
+)
+def test_parse_decimal_takes_plain_decimals_only(raw: object, parsed: Decimal | None) -> None:
+    assert parse_decimal(raw) == parsed
+
+
+@pytest.mark.parametrize(
+    ("fills", "pos", "avg_px", "pnl"),
+    [
+        ([("1", "100"), ("1", "110")], "2", "105", "0"),
+        ([("2", "100"), ("-1", "110")], "1", "100", "10"),
+        ([("1", "100"), ("-3", "90")], "-2", "90", "-10"),
+        ([("-1", "100"), ("1", "80")], "0", "0", "20"),
+        ([("0.3", "0.1"), ("-0.1", "0.2")], "0.2", "0.1", "0.01"),
+    ],
+)
+def test_net_position_arithmetic(
+    fills: list[tuple[str, str]], pos: str, avg_px: str, pnl: str
+) -> None:
+    position = Position("X-USDT", "MARGIN", "1", "cross", 0, 0)
+    for size, price in fills:
+        position.apply(Decimal(size), Decimal(price))
+    assert (position.pos, position.avg_px, position.pnl) == (
+        Decimal(pos),
+        Decimal(avg_px),
+        Decimal(pnl),
+    )
+
+
+def _order(side: str, ord_type: str, sz: str, px: str | None = None) -> OrderRequest:
+    return OrderRequest(
+        inst_id="ETH-USDT",
+        td_mode="cross",
+        side=side,
+        ord_type=ord_type,
+        sz=Decimal(sz),
+        px=None if px is None else Decimal(px),
+        cl_ord_id="",
+        tag="",
+        reduce_only=False,
+    )
+
+
+def test_round_trip_books_pnl_and_fees_exactly() -> None:
+    exchange = Exchange(SimConfig(markets={"ETH-USDT": "3000"}, walk=False, balance="1000"))
+    _, bought = exchange.place(_order("buy", "market", "0.5"))
+    assert bought[0].data["execType"] == "T"
+    result, resting = exchange.place(_order("sell", "limit", "0.5", "3100.25"))
+    assert (result.s_code, resting[0].data["state"]) == ("0", "live")
+    assert exchange.set_price("ETH-USDT", Decimal("3100")) == exchange.price_pushes("ETH-USDT")
+
+    pushes = exchange.set_price("ETH-USDT", Decimal("3100.25"))
+    fill = next(p.data for p in pushes if p.channel == "orders")
+    assert (fill["state"], fill["execType"], fill["fillPx"]) == ("filled", "M", "3100.25")
+    assert fill["fillPnl"] == "50.125"
+    taker = Decimal("3000") * Decimal("0.5") * Decimal("0.001")
+    maker = Decimal("3100.25") * Decimal("0.5") * Decimal("0.0008")
+    assert exchange.account.cash == Decimal("1000") + Decimal("50.125") - taker - maker
+    assert exchange.state()["positions"]["ETH-USDT"]["pos"] == "0"
+    assert exchange.live_orders() == []
+
+
+def test_reduce_only_needs_an_opposite_position() -> None:
+    exchange = Exchange(SimConfig(markets={"ETH-USDT": "3000"}, walk=False))
+    request = _order("sell", "market", "1")
+    reduce = OrderRequest(**{**request.__dict__, "reduce_only": True})
+    assert exchange.place(reduce)[0].s_code == "51169"
+    exchange.place(_order("buy", "market", "1"))
+    assert exchange.place(reduce)[0].s_code == "0"
+
+
+def test_config_keeps_secrets_out_of_repr_and_refuses_bad_values() -> None:
+    assert "s3cr3t" not in repr(SimConfig(secret_key="s3cr3t", passphrase="s3cr3t"))
+    with pytest.raises(ValueError, match="markets"):
+        SimConfig(markets={"BTC-USDT": "1e5"})
+    with pytest.raises(ValueError, match="tick_interval"):
+        SimConfig(tick_interval=0)
