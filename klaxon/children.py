@@ -37,7 +37,7 @@ class Children:
             env=dict(env),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist in the child yet
+            preexec_fn=_die_with_parent,
         )
         self.procs.append((name, proc))
         log.debug("started %s (pid %d)", name, proc.pid)

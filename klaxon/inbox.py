@@ -66,15 +66,19 @@ class Inbox:
         with self._cond:
             if self.status >= 400:
                 return self.status
-            payload = {**payload, "path": path}
-            self.received.append(payload)
             if self._jsonl is not None:
+                # Without the path: a channel URL's path may carry its token.
                 with self._jsonl.open("a", encoding="utf-8") as f:
                     f.write(json.dumps(payload, sort_keys=True) + "\n")
+            payload = {**payload, "path": path}
+            self.received.append(payload)
             if self._echo is not None:
                 title = payload.get("title") or "alert"
-                print(f"\N{POLICE CARS REVOLVING LIGHT} {title}: {payload.get('message', '')}",
-                      file=self._echo, flush=True)
+                print(
+                    f"\N{POLICE CARS REVOLVING LIGHT} {title}: {payload.get('message', '')}",
+                    file=self._echo,
+                    flush=True,
+                )
             self._cond.notify_all()
             return 200
 
@@ -82,7 +86,7 @@ class Inbox:
         inbox = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     payload = json.loads(self.rfile.read(length) or b"{}")
@@ -93,7 +97,7 @@ class Inbox:
                 self.send_response(inbox._record(self.path.lstrip("/"), payload))
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """Stay quiet: the inbox prints alerts, not access logs."""
 
         return Handler

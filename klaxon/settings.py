@@ -15,10 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DOCKER_SECRETS = Path("/run/secrets")
 EXAMPLES = Path(__file__).resolve().parent.parent / "rules" / "examples"
 
-OKX_WS_PUBLIC = "wss://ws.okx.com:8443/ws/v5/public"
-OKX_WS_PRIVATE = "wss://ws.okx.com:8443/ws/v5/private"
-OKX_REST = "https://www.okx.com"
-
 
 class _Base(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KLAXON_", extra="ignore")
@@ -37,9 +33,10 @@ class WatcherSettings(_Base):
     okx_api_key: SecretStr | None = None
     okx_secret_key: SecretStr | None = None
     okx_passphrase: SecretStr | None = None
-    okx_ws_public_url: str = OKX_WS_PUBLIC
-    okx_ws_private_url: str = OKX_WS_PRIVATE
-    okx_rest_url: str = OKX_REST
+    # None: OKX live, or OKX's demo-trading hosts when okx_demo is set.
+    okx_ws_public_url: str | None = None
+    okx_ws_private_url: str | None = None
+    okx_rest_url: str | None = None
     okx_demo: bool = False
     maxlen: int = Field(default=100_000, ge=1000)
 

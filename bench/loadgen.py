@@ -1,0 +1,153 @@
+"""A WebSocket server that pushes precomputed OKX ticker frames at a fixed aggregate rate.
+
+It is the benchmark's exchange: it must never be the bottleneck, so it speaks just enough of
+RFC 6455 over a raw socket (handshake, unmasked server text frames, client ping text), builds
+every frame before the clock starts, and only patches the 13-digit `ts` at send time so the
+watcher sees real exchange timestamps. It runs in its own process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from multiprocessing.connection import Connection
+
+import orjson
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_TS = b'"ts":"'
+
+
+@dataclass(frozen=True)
+class Load:
+    """What to send: M markets, rate R frames/s in total, for `seconds`, from a seeded walk."""
+
+    markets: int
+    rate: int
+    seconds: float
+    seed: int = 1
+    steps: int = 64  # distinct prices per market, replayed round-robin
+    start_price: str = "100.0"
+    tick: str = "0.1"
+
+
+def market_name(i: int) -> str:
+    """The instId of the i-th benchmark market."""
+    return f"M{i:04d}-USDT"
+
+
+def price_paths(load: Load) -> list[list[Decimal]]:
+    """The seeded price path of every market: a walk of `steps` ticks of +-1..3 tick sizes."""
+    rnd = random.Random(load.seed)
+    tick, start = Decimal(load.tick), Decimal(load.start_price)
+    paths = []
+    for _ in range(load.markets):
+        price, path = start, []
+        for _ in range(load.steps):
+            price += tick * rnd.choice((-3, -2, -1, 1, 2, 3))
+            path.append(price)
+        paths.append(path)
+    return paths
+
+
+def _frame(payload: bytes) -> bytes:
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + struct.pack("!H", n) + payload
+    return bytes((0x81, 127)) + struct.pack("!Q", n) + payload
+
+
+def ticker_payload(market: str, price: Decimal, ts_ms: int) -> bytes:
+    """One OKX tickers push, field for field as in the documentation's example."""
+    bid, ask = price - Decimal("0.1"), price + Decimal("0.1")
+    data = {
+        "instType": "SPOT", "instId": market, "last": str(price), "lastSz": "0.1",
+        "askPx": str(ask), "askSz": "11", "bidPx": str(bid), "bidSz": "5", "open24h": "100",
+        "high24h": "110", "low24h": "90", "volCcy24h": "2222", "vol24h": "2222",
+        "sodUtc0": "100", "sodUtc8": "100", "ts": f"{ts_ms:013d}",
+    }  # fmt: skip
+    return orjson.dumps({"arg": {"channel": "tickers", "instId": market}, "data": [data]})
+
+
+def build_frames(load: Load) -> tuple[bytearray, list[int], list[int]]:
+    """Every frame of one round (all markets, all steps), with their ends and ts offsets."""
+    paths = price_paths(load)
+    buf, ends, ts_at = bytearray(), [], []
+    for step in range(load.steps):
+        for m in range(load.markets):
+            frame = _frame(ticker_payload(market_name(m), paths[m][step], 0))
+            ts_at.append(len(buf) + frame.rindex(_TS) + len(_TS))
+            buf += frame
+            ends.append(len(buf))
+    return buf, ends, ts_at
+
+
+def _handshake(conn: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise ConnectionError("client left during the handshake")
+        data += chunk
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in data.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key:")
+    )
+    accept = base64.b64encode(hashlib.sha1(key + _GUID, usedforsecurity=False).digest())
+    conn.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+
+
+def serve(load: Load, ready: Connection) -> None:
+    """Accept one watcher, wait for its first subscribe, push frames; report to `ready`.
+
+    Sends ("port", n) once listening and ("sent", frames, seconds) when done.
+    """
+    buf, ends, ts_at = build_frames(load)
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        ready.send(("port", srv.getsockname()[1]))
+        conn, _ = srv.accept()
+        with conn:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _handshake(conn)
+            conn.recv(65536)  # the subscribe request(s): content does not matter here
+            ready.send(("started", time.time()))
+            sent, elapsed = _pump(conn, load, buf, ends, ts_at)
+    ready.send(("sent", sent, elapsed))
+
+
+def _pump(
+    conn: socket.socket, load: Load, buf: bytearray, ends: list[int], ts_at: list[int]
+) -> tuple[int, float]:
+    slice_s = 0.005
+    per_slice = max(1, round(load.rate * slice_s))
+    total = int(load.rate * load.seconds)
+    n_frames = len(ends)
+    view = memoryview(buf)
+    sent, i = 0, 0
+    start = time.perf_counter()
+    while sent < total:
+        due = start + (sent / load.rate)
+        now = time.perf_counter()
+        if due > now:
+            time.sleep(due - now)
+        count = min(per_slice, total - sent, n_frames - i)
+        ts = b"%013d" % int(time.time() * 1000)
+        for k in range(i, i + count):
+            buf[ts_at[k] : ts_at[k] + 13] = ts
+        lo = ends[i - 1] if i else 0
+        conn.sendall(view[lo : ends[i + count - 1]])
+        sent += count
+        i = (i + count) % n_frames
+    return sent, time.perf_counter() - start

@@ -1,0 +1,117 @@
+"""The `klaxon` command: run | watch | work | check | notify | sim | status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from watcher.errors import ConfigError, KlaxonError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run one command, return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as e:
+        for line in e.errors:
+            print(line, file=sys.stderr)
+        return 1
+    except KlaxonError as e:
+        print(f"klaxon: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="klaxon", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="everything on embedded defaults (the demo)")
+    run.add_argument("--home", type=Path, default=Path(".klaxon"), help="data directory")
+    run.add_argument("--workers", type=int, default=2)
+    run.add_argument("--rules", type=Path, nargs="+", help="rule files (default: the demo's)")
+    run.add_argument(
+        "--no-demo",
+        dest="demo",
+        action="store_false",
+        help="do not drive the simulator's price or place the demo order",
+    )
+    run.set_defaults(func=_run)
+
+    watch = sub.add_parser("watch", help="exchange -> Redis (settings from KLAXON_* env)")
+    watch.add_argument("rules", type=Path, nargs="*", help="rule files (default KLAXON_RULES)")
+    watch.set_defaults(func=_watch)
+
+    work = sub.add_parser("work", help="an rq worker: evaluate rules, deliver notifications")
+    work.add_argument("rules", type=Path, nargs="*", help="rule files (default KLAXON_RULES)")
+    work.add_argument("--name", help="worker name")
+    work.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    work.set_defaults(func=_work)
+
+    check = sub.add_parser("check", help="validate rule files; print file:line errors")
+    check.add_argument("rules", type=Path, nargs="+")
+    check.set_defaults(func=_check)
+
+    notify = sub.add_parser("notify", help="send a test message to a channel of a rule file")
+    notify.add_argument("channel")
+    notify.add_argument("message")
+    notify.add_argument("--rules", type=Path, nargs="+", required=True)
+    notify.set_defaults(func=_notify)
+
+    sim = sub.add_parser("sim", help="the local OKX simulator (settings from KLAXON_SIM_*)")
+    sim.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    sim.add_argument("--port", type=int)
+    sim.add_argument("--seed", type=int)
+    sim.add_argument("--no-walk", dest="walk", action="store_false", default=None)
+    sim.set_defaults(func=_sim)
+
+    status = sub.add_parser("status", help="streams, queues and feeds in Redis")
+    status.set_defaults(func=_status)
+    return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    from klaxon.run import run
+
+    return run(args.home, args.workers, args.rules, args.demo)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from klaxon.commands import watch
+
+    return watch(args.rules or None)
+
+
+def _work(args: argparse.Namespace) -> int:
+    from klaxon.commands import work
+
+    return work(args.rules or None, args.name, args.burst)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from klaxon.commands import check
+
+    return check(args.rules)
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from klaxon.commands import notify
+
+    return notify(args.rules, args.channel, args.message)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from klaxon.commands import sim
+
+    return sim(args.host, args.port, args.seed, args.walk)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from klaxon.commands import status
+
+    return status()

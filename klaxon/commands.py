@@ -1,0 +1,193 @@
+"""The commands behind `klaxon watch | work | check | notify | sim | status`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
+
+import redis
+
+from klaxon import logs
+from klaxon.settings import SimSettings, WatcherSettings, WorkerSettings, load
+from rules.load import RuleSet, load_rules
+from watcher import keys
+from watcher.errors import ConfigError
+from workers.notify import check_channels, deliver
+
+log = logging.getLogger("klaxon")
+
+
+def _ruleset(paths: list[Path]) -> RuleSet:
+    ruleset = load_rules(paths)
+    errors = check_channels(ruleset)
+    if errors:
+        raise ConfigError("bad channels", errors=errors)
+    return ruleset
+
+
+def _on_stop(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+class _CheckEnv(Mapping[str, str]):
+    """The environment for `klaxon check`: unset variables get a marker instead of an error.
+
+    A rule file is checked where its secrets may not be (a laptop, CI): the file is what is
+    checked; `watch` and `work` still refuse to start with a variable unset.
+    """
+
+    MARK = "klaxon-unset://"
+
+    def __init__(self) -> None:
+        self.unset: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        if name in os.environ:
+            return os.environ[name]
+        self.unset.add(name)
+        return f"{self.MARK}{name}"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
+
+
+def check(paths: list[Path]) -> int:
+    """Validate rule files; print every error as file:line: message."""
+    env = _CheckEnv()
+    ruleset = load_rules(paths, env)
+    complete = {
+        n: c for n, c in ruleset.channels.items() if env.MARK not in c.url.get_secret_value()
+    }
+    errors = check_channels(replace(ruleset, channels=complete))
+    if errors:
+        raise ConfigError("bad channels", errors=errors)
+    for name in sorted(env.unset):
+        print(f"note: {name} is not set here; channels using it were checked for syntax only")
+    print(
+        f"ok: {len(ruleset.price_rules) + len(ruleset.fill_rules)} rules, "
+        f"{len(ruleset.channels)} channels in {len(paths)} file(s)"
+    )
+    return 0
+
+
+def notify(paths: list[Path], channel: str, message: str) -> int:
+    """Send a test message to one channel of the rule files."""
+    ruleset = _ruleset(paths)
+    if channel not in ruleset.channels:
+        raise ConfigError(f"no channel {channel!r}; have: {', '.join(sorted(ruleset.channels))}")
+    deliver(ruleset.channels[channel].url, "klaxon test", message, channel=channel)
+    print(f"sent to {channel}")
+    return 0
+
+
+def watch(paths: list[Path] | None) -> int:
+    """Run the watcher until SIGINT/SIGTERM."""
+    from klaxon.wiring import build_watcher
+
+    settings = load(WatcherSettings, rules=paths)
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.okx_api_key, settings.okx_secret_key, settings.okx_passphrase)
+        if s
+    ]
+    logs.setup(settings.log_level, secrets, "watcher")
+    ruleset = _ruleset(settings.rules)
+    logs.setup(settings.log_level, secrets + _channel_secrets(ruleset), "watcher")
+    watcher = build_watcher(settings, ruleset)
+    stop = threading.Event()
+    _on_stop(stop)
+    runner = threading.Thread(target=watcher.run, name="watcher")
+    runner.start()
+    stop.wait()
+    watcher.stop()
+    runner.join(timeout=10)
+    return 0
+
+
+def work(paths: list[Path] | None, name: str | None, burst: bool) -> int:
+    """Run one rq worker until SIGINT/SIGTERM (or until the queues are empty with burst)."""
+    from workers.service import run_worker
+
+    settings = load(WorkerSettings, rules=paths, name=name)
+    logs.setup(settings.log_level, [], settings.name or "worker")
+    ruleset = _ruleset(settings.rules)
+    logs.setup(settings.log_level, _channel_secrets(ruleset), settings.name or "worker")
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
+    run_worker(
+        settings.redis_url, ruleset, rule_paths=settings.rules, burst=burst, name=settings.name
+    )
+    return 0
+
+
+def sim(host: str | None, port: int | None, seed: int | None, walk: bool | None) -> int:
+    """Run the OKX simulator until SIGINT/SIGTERM."""
+    from simulator import SimConfig, serve_forever
+
+    s = load(SimSettings, host=host, port=port, seed=seed, walk=walk)
+    logs.setup(
+        "WARNING", [s.secret_key.get_secret_value(), s.passphrase.get_secret_value()], "simulator"
+    )
+    serve_forever(
+        SimConfig(
+            host=s.host,
+            port=s.port,
+            api_key=s.api_key,
+            secret_key=s.secret_key.get_secret_value(),
+            passphrase=s.passphrase.get_secret_value(),
+            seed=s.seed,
+            walk=s.walk,
+            tick_interval=s.tick_interval,
+        )
+    )
+    return 0
+
+
+def status() -> int:
+    """Print stream lengths and lag, queue sizes, feed states and counters."""
+    settings = load(WorkerSettings)
+    r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    for stream in sorted(r.scan_iter(f"{keys.PREFIX}:*", _type="stream")):
+        groups = r.xinfo_groups(stream)
+        lag = ", ".join(f"{g['name']} pending {g['pending']} lag {g.get('lag')}" for g in groups)
+        print(f"{stream}: {r.xlen(stream)} entries; {lag}")
+    for queue in (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE):
+        print(f"queue {queue}: {r.llen(f'rq:queue:{queue}')} waiting")
+    for field, value in sorted(r.hgetall(keys.STATS).items()):
+        print(f"{field!s}: {value!s}")
+    for feed, state in sorted(r.hgetall(keys.FEEDS).items()):
+        print(f"feed {feed!s}: {state!s}")
+    return 0
+
+
+def _channel_secrets(ruleset: RuleSet) -> list[str]:
+    """Each channel URL and the parts of it that carry tokens (user, password, path, query)."""
+    out = []
+    for channel in ruleset.channels.values():
+        url = channel.url.get_secret_value()
+        parts = urlsplit(url)
+        pieces = [
+            parts.username,
+            parts.password,
+            *re.split(r"[/?&=]", parts.path + "?" + parts.query),
+        ]
+        out += [url, *(p for p in pieces if p and len(p) >= 6)]
+    return out

@@ -1,0 +1,149 @@
+"""The whole spine on loopback: the simulator, the real watcher, real Redis, rq workers, apprise."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+from pydantic import SecretStr
+
+from klaxon.inbox import Inbox
+from rules.load import RuleSet, load_rules
+from simulator import SimConfig, Simulator
+from watcher.publish import Publisher
+from watcher.service import Watcher
+from watcher.stream import StreamOptions
+from watcher.venues.okx import Okx, OkxCredentials, OkxRest
+from workers.service import load as load_worker_rules
+from workers.service import make_worker
+
+API_KEY, SECRET, PASSPHRASE = "e2e-key-7f3a9c", "e2e-secret-5b8d2e", "e2e-pass-1c4f6a"
+T = TypeVar("T")
+
+RULES = """\
+channels:
+  inbox: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4"
+rules:
+  - name: btc-up
+    price: {market: BTC-USDT, crosses_up: "60100"}
+    notify: [inbox]
+    message: "{market} crossed {level} at {price}"
+  - name: fills
+    fill: {market: BTC-USDT}
+    notify: [inbox]
+    message: "fill {side} {size} {market} @ {price}"
+"""
+
+
+def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Stack:
+    """Handles on every running part of one end-to-end test."""
+
+    sim: Simulator
+    inbox: Inbox
+    redis_url: str
+    redis: redis.Redis
+    ruleset: RuleSet
+    watcher: Watcher
+    rest: OkxRest
+
+    def sim_state(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.sim.base_url}/sim/state", timeout=2) as resp:
+            state: dict[str, Any] = json.load(resp)
+            return state
+
+    def control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        req = urllib.request.Request(
+            f"{self.sim.base_url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=2) as resp:
+            answer: dict[str, Any] = json.load(resp)
+            return answer
+
+    def subscribed(self) -> bool:
+        state = self.sim_state()
+        public = state["clients"]["public"]
+        private = state["clients"]["private"]
+        return bool(
+            public
+            and public[0]["subscriptions"]
+            and private
+            and private[0]["loggedIn"]
+            and private[0]["subscriptions"]
+        )
+
+    def work_until(self, predicate: Callable[[], T], timeout: float, what: str) -> T:
+        """Run burst workers (as `klaxon work --burst` does) until `predicate` holds."""
+        worker_redis = redis.Redis.from_url(self.redis_url)
+
+        def step() -> T:
+            make_worker(worker_redis).work(burst=True, with_scheduler=True)
+            return predicate()
+
+        try:
+            return wait_until(step, timeout, what)
+        finally:
+            worker_redis.close()
+
+
+@pytest.fixture
+def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    config = SimConfig(walk=False, api_key=API_KEY, secret_key=SECRET, passphrase=PASSPHRASE)
+    creds = OkxCredentials(
+        api_key=SecretStr(API_KEY), secret_key=SecretStr(SECRET), passphrase=SecretStr(PASSPHRASE)
+    )
+    with Simulator(config) as sim, Inbox() as inbox:
+        path = tmp_path / "rules.yaml"
+        path.write_text(RULES)
+        ruleset = load_rules([path], env={"INBOX_PORT": str(inbox.port)})
+        load_worker_rules(ruleset)
+        client = redis.Redis.from_url(redis_url)
+        venue = Okx(
+            "main",
+            creds,
+            public_url=sim.ws_public_url,
+            private_url=sim.ws_private_url,
+            rest_url=sim.base_url,
+            demo=True,
+        )
+        series = {(m, s) for _, m, s in ruleset.markets()}
+        watcher = Watcher(
+            venue,
+            Publisher(client, "okx", "main", 4),
+            series,
+            private=True,
+            options=StreamOptions(ping_interval=5),
+            kick_interval=1.0,
+        )
+        thread = threading.Thread(target=watcher.run, name="e2e-watcher")
+        thread.start()
+        stack = Stack(sim, inbox, redis_url, client, ruleset, watcher, venue.rest())
+        try:
+            wait_until(stack.subscribed, 15, "the watcher to log in and subscribe")
+            yield stack
+        finally:
+            watcher.stop()
+            thread.join(timeout=15)
+            client.close()

@@ -1,0 +1,94 @@
+"""`klaxon run` (what `make run` calls): alerts within 60 s, no secret in any log, clean Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rules.load import load_rules
+from tests.e2e.conftest import wait_until
+
+SECRET, PASSPHRASE, TOKEN = "run-secret-6e1f0a9b", "run-pass-3d7c2b8e", "tok-52ac9e1d7b"
+DEMO = Path(__file__).resolve().parents[2] / "rules" / "examples" / "demo.yaml"
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.timeout(120)
+def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> None:
+    # The demo's rules, with a channel URL that carries a token, as a real one would.
+    rules = tmp_path / "demo.yaml"
+    rules.write_text(DEMO.read_text().replace('/alerts"', f'/alerts/{TOKEN}"'))
+    load_rules([rules], env={"KLAXON_INBOX_PORT": "1"})  # still a valid rule file
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAXON_")}
+    env |= {
+        "KLAXON_OKX_SECRET_KEY": SECRET,
+        "KLAXON_OKX_PASSPHRASE": PASSPHRASE,
+        "KLAXON_LOG_LEVEL": "DEBUG",
+    }
+    log = tmp_path / "run.log"
+    home = tmp_path / "home"
+    started = time.monotonic()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "klaxon", "run", "--home", str(home), "--rules", str(rules)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
+    alerts = home / "alerts.jsonl"
+    try:
+
+        def both() -> list[str]:
+            lines = alerts.read_text().splitlines() if alerts.exists() else []
+            messages = [json.loads(line)["message"] for line in lines]
+            price = [m for m in messages if "crossed above 60100" in m]
+            fill = [m for m in messages if m.startswith("Filled buy 0.01 BTC-USDT")]
+            return messages if price and fill else []
+
+        messages = wait_until(both, 60, "a price alert and a fill alert from klaxon run")
+        first_alerts_s = time.monotonic() - started
+        family = _descendants(proc.pid)
+        assert len(family) >= 5  # redis-server, simulator, watcher, two workers
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 0, log.read_text()[-3000:]
+    wait_until(lambda: not any(_alive(p) for p in family), 10, "every child to exit")
+    output = log.read_text()
+    assert "klaxon: stopping" in output
+    assert "crossed above 60100" in output  # the alert is printed in the terminal too
+    for secret in (SECRET, PASSPHRASE, TOKEN):
+        assert secret not in output
+        assert secret not in alerts.read_text()
+    print(f"first alerts after {first_alerts_s:.1f}s; {len(messages)} alerts")

@@ -1,0 +1,143 @@
+"""Notifications: retries per Retry on a dead channel, exactly-once delivery, dead letters,
+and a channel's URL never in a log line or a job's error."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
+
+from rules.load import load_rules
+from tests.integration.test_workers_harness import (
+    CROSS_UP,
+    FILL_EVERY,
+    SECRET,
+    Klaxon,
+    harness,
+    wait_for,
+)
+from watcher import keys
+from workers import context
+from workers.evaluate import NOTIFY_RETRY_INTERVALS
+
+
+@pytest.fixture
+def kx(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
+    with harness(redis_url, tmp_path) as k:
+        yield k
+
+
+def test_a_dead_channel_is_retried_per_retry_and_never_shows_its_url(
+    kx: Klaxon, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    kx.rules(CROSS_UP)
+    kx.inbox.status = 500
+    kx.ticks("64990", "65010")
+    kx.work()
+    queue = Queue(keys.NOTIFY_QUEUE, connection=kx.r)
+    registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
+    (job_id,) = registry.get_job_ids()
+    job = Job.fetch(job_id, connection=kx.r)
+    for attempt, interval in enumerate(NOTIFY_RETRY_INTERVALS, start=1):
+        assert len(kx.inbox.posts) == attempt
+        assert job.get_status() == JobStatus.SCHEDULED
+        due = registry.get_scheduled_time(job_id) - datetime.now(UTC)
+        assert abs(due.total_seconds() - interval) < 1.5  # rq truncates to whole seconds
+        registry.schedule(job, datetime.now(UTC))  # fast-forward the retry
+        kx.work()
+    assert len(kx.inbox.posts) == 1 + len(NOTIFY_RETRY_INTERVALS)
+    assert job.get_status() == JobStatus.FAILED
+    error = _error(job)
+    assert "NotificationError: channel 'desk': delivery failed (JSON FAILURE)" in error
+    for text in (error, caplog.text, str(job.args), job.description or ""):
+        assert SECRET not in text
+        assert f":{kx.inbox.port}" not in text
+    assert kx.inbox.accepted() == []
+    assert not kx.r.exists(keys.delivered(job_id))
+
+
+def test_a_channel_that_recovers_gets_the_message_exactly_once(kx: Klaxon) -> None:
+    kx.rules(CROSS_UP)
+    kx.inbox.status = 500
+    kx.ticks("64990", "65010")
+    kx.work()
+    queue = Queue(keys.NOTIFY_QUEUE, connection=kx.r)
+    registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
+    (job_id,) = registry.get_job_ids()
+    kx.inbox.status = 200
+    registry.schedule(Job.fetch(job_id, connection=kx.r), datetime.now(UTC))
+    kx.work()
+    assert kx.r.exists(keys.delivered(job_id))
+    # Run again by hand (e.g. requeued from the failed registry): already sent, not resent.
+    job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
+        "workers.jobs.notify", "desk", "t", "b", "f", job_id=job_id
+    )
+    kx.work()
+    assert job.return_value() == "already delivered"
+    assert len(kx.messages()) == 1
+
+
+def test_a_long_running_worker_process_retries_on_schedule_and_stops_on_sigterm(
+    kx: Klaxon,
+) -> None:
+    paths = kx.rules(CROSS_UP)
+    kx.inbox.failures = 1
+    kx.ticks("64990", "65010")
+    code = f"from workers.service import run_worker; run_worker({kx.redis_url!r}, {paths!r})"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", f"from pathlib import PosixPath; {code}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # rq's scheduler (one forked child of the worker) re-queues the retry after 1 s.
+        wait_for(lambda: kx.inbox.accepted(), timeout=15, every=0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=15)
+    # rq keeps schedules in whole epoch seconds: the 1 s retry may come sooner than 1 s later.
+    assert [status for _, status, _ in kx.inbox.posts] == [500, 200]
+    assert kx.messages() == ["BTC-USDT crossed above 65000 at 65010 (prev 64990)"]
+    assert worker.returncode == 0, output.decode(errors="replace")
+    assert SECRET.encode() not in output
+
+
+def test_an_unknown_channel_fails_the_notification(kx: Klaxon) -> None:
+    kx.rules(CROSS_UP)
+    job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
+        "workers.jobs.notify", "nope", "t", "b", "f-1"
+    )
+    kx.work()
+    assert job.get_status() == JobStatus.FAILED
+    assert "NotificationError: unknown channel 'nope'" in _error(job)
+
+
+def test_a_channel_url_apprise_cannot_use_is_dead_lettered_without_retries(
+    kx: Klaxon, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f'channels:\n  desk: "slack://{SECRET}"\nrules:\n{FILL_EVERY}')
+    context.install(load_rules([path]))  # as a reload racing a URL change could leave it
+    job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
+        "workers.jobs.notify", "desk", "t", "b", "f-1", retry=Retry(max=5, interval=1)
+    )
+    kx.work()
+    assert job.get_status() == JobStatus.FAILED
+    assert "ConfigError: channel 'desk': apprise cannot use its 'slack://' URL" in (_error(job))
+    assert SECRET not in _error(job)
+
+
+def _error(job: Job) -> str:
+    """Return the traceback rq stored for the job's last failed run ("" if none)."""
+    result = job.latest_result()
+    return result.exc_string or "" if result is not None else ""

@@ -1,0 +1,182 @@
+"""Draining a stream: the lock, the dirty flag's race, backlogs larger than a batch, order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import cast
+
+import pytest
+import redis
+from rq import Queue
+
+from rules.index import PriceIndex
+from rules.load import load_rules
+from watcher import keys
+from watcher.events import TickRow, encode_ticks
+from workers import context
+from workers.context import Context
+from workers.evaluate import BATCH, evaluate_stream
+from workers.firings import firing_of
+from workers.state import Scripts, StreamLock
+
+STREAM = keys.ticks_stream(3)
+
+RULES = """\
+channels:
+  desk: "json://127.0.0.1:9/hook"
+rules:
+  - name: btc-down
+    price: {market: BTC-USDT, crosses_down: "50000"}
+    notify: [desk]
+"""
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[Context]:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES)
+    yield context.install(load_rules([path]))
+    context.uninstall()
+
+
+def _add(r: redis.Redis, *prices: int, stream: str = STREAM) -> None:
+    """XADD one entry per price, pipelined, as the watcher writes ticks."""
+    ms = int(time.time() * 1000)
+    with r.pipeline(transaction=False) as pipe:
+        for price in prices:
+            rows: list[TickRow] = [("BTC-USDT", "last", str(price), "", "", ms)]
+            pipe.xadd(stream, {b"k": b"ticks", b"v": b"okx", b"d": encode_ticks(rows)})
+        pipe.execute()
+
+
+def _last(r: redis.Redis) -> bytes | str | None:
+    return r.hget(keys.last_prices(STREAM), "okx|BTC-USDT|last")
+
+
+def _ids(r: redis.Redis) -> list[str]:
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(STREAM))
+    return [entry_id.decode() for entry_id, _ in entries]
+
+
+def _notifications(r: redis.Redis) -> int:
+    return Queue(keys.NOTIFY_QUEUE, connection=r).count
+
+
+def test_a_held_stream_is_left_alone_and_its_dirty_flag_untouched(
+    r: redis.Redis, ctx: Context
+) -> None:
+    _add(r, 60000, 61000)
+    r.set(keys.dirty(STREAM), 1)
+    other = StreamLock(r, Scripts.of(r), STREAM)
+    assert other.acquire()
+    assert evaluate_stream(r, STREAM, ctx) == 0
+    assert r.exists(keys.dirty(STREAM))
+    assert r.xlen(STREAM) == 2
+    assert _last(r) is None
+    other.release()
+    assert evaluate_stream(r, STREAM, ctx) == 2
+    assert not r.exists(keys.dirty(STREAM))
+    assert _last(r) == b"61000"
+
+
+class NewsDuringDrain(PriceIndex):
+    """The watcher writing while an evaluator drains: XADD, SET dirty NX, and the evaluation
+    job that flag enqueues runs at once and finds the lock taken."""
+
+    def __init__(self, client: redis.Redis, ctx: Context) -> None:
+        super().__init__(ctx.ruleset.price_rules)
+        self.client = client
+        self.ctx = ctx
+        self.concurrent: list[int] = []
+
+    def candidates(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+    ) -> list[int]:
+        if not self.concurrent:
+            _add(self.client, 62000)
+            assert self.client.set(keys.dirty(STREAM), 1, nx=True, ex=10)
+            other = redis.Redis.from_url(_url(self.client))
+            self.concurrent.append(evaluate_stream(other, STREAM, self.ctx))
+        return super().candidates(venue, market, source, prev, now)
+
+
+def _url(client: redis.Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/0"
+
+
+def test_news_during_a_drain_is_evaluated_by_the_holder_after_it_releases(
+    r: redis.Redis, ctx: Context
+) -> None:
+    _add(r, 60000)
+    r.xgroup_create(STREAM, keys.GROUP, id="0")
+    index = NewsDuringDrain(r, ctx)
+    racing = Context(ruleset=ctx.ruleset, index=index)
+    assert evaluate_stream(r, STREAM, racing) == 2
+    assert index.concurrent == [0]
+    assert _last(r) == b"62000"
+    assert not r.exists(keys.dirty(STREAM))
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+def test_a_backlog_larger_than_a_batch_drains_in_one_job(r: redis.Redis, ctx: Context) -> None:
+    count = 2 * BATCH + 500
+    _add(r, *range(60000, 60000 + count))
+    assert evaluate_stream(r, STREAM, ctx) == count
+    assert _last(r) == str(60000 + count - 1).encode()
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+    assert ctx.latency.total == count
+
+
+def test_a_large_pending_backlog_is_evaluated_before_newer_entries(
+    r: redis.Redis, ctx: Context
+) -> None:
+    # Rising prices; a crosses_down rule would fire if any entry were taken out of order.
+    r.xgroup_create(STREAM, keys.GROUP, id="0", mkstream=True)
+    _add(r, *range(49000, 49000 + BATCH + 500))
+    r.xreadgroup(keys.GROUP, keys.CONSUMER, {STREAM: ">"})  # a dead evaluator's reads
+    _add(r, *range(51000, 51010))
+    assert evaluate_stream(r, STREAM, ctx) == BATCH + 510
+    assert _last(r) == b"51009"
+    assert _notifications(r) == 0
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+def test_a_trimmed_pending_entry_is_acked_and_skipped(r: redis.Redis, ctx: Context) -> None:
+    r.xgroup_create(STREAM, keys.GROUP, id="0", mkstream=True)
+    _add(r, 51000, 49000)
+    r.xreadgroup(keys.GROUP, keys.CONSUMER, {STREAM: ">"})
+    first, _ = _ids(r)
+    r.xdel(STREAM, first)  # MAXLEN trimming removed it while it was pending
+    assert evaluate_stream(r, STREAM, ctx) == 1
+    assert _notifications(r) == 0  # no previous price: nothing crossed
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+def test_a_crossing_enqueues_one_notification_per_channel(r: redis.Redis, ctx: Context) -> None:
+    _add(r, 51000, 49000)
+    assert evaluate_stream(r, STREAM, ctx) == 2
+    (job,) = Queue(keys.NOTIFY_QUEUE, connection=r).get_jobs()
+    rule = ctx.ruleset.price_rules[0]
+    _, second = _ids(r)
+    firing = firing_of(rule.id, STREAM, second, 0)
+    assert firing == f"{rule.id}@{STREAM}/{second}#0"
+    assert job.id == keys.notify_job_id(firing, "desk")
+    assert job.args[0] == "desk"
+    assert job.args[3] == firing
+    assert job.retries_left == 5
+    assert "json://" not in repr(job.args)
+
+
+def test_a_job_out_of_time_hands_the_rest_to_a_new_job(r: redis.Redis, ctx: Context) -> None:
+    _add(r, *range(60000, 60000 + 2 * BATCH + 10))
+    assert evaluate_stream(r, STREAM, ctx, budget=0) == BATCH
+    (job,) = Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
+    assert job.func_name == "workers.jobs.evaluate"
+    assert job.args == (STREAM,)
+    assert evaluate_stream(r, STREAM, ctx) == BATCH + 10
+    assert _last(r) == str(60000 + 2 * BATCH + 9).encode()
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0

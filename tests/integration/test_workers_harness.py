@@ -1,0 +1,210 @@
+"""The workers' test harness: a local HTTP endpoint for apprise, rule files, entries written as
+the watcher writes them, and burst rq workers run in process. Holds no tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Queue
+
+from watcher import keys
+from watcher.events import Fill, TickRow, encode_event, encode_ticks
+from workers import context
+from workers.service import load, make_worker
+
+STREAM = keys.ticks_stream(0)
+PRIVATE = keys.private_stream("okx", "main")
+# A token-like path and password: neither may appear in any log line or job error.
+SECRET = "s3cr3t-hook-7f2a9c"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0, every: float = 0.02) -> None:
+    """Poll `condition` until it is truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met before the deadline"
+        time.sleep(every)
+
+
+class Inbox:
+    """A local HTTP endpoint standing in for a chat service; records apprise's json:// POSTs."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.failures = 0  # answer this many next requests with 500 first
+        self.posts: list[tuple[float, int, dict[str, Any]]] = []  # (monotonic, status, body)
+        inbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = inbox.status
+                if inbox.failures > 0:
+                    inbox.failures -= 1
+                    status = 500
+                inbox.posts.append((time.monotonic(), status, json.loads(body)))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"json://hook:{SECRET}@127.0.0.1:{self.port}/{SECRET}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def accepted(self) -> list[dict[str, Any]]:
+        """Return the bodies the endpoint answered with success."""
+        return [body for _, status, body in self.posts if status == 200]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Klaxon:
+    """Rule files in tmp_path, entries written as the watcher does, burst workers on demand."""
+
+    def __init__(self, redis_url: str, tmp_path: Path, inbox: Inbox) -> None:
+        self.redis_url = redis_url
+        self.tmp_path = tmp_path
+        self.inbox = inbox
+        self.r = redis.Redis.from_url(redis_url)
+        self.paths: list[Path] = []
+
+    def rules(self, rules_yaml: str) -> list[Path]:
+        """Write a rule file whose channel `desk` is the inbox, and load it into this process."""
+        path = self.tmp_path / "rules.yaml"
+        path.write_text(f'channels:\n  desk: "{self.inbox.url}"\nrules:\n{rules_yaml}')
+        self.paths = [path]
+        load(self.paths)
+        return self.paths
+
+    def ticks(self, *prices: str, stream: str = STREAM, market: str = "BTC-USDT") -> str:
+        """XADD one ticks entry as the watcher does, and kick an evaluation if none is queued."""
+        ms = int(time.time() * 1000)
+        rows: list[TickRow] = [(market, "last", p, "", "", ms) for p in prices]
+        entry = self.r.xadd(stream, {b"k": b"ticks", b"v": b"okx", b"d": encode_ticks(rows)})
+        self.kick(stream)
+        return text_id(entry)
+
+    def fill(self, trade_id: str, side: str = "buy") -> str:
+        """XADD one fill to the account's private stream, as the watcher does."""
+        event = Fill(
+            venue="okx",
+            account="main",
+            market="BTC-USDT",
+            side="buy" if side == "buy" else "sell",
+            price=Decimal("65000.1"),
+            size=Decimal("0.010"),
+            fee=Decimal("-0.0065"),
+            fee_ccy="USDT",
+            trade_id=trade_id,
+            order_id="o-1",
+            at=datetime.now(UTC),
+        )
+        entry = self.r.xadd(PRIVATE, {b"k": b"fill", b"d": encode_event(event)})
+        self.kick(PRIVATE)
+        return text_id(entry)
+
+    def kick(self, stream: str, force: bool = False) -> None:
+        """SET the dirty flag NX and enqueue an evaluation only when it was not set."""
+        if self.r.set(keys.dirty(stream), 1, nx=True, ex=10) or force:
+            Queue(keys.EVALUATE_QUEUE, connection=self.r).enqueue("workers.jobs.evaluate", stream)
+
+    def work(self) -> None:
+        """Run one burst worker in this thread (rules stay loaded, like a long-lived worker)."""
+        make_worker(self.r).work(burst=True, with_scheduler=True)
+
+    def messages(self) -> list[str]:
+        return [body["message"] for body in self.inbox.accepted()]
+
+
+@contextmanager
+def harness(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
+    """An inbox and a Klaxon over this test's Redis; rules are uninstalled afterwards."""
+    inbox = Inbox()
+    kx = Klaxon(redis_url, tmp_path, inbox)
+    kx.r.xgroup_create(STREAM, keys.GROUP, id="0", mkstream=True)
+    try:
+        yield kx
+    finally:
+        context.uninstall()
+        kx.r.close()
+        inbox.close()
+
+
+CROSS_UP = """\
+  - name: btc-up
+    price: {market: BTC-USDT, crosses_up: "65000"}
+    notify: [desk]
+    message: "{market} {op} {level} at {price} (prev {prev})"
+"""
+
+
+FILL_EVERY = """\
+  - name: fills
+    fill: {account: main}
+    notify: [desk]
+    message: "{side} {size} {market} @ {price} fee {fee} {fee_ccy} trade {trade_id}"
+"""
+
+
+def text_id(entry_id: bytes | str) -> str:
+    """Return a stream entry id as text."""
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+def ticks_data(*prices: str) -> bytes:
+    """Return the `d` field of a ticks entry of BTC-USDT last prices, as the watcher writes it."""
+    return encode_ticks([("BTC-USDT", "last", p, "", "", int(time.time() * 1000)) for p in prices])
+
+
+def fill_data(trade_id: str, account: str = "main") -> bytes:
+    """Return the `d` field of a private-stream fill entry, as the watcher writes it."""
+    fill = Fill(
+        venue="okx",
+        account=account,
+        market="BTC-USDT",
+        side="sell",
+        price=Decimal("64999.9"),
+        size=Decimal("0.5"),
+        trade_id=trade_id,
+        order_id="o-2",
+        at=datetime.now(UTC),
+    )
+    return encode_event(fill)
+
+
+def in_threads(n: int, target: Callable[[], None]) -> None:
+    """Run `target` in n threads released together; re-raise the first failure."""
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=5)
+            target()
+        except Exception as e:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert not any(t.is_alive() for t in threads)
+    if errors:
+        raise errors[0]

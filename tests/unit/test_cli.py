@@ -1,0 +1,55 @@
+"""`klaxon check`: the examples pass; a broken file gets every error as file:line, exit 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from klaxon.cli import main
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "rules" / "examples").glob("*.yaml"))
+
+
+def test_examples_pass_even_where_their_secrets_are_not_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("TG_TOKEN", "TG_CHAT", "SMTP_URL", "KLAXON_INBOX_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert len(EXAMPLES) >= 2
+    assert main(["check", *map(str, EXAMPLES)]) == 0
+    out = capsys.readouterr().out
+    assert "note: TG_TOKEN is not set here" in out
+    assert out.strip().endswith(f"channels in {len(EXAMPLES)} file(s)")
+
+
+def test_a_set_variable_is_checked_for_real_and_never_printed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DESK_URL", "nosuchservice://tok-4b1e9f27c3")
+    rules = tmp_path / "r.yaml"
+    rules.write_text('channels:\n  desk: "${DESK_URL}"\nrules: []\n')
+    assert main(["check", str(rules)]) == 1
+    err = capsys.readouterr().err
+    assert f"{rules}:2:" in err
+    assert "nosuchservice" in err
+    assert "tok-4b1e9f27c3" not in err
+
+
+def test_three_errors_are_all_reported_with_their_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "broken.yaml"
+    rules.write_text(
+        "channels:\n"
+        '  desk: "json://127.0.0.1:9/x"\n'
+        "rules:\n"
+        "  - name: Bad Name\n"  # line 4: name
+        "    price: {market: BTC-USDT, above: abc}\n"  # line 5: level
+        "    notify: [nope]\n"  # line 6: channel
+    )
+    assert main(["check", str(rules)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [f"{rules}:4", f"{rules}:5", f"{rules}:6"]
+    assert "'abc' is not a decimal number" in lines[1]
+    assert "unknown channel 'nope'" in lines[2]

@@ -1,0 +1,1 @@
+"""Redis -> decisions -> actions, run by rq: evaluate streams against rules, deliver alerts."""

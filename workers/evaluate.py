@@ -1,0 +1,289 @@
+"""Drain one stream under its lock: decode, evaluate the rules, claim firings, enqueue, ack.
+
+One evaluator holds a stream at a time (keys.lock), which keeps events in order and lets the
+previous price per series live in memory while draining. Per batch there is one XREADGROUP,
+one Lua call for all the batch's claims (only when something fired) and one MULTI pipeline that
+enqueues the notifications, saves the last prices and XACKs: a killed evaluator leaves either
+all of a batch's effects or none, and its batch stays pending for the next holder, whose
+re-evaluation finds the same firing ids (claim answer REDELIVERED) and completes what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+from rq import Queue, Retry
+from rq.job import Job
+
+from rules.base import Cooldown, Every
+from watcher import keys
+from workers.context import Context
+from workers.firings import Batch, Firing
+from workers.latency import bucket_field
+from workers.state import (
+    NEW,
+    REDELIVERED,
+    ClaimResult,
+    Scripts,
+    StreamLock,
+    claim_firings,
+    load_last_prices,
+    save_last_prices,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+BUDGET_SECONDS = 2.0  # one evaluate job's share of a worker before it yields (see below)
+EVALUATE_JOB = "workers.jobs.evaluate"
+EVALUATE_TIMEOUT = 300
+NOTIFY_JOB = "workers.jobs.notify"
+NOTIFY_RETRY_INTERVALS = [1, 5, 15, 60, 300]
+NOTIFY_FAILURE_TTL = 7 * 86_400  # a dead letter stays a week (rq's default is a year)
+Entry = tuple[bytes, dict[bytes, bytes] | None]
+
+
+def evaluate_stream(
+    client: redis.Redis, stream: str, context: Context, budget: float = BUDGET_SECONDS
+) -> int:
+    """Drain `stream` and return how many events were evaluated (0 if another holds it).
+
+    After `budget` seconds the job hands the rest to a new evaluate job at the back of the
+    queue, so a stream that never goes quiet cannot hold a worker (and the queues) forever.
+    """
+    scripts = Scripts.of(client)
+    deadline = time.monotonic() + budget
+    total = 0
+    while True:
+        lock = StreamLock(client, scripts, stream)
+        with client.pipeline(transaction=False) as pipe:
+            lock.acquire(pipe)
+            pipe.hgetall(keys.last_prices(stream))
+            taken, last = pipe.execute()
+        if not taken:
+            # The holder re-checks the dirty flag after releasing: it will see our news.
+            return total
+        drain = _Drain(client, scripts, stream, context, lock, last, deadline)
+        try:
+            total += drain.run()
+        finally:
+            lock.release()
+        if drain.out_of_time:
+            _continue_later(client, stream)
+            return total
+        # A job that found the lock taken returned without touching the flag: look again.
+        if not client.exists(keys.dirty(stream)):
+            return total
+        if time.monotonic() >= deadline:
+            _continue_later(client, stream)
+            return total
+
+
+def _continue_later(client: redis.Redis, stream: str) -> None:
+    # Always a new job, whatever the dirty flag says: the job that set it may already have
+    # run (and found the lock taken), so the flag alone cannot promise a next evaluation.
+    Queue(keys.EVALUATE_QUEUE, connection=client).enqueue(
+        EVALUATE_JOB,
+        stream,
+        job_timeout=EVALUATE_TIMEOUT,
+        result_ttl=60,
+        failure_ttl=86_400,
+    )
+
+
+class _Drain:
+    """One holding of a stream's lock: reads, evaluates and acks until the stream is empty."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        scripts: Scripts,
+        stream: str,
+        context: Context,
+        lock: StreamLock,
+        last: Mapping[bytes | str, bytes | str],
+        deadline: float,
+    ) -> None:
+        self.client = client
+        self.scripts = scripts
+        self.stream = stream
+        self.context = context
+        self.lock = lock
+        self.renewed = time.monotonic()
+        self.held = True
+        self.deadline = deadline
+        self.out_of_time = False
+        self.queue = Queue(keys.NOTIFY_QUEUE, connection=client)
+        self.last: dict[str, Decimal] = {}
+        for field, text in load_last_prices(last).items():
+            try:
+                self.last[field] = Decimal(text)
+            except ArithmeticError:
+                log.warning("%s: ignoring a bad last price for %s", stream, field)
+
+    def run(self) -> int:
+        """Drain pending entries (a dead holder's), then new ones; return events evaluated."""
+        pending, fresh = self._start()
+        count = self._drain(pending, "0")
+        if self.out_of_time or not self.held:
+            return count  # `fresh` is pending now: the next holder reads it first
+        if len(pending) >= BATCH:
+            # `fresh` went to our pending list behind older entries, and the "0" reads
+            # above processed it in order; continue with what is newer still.
+            fresh = self._read(">")
+        return count + self._drain(fresh, ">")
+
+    def _drain(self, entries: list[Entry], cursor: str) -> int:
+        count = 0
+        while entries and self.held:
+            count += self._batch(entries)
+            if len(entries) < BATCH:
+                # Anything added after this read set the dirty flag (cleared before reading).
+                break
+            if time.monotonic() >= self.deadline:
+                self.out_of_time = True
+                break
+            entries = self._read(cursor)
+        return count
+
+    def _start(self) -> tuple[list[Entry], list[Entry]]:
+        """Clear the dirty flag, then read pending and new entries, in one round trip."""
+        for attempt in (1, 2):
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.delete(keys.dirty(self.stream))
+                self._queue_read(pipe, "0")
+                self._queue_read(pipe, ">")
+                _, pending, fresh = pipe.execute(raise_on_error=False)
+            if _is_nogroup(pending) and attempt == 1:
+                self._create_group()
+                continue
+            return _entries(_raise(pending)), _entries(_raise(fresh))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self, cursor: str) -> list[Entry]:
+        try:
+            return _entries(self._xreadgroup(self.client, cursor))
+        except redis.ResponseError as e:
+            if not _is_nogroup(e):
+                raise
+            self._create_group()
+            return _entries(self._xreadgroup(self.client, cursor))
+
+    def _queue_read(self, pipe: Pipeline, cursor: str) -> None:
+        self._xreadgroup(pipe, cursor)
+
+    def _xreadgroup(self, target: redis.Redis | Pipeline, cursor: str) -> Any:
+        return target.xreadgroup(keys.GROUP, keys.CONSUMER, {self.stream: cursor}, count=BATCH)
+
+    def _create_group(self) -> None:
+        try:
+            self.client.xgroup_create(self.stream, keys.GROUP, id="0", mkstream=True)
+        except redis.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    def _renew_if_due(self) -> None:
+        # Renewing every third of the TTL (not every batch) keeps Lua out of the batch
+        # pipeline, where redis-py would add a SCRIPT EXISTS round trip per execute.
+        now = time.monotonic()
+        if now - self.renewed >= self.lock.ttl_ms / 3000:
+            self.held = bool(self.lock.renew())
+            self.renewed = now
+            if not self.held:
+                log.warning("%s: lost the evaluator lock; stopping after this batch", self.stream)
+
+    def _batch(self, entries: list[Entry]) -> int:
+        """Evaluate, claim, enqueue, persist and ack one batch; return events evaluated."""
+        self._renew_if_due()
+        batch = Batch(self.stream, self.context, self.last)
+        for entry_id, fields in entries:
+            batch.ids.append(entry_id)
+            if fields:
+                batch.entry(entry_id.decode(), fields)
+        results = claim_firings(self.client, self.scripts, [f.claim for f in batch.firings])
+        claimed_ms = int(time.time() * 1000)
+        jobs = self._notifications(batch.firings, results)
+        buckets = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
+        with self.client.pipeline() as pipe:
+            if jobs:
+                self.queue.enqueue_many(jobs, pipeline=pipe)
+            save_last_prices(pipe, self.stream, batch.changed)
+            if batch.undecodable:
+                pipe.hincrby(keys.STATS, "undecodable", batch.undecodable)
+            for bucket, n in buckets.items():
+                pipe.hincrby(keys.STATS, bucket_field(bucket), n)
+            pipe.xack(self.stream, keys.GROUP, *batch.ids)
+            pipe.execute()
+        # Only now that the batch's effects are stored may the local caches skip work.
+        self._remember(batch.firings, results)
+        return batch.evaluated
+
+    def _notifications(self, firings: list[Firing], results: list[ClaimResult]) -> list[Any]:
+        """Return the rq EnqueueData of new firings, and of redelivered ones not yet queued."""
+        wanted = [
+            (f, channel, keys.notify_job_id(f.firing, channel))
+            for f, r in zip(firings, results, strict=True)
+            if r.status in (NEW, REDELIVERED)
+            for channel in f.rule.channels
+        ]
+        redelivered = {
+            id(f) for f, r in zip(firings, results, strict=True) if r.status == REDELIVERED
+        }
+        known: set[str] = set()
+        checks = [job_id for f, _, job_id in wanted if id(f) in redelivered]
+        if checks:
+            with self.client.pipeline(transaction=False) as pipe:
+                for job_id in checks:
+                    pipe.exists(Job.key_for(job_id), keys.delivered(job_id))
+                known = {j for j, n in zip(checks, pipe.execute(), strict=True) if n}
+        retry = Retry(max=len(NOTIFY_RETRY_INTERVALS), interval=NOTIFY_RETRY_INTERVALS)
+        return [
+            Queue.prepare_data(
+                NOTIFY_JOB,
+                args=(channel, f"klaxon: {f.rule.name}", f.body, f.firing),
+                job_id=job_id,
+                retry=retry,
+                failure_ttl=NOTIFY_FAILURE_TTL,
+                description=f"notify {channel}: {f.firing}",
+            )
+            for f, channel, job_id in wanted
+            if job_id not in known
+        ]
+
+    def _remember(self, firings: list[Firing], results: list[ClaimResult]) -> None:
+        for f, r in zip(firings, results, strict=True):
+            repeat = f.rule.repeat
+            if isinstance(repeat, Cooldown):
+                remaining = repeat.seconds if r.status == NEW else r.remaining_ms / 1000
+                if remaining > 0:
+                    self.context.cooldown_until[f.rule.id] = time.monotonic() + remaining
+            elif not isinstance(repeat, Every):
+                # Once: whatever the answer, the claim is held for good; never ask again.
+                kind, position = f.slot
+                if kind == "price":
+                    self.context.index.retire(position)
+                else:
+                    self.context.fills_retired.add(position)
+
+
+def _entries(response: Any) -> list[Entry]:
+    """Return the entries of a one-stream XREADGROUP answer."""
+    if not response:
+        return []
+    return list(response[0][1])
+
+
+def _is_nogroup(value: object) -> bool:
+    return isinstance(value, redis.ResponseError) and "NOGROUP" in str(value)
+
+
+def _raise(value: Any) -> Any:
+    if isinstance(value, Exception):
+        raise value
+    return value

@@ -1,0 +1,194 @@
+"""What a batch of stream entries fires: decode each entry, match the rules, build claims.
+
+The hot path: a tick row is a tuple of strings and a Decimal (no pydantic per tick), the
+PriceIndex bisects levels per (venue, market, source), and a message is rendered only for a
+firing that local state says can still win its claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+
+import orjson
+
+from rules.base import Cooldown, Every, Rule
+from rules.fill import FillRule
+from rules.price import PriceRule
+from watcher import keys
+from watcher.errors import sample
+from watcher.events import Fill, decode_event, utc_from_ms
+from workers.context import Context
+from workers.state import ClaimRequest
+
+log = logging.getLogger(__name__)
+
+EVERY_CLAIM_TTL_MS = 7 * 86_400 * 1000  # per-event claims only need to outlive redeliveries
+# What a malformed entry raises while decoding (JSONDecodeError, ValidationError and
+# UnicodeDecodeError are ValueErrors; InvalidOperation is an ArithmeticError).
+DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
+
+# A decoded tick: market, source, exact price text, price, bid text, ask text, exchange ms.
+Tick = tuple[str, str, str, Decimal, str, str, int]
+
+
+@dataclass(slots=True)
+class Firing:
+    """One rule fired by one event: its claim, and the message to send if the claim is won."""
+
+    rule: Rule
+    slot: tuple[str, int]  # ("price" | "fill", position in its rule tuple)
+    firing: str
+    claim: ClaimRequest
+    body: str
+
+
+class Batch:
+    """What one batch of entries produced: firings, changed prices, tick times, counts."""
+
+    def __init__(self, stream: str, context: Context, last: dict[str, Decimal]) -> None:
+        self.stream = stream
+        self.context = context
+        self.last = last  # the drain's previous price per series, updated as ticks pass
+        self.ids: list[bytes] = []
+        self.firings: list[Firing] = []
+        self.changed: dict[str, str] = {}
+        self.tick_ms: list[int] = []
+        self.slots: set[tuple[str, int]] = set()
+        self.evaluated = 0
+        self.undecodable = 0
+
+    def entry(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+        """Evaluate one stream entry; an undecodable one is logged, counted and skipped."""
+        try:
+            if fields.get(b"k") == b"ticks":
+                venue = fields[b"v"].decode()
+                ticks = _decode_ticks(fields[b"d"])
+            else:
+                event = decode_event(fields[b"d"])
+        except DECODE_ERRORS as e:
+            self.undecodable += 1
+            raw = b" ".join(k + b"=" + v for k, v in fields.items())
+            log.warning(
+                "%s: skipping undecodable entry %s (%s): %s",
+                self.stream,
+                entry_id,
+                type(e).__name__,
+                sample(raw),
+            )
+            return
+        if fields.get(b"k") == b"ticks":
+            self._ticks(entry_id, venue, ticks)
+        else:
+            self.evaluated += 1
+            if isinstance(event, Fill):
+                self._fill(entry_id, event)
+            # Order, position, account and feed events have no rule kinds yet: acked as seen.
+
+    def _ticks(self, entry_id: str, venue: str, ticks: list[Tick]) -> None:
+        index = self.context.index
+        rules = self.context.ruleset.price_rules
+        last = self.last
+        for row, (market, source, price_text, now, bid, ask, ms) in enumerate(ticks):
+            field = keys.last_price_field(venue, market, source)
+            prev = last.get(field)
+            last[field] = now
+            self.changed[field] = price_text
+            self.tick_ms.append(ms)
+            for position in index.candidates(venue, market, source, prev, now):
+                rule = rules[position]
+                message = partial(_price_message, rule, now, prev, ms, bid, ask)
+                self._consider(rule, ("price", position), entry_id, row, None, message)
+        self.evaluated += len(ticks)
+
+    def _fill(self, entry_id: str, fill: Fill) -> None:
+        retired = self.context.fills_retired
+        for position, rule in enumerate(self.context.ruleset.fill_rules):
+            if position not in retired and rule.check(fill):
+                self._consider(
+                    rule,
+                    ("fill", position),
+                    entry_id,
+                    0,
+                    fill_subject(rule.id, fill),
+                    partial(_fill_message, rule, fill),
+                )
+
+    def _consider(
+        self,
+        rule: Rule,
+        slot: tuple[str, int],
+        entry_id: str,
+        row: int,
+        trade: str | None,
+        message: Callable[[], str],
+    ) -> None:
+        """Queue a firing for the batch's claim call, unless local state says it cannot win."""
+        firing = firing_of(rule.id, self.stream, entry_id, row)
+        repeat = rule.repeat
+        if isinstance(repeat, Every):
+            # Each event fires once: a fill per trade (a backfilled duplicate is the same
+            # trade, in another entry), a tick per stream position.
+            subject = trade if trade is not None else firing
+            claim = ClaimRequest(keys.claim(subject), firing, EVERY_CLAIM_TTL_MS)
+        else:
+            if slot in self.slots:
+                return  # one claim per once/cooldown rule per batch: later ones would lose
+            if isinstance(repeat, Cooldown):
+                if self.context.cooldown_until.get(rule.id, 0.0) > time.monotonic():
+                    return
+                ttl = max(1, round(repeat.seconds * 1000))
+            else:
+                ttl = 0
+            self.slots.add(slot)
+            claim = ClaimRequest(keys.claim(rule.id), firing, ttl)
+        self.firings.append(Firing(rule, slot, firing, claim, message()))
+
+
+def firing_of(rule_id: str, stream: str, entry_id: str, row: int) -> str:
+    """Return the firing id of a rule fired by one row of one stream entry."""
+    # Entry ids are per stream (two accounts' streams can both hold "1700000000000-0"), so
+    # the stream is part of the event's identity.
+    return keys.firing_id(rule_id, f"{stream}/{entry_id}", row)
+
+
+def fill_subject(rule_id: str, fill: Fill) -> str:
+    """Return what an every-fill rule's claim is about: one trade of one account."""
+    # Two accounts on both sides of one trade share its trade id: the account is part of it.
+    return f"{rule_id}:{fill.venue}:{fill.account}:{fill.market}:{fill.trade_id}"
+
+
+def _price_message(
+    rule: PriceRule, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
+) -> str:
+    values = rule.fields(price=now, prev=prev, at=utc_from_ms(ms))
+    # The exchange's exact bid/ask text, as carried by the tick row ("" when absent).
+    values["bid"], values["ask"] = bid, ask
+    return rule.render(values)
+
+
+def _fill_message(rule: FillRule, fill: Fill) -> str:
+    return rule.render(rule.fields(fill))
+
+
+def _decode_ticks(data: bytes) -> list[Tick]:
+    """Parse and check every row of a ticks entry before any of it is evaluated."""
+    rows = orjson.loads(data)
+    if not isinstance(rows, list):
+        raise TypeError("ticks entry is not a list of rows")
+    ticks: list[Tick] = []
+    for row in rows:
+        market, source, price, bid, ask, ms = row
+        if not all(isinstance(v, str) for v in (market, source, price, bid, ask)):
+            raise TypeError("tick row fields must be strings")
+        if not isinstance(ms, int):
+            raise TypeError("tick row time must be integer milliseconds")
+        now = Decimal(price)
+        if not now.is_finite():
+            raise ValueError("tick price is not a finite number")
+        ticks.append((market, source, price, now, bid, ask, ms))
+    return ticks

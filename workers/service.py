@@ -1,0 +1,101 @@
+"""Run an rq worker for klaxon: evaluate jobs first, then notify jobs, no fork per job.
+
+The worker is rq's SimpleWorker (jobs run in the worker's own process: ~3 ms pickup instead of
+~12 ms for a fork). `work(with_scheduler=True)` makes rq run its scheduler, which moves retried
+notifications back to their queue when their Retry interval is up: in a long-running worker it
+is ONE forked child for the worker's lifetime (never one per job); in burst mode rq does not
+fork at all, it enqueues the retries already due once, when the burst starts. Tests that want a
+scheduled retry to run now move it to now (ScheduledJobRegistry.schedule) and run a burst.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import SimpleWorker
+
+from rules.load import RuleSet
+from watcher import keys
+from watcher.errors import ConfigError
+from workers import context
+from workers.notify import check_channels, silence_url_loggers
+
+QUEUES = (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE)  # in priority order
+
+
+class KlaxonWorker(SimpleWorker):
+    """rq's non-forking worker, also usable from a non-main thread (tests run several)."""
+
+    # One "Result is kept for N seconds" line per job is noise at hundreds of jobs/s.
+    log_result_lifespan = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not _main_thread():
+            # SIGALRM-based job timeouts only work in the main thread.
+            self.death_penalty_class = TimerDeathPenalty
+        super().__init__(*args, **kwargs)
+
+    def unsubscribe(self) -> None:
+        """Stop listening for rq commands, without waiting out rq's 1 s join timeout."""
+        # rq sends UNSUBSCRIBE, then trips the listener's flag: when the reply wins that race
+        # the listener re-enters a 60 s read and rq's join(timeout=1) stalls every teardown.
+        # Tripping the flag first lets the reply end the listener's loop at once.
+        if self.pubsub_thread:
+            self.pubsub_thread.stop()
+        super().unsubscribe()  # type: ignore[no-untyped-call]
+
+    def _install_signal_handlers(self) -> None:
+        # signal.signal() raises outside the main thread; there, stop() ends the worker instead.
+        if _main_thread():
+            super()._install_signal_handlers()  # type: ignore[no-untyped-call]
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def load(
+    rules: RuleSet | Sequence[Path], rule_paths: Sequence[Path] | None = None
+) -> context.Context:
+    """Install a RuleSet, or load rule files; files given are watched and reloaded on change.
+
+    With a RuleSet and `rule_paths` (the files it was loaded from) the RuleSet is used as is
+    and the files are watched. Channels apprise cannot use are refused (ConfigError).
+    """
+    silence_url_loggers()
+    if not isinstance(rules, RuleSet):
+        return context.watch(rules)  # refuses channels apprise cannot use, as every reload does
+    errors = check_channels(rules)
+    if errors:
+        raise ConfigError(errors[0], errors=errors)
+    if rule_paths:
+        return context.watch(rule_paths, loaded=rules)
+    return context.install(rules)
+
+
+def make_worker(connection: redis.Redis, name: str | None = None) -> KlaxonWorker:
+    """Build the worker over the evaluate and notify queues (rules must be loaded first)."""
+    return KlaxonWorker(list(QUEUES), connection=connection, name=name)
+
+
+def run_worker(
+    redis_url: str,
+    rules: RuleSet | Sequence[Path],
+    burst: bool = False,
+    name: str | None = None,
+    *,
+    rule_paths: Sequence[Path] | None = None,
+) -> None:
+    """Load the rules (see load()), then work the queues until SIGTERM/SIGINT, or until they
+    are empty when `burst`."""
+    load(rules, rule_paths)
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        make_worker(connection, name).work(burst=burst, with_scheduler=True)
+    finally:
+        connection.close()

@@ -1,0 +1,163 @@
+"""Evaluator state in Redis: the per-stream lock, batched firing claims and last prices.
+
+Every check-and-set runs as a Lua script (EVALSHA through redis-py Script objects), so two
+evaluators, a restart or a redelivered event can never both win the same claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import redis
+from redis.client import Pipeline
+from redis.commands.core import Script
+from redis.typing import EncodableT, FieldT
+
+from watcher import keys
+
+# A claim's answer: what the evaluator does with the firing.
+TAKEN: Final = 0  # another firing holds the claim: skip
+NEW: Final = 1  # this firing just won the claim: notify
+REDELIVERED: Final = 2  # this firing won it before (redelivered event): finish its notifications
+
+# A killed evaluator's stream waits this long for the next one; a live one renews every third.
+LOCK_TTL_MS: Final = 10_000
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# For each KEYS[i]: ARGV[2i-1] = firing id, ARGV[2i] = ttl in ms (0 = no expiry).
+# Returns a flat list: status, then the claim's remaining ms (-1 = no expiry).
+_CLAIM = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local firing = ARGV[2 * i - 1]
+  local ttl = tonumber(ARGV[2 * i])
+  local holder = redis.call('GET', key)
+  if not holder then
+    if ttl > 0 then
+      redis.call('SET', key, firing, 'PX', ttl)
+      out[#out + 1] = 1
+      out[#out + 1] = ttl
+    else
+      redis.call('SET', key, firing)
+      out[#out + 1] = 1
+      out[#out + 1] = -1
+    end
+  else
+    if holder == firing then out[#out + 1] = 2 else out[#out + 1] = 0 end
+    out[#out + 1] = redis.call('PTTL', key)
+  end
+end
+return out
+"""
+
+
+class Scripts:
+    """The Lua scripts, registered once per client (EVALSHA, loaded again on NOSCRIPT)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.renew: Script = client.register_script(_RENEW)
+        self.release: Script = client.register_script(_RELEASE)
+        self.claim: Script = client.register_script(_CLAIM)
+
+    @classmethod
+    def of(cls, client: redis.Redis) -> Scripts:
+        """Return the scripts registered for `client`, registering them on first use."""
+        scripts = _registered.get(client)
+        if scripts is None:
+            scripts = _registered[client] = cls(client)
+        return scripts
+
+
+_registered: weakref.WeakKeyDictionary[redis.Redis, Scripts] = weakref.WeakKeyDictionary()
+
+
+class StreamLock:
+    """The lock that lets exactly one evaluator drain a stream (SET NX PX, token-checked)."""
+
+    def __init__(
+        self, client: redis.Redis, scripts: Scripts, stream: str, ttl_ms: int = LOCK_TTL_MS
+    ) -> None:
+        self.client = client
+        self.scripts = scripts
+        self.key = keys.lock(stream)
+        self.ttl_ms = ttl_ms
+        # A fresh token per holding: a stale holder can never renew or release a new one's lock.
+        self.token = uuid.uuid4().hex
+
+    def acquire(self, pipe: Pipeline | None = None) -> Any:
+        """Try to take the lock (True when taken; queued as a command when given a pipeline)."""
+        target = pipe if pipe is not None else self.client
+        return target.set(self.key, self.token, nx=True, px=self.ttl_ms)
+
+    def renew(self, pipe: Pipeline | None = None) -> Any:
+        """Extend the lock if it is still ours (1 when renewed, 0 when lost)."""
+        return self.scripts.renew(
+            keys=[self.key], args=[self.token, self.ttl_ms], client=pipe or self.client
+        )
+
+    def release(self, pipe: Pipeline | None = None) -> Any:
+        """Drop the lock if it is still ours (1 when released)."""
+        return self.scripts.release(keys=[self.key], args=[self.token], client=pipe or self.client)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """One firing to claim: the claim key, the firing id it stores, its TTL (0 = forever)."""
+
+    key: str
+    firing: str
+    ttl_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """A claim's answer (TAKEN, NEW or REDELIVERED) and its remaining ms (-1 = no expiry)."""
+
+    status: int
+    remaining_ms: int
+
+
+def claim_firings(
+    client: redis.Redis, scripts: Scripts, requests: Sequence[ClaimRequest]
+) -> list[ClaimResult]:
+    """Claim every firing of a batch in one Lua call, in order."""
+    if not requests:
+        return []
+    args: list[str | int] = []
+    for request in requests:
+        args += [request.firing, request.ttl_ms]
+    flat = scripts.claim(keys=[r.key for r in requests], args=args, client=client)
+    return [ClaimResult(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+def load_last_prices(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """Decode an HGETALL of keys.last_prices(): field -> the exact price string."""
+    return {_text(field): _text(value) for field, value in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def save_last_prices(pipe: Pipeline, stream: str, changed: Mapping[str, str]) -> None:
+    """Queue an HSET of the price series a batch changed."""
+    if changed:
+        mapping: dict[FieldT, EncodableT] = {field: price for field, price in changed.items()}
+        pipe.hset(keys.last_prices(stream), mapping=mapping)
