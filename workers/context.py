@@ -17,7 +17,7 @@ from pathlib import Path
 from rules.index import PriceIndex
 from rules.load import RuleSet, load_rules
 from watcher.errors import ConfigError
-from workers.latency import LatencyHistogram
+from workers.latency import ENQUEUED, LatencyHistogram
 from workers.notify import check_channels
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class Context:
     # Rule id -> time.monotonic() before which a cooldown rule is known to be still claimed.
     cooldown_until: dict[str, float] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    enqueued: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(ENQUEUED))
 
     @classmethod
     def build(cls, ruleset: RuleSet, previous: Context | None = None) -> Context:
@@ -45,6 +46,7 @@ class Context:
             # Keyed by rule id, which changes with the rule: stale entries are harmless.
             context.cooldown_until = previous.cooldown_until
             context.latency = previous.latency
+            context.enqueued = previous.enqueued
         return context
 
 

@@ -25,7 +25,6 @@ from rules.base import Cooldown, Every
 from watcher import keys
 from workers.context import Context
 from workers.firings import Batch, Firing
-from workers.latency import bucket_field
 from workers.state import (
     NEW,
     REDELIVERED,
@@ -209,17 +208,25 @@ class _Drain:
         results = claim_firings(self.client, self.scripts, [f.claim for f in batch.firings])
         claimed_ms = int(time.time() * 1000)
         jobs = self._notifications(batch.firings, results)
-        buckets = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
+        decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
         with self.client.pipeline() as pipe:
             if jobs:
                 self.queue.enqueue_many(jobs, pipeline=pipe)
             save_last_prices(pipe, self.stream, batch.changed)
             if batch.undecodable:
                 pipe.hincrby(keys.STATS, "undecodable", batch.undecodable)
-            for bucket, n in buckets.items():
-                pipe.hincrby(keys.STATS, bucket_field(bucket), n)
+            for field, n in decided.items():
+                pipe.hincrby(keys.STATS, field, n)
             pipe.xack(self.stream, keys.GROUP, *batch.ids)
             pipe.execute()
+        if jobs:
+            enqueued_ms = int(time.time() * 1000)
+            fired = {f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status}
+            counts = self.context.enqueued.record([enqueued_ms - ms for ms in fired])
+            with self.client.pipeline(transaction=False) as pipe:
+                for field, n in counts.items():
+                    pipe.hincrby(keys.STATS, field, n)
+                pipe.execute()
         # Only now that the batch's effects are stored may the local caches skip work.
         self._remember(batch.firings, results)
         return batch.evaluated

@@ -45,6 +45,7 @@ class Firing:
     firing: str
     claim: ClaimRequest
     body: str
+    at_ms: int  # the exchange time of the event that fired it
 
 
 class Batch:
@@ -102,7 +103,7 @@ class Batch:
             for position in index.candidates(venue, market, source, prev, now):
                 rule = rules[position]
                 message = partial(_price_message, rule, now, prev, ms, bid, ask)
-                self._consider(rule, ("price", position), entry_id, row, None, message)
+                self._consider(rule, ("price", position), entry_id, row, None, message, ms)
         self.evaluated += len(ticks)
 
     def _fill(self, entry_id: str, fill: Fill) -> None:
@@ -116,6 +117,7 @@ class Batch:
                     0,
                     fill_subject(rule.id, fill),
                     partial(_fill_message, rule, fill),
+                    int(fill.at.timestamp() * 1000),
                 )
 
     def _consider(
@@ -126,6 +128,7 @@ class Batch:
         row: int,
         trade: str | None,
         message: Callable[[], str],
+        at_ms: int,
     ) -> None:
         """Queue a firing for the batch's claim call, unless local state says it cannot win."""
         firing = firing_of(rule.id, self.stream, entry_id, row)
@@ -146,7 +149,7 @@ class Batch:
                 ttl = 0
             self.slots.add(slot)
             claim = ClaimRequest(keys.claim(rule.id), firing, ttl)
-        self.firings.append(Firing(rule, slot, firing, claim, message()))
+        self.firings.append(Firing(rule, slot, firing, claim, message(), at_ms))
 
 
 def firing_of(rule_id: str, stream: str, entry_id: str, row: int) -> str:

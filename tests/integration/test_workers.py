@@ -30,6 +30,7 @@ from watcher.events import Fill, decode_event
 from workers import context
 from workers.evaluate import evaluate_stream
 from workers.firings import fill_subject, firing_of
+from workers.latency import DECISION, ENQUEUED, counts_from_stats
 from workers.service import make_worker, run_worker
 from workers.state import ClaimRequest, Scripts, claim_firings
 
@@ -234,8 +235,10 @@ def test_an_undecodable_entry_is_skipped_counted_and_later_entries_fire(
 
 def test_tick_latency_is_recorded_in_process_and_in_stats(kx: Klaxon) -> None:
     kx.rules(CROSS_UP)
-    kx.ticks("64990", "64991", "64992")
+    kx.ticks("64990", "64991", "64992", "65010")  # the last one crosses 65000 and fires
     kx.work()
-    assert context.current().latency.total == 3
+    assert context.current().latency.total == 4
+    assert context.current().enqueued.total == 1
     stats: dict[bytes, bytes] = kx.r.hgetall(keys.STATS)  # type: ignore[assignment]
-    assert sum(int(v) for k, v in stats.items() if k.startswith(b"latency_")) == 3
+    assert sum(counts_from_stats(stats, DECISION)) == 4
+    assert sum(counts_from_stats(stats, ENQUEUED)) == 1
