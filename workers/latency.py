@@ -60,7 +60,7 @@ class LatencyHistogram:
         return {bucket_field(self.name, i): c for i, c in enumerate(self.counts) if c}
 
 
-def counts_from_stats(stats: Mapping[bytes | str, bytes | str], name: str) -> list[int]:
+def counts_from_stats(stats: Mapping[bytes, bytes] | Mapping[str, str], name: str) -> list[int]:
     """Rebuild one histogram's bucket counts from a keys.STATS hash."""
     fields = {bucket_field(name, i): i for i in range(len(BOUNDS_MS) + 1)}
     counts = [0] * (len(BOUNDS_MS) + 1)
