@@ -17,7 +17,7 @@ test: $(STAMP) deps
 	$(BIN)/pytest
 
 bench: $(STAMP) deps
-	$(BIN)/python -m bench --seconds 20
+	$(BIN)/python -m bench
 
 check: $(STAMP)
 	$(BIN)/klaxon check rules/examples/*.yaml

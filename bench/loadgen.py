@@ -26,11 +26,10 @@ _TS = b'"ts":"'
 
 @dataclass(frozen=True)
 class Load:
-    """What to send: M markets, rate R frames/s in total, for `seconds`, from a seeded walk."""
+    """What to send: M markets, phases of (rate R frames/s in total, seconds), a seeded walk."""
 
     markets: int
-    rate: int
-    seconds: float
+    phases: tuple[tuple[int, float], ...]
     seed: int = 1
     steps: int = 64  # distinct prices per market, replayed round-robin
     start_price: str = "100.0"
@@ -109,45 +108,58 @@ def _handshake(conn: socket.socket) -> None:
     )
 
 
-def serve(load: Load, ready: Connection) -> None:
-    """Accept one watcher, wait for its first subscribe, push frames; report to `ready`.
+def serve(load: Load, report: Connection) -> None:
+    """Accept one watcher, wait for its first subscribe, push every phase; report progress.
 
-    Sends ("port", n) once listening and ("sent", frames, seconds) when done.
+    Sends ("port", n) once listening, ("phase", index, wall time) as each phase starts,
+    ("sent", index, frames, seconds) as it ends, then ("done",). Holds the connection open
+    until the parent sends anything, so the watcher sees no disconnect while it drains.
     """
     buf, ends, ts_at = build_frames(load)
     with socket.create_server(("127.0.0.1", 0)) as srv:
-        ready.send(("port", srv.getsockname()[1]))
+        report.send(("port", srv.getsockname()[1]))
         conn, _ = srv.accept()
         with conn:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _handshake(conn)
             conn.recv(65536)  # the subscribe request(s): content does not matter here
-            ready.send(("started", time.time()))
-            sent, elapsed = _pump(conn, load, buf, ends, ts_at)
-    ready.send(("sent", sent, elapsed))
+            pump = _Pump(conn, buf, ends, ts_at)
+            for index, (rate, seconds) in enumerate(load.phases):
+                report.send(("phase", index, time.time()))
+                sent, elapsed = pump.run(rate, seconds)
+                report.send(("sent", index, sent, elapsed))
+            report.send(("done",))
+            report.recv()
 
 
-def _pump(
-    conn: socket.socket, load: Load, buf: bytearray, ends: list[int], ts_at: list[int]
-) -> tuple[int, float]:
-    slice_s = 0.005
-    per_slice = max(1, round(load.rate * slice_s))
-    total = int(load.rate * load.seconds)
-    n_frames = len(ends)
-    view = memoryview(buf)
-    sent, i = 0, 0
-    start = time.perf_counter()
-    while sent < total:
-        due = start + (sent / load.rate)
-        now = time.perf_counter()
-        if due > now:
-            time.sleep(due - now)
-        count = min(per_slice, total - sent, n_frames - i)
-        ts = b"%013d" % int(time.time() * 1000)
-        for k in range(i, i + count):
-            buf[ts_at[k] : ts_at[k] + 13] = ts
-        lo = ends[i - 1] if i else 0
-        conn.sendall(view[lo : ends[i + count - 1]])
-        sent += count
-        i = (i + count) % n_frames
-    return sent, time.perf_counter() - start
+class _Pump:
+    """Sends the precomputed frames round-robin at a paced rate, in 5 ms slices."""
+
+    def __init__(
+        self, conn: socket.socket, buf: bytearray, ends: list[int], ts_at: list[int]
+    ) -> None:
+        self.conn, self.buf, self.ends, self.ts_at = conn, buf, ends, ts_at
+        self.view = memoryview(buf)
+        self.i = 0
+
+    def run(self, rate: int, seconds: float) -> tuple[int, float]:
+        per_slice = max(1, round(rate * 0.005))
+        total = int(rate * seconds)
+        n_frames = len(self.ends)
+        sent = 0
+        start = time.perf_counter()
+        while sent < total:
+            due = start + sent / rate
+            now = time.perf_counter()
+            if due > now:
+                time.sleep(due - now)
+            i = self.i
+            count = min(per_slice, total - sent, n_frames - i)
+            ts = b"%013d" % int(time.time() * 1000)
+            for k in range(i, i + count):
+                self.buf[self.ts_at[k] : self.ts_at[k] + 13] = ts
+            lo = self.ends[i - 1] if i else 0
+            self.conn.sendall(self.view[lo : self.ends[i + count - 1]])
+            sent += count
+            self.i = (i + count) % n_frames
+        return sent, time.perf_counter() - start

@@ -1,4 +1,4 @@
-"""The `klaxon` command: run | watch | work | check | notify | sim | status."""
+"""The `klaxon` command: run | watch | work | check | notify | sim | status | bench."""
 
 from __future__ import annotations
 
@@ -72,7 +72,22 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="streams, queues and feeds in Redis")
     status.set_defaults(func=_status)
+
+    bench = sub.add_parser(
+        "bench", help="the hot-path benchmark (from a source checkout)", add_help=False
+    )
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=_bench)
     return p
+
+
+def _bench(args: argparse.Namespace) -> int:
+    try:
+        from bench.__main__ import main as bench_main
+    except ImportError:
+        print("klaxon bench runs from a source checkout: python -m bench", file=sys.stderr)
+        return 1
+    return bench_main(args.args)
 
 
 def _run(args: argparse.Namespace) -> int:

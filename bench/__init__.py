@@ -1,0 +1,1 @@
+"""klaxon's reproducible benchmark of the tick -> decision hot path (not timed tests)."""

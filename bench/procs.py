@@ -1,0 +1,40 @@
+"""What the benchmark reads about processes: RSS, peak RSS and CPU time, from /proc."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One reading of a process: resident and peak resident memory, CPU seconds used."""
+
+    rss: int
+    peak_rss: int
+    cpu_s: float
+
+
+def usage(pid: int) -> Usage | None:
+    """Read a live process's memory and CPU; None if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+
+    def kib(name: str) -> int:
+        return int(fields.get(name, "0 kB").split()[0]) * 1024
+
+    cpu = (int(stat[11]) + int(stat[12])) / _TICKS  # utime + stime
+    return Usage(rss=kib("VmRSS"), peak_rss=kib("VmHWM"), cpu_s=cpu)
+
+
+def self_rss() -> int:
+    """This process's resident memory in bytes."""
+    found = usage(os.getpid())
+    return found.rss if found else 0
