@@ -25,8 +25,11 @@ class Inbox:
     def __init__(
         self, port: int = 0, jsonl: Path | None = None, echo: TextIO | None = None
     ) -> None:
-        self.received: list[Payload] = []
+        self.received: list[Payload] = []  # accepted deliveries, with their "path"
+        # Every attempt: (monotonic time, HTTP status answered, payload).
+        self.attempts: list[tuple[float, int, Payload]] = []
         self.status = 200
+        self.failures = 0  # answer this many next requests with 500 (a channel that recovers)
         self._jsonl = jsonl
         self._echo = echo
         self._cond = threading.Condition()
@@ -64,8 +67,14 @@ class Inbox:
 
     def _record(self, path: str, payload: Payload) -> int:
         with self._cond:
-            if self.status >= 400:
-                return self.status
+            status = self.status
+            if self.failures > 0:
+                self.failures -= 1
+                status = 500
+            self.attempts.append((time.monotonic(), status, payload))
+            if status >= 400:
+                self._cond.notify_all()
+                return status
             if self._jsonl is not None:
                 # Without the path: a channel URL's path may carry its token.
                 with self._jsonl.open("a", encoding="utf-8") as f:

@@ -3,20 +3,19 @@ the watcher writes them, and burst rq workers run in process. Holds no tests."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import redis
 from rq import Queue
 
+from klaxon.inbox import Inbox as LocalInbox
 from watcher import keys
 from watcher.events import Fill, TickRow, encode_event, encode_ticks
 from workers import context
@@ -36,42 +35,25 @@ def wait_for(condition: Callable[[], object], timeout: float = 5.0, every: float
         time.sleep(every)
 
 
-class Inbox:
-    """A local HTTP endpoint standing in for a chat service; records apprise's json:// POSTs."""
+class Inbox(LocalInbox):
+    """The local channel (klaxon.inbox) behind a URL with a password and a token-like path."""
 
     def __init__(self) -> None:
-        self.status = 200
-        self.failures = 0  # answer this many next requests with 500 first
-        self.posts: list[tuple[float, int, dict[str, Any]]] = []  # (monotonic, status, body)
-        inbox = self
+        super().__init__()
+        self.start()
+        self.hook = f"json://hook:{SECRET}@127.0.0.1:{self.port}/{SECRET}"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = inbox.status
-                if inbox.failures > 0:
-                    inbox.failures -= 1
-                    status = 500
-                inbox.posts.append((time.monotonic(), status, json.loads(body)))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"json://hook:{SECRET}@127.0.0.1:{self.port}/{SECRET}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    @property
+    def posts(self) -> list[tuple[float, int, dict[str, Any]]]:
+        """Every delivery attempt: (monotonic time, status answered, body)."""
+        return self.attempts
 
     def accepted(self) -> list[dict[str, Any]]:
         """Return the bodies the endpoint answered with success."""
-        return [body for _, status, body in self.posts if status == 200]
+        return [body for _, status, body in self.attempts if status == 200]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
 
 
 class Klaxon:
@@ -87,7 +69,7 @@ class Klaxon:
     def rules(self, rules_yaml: str) -> list[Path]:
         """Write a rule file whose channel `desk` is the inbox, and load it into this process."""
         path = self.tmp_path / "rules.yaml"
-        path.write_text(f'channels:\n  desk: "{self.inbox.url}"\nrules:\n{rules_yaml}')
+        path.write_text(f'channels:\n  desk: "{self.inbox.hook}"\nrules:\n{rules_yaml}')
         self.paths = [path]
         load(self.paths)
         return self.paths
