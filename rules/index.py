@@ -4,19 +4,21 @@ A tick (prev -> now) selects, per operator, one contiguous run of sorted levels:
 above: level < now; below: level > now; crosses_up: prev < level <= now;
 crosses_down: now <= level < prev. So finding the rules that fire costs O(log n + k).
 
-Each run is three parallel arrays: float keys (array "d"), the exact Decimal levels, positions
-(array "q"), about 25 bytes per rule. Bisection runs on the contiguous float keys: Decimal ->
-float rounding is monotonic, so a float comparison is exact except between levels whose floats
-tie with the price's float, and that (usually empty) window is settled on the Decimals.
+Each run is two parallel arrays, float keys (array "d") and positions (array "q"): 16 bytes per
+rule. Bisection runs on the contiguous float keys: Decimal -> float rounding is monotonic, so a
+float comparison is exact except between levels whose floats tie with the price's float, and
+that (usually empty) window is settled on the exact levels, read from the PriceBook.
+The index is built from the book's columns: no PriceRule is built for it.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from rules.book import PriceBook
 from rules.price import OPS, PriceRule
 
 # Retired entries are dropped from a run when a tick walks over at least this many of them:
@@ -27,20 +29,30 @@ _COMPACT_AT = 16
 class _Run:
     """One operator's rules of one price series, ascending by level."""
 
-    __slots__ = ("keys", "levels", "positions")
+    __slots__ = ("keys", "level", "positions")
 
-    def __init__(self, levels: list[Decimal], positions: list[int]) -> None:
-        order = sorted(range(len(levels)), key=levels.__getitem__)  # stable: ties keep rule order
-        self.levels = [levels[i] for i in order]
-        self.keys = array("d", [float(level) for level in self.levels])
-        self.positions = array("q", [positions[i] for i in order])
+    def __init__(
+        self, positions: array[int], keys: array[float], level: Callable[[int], Decimal]
+    ) -> None:
+        # Stable sorts, so ties keep rule order: by float, then by exact level where floats tie.
+        order = sorted(positions, key=keys.__getitem__)
+        self.keys = array("d", [keys[p] for p in order])
+        start, end = 0, len(order)
+        while start < end:
+            stop = bisect_right(self.keys, self.keys[start], start)
+            if stop - start > 1:
+                order[start:stop] = sorted(order[start:stop], key=level)
+            start = stop
+        self.positions = array("q", order)
+        self.level = level
 
     def left(self, price: Decimal, key: float) -> int:
         """Return the first index whose level is >= price."""
         keys = self.keys
         lo = bisect_left(keys, key)
         if lo < len(keys) and keys[lo] == key:
-            return bisect_left(self.levels, price, lo, bisect_right(keys, key, lo))
+            hi = bisect_right(keys, key, lo)
+            return bisect_left(self.positions, price, lo, hi, key=self.level)
         return lo
 
     def right(self, price: Decimal, key: float) -> int:
@@ -48,7 +60,8 @@ class _Run:
         keys = self.keys
         lo = bisect_left(keys, key)
         if lo < len(keys) and keys[lo] == key:
-            return bisect_right(self.levels, price, lo, bisect_right(keys, key, lo))
+            hi = bisect_right(keys, key, lo)
+            return bisect_right(self.positions, price, lo, hi, key=self.level)
         return lo
 
     def collect(self, lo: int, hi: int, alive: bytearray, found: list[int]) -> None:
@@ -59,30 +72,30 @@ class _Run:
         live = [p for p in positions if alive[p]]
         found.extend(live)
         if hi - lo - len(live) >= _COMPACT_AT:
-            keep = [i for i, p in enumerate(positions) if alive[p]]
-            levels = self.levels[lo:hi]
-            self.levels[lo:hi] = [levels[i] for i in keep]
-            self.keys[lo:hi] = array("d", [float(levels[i]) for i in keep])
+            keys = self.keys[lo:hi]
+            self.keys[lo:hi] = array("d", [keys[i] for i, p in enumerate(positions) if alive[p]])
             self.positions[lo:hi] = array("q", live)
 
 
 class PriceIndex:
     """Finds the live price rules a tick fires, by bisection on sorted levels."""
 
-    def __init__(self, rules: Sequence[PriceRule]) -> None:
-        groups: dict[tuple[str, str, str], dict[str, tuple[list[Decimal], list[int]]]] = {}
-        for position, rule in enumerate(rules):
-            ops = groups.setdefault((rule.venue, rule.market, rule.source), {})
-            run = ops.get(rule.op)
-            if run is None:
-                run = ops[rule.op] = ([], [])
-            run[0].append(rule.level)
-            run[1].append(position)
+    def __init__(self, rules: PriceBook | Sequence[PriceRule]) -> None:
+        book = rules if isinstance(rules, PriceBook) else PriceBook.of(rules)
+        ops = len(OPS)
+        # Arrays, not lists: a million positions as int objects would fragment the heap.
+        runs = [array("q") for _ in range(len(book.series) * ops)]
+        for position, (series, op) in enumerate(zip(book.series_of, book.ops, strict=True)):
+            runs[series * ops + op].append(position)
+        keys, level = book.keys, book.level
         self._series: dict[tuple[str, str, str], tuple[_Run | None, ...]] = {
-            series: tuple(_Run(*ops[op]) if op in ops else None for op in OPS)
-            for series, ops in groups.items()
+            series: tuple(
+                _Run(found, keys, level) if (found := runs[s * ops + op]) else None
+                for op in range(ops)
+            )
+            for s, series in enumerate(book.series)
         }
-        self._alive = bytearray(b"\x01") * len(rules)
+        self._alive = bytearray(b"\x01") * len(book)
 
     def candidates(
         self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
@@ -98,7 +111,7 @@ class PriceIndex:
         if above is not None:
             above.collect(0, above.left(now, key), alive, found)
         if below is not None:
-            below.collect(below.right(now, key), len(below.levels), alive, found)
+            below.collect(below.right(now, key), len(below.keys), alive, found)
         if prev is not None:
             if up is not None and prev < now:
                 up.collect(up.right(prev, float(prev)), up.right(now, key), alive, found)
@@ -113,7 +126,7 @@ class PriceIndex:
 
     def entries(self) -> int:
         """Return how many entries the runs hold: live ones plus retired ones not yet dropped."""
-        return sum(len(run.levels) for runs in self._series.values() for run in runs if run)
+        return sum(len(run.keys) for runs in self._series.values() for run in runs if run)
 
     def alive(self, position: int) -> bool:
         """Return whether a rule is still live in this index."""

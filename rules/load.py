@@ -11,6 +11,9 @@ File format (version 1):
         notify: [desk]
         message: "{market} {op} {level}"                 # optional
         repeat: once               # or every, or `cooldown: 10m` instead
+    tables:                        # price rules in bulk, one CSV row each (see rules/table.py)
+      - file: levels.csv           # relative to this file
+        notify: [desk]             # message, repeat / cooldown: as for a rule, shared by rows
 """
 
 from __future__ import annotations
@@ -18,31 +21,35 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Final
 
 import yaml
 from pydantic import SecretStr
 
 from rules.base import NAME, NAME_RULE, Channel, Cooldown, Every, Once, Rule
-from rules.duration import EXAMPLES, parse_duration
+from rules.book import PriceBook
 from rules.env import interpolate
 from rules.fill import FillRule
 from rules.kinds import KINDS
+from rules.options import read_message, read_repeat
 from rules.price import PriceRule
-from rules.reader import FLOAT, INT, Reader, line_of
-from rules.ruleset import RuleSet
-from rules.template import Template, TemplateError
+from rules.reader import Reader, line_of
+from rules.ruleset import FileStamp, RuleSet
+from rules.table import TableErrors, duplicate_names, parse_table
+from rules.template import Template
 from watcher.errors import ConfigError
 
-__all__ = ["RuleSet", "load_rules"]
+__all__ = ["RuleLoadError", "RuleSet", "load_rules"]
 
 VERSION = 1
-TOP_KEYS = ("version", "channels", "rules")
+TOP_KEYS = ("version", "channels", "rules", "tables")
 RULE_KEYS = ("name", "notify", "message", "repeat", "cooldown")
-REPEATS = ("once", "every")
+TABLE_KEYS = ("file", "notify", "message", "repeat", "cooldown")
+_LAST: Final = 2**62  # sorts a table's "... and N more" after its lines
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # libyaml's composer is much faster; both give nodes with line marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,6 +64,17 @@ class _Named:
 
 
 @dataclass
+class _Table:
+    """A `tables:` entry: its CSV file's text, and the settings its rows share."""
+
+    path: str
+    notify: list[_Named]
+    text: str | None  # None: unreadable (an error in the rule file says why)
+    message: Template | None
+    repeat: Once | Every | Cooldown | None
+
+
+@dataclass
 class _File:
     """What one file declared, and its problems."""
 
@@ -64,61 +82,138 @@ class _File:
     reader: Reader
     channels: list[tuple[_Named, Channel | None]] = field(default_factory=list)
     rules: list[tuple[_Named | None, list[_Named], Rule | None]] = field(default_factory=list)
+    tables: list[_Table] = field(default_factory=list)
+
+
+class RuleLoadError(ConfigError):
+    """Rule files that do not load; `files` stamps every file read, to watch for a fix."""
+
+    def __init__(self, message: str, errors: list[str], files: tuple[FileStamp, ...]) -> None:
+        super().__init__(message, errors=errors)
+        self.files = files
 
 
 def load_rules(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> RuleSet:
-    """Load rule files together; raise ConfigError with every error of every file."""
+    """Load rule files (and their tables) together; raise RuleLoadError (a ConfigError) with
+    every error of every file."""
     environ: Mapping[str, str] = os.environ if env is None else env
     digest = hashlib.sha256()
-    files = [_read(index, Path(path), environ, digest) for index, path in enumerate(paths)]
-    errors = [(f.index, line, f.reader.path, msg) for f in files for line, msg in f.reader.errors]
+    stamps: list[FileStamp] = []
+    files = [_read(i, Path(path), environ, digest, stamps) for i, path in enumerate(paths)]
+    # (file index, part: 0 the rule file, n its n-th table, line, path, message)
+    errors = [
+        (f.index, 0, line, f.reader.path, msg) for f in files for line, msg in f.reader.errors
+    ]
 
-    def clash(what: str, f: _File, named: _Named, first: tuple[_File, _Named]) -> None:
-        other = f"{first[0].reader.path}:{first[1].line}"
+    def clash(what: str, f: _File, named: _Named, other: str) -> None:
         message = f"duplicate {what} name {named.name!r} (also at {other})"
-        errors.append((f.index, named.line, f.reader.path, message))
+        errors.append((f.index, 0, named.line, f.reader.path, message))
 
     channels: dict[str, Channel] = {}
-    declared: dict[str, tuple[_File, _Named]] = {}
+    declared: dict[str, str] = {}
     for f in files:
         for named, channel in f.channels:
             if named.name in declared:
                 clash("channel", f, named, declared[named.name])
                 continue
-            declared[named.name] = (f, named)
+            declared[named.name] = f"{f.reader.path}:{named.line}"
             if channel is not None:
                 channels[named.name] = channel
-    known = ", ".join(sorted(declared)) or "none are defined"
-    rules: list[Rule] = []
+
+    def unknown(f: _File, notify: list[_Named]) -> None:
+        known = ", ".join(sorted(declared)) or "none are defined"
+        for ref in notify:
+            if ref.name not in declared:
+                message = f"notify: unknown channel {ref.name!r}; channels: {known}"
+                errors.append((f.index, 0, ref.line, f.reader.path, message))
+
+    book = PriceBook()
+    fill_rules: list[FillRule] = []
     seen: dict[str, tuple[_File, _Named]] = {}
+    tables: list[tuple[_File, int, _Table, TableErrors, range]] = []  # range: book positions
     for f in files:
         for rule_name, notify, rule in f.rules:
             if rule_name is not None and rule_name.name in seen:
-                clash("rule", f, rule_name, seen[rule_name.name])
+                first = seen[rule_name.name]
+                clash("rule", f, rule_name, f"{first[0].reader.path}:{first[1].line}")
             elif rule_name is not None:
                 seen[rule_name.name] = (f, rule_name)
-            for channel_ref in notify:
-                if channel_ref.name not in declared:
-                    message = f"notify: unknown channel {channel_ref.name!r}; channels: {known}"
-                    errors.append((f.index, channel_ref.line, f.reader.path, message))
-            if rule is not None:
-                rules.append(rule)
+            unknown(f, notify)
+            if isinstance(rule, PriceRule):
+                book.add(rule)
+            elif isinstance(rule, FillRule):
+                fill_rules.append(rule)
+        for part, table in enumerate(f.tables, 1):
+            unknown(f, table.notify)
+            found = TableErrors()
+            start = len(book)
+            if table.text is not None:
+                group = None
+                if table.message is not None and table.repeat is not None:
+                    channels_of = tuple(ref.name for ref in table.notify)
+                    group = book.group(channels_of, table.message, table.repeat, table.path)
+                parse_table(table.text, book, group, table.repeat, found)
+                table.text = None  # parsed: let the memory go
+            tables.append((f, part, table, found, range(start, len(book))))
+    _table_duplicates(book, tables, seen, clash)
+    for f, part, table, found, _ in tables:
+        errors += [(f.index, part, line, table.path, msg) for line, msg in found.found]
+        if found.more:
+            errors.append((f.index, part, _LAST, table.path, f"... and {found.more} more"))
     if errors:
-        errors.sort(key=lambda e: (e[0], e[1]))
-        lines = [f"{path}:{line}: {message}" for _, line, path, message in errors]
-        raise ConfigError(f"{len(lines)} error(s) in rule files", errors=lines)
+        errors.sort(key=lambda e: (e[0], e[1], e[2]))
+        lines = [
+            f"{path}: {message}" if line == _LAST else f"{path}:{line}: {message}"
+            for _, _, line, path, message in errors
+        ]
+        raise RuleLoadError(f"{len(lines)} error(s) in rule files", lines, tuple(stamps))
     return RuleSet(
         channels=MappingProxyType(channels),
-        price_rules=tuple(r for r in rules if isinstance(r, PriceRule)),
-        fill_rules=tuple(r for r in rules if isinstance(r, FillRule)),
+        price_rules=book,
+        fill_rules=tuple(fill_rules),
         version=digest.hexdigest(),
+        files=tuple(stamps),
     )
 
 
-def _read(index: int, path: Path, env: Mapping[str, str], digest: hashlib._Hash) -> _File:
-    """Read one file's channels and rules, recording its problems."""
+def _table_duplicates(
+    book: PriceBook,
+    tables: list[tuple[_File, int, _Table, TableErrors, range]],
+    seen: Mapping[str, tuple[_File, _Named]],
+    clash: Callable[[str, _File, _Named, str], None],
+) -> None:
+    """Record every table row named as a row or rule file rule before it, and every rule file
+    rule named as a row of an earlier file's table."""
+    # Compared once all rows are in: a million names held while parsing would leave the rules'
+    # few long-lived objects scattered over a much larger heap (memory the OS never gets back).
+    first_row: dict[str, int] = {}
+    for f, _, _, found, rows in tables:
+        for position in duplicate_names(book, rows.start, rows.stop, first_row):
+            name = book.name(position)
+            other = seen.get(name)
+            where = (
+                f"{other[0].reader.path}:{other[1].line}"
+                if other is not None and other[0].index <= f.index
+                else book.where(first_row[name])
+            )
+            found.add(book.line(position), f"duplicate rule name {name!r} (also at {where})")
+        for name, (yaml_file, named) in seen.items():
+            row = first_row.get(name)
+            if row is None or row not in rows:
+                continue  # no row of this table is the first one named so
+            if yaml_file.index <= f.index:
+                where = f"{yaml_file.reader.path}:{named.line}"
+                found.add(book.line(row), f"duplicate rule name {name!r} (also at {where})")
+            else:
+                clash("rule", yaml_file, named, book.where(row))
+
+
+def _read(
+    index: int, path: Path, env: Mapping[str, str], digest: hashlib._Hash, stamps: list[FileStamp]
+) -> _File:
+    """Read one file's channels, rules and tables, recording its problems."""
     f = _File(index, Reader(str(path)))
-    root = _compose(path, f.reader, digest)
+    root = _compose(path, f.reader, digest, stamps)
     if root is None:
         return f
     top = f.reader.mapping(root, "file", TOP_KEYS)
@@ -133,19 +228,39 @@ def _read(index: int, path: Path, env: Mapping[str, str], digest: hashlib._Hash)
     if "rules" in top:
         for item in f.reader.sequence(top["rules"][1], "rules") or ():
             f.rules.append(_read_rule(f.reader, item))
+    if "tables" in top:
+        for item in f.reader.sequence(top["tables"][1], "tables") or ():
+            table = _read_table(f.reader, path, item, digest, stamps)
+            if table is not None:
+                f.tables.append(table)
     return f
 
 
-def _compose(path: Path, reader: Reader, digest: hashlib._Hash) -> yaml.Node | None:
-    """Return the file's single YAML document as nodes, or None after recording why not."""
+def _read_bytes(path: Path, stamps: list[FileStamp], digest: hashlib._Hash) -> bytes:
+    """Return a file's bytes (OSError if unreadable), stamped as read and added to the digest."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reader.error(1, f"cannot read rule file: {exc.strerror or type(exc).__name__}")
-        return None
+        with path.open("rb") as file:
+            # Stamped before reading: a change made while reading shows as a change later.
+            stamps.append(FileStamp.of(str(path), os.fstat(file.fileno())))
+            data = file.read()
+    except OSError:
+        stamps.append(FileStamp(str(path), None, None))
+        raise
     # Length-prefixed, so moving bytes from one file to the next changes the version.
     digest.update(len(data).to_bytes(8, "big"))
     digest.update(data)
+    return data
+
+
+def _compose(
+    path: Path, reader: Reader, digest: hashlib._Hash, stamps: list[FileStamp]
+) -> yaml.Node | None:
+    """Return the file's single YAML document as nodes, or None after recording why not."""
+    try:
+        data = _read_bytes(path, stamps, digest)
+    except OSError as exc:
+        reader.error(1, f"cannot read rule file: {exc.strerror or type(exc).__name__}")
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -195,6 +310,41 @@ def _read_channels(f: _File, node: yaml.Node, env: Mapping[str, str]) -> None:
         f.channels.append((_Named(name, line_of(key)), channel))
 
 
+def _read_table(
+    reader: Reader, path: Path, item: yaml.Node, digest: hashlib._Hash, stamps: list[FileStamp]
+) -> _Table | None:
+    """Read one `tables:` entry and its CSV file's text (parsed once every file is read)."""
+    entries = reader.mapping(item, "table", TABLE_KEYS, ("file", "notify"))
+    if entries is None:
+        return None
+    notify: list[_Named] = []
+    if "notify" in entries:
+        found = reader.names(entries["notify"][1], "notify", NAME, NAME_RULE) or []
+        notify = [_Named(name, line_of(node)) for name, node in found]
+    message = read_message(reader, entries, PriceRule)
+    repeat = read_repeat(reader, entries, PriceRule)
+    if "file" not in entries:
+        return None
+    node = entries["file"][1]
+    name = reader.string(node, "file")
+    if name is None:
+        return None
+    table = path.parent / name  # relative to the rule file; an absolute name stays as is
+    try:
+        data = _read_bytes(table, stamps, digest)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        reader.error(node, f"file: cannot read table {str(table)!r}: {why}")
+        return _Table(str(table), notify, None, message, repeat)
+    try:
+        text = data.decode("utf-8-sig")  # a spreadsheet's byte order mark is not a column
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        reader.error(node, f"file: table {str(table)!r} is not UTF-8 text (line {line})")
+        return _Table(str(table), notify, None, message, repeat)
+    return _Table(str(table), notify, text, message, repeat)
+
+
 def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Named], Rule | None]:
     """Read one rule; it compiles only when all of it is valid."""
     errors = len(reader.errors)
@@ -218,8 +368,8 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
     if "notify" in entries:
         found = reader.names(entries["notify"][1], "notify", NAME, NAME_RULE) or []
         notify = [_Named(name, line_of(node)) for name, node in found]
-    message = _read_message(reader, entries, cls)
-    repeat = _read_repeat(reader, entries, cls)
+    message = read_message(reader, entries, cls)
+    repeat = read_repeat(reader, entries, cls)
     if (
         len(reader.errors) > errors
         or cls is None
@@ -242,58 +392,3 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
         reader.error(entries["repeat"][1] if "repeat" in entries else item, problem)
         return named, notify, None
     return named, notify, rule
-
-
-def _read_message(
-    reader: Reader, entries: Mapping[str, tuple[yaml.Node, yaml.Node]], cls: type[Rule] | None
-) -> Template | None:
-    """Compile the rule's message, or its kind's default."""
-    if cls is None:
-        return None
-    if "message" not in entries:
-        return Template(cls.DEFAULT_MESSAGE, cls.PLACEHOLDERS)
-    node = entries["message"][1]
-    text = reader.string(node, "message")
-    if text is None:
-        return None
-    if not text.strip():
-        reader.error(node, "message: is empty; remove it to use the default")
-        return None
-    try:
-        return Template(text, cls.PLACEHOLDERS)
-    except TemplateError as exc:
-        reader.error(node, f"message: {exc}")
-        return None
-
-
-def _read_repeat(
-    reader: Reader, entries: Mapping[str, tuple[yaml.Node, yaml.Node]], cls: type[Rule] | None
-) -> Once | Every | Cooldown | None:
-    """Read `repeat:` or `cooldown:` (exclusive), or return the kind's default."""
-    if "cooldown" in entries:
-        key, node = entries["cooldown"]
-        if "repeat" in entries:
-            reader.error(key, "cooldown: replaces repeat; remove `repeat` or `cooldown`")
-            return None
-        if node.tag in (INT, FLOAT):
-            reader.error(node, f"cooldown: needs a unit ({EXAMPLES})")
-            return None
-        text = reader.string(node, "cooldown")
-        if text is None:
-            return None
-        try:
-            return Cooldown(seconds=parse_duration(text))
-        except ValueError as exc:
-            reader.error(node, f"cooldown: {exc}")
-            return None
-    if "repeat" in entries:
-        node = entries["repeat"][1]
-        value = reader.string(node, "repeat")
-        if value == "cooldown":
-            reader.error(node, f"repeat: write `cooldown: <duration>` instead ({EXAMPLES})")
-        elif value is not None and value not in REPEATS:
-            reader.error(node, f"repeat: {value!r} is not one of: {', '.join(REPEATS)}, cooldown")
-        elif value is not None:
-            return Once() if value == "once" else Every()
-        return None
-    return cls.DEFAULT_REPEAT if cls is not None else None

@@ -89,9 +89,7 @@ class PriceRule(Rule):
 
     def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
         """Refuse `repeat: every` on above/below: it would fire on every single tick."""
-        if isinstance(repeat, Every) and self.op in ("above", "below"):
-            return f"repeat: every would fire on every tick while {self.op}; use cooldown"
-        return ""
+        return repeat_problem(self.op, repeat)
 
     @classmethod
     def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
@@ -122,3 +120,10 @@ class PriceRule(Rule):
         if len(reader.errors) > errors or len(ops) != 1 or "market" not in entries:
             return None
         return fields
+
+
+def repeat_problem(op: str, repeat: Once | Every | Cooldown) -> str:
+    """Say why `repeat` makes no sense for a price rule with operator `op` ("" when it does)."""
+    if isinstance(repeat, Every) and op in ("above", "below"):
+        return f"repeat: every would fire on every tick while {op}; use cooldown"
+    return ""

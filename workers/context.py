@@ -2,7 +2,11 @@
 
 `klaxon work` calls install() (a RuleSet) or watch() (rule files) before starting the worker;
 jobs call current(). A rule file that stops loading keeps the running rules and logs each of its
-errors once (file:line), until the files change again.
+errors once (file:line), until the files change again. The files watched are the rule files and
+the tables they name, as stamped (mtime, size) when the last load read them.
+
+Price rules stay in the RuleSet's PriceBook (compact columns, ~100 bytes a rule with the index):
+the index is built from its columns, and a PriceRule is built only for a rule that fires.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rules.index import PriceIndex
-from rules.load import RuleSet, load_rules
+from rules.load import RuleLoadError, RuleSet, load_rules
+from rules.ruleset import FileStamp
 from watcher.errors import ConfigError
 from workers.latency import ENQUEUED, LatencyHistogram
 from workers.notify import check_channels
@@ -40,7 +45,7 @@ class Context:
 
     @classmethod
     def build(cls, ruleset: RuleSet, previous: Context | None = None) -> Context:
-        """Compile a RuleSet; cooldown and latency state carries over from `previous`."""
+        """Index a RuleSet's price book; cooldown and latency state carries over from `previous`."""
         context = cls(ruleset=ruleset, index=PriceIndex(ruleset.price_rules))
         if previous is not None:
             # Keyed by rule id, which changes with the rule: stale entries are harmless.
@@ -51,16 +56,18 @@ class Context:
 
 
 def load_usable(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> RuleSet:
-    """Load rule files and refuse them (ConfigError) if apprise cannot use one of the channels."""
+    """Load rule files and refuse them (RuleLoadError, a ConfigError) if apprise cannot use one
+    of the channels (checked once per channel, however many rules use it)."""
     ruleset = load_rules(paths, env)
     errors = check_channels(ruleset)
     if errors:
-        raise ConfigError(errors[0], errors=errors)
+        raise RuleLoadError(errors[0], errors, ruleset.files)
     return ruleset
 
 
 class RuleFiles:
-    """Rule files watched by mtime and size; load() and reload_if_changed() give RuleSets."""
+    """Rule files and their tables watched by mtime and size; load() and reload_if_changed()
+    give RuleSets."""
 
     def __init__(
         self,
@@ -71,46 +78,47 @@ class RuleFiles:
         self.paths = tuple(Path(p) for p in paths)
         self.env = env
         self.interval = interval
-        self.signature = self._signature()
+        # Every file the last load read (rule files, then tables), stamped before reading it.
+        self.signature = tuple(FileStamp.of(str(p)) for p in self.paths)
         self._checked = time.monotonic()
-        self._failed: tuple[object, ...] | None = None
 
-    def _signature(self) -> tuple[object, ...]:
-        parts: list[object] = []
-        for path in self.paths:
-            try:
-                stat = path.stat()
-            except OSError:
-                parts.append((str(path), None))
-            else:
-                parts.append((str(path), stat.st_mtime_ns, stat.st_size))
-        return tuple(parts)
+    def changed(self) -> bool:
+        """Return whether a file of the last load differs from its stamp (now, not throttled)."""
+        return any(FileStamp.of(stamp.path) != stamp for stamp in self.signature)
+
+    def adopt(self, ruleset: RuleSet) -> None:
+        """Take `ruleset` as what the files hold (when it says it was read from all of them)."""
+        if {str(p) for p in self.paths} <= {stamp.path for stamp in ruleset.files}:
+            self.signature = ruleset.files
 
     def load(self) -> RuleSet:
         """Load the files now (ConfigError with every file:line error when they are bad)."""
-        self.signature = self._signature()
-        return load_usable(self.paths, self.env)
+        try:
+            ruleset = load_usable(self.paths, self.env)
+        except RuleLoadError as e:
+            self.signature = e.files
+            raise
+        self.signature = ruleset.files
+        return ruleset
 
     def reload_if_changed(self) -> RuleSet | None:
-        """Return the new RuleSet if the files changed and load; None otherwise (at most 1/s)."""
+        """Return the new RuleSet if the files changed and load; None otherwise (at most 1/s).
+
+        Files that fail to load are not loaded again until they change again.
+        """
         now = time.monotonic()
         if now - self._checked < self.interval:
             return None
         self._checked = now
-        signature = self._signature()
-        if signature == self.signature:
+        if not self.changed():
             return None
         try:
-            ruleset = load_usable(self.paths, self.env)
+            ruleset = self.load()
         except ConfigError as e:
-            if signature != self._failed:
-                self._failed = signature
-                log.error("rule files changed but do not load; keeping the running rules")
-                for line in e.errors:
-                    log.error("%s", line)
+            log.error("rule files changed but do not load; keeping the running rules")
+            for line in e.errors:
+                log.error("%s", line)
             return None
-        self.signature = signature
-        self._failed = None
         log.info("rules reloaded: version %s", ruleset.version)
         return ruleset
 
@@ -139,7 +147,11 @@ def watch(
     reload them when they change (checked at most once per `interval` seconds)."""
     global _current, _files
     files = RuleFiles(paths, env, interval)
-    ruleset = files.load() if loaded is None else loaded
+    if loaded is None:
+        ruleset = files.load()
+    else:
+        ruleset = loaded
+        files.adopt(loaded)
     with _lock:
         _current = Context.build(ruleset, _current)
         _files = files

@@ -1,8 +1,9 @@
 """What a batch of stream entries fires: decode each entry, match the rules, build claims.
 
 The hot path: a tick row is a tuple of strings and a Decimal (no pydantic per tick), the
-PriceIndex bisects levels per (venue, market, source), and a message is rendered only for a
-firing that local state says can still win its claim.
+PriceIndex bisects levels per (venue, market, source) and answers positions in the RuleSet's
+PriceBook, a PriceRule is built only for a position that fires (the book keeps the ones firing
+now), and a message is rendered only for a firing that local state says can still win its claim.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class Batch:
 
     def _ticks(self, entry_id: str, venue: str, ticks: list[Tick]) -> None:
         index = self.context.index
-        rules = self.context.ruleset.price_rules
+        book = self.context.ruleset.price_rules
+        slots = self.slots
         last = self.last
         for row, (market, source, price_text, now, bid, ask, ms) in enumerate(ticks):
             field = keys.last_price_field(venue, market, source)
@@ -101,9 +103,12 @@ class Batch:
             self.changed[field] = price_text
             self.tick_ms.append(ms)
             for position in index.candidates(venue, market, source, prev, now):
-                rule = rules[position]
+                slot = ("price", position)
+                if slot in slots:
+                    continue  # a once/cooldown rule already queued in this batch (see _consider)
+                rule = book[position]
                 message = partial(_price_message, rule, now, prev, ms, bid, ask)
-                self._consider(rule, ("price", position), entry_id, row, None, message, ms)
+                self._consider(rule, slot, entry_id, row, None, message, ms)
         self.evaluated += len(ticks)
 
     def _fill(self, entry_id: str, fill: Fill) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from rules.base import Once
 from rules.index import PriceIndex
+from rules.load import load_rules
 from rules.price import OPS, PriceRule
 from rules.template import Template
 
@@ -123,3 +125,32 @@ def test_equal_levels_at_the_boundary(
     before = None if prev is None else Decimal(prev)
     assert index.candidates(*SERIES[0], before, Decimal(now)) == expected
     assert expected == brute(rules, index, SERIES[0], before, Decimal(now))
+
+
+def test_an_index_built_from_a_table_book_equals_brute_force(tmp_path: Path) -> None:
+    # Written as a rule table: the index is built from the book's columns, no PriceRule needed.
+    rng = random.Random(7)
+    texts = [format(level, "f") if rng.random() < 0.5 else str(level) for level in POOL]
+    rows = [(f"r{n}", *rng.choice(SERIES), rng.choice(OPS), rng.choice(texts)) for n in range(800)]
+    (tmp_path / "levels.csv").write_text(
+        "name,venue,market,source,op,level\n" + "".join(",".join(row) + "\n" for row in rows)
+    )
+    (tmp_path / "rules.yaml").write_text(
+        'channels: {desk: "json://127.0.0.1:9/x"}\ntables: [{file: levels.csv, notify: desk}]\n'
+    )
+    book = load_rules([tmp_path / "rules.yaml"], env={}).price_rules
+    index = PriceIndex(book)
+    rules = list(book)
+    assert [(r.name, r.venue, r.market, r.source, r.op, r.level) for r in rules] == [
+        (*row[:5], Decimal(row[5])) for row in rows
+    ]
+    last: dict[tuple[str, str, str], Decimal | None] = dict.fromkeys(SERIES)
+    for _ in range(2000):
+        series = rng.choice(SERIES)
+        prev, now = last[series], rng.choice(POOL)
+        got = index.candidates(*series, prev, now)
+        assert got == brute(rules, index, series, prev, now), (series, prev, now)
+        for position in got:
+            if rng.random() < 0.5:
+                index.retire(position)
+        last[series] = now

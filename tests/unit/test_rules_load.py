@@ -115,7 +115,7 @@ def test_channels_of_one_file_serve_rules_of_another(tmp_path: Path) -> None:
         ("rules:\n  - name: a\n    b: [\n", 4, "YAML syntax error: while parsing a flow node"),
         ("rules: []\n---\nrules: []\n", 2, "YAML syntax error: expected a single document"),
         ("rules: []\nrules: []\n", 2, "file: duplicate key 'rules' (first at line 1)"),
-        ("rulez: []\n", 1, "file: unknown key 'rulez'; allowed: channels, rules, version"),
+        ("rulez: []\n", 1, "file: unknown key 'rulez'; allowed: channels, rules, tables, version"),
         ("version: one\n", 1, "version: expected an integer, got a string"),
         ("channels:\n  Desk: json://x\n", 2, "channel name: 'Desk' is not valid"),
         ("channels:\n  hook: 42\n", 2, "channels.hook: expected a string, got a number"),

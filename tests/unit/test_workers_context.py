@@ -122,3 +122,68 @@ def test_a_loaded_ruleset_can_be_watched_from_its_files(tmp_path: Path) -> None:
     assert context.current().ruleset is ruleset  # unchanged files: no reload
     _write(path, "66000.5")
     assert _level() == "66000.5"
+
+
+TABLE_RULES = """\
+channels:
+  desk: "json://127.0.0.1:9/hook"
+tables:
+  - file: levels.csv
+    notify: [desk]
+"""
+
+
+def _table(path: Path, level: str) -> Path:
+    path.write_text(f"name,market,op,level\nbtc-up,BTC-USDT,crosses_up,{level}\n")
+    return path
+
+
+def test_a_changed_table_is_reloaded(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(TABLE_RULES)
+    _table(tmp_path / "levels.csv", "65000")
+    installed = context.watch([path], interval=0)
+    assert installed.index.candidates("okx", "BTC-USDT", "last", Decimal(1), Decimal(65000)) == [0]
+    _table(tmp_path / "levels.csv", "70000.5")
+    assert _level() == "70000.5"
+
+
+def test_a_table_created_after_a_failed_load_is_loaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(TABLE_RULES)
+    table = _table(tmp_path / "levels.csv", "65000")
+    context.watch([path], interval=0)
+    table.unlink()
+    caplog.set_level(logging.ERROR, logger="workers.context")
+    assert _level() == "65000"
+    assert f"{path}:4: file: cannot read table '{table}': No such file or directory" in caplog.text
+    _table(table, "66000.5")  # the rule file is untouched: only the table it names appears
+    assert _level() == "66000.5"
+
+
+def test_files_that_fail_are_not_loaded_again_until_they_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write(tmp_path / "r.yaml", "65000")
+    files = context.RuleFiles([path], interval=0)
+    files.load()
+    path.write_text(RULES.format(level="bad"))
+    caplog.set_level(logging.ERROR, logger="workers.context")
+    assert files.reload_if_changed() is None
+    assert not files.changed()  # the failed files' stamps are what is watched now
+    assert files.reload_if_changed() is None
+    assert caplog.text.count("do not load") == 1
+    _write(path, "67000.25")
+    reloaded = files.reload_if_changed()
+    assert reloaded is not None
+    assert str(reloaded.price_rules[0].level) == "67000.25"
+
+
+def test_a_loaded_ruleset_stamped_before_a_change_is_reloaded(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.yaml", "65000")
+    ruleset = load_rules([path])
+    _write(path, "68000.5")  # changed after it was read, before the worker watches it
+    context.watch([path], interval=0, loaded=ruleset)
+    assert _level() == "68000.5"
