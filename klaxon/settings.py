@@ -21,7 +21,8 @@ class _Base(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     rules: list[Path] = Field(default_factory=lambda: [EXAMPLES / "demo.yaml"])
-    partitions: int = Field(default=16, ge=1, le=4096)
+    # Ticker streams; each is drained by one worker at a time: about one per worker.
+    partitions: int = Field(default=4, ge=1, le=4096)
     log_level: str = "INFO"
 
 

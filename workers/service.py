@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 from rq.timeouts import TimerDeathPenalty
-from rq.worker import SimpleWorker
+from rq.worker import DequeueStrategy, SimpleWorker
 
 from rules.load import RuleSet
 from watcher import keys
@@ -96,6 +96,10 @@ def run_worker(
     load(rules, rule_paths)
     connection = redis.Redis.from_url(redis_url)
     try:
-        make_worker(connection, name).work(burst=burst, with_scheduler=True)
+        # Round robin between the queues: under sustained load the evaluate queue is never
+        # empty, and strict priority would starve the notifications.
+        make_worker(connection, name).work(
+            burst=burst, with_scheduler=True, dequeue_strategy=DequeueStrategy.ROUND_ROBIN
+        )
     finally:
         connection.close()
