@@ -67,7 +67,8 @@ def table(opts: Options, result: dict[str, Any]) -> str:
         ("rules load (worker): seconds", f"{result['load']['seconds']:.2f}"),
         ("worker memory per rule: bytes", f"{result['load']['bytes_per_rule']:.0f}"),
         ("fired / expected (once-rules)", f"{result['fired']:,} / {result['fires_expected']:,}"),
-        ("notifications delivered", f"{result['notified']:,}"),
+        ("notifications delivered (s after the load)",
+         f"{result['notified']:,} ({result['all_notified_after_load_s']})"),
     ]  # fmt: skip
     for i, p in enumerate(result["phases"]):
         d, e = p["decision_ms"], p["enqueued_ms"]

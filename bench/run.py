@@ -165,11 +165,7 @@ def execute(opts: Options, cache: Path) -> dict[str, Any]:
             result = _main_phases(run, client, server.url)
             result["load"] = load_figures
             result["fires_expected"] = fires
-            fired = sum(1 for _ in client.scan_iter(keys.claim("*"), count=10_000))
-            result["fired"] = fired
-            # Notifications are delivered by the same workers, after the evaluations.
-            _wait(lambda: len(inbox.received) >= fired, opts.drain_timeout, None)
-            result["notified"] = len(inbox.received)
+            result["fired"] = _fired(client)
             info = client.info("memory")
             result["redis_memory"] = {
                 "used": info["used_memory"], "peak": info["used_memory_peak"],
@@ -204,20 +200,24 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
         run.samples.append(_sample(client, len(run.phases) - 1))
         run.watch_usage()
         parent.send("stop")
+        # Notifications are delivered by the same workers, between evaluations.
+        fired = _fired(client)
+        _wait(lambda: len(run.inbox.received) >= fired, opts.drain_timeout, None)
+        notified_s = time.monotonic() - drain_started
     finally:
         run.stop()
         gen.join(10)
-    gen_cpu = None  # the generator reports its own rate through "sent"
     return {
         "workers_ready_s": round(workers_ready_s, 2),
         "drain_after_load_s": round(drain_s, 2),
+        "notified": len(run.inbox.received),
+        "all_notified_after_load_s": round(notified_s, 2),
         "phases": [vars(p) for p in run.phases],
         "samples": [vars(s) for s in run.samples],
         "processes": {
             name: {"peak_rss": u.peak_rss, "rss": u.rss, "cpu_s": round(u.cpu_s, 2)}
             for name, u in sorted(run.peak.items())
         },
-        "generator": gen_cpu,
     }
 
 
@@ -280,6 +280,10 @@ def _quantiles(counts: list[int]) -> dict[str, int | None]:
         "p99": quantile_of(counts, 0.99),
         "max": top_ms,
     }
+
+
+def _fired(client: redis.Redis) -> int:
+    return sum(1 for _ in client.scan_iter(keys.claim("*"), count=10_000))
 
 
 def _stats(client: redis.Redis) -> dict[bytes, bytes]:

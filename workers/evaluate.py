@@ -145,7 +145,7 @@ class _Drain:
         count = 0
         while entries and self.held:
             count += self._batch(entries)
-            if time.monotonic() >= self.deadline:
+            if self.out_of_time or time.monotonic() >= self.deadline:
                 self.out_of_time = True
                 break
             if len(entries) < BATCH:
@@ -229,7 +229,12 @@ class _Drain:
             for field, n in decided.items():
                 pipe.hincrby(keys.STATS, field, n)
             pipe.xack(self.stream, keys.GROUP, *batch.ids)
-            pipe.execute()
+            pipe.llen(self.queue.key)
+            notifications_waiting = pipe.execute()[-1]
+        if notifications_waiting:
+            # Hand the worker to them: with round robin the next job is a notification, and
+            # this stream goes on in a new job. Without it they wait out a full budget each.
+            self.out_of_time = True
         if jobs:
             enqueued_ms = int(time.time() * 1000)
             fired = {f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status}
