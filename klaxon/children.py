@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to SIGTERM this child if `klaxon run` dies without cleaning up."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -37,7 +37,7 @@ class Children:
             env=dict(env),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self.procs.append((name, proc))
         log.debug("started %s (pid %d)", name, proc.pid)

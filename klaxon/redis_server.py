@@ -11,6 +11,7 @@ from types import TracebackType
 
 import redis
 
+from klaxon.children import die_with_parent
 from watcher.errors import ConfigError
 
 
@@ -49,8 +50,15 @@ class RedisServer:
         args += ["--dir", str(self.data_dir), "--daemonize", "no", "--loglevel", "warning"]
         args += ["--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
         with (self.data_dir / "redis.log").open("ab") as log:
+            # Its own session: Ctrl-C reaches only its owner, which stops it last, after
+            # every process that uses it; and it dies with its owner if that is killed.
             self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
