@@ -1,10 +1,12 @@
 """Parsed frames -> Redis Streams, and one coalesced evaluation job per stream with news.
 
-Per batch (one WebSocket read): one XADD per ticker partition touched (MAXLEN ~, market data may
-be trimmed), one XADD per private event (never trimmed), and `SET dirty NX EX` per stream touched,
-all in one pipeline round trip. Only a stream whose flag was newly set gets an rq job, enqueued in
-a second round trip; the evaluator clears the flag before it drains, so no news is left unread.
-Each entry records its publish time (field `t`, epoch ms) without a Redis call of its own.
+Per batch (one WebSocket read), in one round trip (watcher.roundtrip): one XADD per partition
+touched (MAXLEN ~, market data may be trimmed), one XADD per private event (never trimmed),
+HINCRBY of the stats counters `ticks_in` (tick rows written) and `events_in` (private-stream
+events written), and `SET dirty NX EX` per stream touched. Only a stream whose flag was newly
+set gets an rq job, enqueued in a second round trip; the evaluator clears the flag before it
+drains, so no news is left unread. Each entry records its publish time (field `t`, epoch ms)
+without a Redis call of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rq import Queue
 from watcher import keys
 from watcher.errors import ConfigError
 from watcher.events import Event, Ticker, TickRow, encode_event, encode_ticks, tick_row
+from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
 
 EVALUATE_JOB = "workers.jobs.evaluate"  # a dotted path: the watcher never imports workers
@@ -24,6 +27,8 @@ DIRTY_TTL = 10  # seconds; an evaluator that died leaves the flag to expire, the
 JOB_TIMEOUT = 300
 RESULT_TTL = 60
 FAILURE_TTL = 86_400
+TICKS_IN = "ticks_in"  # keys.STATS field: tick rows written to the ticker streams
+EVENTS_IN = "events_in"  # keys.STATS field: events written to the private stream
 
 
 class Publisher:
@@ -53,31 +58,48 @@ class Publisher:
         """Write one read's worth of parsed frames and queue evaluation where news is unflagged."""
         ticks: dict[str, list[TickRow]] = {}
         events: list[Event] = []
-        for parsed in parsed_batch:
+        stream_of = self._stream_of
+        for parsed in parsed_batch:  # the hot loop: thousands of rows per call, kept inline
             for row in parsed.ticks:
-                self._ticks_of(ticks, row[0]).append(row)
+                stream = stream_of.get(row[0]) or self._stream_for(row[0])
+                rows = ticks.get(stream)
+                if rows is None:
+                    ticks[stream] = [row]
+                else:
+                    rows.append(row)
             for event in parsed.events:
                 if isinstance(event, Ticker):
-                    self._ticks_of(ticks, event.market).append(tick_row(event))
+                    stream = self._stream_for(event.market)
+                    ticks.setdefault(stream, []).append(tick_row(event))
                 else:
                     events.append(event)
         if not ticks and not events:
             return
         now_ms = int(time.time() * 1000)
         stamp = str(now_ms).encode()
-        pipe = self._redis.pipeline(transaction=False)
+        commands: list[Command] = []
+        tick_count = 0
         for stream, rows in ticks.items():
-            fields = {b"k": b"ticks", b"v": self._venue, b"d": encode_ticks(rows), b"t": stamp}
-            pipe.xadd(stream, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+            tick_count += len(rows)
+            commands.append(
+                (b"XADD", stream, b"MAXLEN", b"~", self.maxlen, b"*", b"k", b"ticks",
+                 b"v", self._venue, b"d", encode_ticks(rows), b"t", stamp)
+            )  # fmt: skip
         for event in events:
-            fields = {b"k": event.kind.encode(), b"d": encode_event(event), b"t": stamp}
-            pipe.xadd(self.private_stream, fields)  # type: ignore[arg-type]
+            commands.append(
+                (b"XADD", self.private_stream, b"*", b"k", event.kind.encode(),
+                 b"d", encode_event(event), b"t", stamp)
+            )  # fmt: skip
+        if tick_count:
+            commands.append((b"HINCRBY", keys.STATS, TICKS_IN, tick_count))
+        if events:
+            commands.append((b"HINCRBY", keys.STATS, EVENTS_IN, len(events)))
         touched = [*ticks, self.private_stream] if events else list(ticks)
         for stream in touched:
-            pipe.set(keys.dirty(stream), 1, nx=True, ex=DIRTY_TTL)
-        flags = pipe.execute()[-len(touched) :]
+            commands.append((b"SET", keys.dirty(stream), b"1", b"NX", b"EX", DIRTY_TTL))
+        flags = round_trip(self._redis, commands)[-len(touched) :]
         self.last_publish_ms = now_ms
-        self._enqueue([stream for stream, fresh in zip(touched, flags, strict=True) if fresh])
+        self._enqueue([s for s, flag in zip(touched, flags, strict=True) if flag is not None])
 
     def count_malformed(self, feed: str) -> None:
         """Count one skipped frame of `feed` in the stats hash."""
@@ -101,15 +123,13 @@ class Publisher:
         flags = pipe.execute()
         self._enqueue([stream for stream, fresh in zip(streams, flags, strict=True) if fresh])
 
-    def _ticks_of(self, ticks: dict[str, list[TickRow]], market: str) -> list[TickRow]:
+    def _stream_for(self, market: str) -> str:
+        """Return the ticker stream of a market's partition (crc32 once per market)."""
         stream = self._stream_of.get(market)
         if stream is None:
             stream = keys.ticks_stream(keys.partition(self.venue, market, self.partitions))
             self._stream_of[market] = stream
-        rows = ticks.get(stream)
-        if rows is None:
-            rows = ticks[stream] = []
-        return rows
+        return stream
 
     def _enqueue(self, streams: list[str]) -> None:
         if not streams:

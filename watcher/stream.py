@@ -1,11 +1,12 @@
 """WebSocket lifecycle, generic over venues: connect, log in, subscribe, read, heartbeat, reconnect.
 
-A Stream holds one Feed's connection in the thread that calls run(). It reads in batches: after
-one blocking read it drains every frame already available (socket readable or bytes pending in
-the TLS buffer) up to a cap, and hands the batch to the sink in one call, so the publisher writes
-one Redis pipeline per WebSocket read. What the sink could not take is kept and offered again
-first, in order. The venue's parse function does all venue-specific work; nothing here names a
-venue. A login frame is sent, never logged.
+A Stream holds one Feed's connection in the thread that calls run(). websocket-client connects,
+upgrades, sends and closes; frames are read by watcher.frames straight from its socket, a batch
+per read: one read takes every byte already there (the socket's, and what TLS has decrypted),
+and every complete frame in them, up to a cap, goes to the sink in one call, so the publisher
+writes one Redis pipeline per WebSocket read. What the sink could not take is kept and offered
+again first, in order. The venue's parse function does all venue-specific work; nothing here
+names a venue. A login frame is sent, never logged.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ import websocket
 
 from watcher.errors import UnknownMessage, sample
 from watcher.events import FeedState, FeedStatus
+from watcher.frames import FrameReader
 from watcher.venues import Parsed
 
 log = logging.getLogger(__name__)
 
-_DATA = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
+_MIN_REREAD = 65_536  # read again at once only while this much room is left
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 _FATAL: frozenset[FeedState] = frozenset({"closing", "login_failed"})
 
@@ -71,8 +73,10 @@ class StreamOptions:
     pong_timeout: float = 10.0
     login_timeout: float = 10.0
     connect_timeout: float = 10.0
-    io_timeout: float = 10.0  # bounds the read of a frame once its first bytes arrived
-    batch_cap: int = 500
+    io_timeout: float = 10.0  # bounds a send, or a TLS record's read once its first bytes came
+    batch_cap: int = 2_000  # frames per sink call; one read of read_size holds ~3,000 tickers
+    read_size: int = 1 << 20  # the read buffer (it grows for a frame bigger than this)
+    max_message: int = 1 << 24  # a longer frame or message is a protocol error: reconnect
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     stable_after: float = 30.0  # a connection up this long resets the backoff
@@ -96,7 +100,9 @@ class Stream:
         self._stop = threading.Event()
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._ws: Any = None
+        self._sock: socket.socket | None = None
         self._tls: ssl.SSLSocket | None = None  # the socket, when TLS buffers decrypted bytes
+        self._reader = FrameReader()
         self._fd = -1
         self._poll = select.poll()
         self._connected_at = 0.0
@@ -174,7 +180,10 @@ class Stream:
         sock = ws.sock
         if sock is None:
             raise _ReconnectError("the connection has no socket")
+        # The handshake read its reply byte by byte: every frame byte is still in the socket.
+        self._sock = sock
         self._tls = sock if isinstance(sock, ssl.SSLSocket) else None
+        self._reader = FrameReader(opt.read_size, opt.max_message)
         self._fd = sock.fileno()
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
@@ -225,7 +234,9 @@ class Stream:
 
     def _readable(self, timeout: float) -> bool:
         """Wait up to `timeout` for a frame; False on timeout or stop()."""
-        if self._tls is not None and self._tls.pending():
+        # Bytes TLS decrypted but we did not take are invisible to poll(): ask pending(). (Our
+        # reads offer at least 16 KB, a whole record, so this is a safety net.)
+        if self._reader.ready() or (self._tls is not None and self._tls.pending()):
             return True
         ready = self._poll.poll(math.ceil(max(timeout, 0.0) * 1000))
         if self._stop.is_set():
@@ -238,42 +249,58 @@ class Stream:
         return any(fd == self._fd and ev & _READABLE for fd, ev in self._poll.poll(0))
 
     def _read_batch(self) -> list[Parsed]:
-        """Read one frame, then every frame already there (up to the cap); publish them."""
+        """Decode the frames already read (or read once, then decode); publish them as a batch."""
+        reader = self._reader
+        if not reader.ready():
+            self._fill()
         batch: list[Parsed] = []
+        parse = self.feed.parse
         try:
-            for _ in range(self.options.batch_cap):
-                opcode, frame = self._ws.recv_data_frame(True)
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    raise _ReconnectError(f"closed by the server{_close_code(frame.data)}")
-                if opcode in _DATA:
-                    self._parse_into(batch, frame.data)
-                if not self._ready_now():
-                    break
+            for data in reader.decode(self.options.batch_cap):  # the hot loop, kept inline
+                try:
+                    parsed = parse(data)
+                except (UnknownMessage, json.JSONDecodeError) as exc:
+                    self._skip(data, exc)
+                    continue
+                if parsed.ticks or parsed.events:
+                    batch.append(parsed)
         finally:
             if batch:
                 self._emit(batch)
+        for payload in reader.pings:
+            self._ws.pong(payload)
+        if reader.close is not None:
+            raise _ReconnectError(f"closed by the server{_close_code(reader.close)}")
+        if reader.error is not None:
+            raise _ReconnectError(f"protocol error: {reader.error}")
         for parsed in batch:
             for event in parsed.events:
                 if isinstance(event, FeedStatus) and event.status in _FATAL:
                     raise _ReconnectError(f"{event.status} {event.code} {event.detail}".strip())
         return batch
 
-    def _parse_into(self, batch: list[Parsed], data: bytes) -> None:
-        try:
-            parsed = self.feed.parse(data)
-        except (UnknownMessage, json.JSONDecodeError) as exc:
-            why = exc.reason if isinstance(exc, UnknownMessage) else exc.msg
-            log.warning(
-                "%s: skipped a malformed frame (%s: %s): %s",
-                self._label,
-                type(exc).__name__,
-                why,
-                exc.sample if isinstance(exc, UnknownMessage) else sample(data),
-            )
-            self._sink.count_malformed(self.feed.name)
-            return
-        if parsed.ticks or parsed.events:
-            batch.append(parsed)
+    def _fill(self) -> None:
+        """Read what the socket has, then more while more is already there and room is left."""
+        reader, sock = self._reader, self._sock
+        if sock is None:
+            raise _ReconnectError("the connection has no socket")
+        if reader.read(sock) == 0:
+            raise websocket.WebSocketConnectionClosedException("the server closed the connection")
+        while reader.room >= _MIN_REREAD and self._ready_now():
+            if reader.read(sock) == 0:
+                return  # the bytes read so far decode first; the next read sees the end again
+
+    def _skip(self, data: bytes, exc: UnknownMessage | json.JSONDecodeError) -> None:
+        """Log and count a frame the venue could not parse; the stream goes on."""
+        why = exc.reason if isinstance(exc, UnknownMessage) else exc.msg
+        log.warning(
+            "%s: skipped a malformed frame (%s: %s): %s",
+            self._label,
+            type(exc).__name__,
+            why,
+            exc.sample if isinstance(exc, UnknownMessage) else sample(data),
+        )
+        self._sink.count_malformed(self.feed.name)
 
     def _emit(self, batch: list[Parsed]) -> None:
         self._pending.extend(batch)
@@ -286,7 +313,7 @@ class Stream:
 
     def _close(self, reason: str) -> float | None:
         """Drop the connection; return how long it was up, or None if it never came up."""
-        ws, self._ws = self._ws, None
+        ws, self._ws, self._sock = self._ws, None, None
         if ws is None:
             return None
         with contextlib.suppress(websocket.WebSocketException, OSError):

@@ -342,6 +342,13 @@ UNKNOWN_CASES: list[tuple[str, bytes | str, str]] = [
     ("ticker price NaN", _with("okx_ws_tickers_push.json", "last", "NaN"), "tickers"),
     ("ticker price as JSON number", _with("okx_ws_tickers_push.json", "last", 1.5), "tickers"),
     ("ticker bad ts", _with("okx_ws_tickers_push.json", "ts", "soon"), "tickers"),
+    ("ticker price two dots", _with("okx_ws_tickers_push.json", "last", "1.2.3"), "tickers"),
+    ("ticker price Infinity", _with("okx_ws_tickers_push.json", "askPx", "Infinity"), "tickers"),
+    ("ticker bid null", _with("okx_ws_tickers_push.json", "bidPx", None), "tickers"),
+    ("ticker ask as JSON number", _with("okx_ws_tickers_push.json", "askPx", 5), "tickers"),
+    ("ticker last as JSON list", _with("okx_ws_tickers_push.json", "last", ["1"]), "tickers"),
+    ("mark price NaN", _with("okx_ws_mark_price_push.json", "markPx", "NaN"), "mark-price"),
+    ("not UTF-8", frame("okx_ws_tickers_push.json").replace(b"BTC", b"\xff\xfe", 1), "not JSON"),
     ("mark without markPx", _without("okx_ws_mark_price_push.json", "markPx"), "mark-price"),
     ("order without ordId", _without("okx_ws_orders_push.json", "ordId"), "ordId"),
     ("fill without fillPx", _with("okx_ws_orders_push.json", "fillPx", ""), "orders"),
@@ -359,6 +366,20 @@ def test_anything_else_is_unknown(okx: Okx, case: str, raw: bytes | str, reason:
     assert caught.value.venue == "okx"
     assert reason in caught.value.reason
     assert caught.value.sample
+
+
+# Prices the lean path keeps as sent: the plain form OKX uses passes without a Decimal, and
+# other forms a worker reads as finite Decimals (a sign, an exponent) pass through Decimal.
+KEPT_PRICES = ["9999.99", "65000", "0.00001234", "12.", "-1.5", "1E-8", "2.5e+3"]
+
+
+@pytest.mark.parametrize("price", KEPT_PRICES)
+def test_lean_prices_are_kept_exactly_as_sent(okx: Okx, price: str) -> None:
+    (row,) = okx.parse(_with("okx_ws_tickers_push.json", "last", price)).ticks
+    assert row[2] == price
+    assert Decimal(row[2]).is_finite()
+    (row,) = okx.parse(_with("okx_ws_mark_price_push.json", "markPx", price)).ticks
+    assert row[2] == price
 
 
 def test_order_without_a_fill_has_no_fill_event(okx: Okx) -> None:

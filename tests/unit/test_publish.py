@@ -13,7 +13,8 @@ from rq.job import Job
 
 from watcher import keys
 from watcher.events import FeedStatus, OrderUpdate, TickRow, decode_event, decode_ticks
-from watcher.publish import Publisher
+from watcher.publish import EVENTS_IN, TICKS_IN, Publisher
+from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
 from watcher.venues.okx import Okx
 
@@ -130,8 +131,33 @@ def test_a_batch_costs_only_its_xadds_and_flags(r: redis.Redis, publisher: Publi
     calls = {name: stat["calls"] for name, stat in stats.items()}
     calls.pop("cmdstat_info", None)
     calls.pop("cmdstat_config|resetstat", None)
-    # two partitions + two private events, then one SET NX per touched stream: nothing else.
-    assert calls == {"cmdstat_xadd": 4, "cmdstat_set": 3}
+    # two partitions + two private events, the two counters, one SET NX per touched stream.
+    assert calls == {"cmdstat_xadd": 4, "cmdstat_hincrby": 2, "cmdstat_set": 3}
+
+
+def test_a_batch_is_one_round_trip(r: redis.Redis, publisher: Publisher) -> None:
+    markets = ["BTC-USDT", *(m for m in MARKETS if stream_of(m) != stream_of("BTC-USDT"))]
+    batch = [Parsed(rows(*markets), []), order_events()]
+    publisher.publish(batch)  # flags now set: no rq job follows
+    before = r.info("stats")["total_reads_processed"]
+    publisher.publish(batch)
+    after = r.info("stats")["total_reads_processed"]
+    assert r.xlen(PRIVATE) == 4
+    assert after - before == 2  # the batch's one write, and the INFO that reads the count
+
+
+def test_counters_count_rows_and_private_events(r: redis.Redis, publisher: Publisher) -> None:
+    publisher.publish([Parsed(rows(*MARKETS[:5]), []), Parsed(rows("BTC-USDT"), [])])
+    publisher.publish([order_events(), Parsed(rows("ETH-USDT"), [])])
+    publisher.publish([order_events()])
+    stats = r.hgetall(keys.STATS)
+    assert stats[TICKS_IN.encode()] == b"7"
+    assert stats[EVENTS_IN.encode()] == b"4"  # two orders pushes: an OrderUpdate and a Fill each
+    assert r.xlen(PRIVATE) == 4
+    assert (
+        sum(len(decode_ticks(f[b"d"])) for s in publisher.streams()[:-1] for _, f in entries(r, s))
+        == 7
+    )
 
 
 def test_feed_status_goes_to_the_private_stream(r: redis.Redis, publisher: Publisher) -> None:
@@ -178,3 +204,30 @@ def test_ensure_groups_on_every_stream(r: redis.Redis, publisher: Publisher) -> 
     publisher.publish([order_events()])
     read = cast(list[Any], r.xreadgroup(keys.GROUP, keys.CONSUMER, {PRIVATE: ">"}))
     assert len(read[0][1]) == 2
+
+
+def test_round_trip_reads_every_reply_before_raising_an_error_reply(r: redis.Redis) -> None:
+    r.set("a-string", "x")
+    commands: list[Command] = [
+        (b"SET", "k1", b"1", b"NX"),
+        (b"XADD", "a-string", b"*", b"f", b"v"),  # WRONGTYPE: an error reply mid-batch
+        (b"SET", "k1", b"2", b"NX"),
+        (b"INCRBY", "n", 5),
+    ]
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        round_trip(r, commands)
+    assert (r.get("k1"), r.get("n")) == (b"1", b"5")  # what followed the error ran
+    # The connection went back to the pool in step: the next replies are the next commands'.
+    assert round_trip(r, [(b"SET", "k1", b"3", b"NX"), (b"INCRBY", "n", 1)]) == [None, 6]
+    assert round_trip(r, [(b"GET", "k1")]) == [b"1"]
+    assert round_trip(r, []) == []
+
+
+def test_round_trip_reconnects_a_pooled_connection_the_server_dropped(
+    r: redis.Redis, redis_url: str
+) -> None:
+    old_id = r.client_id()
+    with redis.Redis.from_url(redis_url) as other:
+        assert other.client_kill_filter(_id=old_id) == 1
+    assert round_trip(r, [(b"INCRBY", "n", 2)]) == [2]
+    assert r.client_id() != old_id
