@@ -62,8 +62,9 @@ def save(opts: Options, result: dict[str, Any]) -> Path:
 def table(opts: Options, result: dict[str, Any]) -> str:
     """The human-readable summary of a run."""
     rows = [
-        ("rules / markets / workers / partitions",
-         f"{opts.rules:,} / {opts.markets:,} / {opts.workers} / {opts.partitions}"),
+        ("rules / markets / evaluators / notifiers / partitions",
+         f"{opts.rules:,} / {opts.markets:,} / {opts.workers} / {opts.notifiers}"
+         f" / {opts.partitions}"),
         ("rules load (worker): seconds", f"{result['load']['seconds']:.2f}"),
         ("worker memory per rule: bytes", f"{result['load']['bytes_per_rule']:.0f}"),
         ("fired / expected (once-rules)", f"{result['fired']:,} / {result['fires_expected']:,}"),

@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("rules", type=Path, nargs="*", help="rule files (default KLAXON_RULES)")
     work.add_argument("--name", help="worker name")
     work.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    work.add_argument("--queues", help="evaluate, notify or evaluate,notify (the default)")
     work.set_defaults(func=_work)
 
     check = sub.add_parser("check", help="validate rule files; print file:line errors")
@@ -105,7 +106,7 @@ def _watch(args: argparse.Namespace) -> int:
 def _work(args: argparse.Namespace) -> int:
     from klaxon.commands import work
 
-    return work(args.rules or None, args.name, args.burst)
+    return work(args.rules or None, args.name, args.burst, args.queues)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -122,18 +122,24 @@ def watch(paths: list[Path] | None) -> int:
     return 0
 
 
-def work(paths: list[Path] | None, name: str | None, burst: bool) -> int:
+def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | None) -> int:
     """Run one rq worker until SIGINT/SIGTERM (or until the queues are empty with burst)."""
     from workers.service import run_worker
 
-    settings = load(WorkerSettings, rules=paths, name=name)
+    chosen = [f"klaxon-{q.strip()}" for q in queues.split(",")] if queues else None
+    settings = load(WorkerSettings, rules=paths, name=name, queues=chosen)
     logs.setup(settings.log_level, [], settings.name or "worker")
     ruleset = _ruleset(settings.rules)
     logs.setup(settings.log_level, _channel_secrets(ruleset), settings.name or "worker")
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
     run_worker(
-        settings.redis_url, ruleset, rule_paths=settings.rules, burst=burst, name=settings.name
+        settings.redis_url,
+        ruleset,
+        rule_paths=settings.rules,
+        burst=burst,
+        name=settings.name,
+        queues=settings.queues,
     )
     return 0
 

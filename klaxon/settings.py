@@ -43,9 +43,11 @@ class WatcherSettings(_Base):
 
 
 class WorkerSettings(_Base):
-    """`klaxon work`: one rq worker evaluating rules and delivering notifications."""
+    """`klaxon work`: one rq worker evaluating rules and/or delivering notifications."""
 
     name: str | None = None
+    # Queue names (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE); both by default.
+    queues: list[str] = Field(default_factory=lambda: ["klaxon-evaluate", "klaxon-notify"])
 
 
 class SimSettings(BaseSettings):

@@ -42,6 +42,8 @@ class Context:
     cooldown_until: dict[str, float] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     enqueued: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(ENQUEUED))
+    # Whether this worker also delivers notifications: then evaluation yields to them.
+    delivers: bool = True
 
     @classmethod
     def build(cls, ruleset: RuleSet, previous: Context | None = None) -> Context:
@@ -52,6 +54,7 @@ class Context:
             context.cooldown_until = previous.cooldown_until
             context.latency = previous.latency
             context.enqueued = previous.enqueued
+            context.delivers = previous.delivers
         return context
 
 

@@ -229,9 +229,10 @@ class _Drain:
             for field, n in decided.items():
                 pipe.hincrby(keys.STATS, field, n)
             pipe.xack(self.stream, keys.GROUP, *batch.ids)
-            pipe.llen(self.queue.key)
-            notifications_waiting = pipe.execute()[-1]
-        if notifications_waiting:
+            if self.context.delivers:
+                pipe.llen(self.queue.key)
+            replies = pipe.execute()
+        if self.context.delivers and replies[-1]:
             # Hand the worker to them: with round robin the next job is a notification, and
             # this stream goes on in a new job. Without it they wait out a full budget each.
             self.out_of_time = True

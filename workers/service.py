@@ -78,9 +78,15 @@ def load(
     return context.install(rules)
 
 
-def make_worker(connection: redis.Redis, name: str | None = None) -> KlaxonWorker:
-    """Build the worker over the evaluate and notify queues (rules must be loaded first)."""
-    return KlaxonWorker(list(QUEUES), connection=connection, name=name)
+def make_worker(
+    connection: redis.Redis, name: str | None = None, queues: Sequence[str] = QUEUES
+) -> KlaxonWorker:
+    """Build the worker over the evaluate and/or notify queues (rules must be loaded first)."""
+    unknown = set(queues) - set(QUEUES)
+    if unknown or not queues:
+        raise ConfigError(f"queues must be among {', '.join(QUEUES)}; got {', '.join(queues)}")
+    context.current().delivers = keys.NOTIFY_QUEUE in queues
+    return KlaxonWorker(list(queues), connection=connection, name=name)
 
 
 def run_worker(
@@ -90,15 +96,17 @@ def run_worker(
     name: str | None = None,
     *,
     rule_paths: Sequence[Path] | None = None,
+    queues: Sequence[str] = QUEUES,
 ) -> None:
     """Load the rules (see load()), then work the queues until SIGTERM/SIGINT, or until they
-    are empty when `burst`."""
+    are empty when `burst`. A worker given only the evaluate queue never waits on a channel;
+    one given only the notify queue delivers what the evaluators decide."""
     load(rules, rule_paths)
     connection = redis.Redis.from_url(redis_url)
     try:
         # Round robin between the queues: under sustained load the evaluate queue is never
         # empty, and strict priority would starve the notifications.
-        make_worker(connection, name).work(
+        make_worker(connection, name, queues).work(
             burst=burst, with_scheduler=True, dequeue_strategy=DequeueStrategy.ROUND_ROBIN
         )
     finally:
