@@ -238,7 +238,7 @@ class _Drain:
             self.out_of_time = True
         if jobs:
             enqueued_ms = int(time.time() * 1000)
-            fired = {f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status}
+            fired = [f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status]
             counts = self.context.enqueued.record([enqueued_ms - ms for ms in fired])
             with self.client.pipeline(transaction=False) as pipe:
                 for field, n in counts.items():

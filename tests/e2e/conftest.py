@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import SecretStr
 from klaxon.inbox import Inbox
 from rules.load import RuleSet, load_rules
 from simulator import SimConfig, Simulator
+from tests.waiting import wait_until
 from watcher.publish import Publisher
 from watcher.service import Watcher
 from watcher.stream import StreamOptions
@@ -41,18 +41,6 @@ rules:
     notify: [inbox]
     message: "fill {side} {size} {market} @ {price}"
 """
-
-
-def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rules.load import load_rules
-from tests.e2e.conftest import wait_until
+from tests.waiting import wait_until
 
 SECRET, PASSPHRASE, TOKEN = "run-secret-6e1f0a9b", "run-pass-3d7c2b8e", "tok-52ac9e1d7b"
 DEMO = Path(__file__).resolve().parents[2] / "rules" / "examples" / "demo.yaml"

@@ -28,6 +28,7 @@ from okx import utils as okx_utils
 from okx.websocket import WsUtils
 
 from simulator import SimConfig, Simulator
+from tests.waiting import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "okx"
 KEY, SECRET, PASSPHRASE = "it-key", "it-secret", "it-pass"
@@ -92,14 +93,6 @@ def _control(sim: Simulator, path: str, body: Frame | None = None) -> Frame:
     status, answer = _http(f"{sim.base_url}/sim/{path}", None if body is None else json.dumps(body))
     assert status == 200, answer
     return answer  # type: ignore[no-any-return]
-
-
-def _wait_for(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.01)
 
 
 def _state(sim: Simulator) -> Frame:
@@ -284,7 +277,7 @@ def test_ws_login_with_sdk_signature_succeeds(sim: Simulator) -> None:
     ws.close()
     assert answer.keys() == _fixture("okx_ws_login_success.json").keys()
     assert (answer["event"], answer["code"], answer["msg"]) == ("login", "0", "")
-    _wait_for(lambda: _state(sim)["connected"]["private"] == 0, "the client is gone")
+    wait_until(lambda: _state(sim)["connected"]["private"] == 0, what="the client is gone")
 
 
 def _login_frame(
@@ -487,14 +480,14 @@ def test_path_plays_prices_in_order_then_holds_the_last(sim: Simulator) -> None:
     played = [_recv(ws)["data"][0]["last"] for _ in prices]
     ws.close()
     assert played == prices
-    _wait_for(lambda: _state(sim)["paths"] == [], "the path has finished")
+    wait_until(lambda: _state(sim)["paths"] == [], what="the path has finished")
     assert _state(sim)["prices"]["ETH-USDT"] == "3010"
 
 
 @pytest.mark.parametrize("feed", ["public", "private"])
 def test_inject_delivers_the_raw_text(sim: Simulator, feed: str) -> None:
     ws = _connect(sim.ws_public_url if feed == "public" else sim.ws_private_url)
-    _wait_for(lambda: _state(sim)["connected"][feed] == 1, f"the {feed} client is registered")
+    wait_until(lambda: _state(sim)["connected"][feed] == 1, what=f"the {feed} client is registered")
     answer = _control(sim, "inject", {"feed": feed, "raw": '{"arg": oops'})
     received = ws.recv()
     ws.close()
@@ -507,14 +500,14 @@ def test_drop_closes_the_feed_and_state_shows_subscriptions(sim: Simulator) -> N
     _subscribe(ws, {"channel": "tickers", "instId": "BTC-USDT"})
     _recv(ws)
     subscribed = [{"channel": "tickers", "instId": "BTC-USDT"}]
-    _wait_for(
+    wait_until(
         lambda: [c["subscriptions"] for c in _state(sim)["clients"]["public"]] == [subscribed],
-        "the subscription shows in /sim/state",
+        what="the subscription shows in /sim/state",
     )
     assert _control(sim, "drop", {"feed": "public"})["dropped"] == 1
     assert _close_code(ws) == 1001
     ws.close()
-    _wait_for(lambda: _state(sim)["connected"]["public"] == 0, "the client is gone")
+    wait_until(lambda: _state(sim)["connected"]["public"] == 0, what="the client is gone")
 
 
 @pytest.mark.parametrize(
@@ -576,7 +569,7 @@ def test_serve_forever_prints_its_urls_and_stops_cleanly_on_signal(signum: int) 
 
 def test_drop_with_abort_cuts_without_a_close_frame(sim: Simulator) -> None:
     ws = _connect(sim.ws_private_url)
-    _wait_for(lambda: _state(sim)["connected"]["private"] == 1, "the client is registered")
+    wait_until(lambda: _state(sim)["connected"]["private"] == 1, what="the client is registered")
     assert _control(sim, "drop", {"feed": "private", "abort": True})["dropped"] == 1
     with pytest.raises(websocket.WebSocketConnectionClosedException):
         ws.recv()

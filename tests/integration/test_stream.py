@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 from klaxon.redis_server import free_port
+from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import FeedStatus, TickRow, decode_event, decode_ticks
 from watcher.publish import Publisher
@@ -52,14 +53,6 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 def entries(r: redis.Redis, stream: str) -> list[Entry]:
     """A stream's entries, oldest first (typed: redis-py's own types are loose)."""
     return cast(list[Entry], r.xrange(stream))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-    """Poll `predicate` until it holds; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.01)  # a poll interval, not a synchronisation: the deadline decides
 
 
 class Recorder:
@@ -384,7 +377,7 @@ def test_connects_once_the_server_appears() -> None:
 
     stream = Stream(public_feed(f"ws://127.0.0.1:{port}/ws/v5/public"), sink, FAST)
     with running(stream):
-        wait_until(lambda: stream.attempts >= 3)
+        wait_until(lambda: stream.attempts >= 3, WAIT)
         assert stream.connections == 0
         with serving(script, port):
             sink.wait(lambda: len(sink.ticks) == 1)
@@ -447,8 +440,10 @@ def test_watcher_publishes_both_feeds_to_redis(r: redis.Redis) -> None:
         try:
             ticks = keys.ticks_stream(keys.partition("okx", "BTC-USDT", 2))
             private = keys.private_stream("okx", "main")
-            wait_until(lambda: r.xlen(ticks) == 1)
-            wait_until(lambda: {b"order", b"fill"} <= {f[b"k"] for _, f in entries(r, private)})
+            wait_until(lambda: r.xlen(ticks) == 1, WAIT)
+            wait_until(
+                lambda: {b"order", b"fill"} <= {f[b"k"] for _, f in entries(r, private)}, WAIT
+            )
         finally:
             watcher.stop()
             thread.join(WAIT)

@@ -23,8 +23,8 @@ from tests.integration.test_workers_harness import (
     in_threads,
     text_id,
     ticks_data,
-    wait_for,
 )
+from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import Fill, decode_event
 from workers import context
@@ -106,7 +106,7 @@ def test_cooldown_fires_again_only_after_the_cooldown(kx: Klaxon) -> None:
         kx.work()
         return len(kx.inbox.accepted())
 
-    wait_for(lambda: tick() >= 2, timeout=10, every=0.05)
+    wait_until(lambda: tick() >= 2, timeout=10, every=0.05)
     first, second = (at for at, _, _ in kx.inbox.posts)
     assert second - first >= 0.9
     assert sent > 3  # ticks above the level in between were suppressed, not absent

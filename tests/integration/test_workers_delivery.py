@@ -23,8 +23,8 @@ from tests.integration.test_workers_harness import (
     SECRET,
     Klaxon,
     harness,
-    wait_for,
 )
+from tests.waiting import wait_until
 from watcher import keys
 from workers import context
 from workers.evaluate import NOTIFY_RETRY_INTERVALS
@@ -101,7 +101,7 @@ def test_a_long_running_worker_process_retries_on_schedule_and_stops_on_sigterm(
     )
     try:
         # rq's scheduler (one forked child of the worker) re-queues the retry after 1 s.
-        wait_for(lambda: kx.inbox.accepted(), timeout=15, every=0.1)
+        wait_until(lambda: kx.inbox.accepted(), timeout=15, every=0.1)
     finally:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=15)

@@ -27,14 +27,6 @@ PRIVATE = keys.private_stream("okx", "main")
 SECRET = "s3cr3t-hook-7f2a9c"
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 5.0, every: float = 0.02) -> None:
-    """Poll `condition` until it is truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(every)
-
-
 class Inbox(LocalInbox):
     """The local channel (klaxon.inbox) behind a URL with a password and a token-like path."""
 
