@@ -10,9 +10,6 @@ import redis
 
 from klaxon.redis_server import RedisServer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = Path(__file__).resolve().parent / "data"
-
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
