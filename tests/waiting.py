@@ -7,10 +7,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+WAIT = 5.0  # seconds: how long a test waits for something that happens at once
 
 
 def wait_until(
-    predicate: Callable[[], T], timeout: float = 5.0, what: str = "a condition", every: float = 0.01
+    predicate: Callable[[], T],
+    timeout: float = WAIT,
+    what: str = "a condition",
+    every: float = 0.01,
 ) -> T:
     """Return predicate()'s first truthy value; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

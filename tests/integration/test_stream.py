@@ -20,19 +20,18 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 from klaxon.redis_server import free_port
-from tests.waiting import wait_until
+from tests.recording_sink import Recorder
+from tests.waiting import WAIT, wait_until
 from watcher import keys
-from watcher.events import FeedStatus, TickRow, decode_event, decode_ticks
+from watcher.events import FeedStatus, decode_event, decode_ticks
 from watcher.publish import Publisher
 from watcher.service import Watcher
 from watcher.stream import Feed, Stream, StreamOptions
-from watcher.venues import Parsed
 from watcher.venues.okx import Okx, OkxCredentials
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
 CREDS = OkxCredentials(api_key="key-1a2b", secret_key="secret-3c4d", passphrase="phrase-5e6f")
 FAST = StreamOptions(backoff_base=0.01, backoff_cap=0.05, login_timeout=2.0, io_timeout=2.0)
-WAIT = 5.0
 
 
 def doc(name: str) -> bytes:
@@ -53,47 +52,6 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 def entries(r: redis.Redis, stream: str) -> list[Entry]:
     """A stream's entries, oldest first (typed: redis-py's own types are loose)."""
     return cast(list[Entry], r.xrange(stream))
-
-
-class Recorder:
-    """A Sink that keeps every batch; the first publish can wait for a gate."""
-
-    def __init__(self, gate: threading.Event | None = None) -> None:
-        self.batches: list[list[Parsed]] = []
-        self.malformed: list[str] = []
-        self.gate = gate
-        self.cond = threading.Condition()
-
-    def publish(self, parsed_batch: list[Parsed]) -> None:
-        """Record a batch (after the gate opens, the first time)."""
-        if self.gate is not None:
-            assert self.gate.wait(WAIT)
-            self.gate = None
-        with self.cond:
-            self.batches.append(list(parsed_batch))
-            self.cond.notify_all()
-
-    def count_malformed(self, feed: str) -> None:
-        """Record a skipped frame."""
-        with self.cond:
-            self.malformed.append(feed)
-            self.cond.notify_all()
-
-    def wait(self, predicate: Callable[[], bool]) -> None:
-        """Block until predicate() holds (checked at every delivery) or fail."""
-        with self.cond:
-            assert self.cond.wait_for(predicate, WAIT), "sink never saw what it waited for"
-
-    @property
-    def ticks(self) -> list[TickRow]:
-        """Every tick row so far, in order."""
-        return [row for batch in self.batches for parsed in batch for row in parsed.ticks]
-
-    @property
-    def statuses(self) -> list[FeedStatus]:
-        """Every FeedStatus so far, in order."""
-        events = [e for batch in self.batches for parsed in batch for e in parsed.events]
-        return [e for e in events if isinstance(e, FeedStatus)]
 
 
 Script = Callable[["WsServer", ServerConnection, int], None]

@@ -23,13 +23,12 @@ import orjson
 import pytest
 from websockets.frames import Frame, Opcode
 
-from watcher.events import FeedStatus, TickRow
+from tests.recording_sink import Recorder
+from tests.waiting import WAIT
 from watcher.stream import Stream, StreamOptions
-from watcher.venues import Parsed
 from watcher.venues.okx import Okx
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
-WAIT = 5.0
 FAST = StreamOptions(backoff_base=0.01, backoff_cap=0.05, io_timeout=2.0)
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -46,43 +45,6 @@ def ticker(ts: int, market: str = "BTC-USDT") -> bytes:
 def wire(opcode: Opcode, data: bytes, fin: bool = True, mask: bool = False) -> bytes:
     """One frame as websockets encodes it."""
     return Frame(opcode, data, fin=fin).serialize(mask=mask)
-
-
-class Sink:
-    """Keeps every batch and every malformed-frame count; waits on what it saw."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[Parsed]] = []
-        self.malformed = 0
-        self.cond = threading.Condition()
-
-    def publish(self, parsed_batch: list[Parsed]) -> None:
-        """Record a batch."""
-        with self.cond:
-            self.batches.append(list(parsed_batch))
-            self.cond.notify_all()
-
-    def count_malformed(self, feed: str) -> None:
-        """Record a skipped frame."""
-        with self.cond:
-            self.malformed += 1
-            self.cond.notify_all()
-
-    def wait(self, predicate: Callable[[], bool]) -> None:
-        """Block until predicate() holds or fail."""
-        with self.cond:
-            assert self.cond.wait_for(predicate, WAIT), "the sink never saw what it waited for"
-
-    @property
-    def ticks(self) -> list[TickRow]:
-        """Every tick row so far."""
-        return [row for batch in self.batches for parsed in batch for row in parsed.ticks]
-
-    @property
-    def statuses(self) -> list[FeedStatus]:
-        """Every FeedStatus so far."""
-        events = [e for batch in self.batches for parsed in batch for e in parsed.events]
-        return [e for e in events if isinstance(e, FeedStatus)]
 
 
 Script = Callable[["RawServer", socket.socket, int], None]
@@ -173,9 +135,9 @@ def _exactly(conn: socket.socket, n: int) -> bytes:
 @contextmanager
 def streaming(
     script: Script, options: StreamOptions = FAST, tls: ssl.SSLContext | None = None
-) -> Iterator[tuple[RawServer, Sink]]:
+) -> Iterator[tuple[RawServer, Recorder]]:
     """Run a RawServer and a Stream on it (OKX public feed for BTC-USDT) for the block."""
-    server, sink = RawServer(script, tls), Sink()
+    server, sink = RawServer(script, tls), Recorder()
     (feed,) = Okx("main", public_url=server.url).feeds([("BTC-USDT", "last")], private=False)
     stream = Stream(feed, sink, options)
     thread = threading.Thread(target=stream.run, daemon=True)
@@ -215,7 +177,7 @@ def test_a_fragmented_push_with_a_ping_between_its_fragments() -> None:
         sink.wait(lambda: len(sink.ticks) == 2)
         server.wait(lambda: (Opcode.PONG.value, b"hb-1") in server.received[1])
     assert [row[5] for row in sink.ticks] == [1, 2]
-    assert sink.malformed == 0
+    assert sink.malformed == []
 
 
 def test_invalid_utf8_is_a_malformed_frame_and_the_stream_goes_on() -> None:
@@ -225,7 +187,7 @@ def test_invalid_utf8_is_a_malformed_frame_and_the_stream_goes_on() -> None:
         conn.sendall(wire(Opcode.TEXT, bad) + wire(Opcode.TEXT, ticker(2)))
 
     with streaming(script) as (_, sink):
-        sink.wait(lambda: len(sink.ticks) == 1 and sink.malformed == 1)
+        sink.wait(lambda: len(sink.ticks) == 1 and len(sink.malformed) == 1)
     assert [row[5] for row in sink.ticks] == [2]
 
 

@@ -1,0 +1,27 @@
+"""Fixtures of the integration tests: a simulator, and python-okx's TradeAPI pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from okx import Trade
+
+from simulator import Simulator
+from tests.integration.sim_client import KEY, PASSPHRASE, SECRET, _config
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """A simulator whose prices move only through the control API."""
+    with Simulator(_config()) as running:
+        yield running
+
+
+@pytest.fixture
+def trade(sim: Simulator) -> Iterator[Any]:
+    """python-okx's TradeAPI pointed at the simulator."""
+    api = Trade.TradeAPI(KEY, SECRET, PASSPHRASE, flag="1", domain=sim.base_url, debug=False)
+    yield api
+    api.close()
