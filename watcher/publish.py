@@ -31,6 +31,25 @@ TICKS_IN = "ticks_in"  # keys.STATS field: tick rows written to the ticker strea
 EVENTS_IN = "events_in"  # keys.STATS field: events written to the private stream
 
 
+def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
+    """Queue one rq `evaluate(stream)` job per stream, in one round trip (the only enqueuer)."""
+    if not streams:
+        return
+    jobs = [
+        Queue.prepare_data(
+            EVALUATE_JOB,
+            args=(stream,),
+            timeout=JOB_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+        )
+        for stream in streams
+    ]
+    pipe = client.pipeline()
+    Queue(keys.EVALUATE_QUEUE, connection=client).enqueue_many(jobs, pipeline=pipe)
+    pipe.execute()
+
+
 class Publisher:
     """Writes one venue account's parsed frames to Redis and queues their evaluation."""
 
@@ -47,7 +66,6 @@ class Publisher:
         self.last_publish_ms: int | None = None
         self._redis = redis
         self._venue = venue.encode()
-        self._queue = Queue(keys.EVALUATE_QUEUE, connection=redis)
         self._stream_of: dict[str, str] = {}  # market -> its partition's stream (crc32 once)
 
     def streams(self) -> list[str]:
@@ -132,18 +150,4 @@ class Publisher:
         return stream
 
     def _enqueue(self, streams: list[str]) -> None:
-        if not streams:
-            return
-        jobs = [
-            Queue.prepare_data(
-                EVALUATE_JOB,
-                args=(stream,),
-                timeout=JOB_TIMEOUT,
-                result_ttl=RESULT_TTL,
-                failure_ttl=FAILURE_TTL,
-            )
-            for stream in streams
-        ]
-        pipe = self._redis.pipeline()
-        self._queue.enqueue_many(jobs, pipeline=pipe)
-        pipe.execute()
+        enqueue_evaluations(self._redis, streams)

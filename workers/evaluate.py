@@ -23,6 +23,7 @@ from rq.job import Job
 
 from rules.base import Cooldown, Every
 from watcher import keys
+from watcher.publish import enqueue_evaluations
 from workers.context import Context
 from workers.firings import Batch, Firing
 from workers.state import (
@@ -43,8 +44,6 @@ BUDGET_SECONDS = 1.0  # one evaluate job's share of a worker before it yields (s
 # An active stream is read once more, blocking this long, before the job lets go of it: a new
 # job costs rq ~3-5 ms of pickup, while the next watcher batch is usually a few ms away.
 LINGER_MS = 25
-EVALUATE_JOB = "workers.jobs.evaluate"
-EVALUATE_TIMEOUT = 300
 NOTIFY_JOB = "workers.jobs.notify"
 NOTIFY_RETRY_INTERVALS = [1, 5, 15, 60, 300]
 NOTIFY_FAILURE_TTL = 7 * 86_400  # a dead letter stays a week (rq's default is a year)
@@ -90,13 +89,7 @@ def evaluate_stream(
 def _continue_later(client: redis.Redis, stream: str) -> None:
     # Always a new job, whatever the dirty flag says: the job that set it may already have
     # run (and found the lock taken), so the flag alone cannot promise a next evaluation.
-    Queue(keys.EVALUATE_QUEUE, connection=client).enqueue(
-        EVALUATE_JOB,
-        stream,
-        job_timeout=EVALUATE_TIMEOUT,
-        result_ttl=60,
-        failure_ttl=86_400,
-    )
+    enqueue_evaluations(client, [stream])
 
 
 class _Drain:
