@@ -168,7 +168,7 @@ def sim(host: str | None, port: int | None, seed: int | None, walk: bool | None)
 
 
 def status() -> int:
-    """Print stream lengths and lag, queue sizes, feed states and counters."""
+    """Print stream lengths and lag, queue sizes and counters."""
     settings = load(WorkerSettings)
     r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     for stream in sorted(r.scan_iter(f"{keys.PREFIX}:*", _type="stream")):
@@ -179,8 +179,6 @@ def status() -> int:
         print(f"queue {queue}: {r.llen(f'rq:queue:{queue}')} waiting")
     for field, value in sorted(r.hgetall(keys.STATS).items()):
         print(f"{field!s}: {value!s}")
-    for feed, state in sorted(r.hgetall(keys.FEEDS).items()):
-        print(f"feed {feed!s}: {state!s}")
     return 0
 
 

@@ -17,9 +17,7 @@ GROUP = "evaluators"
 # and a new holder re-reads what a dead one left pending simply by reading its own history.
 CONSUMER = "evaluator"
 
-RULES_VERSION = f"{PREFIX}:rules:version"
 STATS = f"{PREFIX}:stats"
-FEEDS = f"{PREFIX}:feeds"
 
 
 def partition(venue: str, market: str, partitions: int) -> int:

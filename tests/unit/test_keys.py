@@ -24,7 +24,6 @@ from watcher import keys
         (keys.EVALUATE_QUEUE, "klaxon-evaluate"),
         (keys.NOTIFY_QUEUE, "klaxon-notify"),
         (keys.GROUP, "evaluators"),
-        (keys.RULES_VERSION, "klaxon:rules:version"),
         (keys.STATS, "klaxon:stats"),
     ],
 )
