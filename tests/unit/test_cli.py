@@ -53,3 +53,20 @@ def test_three_errors_are_all_reported_with_their_lines(
     assert [line.split(": ", 1)[0] for line in lines] == [f"{rules}:4", f"{rules}:5", f"{rules}:6"]
     assert "'abc' is not a decimal number" in lines[1]
     assert "unknown channel 'nope'" in lines[2]
+
+
+def test_status_shows_streams_queues_and_counters(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    r.xadd("klaxon:ticks:0", {"k": "ticks"})
+    r.xgroup_create("klaxon:ticks:0", "evaluators", "0")
+    r.hincrby("klaxon:stats", "ticks_in", 5)
+    monkeypatch.setenv("KLAXON_REDIS_URL", redis_url)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "klaxon:ticks:0: 1 entries; evaluators pending 0 lag 1" in out
+    assert "queue klaxon-evaluate: 0 waiting" in out
+    assert "ticks_in: 5" in out
