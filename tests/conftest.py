@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from klaxon.redis_server import RedisServer
+from tests.local_http import LocalHttp
 
 
 @pytest.fixture
@@ -24,3 +25,11 @@ def r(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def local() -> Iterator[LocalHttp]:
+    """A scripted REST stand-in on loopback (tests/local_http.py)."""
+    server = LocalHttp()
+    yield server
+    server.close()

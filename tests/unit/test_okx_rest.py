@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
@@ -14,6 +11,7 @@ import pytest
 from okx import utils as okx_utils
 
 from klaxon.redis_server import free_port
+from tests.local_http import LocalHttp, Reply
 from watcher.errors import ExchangeUnavailable, OrderRejected
 from watcher.venues.okx import Okx, OkxCredentials, OkxRest, read_order_response
 
@@ -27,73 +25,6 @@ def doc(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
-@dataclass
-class Reply:
-    """What the local server answers to the next request."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    hold: threading.Event | None = None  # stay silent until this is set (for timeouts)
-
-
-@dataclass
-class Seen:
-    """One request the server received."""
-
-    path: str
-    headers: dict[str, str]  # names lower-cased: HTTP header names are case-insensitive
-    body: str
-
-
-class LocalOkx:
-    """A loopback HTTP server answering scripted replies and recording requests."""
-
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self.seen: list[Seen] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length).decode()
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                owner.seen.append(Seen(self.path, headers, body))
-                reply = owner.replies.pop(0)
-                if reply.hold is not None:
-                    reply.hold.wait(5)
-                    return  # the client has given up by now: answer nothing
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        """Stop serving and release the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-@pytest.fixture
-def local() -> Iterator[LocalOkx]:
-    """A scripted OKX REST stand-in on loopback."""
-    server = LocalOkx()
-    yield server
-    server.close()
-
-
 def rest(url: str, demo: bool = False, timeout: float = 5.0) -> OkxRest:
     """A client with fixed credentials (the secrets the tests look for)."""
     return OkxRest(CREDS, url, demo=demo, timeout=timeout)
@@ -105,7 +36,7 @@ def assert_no_secrets(text: str) -> None:
         assert secret not in text
 
 
-def test_place_order_is_signed_exactly_as_sent(local: LocalOkx) -> None:
+def test_place_order_is_signed_exactly_as_sent(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("okx_rest_place_order_response.json")))
     order_id = rest(local.url).place_order(
         "BTC-USDT", "buy", "limit", "0.01", price="30000.5", client_order_id="oktswap6"
@@ -131,7 +62,7 @@ def test_place_order_is_signed_exactly_as_sent(local: LocalOkx) -> None:
     assert "x-simulated-trading" not in seen.headers
 
 
-def test_demo_adds_the_simulated_trading_header(local: LocalOkx) -> None:
+def test_demo_adds_the_simulated_trading_header(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("okx_rest_place_order_response.json")))
     Okx("main", CREDS, demo=True, rest_url=local.url).rest().place_order(
         "BTC-USDT", "sell", "market", "1"
@@ -147,7 +78,7 @@ def test_demo_adds_the_simulated_trading_header(local: LocalOkx) -> None:
     }
 
 
-def test_cancel_order_by_either_id(local: LocalOkx) -> None:
+def test_cancel_order_by_either_id(local: LocalHttp) -> None:
     local.replies += [Reply(body=doc("okx_rest_place_order_response.json"))] * 2
     client = rest(local.url)
     client.cancel_order("BTC-USDT", order_id="312269865356374016")
@@ -181,7 +112,7 @@ REJECT_CASES = [
 
 @pytest.mark.parametrize(("name", "code", "message"), REJECT_CASES)
 def test_rejections_carry_okx_code_and_message(
-    local: LocalOkx, name: str, code: str, message: str
+    local: LocalHttp, name: str, code: str, message: str
 ) -> None:
     local.replies.append(Reply(body=doc(name)))
     with pytest.raises(OrderRejected) as caught:
@@ -192,7 +123,7 @@ def test_rejections_carry_okx_code_and_message(
     assert_no_secrets(str(caught.value) + repr(caught.value))
 
 
-def test_http_4xx_is_a_rejection_with_okx_code(local: LocalOkx) -> None:
+def test_http_4xx_is_a_rejection_with_okx_code(local: LocalHttp) -> None:
     local.replies.append(Reply(401, b'{"code":"50113","msg":"Invalid Sign"}'))
     local.replies.append(Reply(400, b"<html>bad request</html>"))
     client = rest(local.url)
@@ -214,7 +145,7 @@ UNAVAILABLE_CASES = [
 
 @pytest.mark.parametrize(("reply", "retry_after"), UNAVAILABLE_CASES)
 def test_overload_is_unavailable(
-    local: LocalOkx,
+    local: LocalHttp,
     reply: Reply,
     retry_after: float | None,
     caplog: pytest.LogCaptureFixture,
@@ -228,7 +159,7 @@ def test_overload_is_unavailable(
     assert_no_secrets(str(caught.value) + caplog.text)
 
 
-def test_timeout_is_unavailable(local: LocalOkx) -> None:
+def test_timeout_is_unavailable(local: LocalHttp) -> None:
     release = threading.Event()
     local.replies.append(Reply(hold=release))
     try:

@@ -6,19 +6,15 @@ https://www.okx.com/docs-v5/en/#order-book-trading-trade-post-place-order
 from __future__ import annotations
 
 import contextlib
-import http.client
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from email.message import Message
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
-from watcher.errors import ConfigError, ExchangeUnavailable, OrderRejected, UnknownMessage
+from watcher.errors import ExchangeUnavailable, OrderRejected, UnknownMessage
+from watcher.venues.http import check_base_url, retry_after, send
 from watcher.venues.okx.auth import OkxCredentials, rest_sign, rest_timestamp
 
 LIVE_REST_URL = "https://www.okx.com"
@@ -49,14 +45,6 @@ def read_order_response(raw: bytes | str, client_order_id: str = "") -> str:
     return str(first.get("ordId") or first.get("algoId") or "")
 
 
-def _retry_after(headers: Message | None) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return float(value) if value else None
-    except ValueError:  # an HTTP date: let the caller's backoff decide
-        return None
-
-
 class OkxRest:
     """A signed OKX REST client for one API key; secrets never reach a log or an error."""
 
@@ -69,10 +57,8 @@ class OkxRest:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if urlsplit(base_url).scheme not in ("http", "https"):
-            raise ConfigError(f"okx: REST URL must be http(s), got {base_url!r}")
         self._credentials = credentials
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(VENUE, base_url)
         self.demo = demo
         self.timeout = timeout
         self._clock = clock
@@ -141,15 +127,5 @@ class OkxRest:
     def _send(
         self, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, float | None, bytes]:
-        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self.base_url + path, data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return int(response.status), None, bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, _retry_after(exc.headers), exc.read()
-        except (OSError, http.client.HTTPException) as exc:
-            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            raise ExchangeUnavailable(f"okx {path}: {type(exc).__name__}: {reason}") from None
+        reply = send(self.base_url + path, "POST", body, headers, self.timeout, f"okx {path}")
+        return reply.status, retry_after(reply.headers), reply.body

@@ -1,0 +1,78 @@
+"""A loopback HTTP server answering scripted replies and recording requests (venue REST tests)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    """What the local server answers to the next request."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None  # stay silent until this is set (for timeouts)
+
+
+@dataclass
+class Seen:
+    """One request the server received."""
+
+    path: str  # with the query string, as sent
+    headers: dict[str, str]  # names lower-cased: HTTP header names are case-insensitive
+    body: str
+    method: str = "POST"
+
+    @property
+    def query(self) -> str:
+        """The query string, without the "?" ("" if none)."""
+        return self.path.partition("?")[2]
+
+
+class LocalHttp:
+    """Answers each request with the next scripted Reply and records it as Seen."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.seen: list[Seen] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self._answer("POST")
+
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+            def _answer(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                owner.seen.append(Seen(self.path, headers, body, method))
+                reply = owner.replies.pop(0)
+                if reply.hold is not None:
+                    reply.hold.wait(5)
+                    return  # the client has given up by now: answer nothing
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)

@@ -1,0 +1,63 @@
+"""One HTTP request to a venue's REST API over the standard library, for every venue's client.
+
+A venue client signs and builds the request, then reads the status, headers and body it gets
+back: any HTTP status is a reply (the venue's JSON says why), while a timeout, a refused or
+broken connection is ExchangeUnavailable. Nothing here sees a secret in an error text: the URL
+and the exception's reason are all it reports.
+"""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.request
+from email.message import Message
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from watcher.errors import ConfigError, ExchangeUnavailable
+
+
+class Reply(NamedTuple):
+    """An HTTP reply: status, headers, body."""
+
+    status: int
+    headers: Message
+    body: bytes
+
+
+def check_base_url(venue: str, url: str) -> str:
+    """Return a REST base URL without its trailing slash; refuse anything but http(s)."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(f"{venue}: REST URL must be http(s), got {url!r}")
+    return url.rstrip("/")
+
+
+def send(
+    url: str, method: str, body: bytes | None, headers: dict[str, str], timeout: float, what: str
+) -> Reply:
+    """Send one request; return the reply whatever its status, or raise ExchangeUnavailable.
+
+    `url` must have been checked by check_base_url; `what` names the call in error texts.
+    """
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked by check_base_url
+        url, data=body, headers=headers, method=method
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return Reply(int(response.status), response.headers, bytes(response.read()))
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return Reply(exc.code, exc.headers, exc.read())
+    except (OSError, http.client.HTTPException) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise ExchangeUnavailable(f"{what}: {type(exc).__name__}: {reason}") from None
+
+
+def retry_after(headers: Message | None) -> float | None:
+    """Return a Retry-After header's seconds, or None (absent, or an HTTP date)."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value else None
+    except ValueError:  # an HTTP date: let the caller's backoff decide
+        return None
