@@ -7,7 +7,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import redis
 
 from klaxon import logs
-from klaxon.settings import SimSettings, WatcherSettings, WorkerSettings, load
+from klaxon.settings import CheckSettings, SimSettings, WatcherSettings, WorkerSettings, load
 from rules.load import RuleSet, load_rules
 from watcher import keys
 from watcher.errors import ConfigError
@@ -25,8 +25,8 @@ from workers.notify import check_channels, deliver
 log = logging.getLogger("klaxon")
 
 
-def _ruleset(paths: list[Path]) -> RuleSet:
-    ruleset = load_rules(paths)
+def _ruleset(paths: list[Path], venues: Collection[str]) -> RuleSet:
+    ruleset = load_rules(paths, venues=venues)
     errors = check_channels(ruleset)
     if errors:
         raise ConfigError("bad channels", errors=errors)
@@ -70,9 +70,10 @@ class _CheckEnv(Mapping[str, str]):
 
 
 def check(paths: list[Path]) -> int:
-    """Validate rule files; print every error as file:line: message."""
+    """Validate rule files on the configured venues; print every error as file:line: message."""
+    venues = load(CheckSettings).venues()
     env = _CheckEnv()
-    ruleset = load_rules(paths, env)
+    ruleset = load_rules(paths, env, venues=venues)
     complete = {
         n: c for n, c in ruleset.channels.items() if env.MARK not in c.url.get_secret_value()
     }
@@ -81,6 +82,10 @@ def check(paths: list[Path]) -> int:
         raise ConfigError("bad channels", errors=errors)
     for name in sorted(env.unset):
         print(f"note: {name} is not set here; channels using it were checked for syntax only")
+    named = {venue for venue, _, _ in ruleset.markets()}
+    named |= {rule.venue for rule in ruleset.fill_rules if rule.venue is not None}
+    for venue in sorted(named - set(venues)):
+        print(f"note: rules name venue {venue!r}, which no account is on (KLAXON_ACCOUNTS)")
     print(
         f"ok: {len(ruleset.price_rules) + len(ruleset.fill_rules)} rules, "
         f"{len(ruleset.channels)} channels in {len(paths)} file(s)"
@@ -90,7 +95,7 @@ def check(paths: list[Path]) -> int:
 
 def notify(paths: list[Path], channel: str, message: str) -> int:
     """Send a test message to one channel of the rule files."""
-    ruleset = _ruleset(paths)
+    ruleset = _ruleset(paths, load(CheckSettings).venues())
     if channel not in ruleset.channels:
         raise ConfigError(f"no channel {channel!r}; have: {', '.join(sorted(ruleset.channels))}")
     deliver(ruleset.channels[channel].url, "klaxon test", message, channel=channel)
@@ -100,25 +105,29 @@ def notify(paths: list[Path], channel: str, message: str) -> int:
 
 def watch(paths: list[Path] | None) -> int:
     """Run the watcher until SIGINT/SIGTERM."""
-    from klaxon.wiring import build_watcher
+    from klaxon.wiring import accounts, build_watchers
 
     settings = load(WatcherSettings, rules=paths)
-    secrets = [
-        s.get_secret_value()
-        for s in (settings.okx_api_key, settings.okx_secret_key, settings.okx_passphrase)
-        if s
-    ]
+    logs.setup(settings.log_level, [], "watcher")
+    built = accounts(settings.accounts)
+    secrets = [secret for account in built for secret in account.settings.secrets()]
     logs.setup(settings.log_level, secrets, "watcher")
-    ruleset = _ruleset(settings.rules)
+    ruleset = _ruleset(settings.rules, settings.venues())
     logs.setup(settings.log_level, secrets + _channel_secrets(ruleset), "watcher")
-    watcher = build_watcher(settings, ruleset)
+    watchers = build_watchers(settings, built, ruleset)
     stop = threading.Event()
     _on_stop(stop)
-    runner = threading.Thread(target=watcher.run, name="watcher")
-    runner.start()
+    runners = [
+        threading.Thread(target=w.run, name=f"watcher-{w.publisher.venue}-{w.publisher.account}")
+        for w in watchers
+    ]
+    for runner in runners:
+        runner.start()
     stop.wait()
-    watcher.stop()
-    runner.join(timeout=10)
+    for watcher in watchers:
+        watcher.stop()
+    for runner in runners:
+        runner.join(timeout=10)
     return 0
 
 
@@ -129,7 +138,7 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
     chosen = [f"klaxon-{q.strip()}" for q in queues.split(",")] if queues else None
     settings = load(WorkerSettings, rules=paths, name=name, queues=chosen)
     logs.setup(settings.log_level, [], settings.name or "worker")
-    ruleset = _ruleset(settings.rules)
+    ruleset = _ruleset(settings.rules, settings.venues())
     logs.setup(settings.log_level, _channel_secrets(ruleset), settings.name or "worker")
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
@@ -137,6 +146,7 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
         settings.redis_url,
         ruleset,
         rule_paths=settings.rules,
+        venues=settings.venues(),
         burst=burst,
         name=settings.name,
         queues=settings.queues,

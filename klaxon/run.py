@@ -26,10 +26,12 @@ from klaxon.inbox import Inbox
 from klaxon.redis_server import RedisServer, free_port
 from klaxon.settings import EXAMPLES
 from watcher.errors import KlaxonError
-from watcher.venues.okx import OkxCredentials, OkxRest
+from watcher.venues.okx import Okx, OkxCredentials
 
 log = logging.getLogger("klaxon.run")
 
+# The demo's one account: OKX, on the simulator.
+DEMO_ACCOUNTS = [{"venue": "okx", "account": "main"}]
 DEMO_MARKET = "BTC-USDT"
 # Through the demo rule's level (crosses_up 60100) from the simulator's 60000 start.
 DEMO_PATH = ["60020", "60060", "60090", "60140", "60180"]
@@ -97,12 +99,21 @@ def _child_env(
     redis_url: str, inbox_port: int, sim_port: int, creds: dict[str, str], rules: list[Path]
 ) -> dict[str, str]:
     env = dict(os.environ)
-    base = f"127.0.0.1:{sim_port}"
     env.update(
         KLAXON_REDIS_URL=redis_url,
         KLAXON_INBOX_PORT=str(inbox_port),
         KLAXON_RULES=json.dumps([str(p) for p in rules]),
         KLAXON_LOG_LEVEL=env.get("KLAXON_LOG_LEVEL", "WARNING"),
+        KLAXON_ACCOUNTS=json.dumps(DEMO_ACCOUNTS),
+    )
+    env.update(_simulated_okx(sim_port, creds))
+    return env
+
+
+def _simulated_okx(sim_port: int, creds: dict[str, str]) -> dict[str, str]:
+    """The simulator's settings, and the OKX account's (KLAXON_OKX_*) pointing at it."""
+    base = f"127.0.0.1:{sim_port}"
+    return dict(
         KLAXON_SIM_PORT=str(sim_port),
         KLAXON_SIM_API_KEY=creds["api_key"],
         KLAXON_SIM_SECRET_KEY=creds["secret_key"],
@@ -115,7 +126,6 @@ def _child_env(
         KLAXON_OKX_REST_URL=f"http://{base}",
         KLAXON_OKX_DEMO="true",
     )
-    return env
 
 
 def _wait_http(url: str, stop: threading.Event, children: Children, timeout: float = 20.0) -> None:
@@ -165,12 +175,13 @@ def _drive_demo(sim_port: int, creds: dict[str, str], stop: threading.Event) -> 
     if stop.wait(2 + 0.5 * len(DEMO_PATH)):
         return
     print("klaxon demo: buying 0.01 BTC-USDT at market over the simulator's REST API", flush=True)
-    rest = OkxRest(
-        base_url=f"http://127.0.0.1:{sim_port}",
-        credentials=OkxCredentials.model_validate(creds),
+    venue = Okx(
+        "main",
+        OkxCredentials.model_validate(creds),
         demo=True,
+        rest_url=f"http://127.0.0.1:{sim_port}",
     )
-    rest.place_order(DEMO_MARKET, "buy", "market", "0.01")
+    venue.trading().place_order(DEMO_MARKET, "buy", "market", "0.01")
 
 
 def _subscribed(sim_port: int) -> bool:

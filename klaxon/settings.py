@@ -1,45 +1,98 @@
 """Settings of each klaxon process: one pydantic-settings class per process, env prefix KLAXON_.
 
 Secrets are SecretStr and may come from the environment or from files in a secrets directory
-(docker secrets: /run/secrets/<field name>, e.g. /run/secrets/klaxon_okx_secret_key).
+(docker secrets: /run/secrets/<field name>, e.g. /run/secrets/klaxon_okx_secret_key). Each
+venue's settings (KLAXON_OKX_*, ...) are its own model, in its package; KLAXON_ACCOUNTS says
+which venue accounts there are and where each one's settings are read.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from watcher.errors import ConfigError
+from watcher.venues import DEFAULT_VENUE, VENUES
 
 DOCKER_SECRETS = Path("/run/secrets")
 EXAMPLES = Path(__file__).resolve().parent.parent / "rules" / "examples"
 
 
+# As rules.base.ACCOUNT: the label is part of Redis stream names and of fill rules' filters.
+_ACCOUNT = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}"
+_PREFIX = r"[A-Z][A-Z0-9_]*_"
+
+
+class AccountRef(BaseModel):
+    """One entry of KLAXON_ACCOUNTS: a venue account, and where its settings are read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    venue: str
+    account: str = Field(pattern=f"^{_ACCOUNT}$")
+    # None: the venue's own prefix, KLAXON_<VENUE>_ (e.g. KLAXON_OKX_API_KEY).
+    env_prefix: str | None = Field(default=None, pattern=f"^{_PREFIX}$")
+
+    @model_validator(mode="after")
+    def _known_venue(self) -> Self:
+        if self.venue not in VENUES:
+            raise ValueError(f"unknown venue {self.venue!r}; known: {', '.join(sorted(VENUES))}")
+        return self
+
+    @property
+    def label(self) -> str:
+        """Return "venue/account"."""
+        return f"{self.venue}/{self.account}"
+
+
 class _Base(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KLAXON_", extra="ignore")
+    # An empty variable is an unset one (docker-compose passes `${NAME:-}` through as "").
+    model_config = SettingsConfigDict(env_prefix="KLAXON_", extra="ignore", env_ignore_empty=True)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     rules: list[Path] = Field(default_factory=lambda: [EXAMPLES / "demo.yaml"])
     # Ticker streams; each is drained by one worker at a time: about one per worker.
     partitions: int = Field(default=4, ge=1, le=4096)
     log_level: str = "INFO"
+    # The venue accounts to watch, as JSON; rules that name no venue need exactly one venue here.
+    accounts: list[AccountRef] = Field(
+        default_factory=lambda: [AccountRef(venue=DEFAULT_VENUE, account="main")], min_length=1
+    )
+
+    @field_validator("accounts")
+    @classmethod
+    def _distinct(cls, accounts: list[AccountRef]) -> list[AccountRef]:
+        labels = [ref.label for ref in accounts]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"listed twice: {', '.join(twice)}")
+        return accounts
+
+    def venues(self) -> tuple[str, ...]:
+        """Return the venues the accounts are on, each once, in their order."""
+        return tuple(dict.fromkeys(ref.venue for ref in self.accounts))
 
 
 class WatcherSettings(_Base):
-    """`klaxon watch`: one venue, one account."""
+    """`klaxon watch`: every account of KLAXON_ACCOUNTS, each with its own connections."""
 
-    venue: str = "okx"
-    account: str = "main"
-    okx_api_key: SecretStr | None = None
-    okx_secret_key: SecretStr | None = None
-    okx_passphrase: SecretStr | None = None
-    # None: OKX live, or OKX's demo-trading hosts when okx_demo is set.
-    okx_ws_public_url: str | None = None
-    okx_ws_private_url: str | None = None
-    okx_rest_url: str | None = None
-    okx_demo: bool = False
     maxlen: int = Field(default=100_000, ge=1000)
+
+
+class CheckSettings(_Base):
+    """`klaxon check`: the accounts, for the venue of rules that name none."""
 
 
 class WorkerSettings(_Base):
@@ -68,8 +121,29 @@ class SimSettings(BaseSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
-def load(cls: type[S], **overrides: Any) -> S:
-    """Build settings from the environment (and docker secrets when mounted), then overrides."""
+def load(cls: type[S], env_prefix: str | None = None, **overrides: Any) -> S:
+    """Build settings from the environment (and docker secrets when mounted), then overrides;
+    env_prefix replaces the class's own. Raise ConfigError naming each bad variable."""
+    prefix = env_prefix if env_prefix is not None else str(cls.model_config.get("env_prefix", ""))
     secrets = DOCKER_SECRETS if DOCKER_SECRETS.is_dir() else None
     values = {k: v for k, v in overrides.items() if v is not None}
-    return cls(_secrets_dir=secrets, **values)
+    try:
+        return cls(_secrets_dir=secrets, _env_prefix=prefix, **values)
+    except SettingsError as exc:  # a value the source could not decode (JSON, mostly)
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = (prefix + field.group(1)).upper() if field else prefix + "*"
+        raise ConfigError(f"{name}: not valid JSON") from None
+    except ValidationError as exc:
+        raise ConfigError("bad settings", errors=_describe(exc, prefix)) from None
+
+
+def _describe(exc: ValidationError, prefix: str) -> list[str]:
+    """Name each error's variable and say what is wrong, never quoting a value (secrets)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        name = (prefix + loc[0]).upper() if loc else prefix + "*"
+        where = "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in loc[1:])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}{where}: {message}")
+    return lines

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -42,6 +42,7 @@ from rules.ruleset import FileStamp, RuleSet
 from rules.table import TableErrors, duplicate_names, parse_table
 from rules.template import Template
 from watcher.errors import ConfigError
+from watcher.venues import DEFAULT_VENUE
 
 __all__ = ["RuleLoadError", "RuleSet", "load_rules"]
 
@@ -93,13 +94,21 @@ class RuleLoadError(ConfigError):
         self.files = files
 
 
-def load_rules(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> RuleSet:
+def load_rules(
+    paths: Sequence[Path],
+    env: Mapping[str, str] | None = None,
+    venues: Collection[str] | None = None,
+) -> RuleSet:
     """Load rule files (and their tables) together; raise RuleLoadError (a ConfigError) with
-    every error of every file."""
+    every error of every file. `venues` are the configured venues (default: DEFAULT_VENUE): a
+    rule that names no venue is on the one, and an error when there are several."""
     environ: Mapping[str, str] = os.environ if env is None else env
+    configured = tuple(dict.fromkeys(venues if venues is not None else (DEFAULT_VENUE,)))
     digest = hashlib.sha256()
     stamps: list[FileStamp] = []
-    files = [_read(i, Path(path), environ, digest, stamps) for i, path in enumerate(paths)]
+    files = [
+        _read(i, Path(path), environ, digest, stamps, configured) for i, path in enumerate(paths)
+    ]
     # (file index, part: 0 the rule file, n its n-th table, line, path, message)
     errors = [
         (f.index, 0, line, f.reader.path, msg) for f in files for line, msg in f.reader.errors
@@ -152,7 +161,7 @@ def load_rules(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> R
                 if table.message is not None and table.repeat is not None:
                     channels_of = tuple(ref.name for ref in table.notify)
                     group = book.group(channels_of, table.message, table.repeat, table.path)
-                parse_table(table.text, book, group, table.repeat, found)
+                parse_table(table.text, book, group, table.repeat, found, configured)
                 table.text = None  # parsed: let the memory go
             tables.append((f, part, table, found, range(start, len(book))))
     _table_duplicates(book, tables, seen, clash)
@@ -209,10 +218,15 @@ def _table_duplicates(
 
 
 def _read(
-    index: int, path: Path, env: Mapping[str, str], digest: hashlib._Hash, stamps: list[FileStamp]
+    index: int,
+    path: Path,
+    env: Mapping[str, str],
+    digest: hashlib._Hash,
+    stamps: list[FileStamp],
+    venues: Sequence[str],
 ) -> _File:
     """Read one file's channels, rules and tables, recording its problems."""
-    f = _File(index, Reader(str(path)))
+    f = _File(index, Reader(str(path), venues))
     root = _compose(path, f.reader, digest, stamps)
     if root is None:
         return f

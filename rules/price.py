@@ -44,7 +44,7 @@ class PriceRule(Rule):
     DEFAULT_MESSAGE: ClassVar[str] = "[{rule}] {market} {op} {level}: {source} {price} on {venue}"
     DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Once()
 
-    venue: str = "okx"
+    venue: str  # the loader fills in the configured venue when the file names none
     market: str
     source: Literal["last", "mark"] = "last"
     op: Op
@@ -108,6 +108,8 @@ class PriceRule(Rule):
         fields: dict[str, Any] = {}
         if "venue" in entries:
             fields["venue"] = reader.string(entries["venue"][1], "price.venue", VENUE, VENUE_RULE)
+        else:
+            fields["venue"] = reader.default_venue(node, "price")
         if "market" in entries:
             fields["market"] = reader.string(
                 entries["market"][1], "price.market", MARKET, MARKET_RULE

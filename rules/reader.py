@@ -39,12 +39,30 @@ def describe(node: yaml.Node) -> str:
     )
 
 
-class Reader:
-    """Reads typed values out of one file's nodes; `errors` collects (line, message)."""
+def missing_venue(venues: Sequence[str]) -> str:
+    """Say why a rule that names no venue gets none: no venue, or several, are configured."""
+    if not venues:
+        return "no venue is configured"
+    return f"{len(venues)} venues are configured ({', '.join(venues)}): name one"
 
-    def __init__(self, path: str) -> None:
+
+class Reader:
+    """Reads typed values out of one file's nodes; `errors` collects (line, message).
+
+    `venues` are the configured venues: a rule that names none is on the one, if there is one.
+    """
+
+    def __init__(self, path: str, venues: Sequence[str] = ()) -> None:
         self.path = path
         self.errors: list[tuple[int, str]] = []
+        self.venues = tuple(venues)
+
+    def default_venue(self, node: yaml.Node, what: str) -> str | None:
+        """Return the venue of a rule that names none, or None after recording why there is none."""
+        if len(self.venues) == 1:
+            return self.venues[0]
+        self.error(node, f"{what}: no venue given, and {missing_venue(self.venues)}")
+        return None
 
     def where(self, node: yaml.Node) -> str:
         """Return "path:line" of a node."""

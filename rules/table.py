@@ -5,7 +5,8 @@
     eth-3k,ETH-USDT,below,3000.5,,
 
 A header row names the columns, in any order: name, market, op and level are required; venue
-(default okx) and source (default last) are optional, and an empty cell takes the default. Each
+(default: the configured venue, when exactly one is) and source (default last) are optional, and
+an empty cell takes the default. Each
 row is checked as a YAML price rule is, straight into the PriceBook's columns (no model per
 row): a million rows load in seconds. Every bad row is an error at its line.
 """
@@ -16,7 +17,7 @@ import csv
 import io
 import re
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,13 +34,13 @@ from rules.base import (
 )
 from rules.book import OP_CODES, PriceBook
 from rules.price import OPS, SOURCES, PriceRule, repeat_problem
+from rules.reader import missing_venue
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
 REQUIRED = ("name", "market", "op", "level")
 OPTIONAL = ("venue", "source")
-VENUE_DEFAULT: str = PriceRule.model_fields["venue"].default
 SOURCE_DEFAULT: str = PriceRule.model_fields["source"].default
 MAX_ERRORS = 100  # per table: a wrong column or a pasted file must not print a million lines
 # Plain decimal text, as Decimal and float read it alike: no NaN, Infinity or "_" separators.
@@ -75,22 +76,28 @@ def parse_table(
     group: int | None,
     repeat: Once | Every | Cooldown | None,
     errors: TableErrors,
+    venues: Sequence[str],
 ) -> None:
     """Append the good rows of one table to `book` in `group`; record each bad row in `errors`.
 
     With `group` None (the table's settings are wrong) rows are only checked. Names are checked
-    for their form here; for duplicates, once every rule is known (see duplicate_names).
+    for their form here; for duplicates, once every rule is known (see duplicate_names). A row
+    without a venue is on the configured venue, when exactly one of `venues` is.
     """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, skipinitialspace=True)
     columns = _header(reader, errors)
     if columns is None:
+        return
+    venue_default = venues[0] if len(venues) == 1 else ""
+    if not venue_default and "venue" not in columns:
+        errors.add(reader.line_num, f"header: no venue column, and {missing_venue(venues)}")
         return
     width = len(columns)
     name_at, market_at, op_at, level_at = (columns.index(c) for c in REQUIRED)
     venue_at = columns.index("venue") if "venue" in columns else -1
     source_at = columns.index("source") if "source" in columns else -1
     # The common case in local names; `checks` sees each distinct cell value once.
-    checks = _Checks(book, repeat, errors)
+    checks = _Checks(book, repeat, errors, venues)
     series_ids, op_codes, keys = checks.series_ids, checks.op_codes, checks.keys
     name_ok = NAME.fullmatch
     chunk = _Chunk(book, group)
@@ -108,7 +115,7 @@ def parse_table(
                         )
                     continue
                 line = reader.line_num
-                venue = (row[venue_at] or VENUE_DEFAULT) if venue_at >= 0 else VENUE_DEFAULT
+                venue = (row[venue_at] or venue_default) if venue_at >= 0 else venue_default
                 source = (row[source_at] or SOURCE_DEFAULT) if source_at >= 0 else SOURCE_DEFAULT
                 series = series_ids.get((venue, row[market_at], source))
                 if series is None:
@@ -206,10 +213,15 @@ class _Checks:
     """Checks of the cells whose values repeat across rows; each distinct value checked once."""
 
     def __init__(
-        self, book: PriceBook, repeat: Once | Every | Cooldown | None, errors: TableErrors
+        self,
+        book: PriceBook,
+        repeat: Once | Every | Cooldown | None,
+        errors: TableErrors,
+        venues: Sequence[str],
     ) -> None:
         self.book = book
         self.errors = errors
+        self.venues = venues
         self.series_ids: dict[tuple[str, str, str], int] = {}
         self.keys: dict[str, float] = {}
         self.op_codes: dict[str, int] = {}
@@ -229,6 +241,10 @@ class _Checks:
             ("source", source, SOURCES.__contains__, f"is not one of: {', '.join(SOURCES)}"),
         ]
         ok = True
+        if not venue:  # an empty cell where no single venue is configured
+            self.errors.add(line, f"venue: empty, and {missing_venue(self.venues)}")
+            ok = False
+            checks = checks[1:]
         for column, value, check, problem in checks:
             if not check(value):
                 self.errors.add(line, f"{column}: {shown(value)} {problem}")

@@ -1,33 +1,23 @@
-"""The watcher process for one venue account: its feeds, each in a thread, and a periodic kick."""
+"""The watcher of one venue account: its feeds, each in a thread, and a periodic kick."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Protocol
 
 import redis
 
 from watcher.errors import ConfigError
 from watcher.publish import Publisher
-from watcher.stream import Feed, Stream, StreamOptions
+from watcher.stream import Stream, StreamOptions
+from watcher.venues import Venue
 
 log = logging.getLogger(__name__)
 
 
-class Venue(Protocol):
-    """What the Watcher needs from a venue module."""
-
-    name: str
-    account: str
-
-    def feeds(self, series: Iterable[tuple[str, str]], private: bool) -> list[Feed]:
-        """Describe the connections for these (market, source) series and the private feed."""
-
-
 class Watcher:
-    """Holds a venue's public feed (the series' tickers) and, if asked, its private feed."""
+    """Holds a venue account's public feed (the series' tickers) and, if asked, its private feed."""
 
     def __init__(
         self,
@@ -53,12 +43,19 @@ class Watcher:
         """Run every feed until stop(); kick evaluation every `kick_interval` seconds."""
         self.publisher.ensure_groups()
         threads = [
-            threading.Thread(target=s.run, name=f"{s.feed.venue}-{s.feed.name}", daemon=True)
+            threading.Thread(
+                target=s.run, name=f"{s.feed.venue}-{s.feed.account}-{s.feed.name}", daemon=True
+            )
             for s in self.streams
         ]
         for thread in threads:
             thread.start()
-        log.info("watching %s", ", ".join(f"{s.feed.venue} {s.feed.name}" for s in self.streams))
+        log.info(
+            "watching %s/%s: %s",
+            self.publisher.venue,
+            self.publisher.account,
+            ", ".join(s.feed.name for s in self.streams) or "nothing (no series, no key)",
+        )
         try:
             while True:
                 self._kick()

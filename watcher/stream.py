@@ -5,8 +5,9 @@ upgrades, sends and closes; frames are read by watcher.frames straight from its 
 per read: one read takes every byte already there (the socket's, and what TLS has decrypted),
 and every complete frame in them, up to a cap, goes to the sink in one call, so the publisher
 writes one Redis pipeline per WebSocket read. What the sink could not take is kept and offered
-again first, in order. The venue's parse function does all venue-specific work; nothing here
-names a venue. A login frame is sent, never logged.
+again first, in order. The Feed carries everything venue-specific (URL, login, subscriptions,
+heartbeat, maximum connection age, resync hook, parse); nothing here names a venue. A login
+frame is sent, never logged; of a URL only the host is.
 """
 
 from __future__ import annotations
@@ -21,38 +22,24 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import websocket
 
-from watcher.errors import UnknownMessage, sample
+from watcher.errors import ExchangeError, UnknownMessage, sample
 from watcher.events import FeedState, FeedStatus
 from watcher.frames import FrameReader
-from watcher.venues import Parsed
+from watcher.venues import Feed, Parsed
 
 log = logging.getLogger(__name__)
 
 _MIN_REREAD = 65_536  # read again at once only while this much room is left
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 _FATAL: frozenset[FeedState] = frozenset({"closing", "login_failed"})
-
-
-@dataclass(frozen=True)
-class Feed:
-    """One connection to hold: where, how to log in and subscribe, and how to read its frames."""
-
-    venue: str
-    name: str
-    url: str
-    subscribe: Sequence[str]
-    parse: Callable[[str | bytes], Parsed] = field(repr=False)
-    ping: str = "ping"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    login: Callable[[], str] | None = field(default=None, repr=False)
 
 
 class Sink(Protocol):
@@ -67,10 +54,8 @@ class Sink(Protocol):
 
 @dataclass(frozen=True)
 class StreamOptions:
-    """Timings (seconds) and limits of a Stream."""
+    """Timings (seconds) and limits of a Stream; the heartbeat's are the Feed's (the venue's)."""
 
-    ping_interval: float = 20.0  # OKX closes a connection silent for 30 s
-    pong_timeout: float = 10.0
     login_timeout: float = 10.0
     connect_timeout: float = 10.0
     io_timeout: float = 10.0  # bounds a send, or a TLS record's read once its first bytes came
@@ -86,6 +71,10 @@ class _ReconnectError(Exception):
     """This connection must end; the text says why."""
 
 
+class _RenewError(_ReconnectError):
+    """This connection reached the feed's max_age: replace it at once, without backoff."""
+
+
 class Stream:
     """Holds one feed's connection until stop(), reconnecting with capped, jittered backoff."""
 
@@ -95,8 +84,8 @@ class Stream:
         self.attempts = 0  # connection attempts so far
         self.connections = 0  # connections established so far
         self._sink = sink
-        self._label = f"{feed.venue} {feed.name}"
-        self._host = urlsplit(feed.url).netloc  # never the path: some venues put keys there
+        self._label = f"{feed.venue} {feed.name}" + (f" ({feed.account})" if feed.account else "")
+        self._host = ""  # of the URL last connected to; never its path: keys may be there
         self._stop = threading.Event()
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._ws: Any = None
@@ -108,6 +97,7 @@ class Stream:
         self._connected_at = 0.0
         self._pending: list[Parsed] = []
         self._random = random.Random()
+        self._renew = False  # the last connection ended at its max_age
 
     def stop(self) -> None:
         """End run() promptly; safe to call from any thread, before or after run()."""
@@ -131,6 +121,10 @@ class Stream:
                 if self._stop.is_set():
                     log.info("%s disconnected from %s (%s)", self._label, self._host, reason)
                     break
+                if self._renew:
+                    self._renew = False
+                    log.info("%s renews its connection to %s (%s)", self._label, self._host, reason)
+                    continue
                 delay = self.backoff(attempt)
                 attempt += 1
                 verb = "disconnected from" if uptime is not None else "could not connect to"
@@ -146,9 +140,12 @@ class Stream:
         """Run one step of the loop; return why it failed, or None."""
         try:
             step()
+        except _RenewError as exc:
+            self._renew = True
+            return str(exc)
         except _ReconnectError as exc:
             return str(exc)
-        except (websocket.WebSocketException, OSError) as exc:
+        except (websocket.WebSocketException, OSError, ExchangeError) as exc:
             return f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # the one broad handler: nothing may kill a feed; it logs
             log.exception("%s: unexpected error", self._label)
@@ -167,8 +164,10 @@ class Stream:
             return
         opt = self.options
         self.attempts += 1
+        url = self.feed.url()  # at every connect: it may carry a fresh listen key
+        self._host = urlsplit(url).netloc
         ws = websocket.create_connection(
-            self.feed.url,
+            url,
             timeout=opt.connect_timeout,
             header=[f"{k}: {v}" for k, v in self.feed.headers.items()],
             skip_utf8_validation=True,  # the parser validates while decoding JSON
@@ -197,6 +196,10 @@ class Stream:
                 return
         for frame in self.feed.subscribe:
             ws.send(frame)
+        if self.feed.on_connected is not None:
+            resync = [p for p in self.feed.on_connected() if p.ticks or p.events]
+            if resync:
+                self._emit(resync)
         self._read_loop()
 
     def _await_login(self) -> bool:
@@ -212,22 +215,30 @@ class Stream:
         return False
 
     def _read_loop(self) -> None:
-        opt = self.options
+        beat, max_age = self.feed.heartbeat, self.feed.max_age
+        renew_at = math.inf if max_age is None else self._connected_at + max_age
         last_frame = time.monotonic()
         pinged_at: float | None = None
         while not self._stop.is_set():
             now = time.monotonic()
+            if now >= renew_at:
+                raise _RenewError(f"connected for {max_age:g}s, the feed's limit")
             if pinged_at is None:
-                wait = last_frame + opt.ping_interval - now
+                wait = last_frame + beat.interval - now
                 if wait <= 0:
-                    self._ws.send(self.feed.ping)
+                    if beat.frame is not None:
+                        self._ws.send(beat.frame)
                     pinged_at = now
                     continue
             else:
-                wait = pinged_at + opt.pong_timeout - now
+                wait = pinged_at + beat.timeout - now
                 if wait <= 0:
-                    raise _ReconnectError(f"no frame within {opt.pong_timeout:g}s of a ping")
-            if self._readable(wait):
+                    raise _ReconnectError(
+                        f"no frame within {beat.timeout:g}s of a ping"
+                        if beat.frame is not None
+                        else f"no frame for {beat.interval + beat.timeout:g}s"
+                    )
+            if self._readable(min(wait, renew_at - now)):
                 self._read_batch()
                 last_frame = time.monotonic()
                 pinged_at = None

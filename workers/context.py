@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,10 +58,15 @@ class Context:
         return context
 
 
-def load_usable(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> RuleSet:
-    """Load rule files and refuse them (RuleLoadError, a ConfigError) if apprise cannot use one
-    of the channels (checked once per channel, however many rules use it)."""
-    ruleset = load_rules(paths, env)
+def load_usable(
+    paths: Sequence[Path],
+    env: Mapping[str, str] | None = None,
+    venues: Collection[str] | None = None,
+) -> RuleSet:
+    """Load rule files (on the configured `venues`, see load_rules) and refuse them
+    (RuleLoadError, a ConfigError) if apprise cannot use one of the channels (checked once per
+    channel, however many rules use it)."""
+    ruleset = load_rules(paths, env, venues)
     errors = check_channels(ruleset)
     if errors:
         raise RuleLoadError(errors[0], errors, ruleset.files)
@@ -77,10 +82,12 @@ class RuleFiles:
         paths: Sequence[Path],
         env: Mapping[str, str] | None = None,
         interval: float = RELOAD_INTERVAL,
+        venues: Collection[str] | None = None,
     ) -> None:
         self.paths = tuple(Path(p) for p in paths)
         self.env = env
         self.interval = interval
+        self.venues = venues
         # Every file the last load read (rule files, then tables), stamped before reading it.
         self.signature = tuple(FileStamp.of(str(p)) for p in self.paths)
         self._checked = time.monotonic()
@@ -97,7 +104,7 @@ class RuleFiles:
     def load(self) -> RuleSet:
         """Load the files now (ConfigError with every file:line error when they are bad)."""
         try:
-            ruleset = load_usable(self.paths, self.env)
+            ruleset = load_usable(self.paths, self.env, self.venues)
         except RuleLoadError as e:
             self.signature = e.files
             raise
@@ -145,11 +152,13 @@ def watch(
     env: Mapping[str, str] | None = None,
     interval: float = RELOAD_INTERVAL,
     loaded: RuleSet | None = None,
+    venues: Collection[str] | None = None,
 ) -> Context:
     """Load rule files now (ConfigError if bad), or take `loaded` as their current content;
-    reload them when they change (checked at most once per `interval` seconds)."""
+    reload them when they change (checked at most once per `interval` seconds), on the
+    configured `venues` (see load_rules)."""
     global _current, _files
-    files = RuleFiles(paths, env, interval)
+    files = RuleFiles(paths, env, interval, venues)
     if loaded is None:
         ruleset = files.load()
     else:

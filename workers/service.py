@@ -11,7 +11,7 @@ scheduled retry to run now move it to now (ScheduledJobRegistry.schedule) and ru
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,21 +60,25 @@ def _main_thread() -> bool:
 
 
 def load(
-    rules: RuleSet | Sequence[Path], rule_paths: Sequence[Path] | None = None
+    rules: RuleSet | Sequence[Path],
+    rule_paths: Sequence[Path] | None = None,
+    venues: Collection[str] | None = None,
 ) -> context.Context:
     """Install a RuleSet, or load rule files; files given are watched and reloaded on change.
 
     With a RuleSet and `rule_paths` (the files it was loaded from) the RuleSet is used as is
-    and the files are watched. Channels apprise cannot use are refused (ConfigError).
+    and the files are watched. Files are loaded on the configured `venues` (see load_rules).
+    Channels apprise cannot use are refused (ConfigError).
     """
     silence_url_loggers()
     if not isinstance(rules, RuleSet):
-        return context.watch(rules)  # refuses channels apprise cannot use, as every reload does
+        # Refuses channels apprise cannot use, as every reload does.
+        return context.watch(rules, venues=venues)
     errors = check_channels(rules)
     if errors:
         raise ConfigError(errors[0], errors=errors)
     if rule_paths:
-        return context.watch(rule_paths, loaded=rules)
+        return context.watch(rule_paths, loaded=rules, venues=venues)
     return context.install(rules)
 
 
@@ -97,11 +101,12 @@ def run_worker(
     *,
     rule_paths: Sequence[Path] | None = None,
     queues: Sequence[str] = QUEUES,
+    venues: Collection[str] | None = None,
 ) -> None:
     """Load the rules (see load()), then work the queues until SIGTERM/SIGINT, or until they
     are empty when `burst`. A worker given only the evaluate queue never waits on a channel;
     one given only the notify queue delivers what the evaluators decide."""
-    load(rules, rule_paths)
+    load(rules, rule_paths, venues)
     connection = redis.Redis.from_url(redis_url)
     try:
         # Round robin between the queues: under sustained load the evaluate queue is never

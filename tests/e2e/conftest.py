@@ -20,8 +20,8 @@ from simulator import SimConfig, Simulator
 from tests.waiting import wait_until
 from watcher.publish import Publisher
 from watcher.service import Watcher
-from watcher.stream import StreamOptions
-from watcher.venues.okx import Okx, OkxCredentials, OkxRest
+from watcher.venues import Trading
+from watcher.venues.okx import Okx, OkxCredentials
 from workers.service import load as load_worker_rules
 from workers.service import make_worker
 
@@ -53,7 +53,7 @@ class Stack:
     redis: redis.Redis
     ruleset: RuleSet
     watcher: Watcher
-    rest: OkxRest
+    rest: Trading
 
     def sim_state(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.sim.base_url}/sim/state", timeout=2) as resp:
@@ -122,12 +122,11 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
             Publisher(client, "okx", "main", 4),
             series,
             private=True,
-            options=StreamOptions(ping_interval=5),
             kick_interval=1.0,
         )
         thread = threading.Thread(target=watcher.run, name="e2e-watcher")
         thread.start()
-        stack = Stack(sim, inbox, redis_url, client, ruleset, watcher, venue.rest())
+        stack = Stack(sim, inbox, redis_url, client, ruleset, watcher, venue.trading())
         try:
             wait_until(stack.subscribed, 15, "the watcher to log in and subscribe")
             yield stack

@@ -6,27 +6,27 @@ import logging
 import socket
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import orjson
 import pytest
 import redis
 from rq import Queue
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from klaxon.redis_server import free_port
+from tests.integration.ws_server import WsServer, running, serving
 from tests.recording_sink import Recorder
 from tests.waiting import WAIT, wait_until
 from watcher import keys
 from watcher.events import FeedStatus, decode_event, decode_ticks
 from watcher.publish import Publisher
 from watcher.service import Watcher
-from watcher.stream import Feed, Stream, StreamOptions
+from watcher.stream import Stream, StreamOptions
+from watcher.venues import Feed, Heartbeat
 from watcher.venues.okx import Okx, OkxCredentials
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
@@ -54,89 +54,6 @@ def entries(r: redis.Redis, stream: str) -> list[Entry]:
     return cast(list[Entry], r.xrange(stream))
 
 
-Script = Callable[["WsServer", ServerConnection, int], None]
-
-
-class WsServer:
-    """A loopback WebSocket server running `script(server, connection, number)` per client."""
-
-    def __init__(self, script: Script, port: int = 0) -> None:
-        self.script = script
-        self.received: dict[int, list[str]] = defaultdict(list)
-        self.notes: dict[str, Any] = {}
-        self.connections = 0
-        self.finished: set[int] = set()
-        self.cond = threading.Condition()
-        self.server = serve(self._handle, "127.0.0.1", port, ping_interval=None, compression=None)
-        self.port = self.server.socket.getsockname()[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str = "/ws/v5/public") -> str:
-        """The ws:// URL of `path` on this server."""
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-    def _handle(self, conn: ServerConnection) -> None:
-        with self.cond:
-            self.connections += 1
-            number = self.connections
-            self.cond.notify_all()
-        try:
-            self.script(self, conn, number)
-        except ConnectionClosed:
-            pass
-        finally:
-            with self.cond:
-                self.finished.add(number)
-                self.cond.notify_all()
-
-    def recv(self, conn: ServerConnection, number: int, timeout: float = WAIT) -> str:
-        """Receive and record one client message."""
-        message = conn.recv(timeout, decode=True)
-        with self.cond:
-            self.received[number].append(message)
-            self.cond.notify_all()
-        return message
-
-    def hold(self, conn: ServerConnection, number: int) -> None:
-        """Record client messages until the client goes away."""
-        while True:
-            self.recv(conn, number, timeout=None)  # type: ignore[arg-type]
-
-    def wait(self, predicate: Callable[[], bool]) -> None:
-        """Block until predicate() holds or fail."""
-        with self.cond:
-            assert self.cond.wait_for(predicate, WAIT), "server never saw what it waited for"
-
-    def close(self) -> None:
-        """Close every connection and stop listening."""
-        self.server.shutdown()
-        self.thread.join(WAIT)
-
-
-@contextmanager
-def serving(script: Script, port: int = 0) -> Iterator[WsServer]:
-    """Run a WsServer for the block."""
-    server = WsServer(script, port)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@contextmanager
-def running(stream: Stream) -> Iterator[threading.Thread]:
-    """Run a Stream in a thread for the block; it must stop promptly afterwards."""
-    thread = threading.Thread(target=stream.run, daemon=True)
-    thread.start()
-    try:
-        yield thread
-    finally:
-        stream.stop()
-        thread.join(WAIT)
-        assert not thread.is_alive()
-
-
 def public_feed(url: str) -> Feed:
     """The OKX public feed for BTC-USDT last prices at `url`."""
     (feed,) = Okx("main", public_url=url).feeds([("BTC-USDT", "last")], private=False)
@@ -147,6 +64,11 @@ def private_feed(url: str) -> Feed:
     """The OKX private feed (login first) at `url`."""
     (feed,) = Okx("main", CREDS, private_url=url).feeds([], private=True)
     return feed
+
+
+def beating(server: WsServer, interval: float, timeout: float) -> Feed:
+    """The public feed at `server`, with OKX's "ping" at a test's pace."""
+    return replace(public_feed(server.url()), heartbeat=Heartbeat(interval, timeout, "ping"))
 
 
 SUBSCRIBE = Okx().public_subscriptions([("BTC-USDT", "last")])[0]
@@ -194,9 +116,9 @@ def test_idle_connection_pings_and_reconnects_without_pong() -> None:
     def script(server: WsServer, conn: ServerConnection, number: int) -> None:
         server.hold(conn, number)  # never answers
 
-    options = StreamOptions(ping_interval=0.2, pong_timeout=0.3, backoff_base=0.01)
+    options = StreamOptions(backoff_base=0.01)
     sink = Recorder()
-    with serving(script) as server, running(Stream(public_feed(server.url()), sink, options)):
+    with serving(script) as server, running(Stream(beating(server, 0.2, 0.3), sink, options)):
         server.wait(lambda: 1 in server.finished and server.connections >= 2)
         assert server.received[1] == [SUBSCRIBE, "ping"]
         sink.wait(lambda: any(s.status == "disconnected" for s in sink.statuses))
@@ -210,9 +132,8 @@ def test_pongs_keep_the_connection() -> None:
             if server.recv(conn, number, timeout=WAIT) == "ping":
                 conn.send("pong")
 
-    options = StreamOptions(ping_interval=0.05, pong_timeout=0.5)
     sink = Recorder()
-    with serving(script) as server, running(Stream(public_feed(server.url()), sink, options)):
+    with serving(script) as server, running(Stream(beating(server, 0.05, 0.5), sink)):
         server.wait(lambda: server.received[1].count("ping") >= 4)
         assert server.connections == 1
     assert [s.status for s in sink.statuses] == ["connected", "disconnected"]

@@ -99,7 +99,7 @@ def test_rest_timestamp_is_iso_utc_with_milliseconds() -> None:
 def test_credentials_never_show() -> None:
     secrets = ("985d5b66-57ce-40fb-b714-afc0b9787083", DOC_SECRET, "my-Passphrase-1")
     okx = Okx("main", CREDS)
-    texts = [repr(CREDS), str(CREDS), CREDS.model_dump_json(), repr(okx), repr(okx.rest())]
+    texts = [repr(CREDS), str(CREDS), CREDS.model_dump_json(), repr(okx), repr(okx.trading())]
     texts += [repr(feed) for feed in okx.feeds([("BTC-USDT", "last")], private=True)]
     for text in texts:
         for secret in secrets:

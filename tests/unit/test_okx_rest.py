@@ -64,7 +64,7 @@ def test_place_order_is_signed_exactly_as_sent(local: LocalHttp) -> None:
 
 def test_demo_adds_the_simulated_trading_header(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("okx_rest_place_order_response.json")))
-    Okx("main", CREDS, demo=True, rest_url=local.url).rest().place_order(
+    Okx("main", CREDS, demo=True, rest_url=local.url).trading().place_order(
         "BTC-USDT", "sell", "market", "1"
     )
     (seen,) = local.seen

@@ -9,6 +9,7 @@ import pytest
 
 from watcher.errors import ConfigError
 from watcher.events import FeedStatus
+from watcher.venues import Heartbeat
 from watcher.venues.okx import (
     DEMO_PUBLIC_URL,
     LIVE_PRIVATE_URL,
@@ -89,9 +90,12 @@ def test_feeds_describe_public_and_private_connections() -> None:
     creds = OkxCredentials(api_key="k", secret_key="s", passphrase="p")
     okx = Okx("main", creds, demo=True, public_url="ws://127.0.0.1:1/p", private_url="ws://x/q")
     public, private = okx.feeds([("BTC-USDT", "last")], private=True)
-    assert (public.name, public.url, public.login) == ("public", "ws://127.0.0.1:1/p", None)
+    assert (public.name, public.url(), public.login) == ("public", "ws://127.0.0.1:1/p", None)
     assert list(public.subscribe) == okx.public_subscriptions([("BTC-USDT", "last")])
-    assert (private.name, private.url, private.ping) == ("private", "ws://x/q", "ping")
+    assert (private.name, private.url(), private.account) == ("private", "ws://x/q", "main")
+    # OKX drops a connection silent for 30 s: "ping" after 20 s, a reply within 10 s.
+    assert public.heartbeat == private.heartbeat == Heartbeat(20.0, 10.0, "ping")
+    assert (public.max_age, public.on_connected) == (None, None)
     assert private.login is not None
     assert orjson.loads(private.login())["op"] == "login"
     assert dict(private.headers) == {"x-simulated-trading": "1"}

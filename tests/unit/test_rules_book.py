@@ -15,7 +15,7 @@ from rules.template import Template
 
 
 def rule(name: str, where: str, level: str, **fields: object) -> PriceRule:
-    spec: dict[str, object] = {"market": "BTC-USDT", "op": "above", **fields}
+    spec: dict[str, object] = {"venue": "okx", "market": "BTC-USDT", "op": "above", **fields}
     return PriceRule.create(
         name=name,
         channels=("desk", "ops"),

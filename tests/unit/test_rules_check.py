@@ -23,6 +23,7 @@ def price_rule(op: str, level: str = "100", message: str = PriceRule.DEFAULT_MES
         message=Template(message, PriceRule.PLACEHOLDERS),
         repeat=Once(),
         where="t.yaml:1",
+        venue="okx",
         market="BTC-USDT",
         op=op,
         level=Decimal(level),

@@ -1,10 +1,34 @@
-"""Exchange adapters: one module (or small package) per venue, and what they all return."""
+"""The venue contract: what every exchange adapter provides, and the registry of them.
+
+A venue is a package `watcher/venues/<name>/` with one class that satisfies `Venue`, and one
+line in VENUES below; nothing outside the package names it. The class:
+
+- has `name` (the registry key, written as `venue` on every event it makes) and
+  `settings_model`, a `VenueSettings` subclass read from `KLAXON_<NAME>_*` (or the prefix an
+  account of KLAXON_ACCOUNTS gives); `from_settings(account, settings)` builds one account on it;
+- describes its connections as `Feed`s: `feeds(series, private)` gives the public feed for the
+  (market, source) price series and, with `private`, the account's logged-in feed;
+- parses each frame to a `Parsed` (lean tick rows for the hot path, other events as models);
+- gives a REST client for its account, `trading()`, that satisfies `Trading`.
+
+watcher/stream.py holds each Feed's connection and knows no venue: a Feed says where to connect
+(`url`, called at every connect), how to log in and subscribe, how to keep the connection alive
+(`heartbeat`), when to replace it (`max_age`), and what to do once it is up (`on_connected`).
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import ClassVar, Literal, NamedTuple, Protocol, Self
 
-from watcher.events import Event, TickRow
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from watcher.errors import ConfigError
+from watcher.events import Event, Fill, OrderUpdate, TickRow
 
 
 class Parsed(NamedTuple):
@@ -12,3 +36,146 @@ class Parsed(NamedTuple):
 
     ticks: list[TickRow]
     events: list[Event]
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """How a feed shows it is alive: after `interval` s without a frame the stream sends `frame`
+    (None: the server pings and we only answer), then reconnects if `timeout` s more pass
+    without a frame."""
+
+    interval: float
+    timeout: float
+    frame: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Feed:
+    """One connection to hold: where, how to log in and subscribe, and how to read its frames.
+
+    `url` is called at every connect (a venue may put a fresh listen key in it); the stream logs
+    only its host. `login`, when set, makes a fresh login frame; subscribe frames follow its
+    "logged_in" status. `on_connected`, when set, runs once the subscriptions are sent, in the
+    stream's thread, at every connect (a resync: e.g. the fills missed while disconnected); what
+    it returns is published before the frames read after it; if it raises, the connection is
+    dropped and made again. `max_age`, when set, replaces a connection that old (a venue's
+    connection time limit), at once and without backoff.
+    """
+
+    venue: str
+    account: str = ""
+    name: str
+    url: Callable[[], str] = field(repr=False)
+    subscribe: Sequence[str]
+    parse: Callable[[str | bytes], Parsed] = field(repr=False)
+    heartbeat: Heartbeat
+    headers: Mapping[str, str] = field(default_factory=dict)
+    login: Callable[[], str] | None = field(default=None, repr=False)
+    on_connected: Callable[[], Sequence[Parsed]] | None = field(default=None, repr=False)
+    max_age: float | None = None
+
+
+class VenueSettings(BaseSettings):
+    """Base of a venue's settings (pydantic-settings): each venue sets env_prefix KLAXON_<NAME>_;
+    an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+
+    def secrets(self) -> list[str]:
+        """Return every secret value set, for the log filter (never for display)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v]
+
+
+Permission = Literal["read", "trade", "withdraw"]
+
+
+class Trading(Protocol):
+    """A venue account's signed REST API, as the workers use it.
+
+    Sizes and prices are the exact decimal text to send; `side` is "buy" or "sell";
+    `ord_type` is "market" or "limit" (a venue maps them to its own words). Errors follow
+    watcher.errors: OrderRejected (the venue said no), ExchangeUnavailable (retry later).
+    """
+
+    def place_order(
+        self,
+        market: str,
+        side: str,
+        ord_type: str,
+        size: str,
+        price: str | None = None,
+        client_order_id: str | None = None,
+    ) -> str:
+        """Place an order; return the venue's order id."""
+
+    def cancel_order(
+        self, market: str, order_id: str | None = None, client_order_id: str | None = None
+    ) -> None:
+        """Cancel an order by the venue's id or ours."""
+
+    def order_by_client_id(self, market: str, client_order_id: str) -> OrderUpdate | None:
+        """Return the order we placed with `client_order_id`, or None if the venue has none."""
+
+    def fills_since(self, since: datetime, market: str | None = None) -> list[Fill]:
+        """Return the account's fills at or after `since` (of one market, or all), oldest first."""
+
+    def key_permissions(self) -> frozenset[Permission]:
+        """Return what the API key may do."""
+
+
+class Venue(Protocol):
+    """One account on one exchange: the connections to hold and the REST client to trade with."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[VenueSettings]]
+    account: str
+
+    @classmethod
+    def from_settings(cls, account: str, settings: VenueSettings) -> Self:
+        """Build `account` on this venue from its settings (a `settings_model` instance)."""
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether an API key is set (the private feed and trading need one)."""
+
+    def feeds(self, series: Iterable[tuple[str, str]], private: bool) -> list[Feed]:
+        """Describe the connections: the (market, source) series' tickers, and the private feed."""
+
+    def trading(self, timeout: float = 10.0) -> Trading:
+        """Return the account's REST client (ConfigError without credentials)."""
+
+
+# The venue of rule files that name none, and of KLAXON_ACCOUNTS when it is unset.
+DEFAULT_VENUE = "okx"
+
+
+def venue_class(name: str) -> type[Venue]:
+    """Return the class of a registered venue, or raise ConfigError naming the known ones."""
+    cls = VENUES.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown venue {name!r}; known: {', '.join(sorted(VENUES))}")
+    return cls
+
+
+# The registry: name -> class. Below the contract, which the venue packages import.
+from watcher.venues.okx import Okx  # noqa: E402
+
+VENUES: Mapping[str, type[Venue]] = MappingProxyType(
+    {
+        "okx": Okx,
+    }
+)
+
+__all__ = [
+    "DEFAULT_VENUE",
+    "VENUES",
+    "Feed",
+    "Heartbeat",
+    "Parsed",
+    "Permission",
+    "Trading",
+    "Venue",
+    "VenueSettings",
+    "venue_class",
+]

@@ -1,7 +1,7 @@
 """OKX v5: everything OKX-specific (endpoints, signing, wire models, parsing, REST).
 
 auth.py signs, wire.py holds the payload models, venue.py parses frames and builds subscribe
-frames, rest.py places and cancels orders.
+frames, rest.py places and cancels orders, settings.py reads KLAXON_OKX_*.
 """
 
 from watcher.venues.okx.auth import (
@@ -12,6 +12,7 @@ from watcher.venues.okx.auth import (
     rest_timestamp,
 )
 from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest, read_order_response
+from watcher.venues.okx.settings import OkxSettings
 from watcher.venues.okx.venue import (
     DEMO_PRIVATE_URL,
     DEMO_PUBLIC_URL,
@@ -33,6 +34,7 @@ __all__ = [
     "Okx",
     "OkxCredentials",
     "OkxRest",
+    "OkxSettings",
     "login_frame",
     "login_sign",
     "mark_price_rows",
