@@ -1,14 +1,20 @@
 """The venue contract: what every exchange adapter provides, and the registry of them.
 
-A venue is a package `watcher/venues/<name>/` with one class that satisfies `Venue`, and one
-line in VENUES below; nothing outside the package names it. The class:
+A venue is a package `watcher/venues/<name>/` with one class that satisfies `Venue`, imported
+and entered in VENUES at the end of this module; nothing else outside its package names it. The
+class:
 
-- has `name` (the registry key, written as `venue` on every event it makes) and
-  `settings_model`, a `VenueSettings` subclass read from `KLAXON_<NAME>_*` (or the prefix an
-  account of KLAXON_ACCOUNTS gives); `from_settings(account, settings)` builds one account on it;
+- has `name` (the registry key, the `venue` of every event it makes) and `settings_model`, its
+  `VenueSettings` subclass (env_prefix `KLAXON_<NAME>_`; an account of KLAXON_ACCOUNTS may give
+  another prefix); `from_settings(account, settings)` builds one account;
 - describes its connections as `Feed`s: `feeds(series, private)` gives the public feed for the
-  (market, source) price series and, with `private`, the account's logged-in feed;
-- parses each frame to a `Parsed` (lean tick rows for the hot path, other events as models);
+  (market, source) price series (none when there are none) and, with `private`, the account's
+  feed (ConfigError without credentials);
+- parses each frame to a `Parsed`: tick rows (watcher.events.TickRow, exact price strings) for
+  the hot path, other events as models carrying `venue` and `account`; acks and pongs parse to
+  nothing; a frame it cannot map raises UnknownMessage (logged, counted, skipped). A login reply
+  parses to FeedStatus "logged_in" (the stream subscribes only after it) or "login_failed"; a
+  FeedStatus "closing" or "login_failed" makes the stream reconnect;
 - gives a REST client for its account, `trading()`, that satisfies `Trading`.
 
 watcher/stream.py holds each Feed's connection and knows no venue: a Feed says where to connect
