@@ -21,6 +21,7 @@ class Position:
     pnl: Decimal = Decimal(0)  # realized from closing trades, before fees
     fee: Decimal = Decimal(0)  # accumulated, negative = paid
     trade_id: str = ""
+    lever: str = "1"
 
     def upl(self, mark: Decimal) -> Decimal:
         """Returns the unrealized profit and loss at `mark`."""

@@ -8,6 +8,9 @@ from types import MappingProxyType
 
 from simulator.money import parse_positive
 
+# OKX's API key permissions (the `perm` field of GET /api/v5/account/config).
+PERMISSIONS = frozenset({"read_only", "trade", "withdraw"})
+
 
 def _default_markets() -> Mapping[str, str]:
     return MappingProxyType({"BTC-USDT": "60000", "ETH-USDT": "3000"})
@@ -29,6 +32,10 @@ class SimConfig:
     idle_timeout: float = 30.0
     uid: str = "44000000000000"
     balance: str = "100000"  # starting USDT cash of the one simulated account
+    # Leverage of margin (cross/isolated) orders and positions; cash orders use none.
+    leverage: str = "5"
+    # The API key's permissions as GET /api/v5/account/config reports them ("perm").
+    perm: str = "read_only,trade"
 
     def __post_init__(self) -> None:
         if not self.markets:
@@ -40,6 +47,11 @@ class SimConfig:
                 )
         if parse_positive(self.balance) is None:
             raise ValueError("SimConfig.balance is not a plain positive decimal string")
+        if parse_positive(self.leverage) is None:
+            raise ValueError("SimConfig.leverage is not a plain positive decimal string")
+        unknown = set(self.perm.split(",")) - PERMISSIONS
+        if unknown:
+            raise ValueError(f"SimConfig.perm has unknown permissions {sorted(unknown)}")
         if self.tick_interval <= 0:
             raise ValueError("SimConfig.tick_interval must be > 0")
         if self.idle_timeout <= 0:

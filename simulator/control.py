@@ -10,12 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
+from simulator.faults import FAULTS_KEY, Fault
 from simulator.money import fmt, parse_positive
 from simulator.venue import VENUE_KEY, Venue
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FEEDS = ("public", "private")
 MAX_PATH_INTERVAL_S = 3600.0
+MAX_HOLD_S = 60.0
 
 
 class BadControlError(Exception):
@@ -131,6 +133,41 @@ async def drop(request: web.Request) -> web.Response:
     return _ok(feed=feed, dropped=dropped)
 
 
+def _fault(body: dict[str, Any]) -> Fault:
+    mode, count = body.get("mode"), body.get("count")
+    if mode not in ("5xx", "timeout"):
+        raise BadControlError('mode must be "5xx" or "timeout"')
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+        raise BadControlError("count must be an integer in 1..1000")
+    status = body.get("status", 503)
+    if isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599:
+        raise BadControlError("status must be an integer in 500..599")
+    hold = body.get("hold", 3.0)
+    if isinstance(hold, bool) or not isinstance(hold, int | float) or not 0 < hold <= MAX_HOLD_S:
+        raise BadControlError(f"hold must be > 0 and <= {MAX_HOLD_S:g} seconds")
+    execute = body.get("execute", mode == "timeout")
+    if not isinstance(execute, bool):
+        raise BadControlError("execute must be true or false")
+    path = body.get("path", "")
+    if not isinstance(path, str) or (path and not path.startswith("/api/")):
+        raise BadControlError('path must be an OKX REST path such as "/api/v5/trade/order"')
+    return Fault(str(mode), count, execute, status, float(hold), path)
+
+
+async def fail(request: web.Request) -> web.Response:
+    """POST /sim/fail {"mode", "count", "status"?, "hold"?, "execute"?, "path"?}: fails the
+    next `count` REST calls with a 5xx, or answers them after `hold` s (a client timeout);
+    `execute` carries each call out first (default: only for timeouts). {"clear": true}
+    drops every pending fault."""
+    body = await _json(request)
+    faults = request.app[FAULTS_KEY]
+    if body.get("clear") is True:
+        faults.pending.clear()
+    else:
+        faults.pending.append(_fault(body))
+    return _ok(pending=[f.describe() for f in faults.pending])
+
+
 async def state(request: web.Request) -> web.Response:
     """GET /sim/state: prices, pending orders, positions, clients and their subscriptions."""
     return web.json_response(request.app[VENUE_KEY].state())
@@ -152,4 +189,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/sim/path", _guarded(play_path))
     app.router.add_post("/sim/inject", _guarded(inject))
     app.router.add_post("/sim/drop", _guarded(drop))
+    app.router.add_post("/sim/fail", _guarded(fail))
     app.router.add_get("/sim/state", state)

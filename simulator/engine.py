@@ -9,11 +9,14 @@ from typing import Any
 
 from simulator import frames
 from simulator.account import Account, Position
+from simulator.admission import closable, position_of, refusal
 from simulator.config import SimConfig
 from simulator.market import Market, inst_type, now_ms, quote_ccy
 from simulator.money import fmt, fmt_amount
 from simulator.orders import Fill, Order, OrderRequest
 
+# Order states GET /api/v5/trade/orders-pending lists; the others are terminal.
+PENDING = frozenset({"live", "partially_filled"})
 TAKER_FEE = Decimal("0.001")
 MAKER_FEE = Decimal("0.0008")
 
@@ -38,6 +41,7 @@ class OrderResult:
     ts: int
     s_code: str = "0"
     s_msg: str = ""
+    sub_code: str = ""
 
 
 class _Ids:
@@ -58,8 +62,12 @@ class Exchange:
         self.markets = {i: Market(i, Decimal(p), config.seed) for i, p in config.markets.items()}
         self.account = Account(cash=Decimal(config.balance))
         self.orders: dict[str, Order] = {}
+        self.leverage = config.leverage
+        # Every execution, oldest first, with its order: what the fills endpoints page through.
+        self.fills: list[tuple[Order, Fill]] = []
         self._ord_ids = _Ids()
         self._trade_ids = _Ids()
+        self._bill_ids = _Ids()
         self._pos_ids = _Ids()
         self.fill_count = 0
 
@@ -86,7 +94,7 @@ class Exchange:
             if px is None:  # only limit orders rest; this keeps the type checker informed
                 continue
             if _crosses(order.request.side, price, px):
-                pushes += self._fill(order, px, "M")
+                pushes += self._fill_resting(order, px)
         return pushes
 
     def live_orders(self, inst_id: str | None = None) -> list[Order]:
@@ -94,22 +102,26 @@ class Exchange:
         return [
             o
             for o in self.orders.values()
-            if o.state == "live" and (inst_id is None or o.request.inst_id == inst_id)
+            if o.state in PENDING and (inst_id is None or o.request.inst_id == inst_id)
         ]
 
     def place(self, req: OrderRequest) -> tuple[OrderResult, list[Push]]:
         """Places a validated order: market orders fill now, limit orders fill now or rest."""
         now = now_ms()
-        refused = self._refusal(req)
+        refused = refusal(
+            req, self.account, self.live_orders(), self.marks(), Decimal(self.leverage)
+        )
         if refused is not None:
-            code, msg = refused
-            return OrderResult("", req.cl_ord_id, req.tag, now, code, msg), []
+            return OrderResult(
+                "", req.cl_ord_id, req.tag, now, refused.s_code, refused.s_msg, refused.sub_code
+            ), []
         order = Order(
             ord_id=self._ord_ids.next(),
             request=req,
             inst_type=inst_type(req.inst_id, req.td_mode),
             c_time=now,
             u_time=now,
+            lever="0" if req.td_mode == "cash" else self.leverage,
         )
         self.orders[order.ord_id] = order
         last = self.markets[req.inst_id].last
@@ -124,20 +136,16 @@ class Exchange:
     def cancel(self, inst_id: str, ord_id: str, cl_ord_id: str) -> tuple[OrderResult, list[Push]]:
         """Cancels a pending order by ordId or clOrdId."""
         now = now_ms()
-        order = self._find(inst_id, ord_id, cl_ord_id)
+        order = self.find(inst_id, ord_id, cl_ord_id)
         if order is None:
             return OrderResult(ord_id, cl_ord_id, "", now, "51603", "Order does not exist"), []
-        if order.state != "live":
+        if order.state not in PENDING:
             msg = (
                 "Order cancellation failed as the order has been filled, canceled or does not exist"
             )
             return OrderResult(order.ord_id, cl_ord_id, "", now, "51400", msg), []
-        order.state = "canceled"
-        order.cancel_source = "1"  # canceled by the user
-        order.u_time = now
-        order.last_fill = None
         result = OrderResult(order.ord_id, order.request.cl_ord_id, order.request.tag, now)
-        return result, [self._order_push(order)]
+        return result, [self._cancel(order, "1")]  # 1: canceled by the user
 
     def positions_data(self, wanted: Mapping[str, str]) -> list[frames.Frame]:
         """Returns the open positions matching a positions subscription (for its snapshot)."""
@@ -178,22 +186,8 @@ class Exchange:
             "fills": self.fill_count,
         }
 
-    def _refusal(self, req: OrderRequest) -> tuple[str, str] | None:
-        if req.cl_ord_id and any(o.request.cl_ord_id == req.cl_ord_id for o in self.live_orders()):
-            return "51016", "Duplicated clOrdId"
-        if not req.reduce_only:
-            return None
-        held = self.account.positions.get(req.inst_id)
-        pos = held.pos if held is not None else Decimal(0)
-        if pos == 0:
-            return "51169", "Order failed because you don't have any positions to reduce."
-        if (pos > 0) == (req.side == "buy"):
-            return "51170", "Failed to place reduce-only order: same direction as the position."
-        if req.sz > abs(pos):
-            return "51000", "Parameter sz error"
-        return None
-
-    def _find(self, inst_id: str, ord_id: str, cl_ord_id: str) -> Order | None:
+    def find(self, inst_id: str, ord_id: str, cl_ord_id: str) -> Order | None:
+        """Returns an order of a market by ordId, else the latest one holding the clOrdId."""
         if ord_id:
             order = self.orders.get(ord_id)
         else:
@@ -207,22 +201,49 @@ class Exchange:
         data = frames.order(order, last)
         return Push("orders", order.inst_type, order.request.inst_id, data)
 
-    def _fill(self, order: Order, px: Decimal, exec_type: str) -> list[Push]:
+    def _cancel(self, order: Order, source: str) -> Push:
+        order.state = "canceled"
+        order.cancel_source = source
+        order.u_time = now_ms()
+        order.last_fill = None
+        return self._order_push(order)
+
+    def _fill_resting(self, order: Order, px: Decimal) -> list[Push]:
+        """Fills a crossed resting order; a reduce-only one never fills past the position."""
+        left = order.request.sz - order.acc_fill_sz
+        if order.request.reduce_only:
+            pos = position_of(self.account, order.request.inst_id)
+            left = min(left, closable(order.request.side, pos))
+            if not left:  # the position is gone or flipped: nothing left to reduce
+                return [self._cancel(order, "")]
+        pushes = self._fill(order, px, "M", left)
+        if order.state != "filled":  # clipped to the position: the rest is canceled
+            pushes.append(self._cancel(order, ""))
+        return pushes
+
+    def _fill(
+        self, order: Order, px: Decimal, exec_type: str, size: Decimal | None = None
+    ) -> list[Push]:
         req = order.request
         now = now_ms()
-        sz = req.sz - order.acc_fill_sz
+        sz = req.sz - order.acc_fill_sz if size is None else size
         fee = -(px * sz * (TAKER_FEE if exec_type == "T" else MAKER_FEE))
         position = self._position(order, now)
+        sub_type = _sub_type(order, position.pos)
         realized = position.apply(sz if req.side == "buy" else -sz, px)
-        trade_id = self._trade_ids.next()
-        fill = Fill(trade_id, px, sz, fee, quote_ccy(req.inst_id), now, exec_type, realized)
+        fill = Fill(
+            self._trade_ids.next(), px, sz, fee, quote_ccy(req.inst_id), now, exec_type,
+            realized, self._bill_ids.next(), sub_type,
+        )  # fmt: skip
         order.last_fill = fill
+        order.fills.append(fill)
+        self.fills.append((order, fill))
         self.fill_count += 1
         order.acc_fill_sz += sz
         order.notional += px * sz
         order.fee += fee
         order.pnl += realized
-        order.state = "filled"
+        order.state = "filled" if order.acc_fill_sz == req.sz else "partially_filled"
         order.u_time = now
         position.fee += fee
         position.trade_id = fill.trade_id
@@ -245,8 +266,19 @@ class Exchange:
             kind = "SWAP" if inst_id.endswith("-SWAP") else "MARGIN"
             mode = "isolated" if order.request.td_mode == "isolated" else "cross"
             held = Position(inst_id, kind, self._pos_ids.next(), mode, now, now)
+            held.lever = "1" if order.request.td_mode == "cash" else self.leverage
             self.account.positions[inst_id] = held
         return held
+
+
+def _sub_type(order: Order, pos: Decimal) -> str:
+    """Returns OKX's fill subType: 1/2 buy/sell; swaps 3/4 open long/short, 5/6 close them."""
+    buy = order.request.side == "buy"
+    if order.inst_type != "SWAP":
+        return "1" if buy else "2"
+    if buy:
+        return "6" if pos < 0 else "3"
+    return "5" if pos > 0 else "4"
 
 
 def _crosses(side: str, price: Decimal, px: Decimal) -> bool:

@@ -17,10 +17,11 @@ _ORD_TYPES = frozenset({"market", "limit"})
 
 @dataclass(frozen=True)
 class Reject:
-    """A per-order refusal: OKX's sCode and sMsg."""
+    """A per-order refusal: OKX's sCode, sMsg and subCode."""
 
     s_code: str
     s_msg: str
+    sub_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ class Order:
     inst_type: str
     c_time: int
     u_time: int
+    lever: str = "0"  # "0" for cash orders, as OKX reports them
     state: str = "live"
     acc_fill_sz: Decimal = Decimal(0)
     notional: Decimal = Decimal(0)  # sum of fillPx * fillSz, for avgPx
     fee: Decimal = Decimal(0)  # accumulated, negative = paid
     pnl: Decimal = Decimal(0)
-    last_fill: Fill | None = None
+    last_fill: Fill | None = None  # set on the orders push of that fill only
+    fills: list[Fill] = field(default_factory=list)  # every execution, oldest first
     cancel_source: str = ""
 
     @property
@@ -73,6 +76,8 @@ class Fill:
     time: int
     exec_type: str  # T taker, M maker
     pnl: Decimal = field(default=Decimal(0))
+    bill_id: str = ""  # the fills endpoints' cursor
+    sub_type: str = ""  # OKX's transaction type: 1 buy, 2 sell, 3/4 open long/short, 5/6 close
 
 
 def _param_error(name: str) -> Reject:

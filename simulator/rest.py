@@ -1,4 +1,4 @@
-"""OKX REST: server time (public) and place/cancel order (signed)."""
+"""OKX REST: server time (public), place/cancel order (signed), and the shared request checks."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def _now_us() -> str:
     return str(time.time_ns() // 1000)
 
 
-def _error(status: int, code: str, msg: str) -> web.Response:
+def error(status: int, code: str, msg: str) -> web.Response:
+    """Builds OKX's error envelope: a top-level code and msg, no data."""
     return web.json_response({"code": code, "msg": msg, "data": []}, status=status)
 
 
@@ -28,21 +29,29 @@ async def server_time(request: web.Request) -> web.Response:
     return web.json_response({"code": "0", "msg": "", "data": [{"ts": str(now_ms())}]})
 
 
-async def _signed_body(request: web.Request) -> dict[str, Any] | web.Response:
-    """Returns the JSON body of an authentic request, or the response refusing it."""
+async def unsigned(request: web.Request) -> tuple[str, web.Response | None]:
+    """Returns the raw body and, when the request is not authentic, the response refusing it."""
     raw = (await request.read()).decode("utf-8", errors="replace")
     venue = request.app[VENUE_KEY]
     refused = check_rest(
         venue.config, request.headers, request.method, request.raw_path, raw, time.time()
     )
+    return raw, None if refused is None else error(401, refused.code, refused.msg)
+
+
+async def _signed_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """Returns the JSON body of an authentic trading request, or the response refusing it."""
+    raw, refused = await unsigned(request)
     if refused is not None:
-        return _error(401, refused.code, refused.msg)
+        return refused
+    if "trade" not in request.app[VENUE_KEY].config.perm.split(","):
+        return error(200, "50120", "This API key doesn't have permission to use this function")
     try:
         body = json.loads(raw)
     except ValueError:
-        return _error(400, "50002", "JSON syntax error")
+        return error(400, "50002", "JSON syntax error")
     if not isinstance(body, dict):
-        return _error(400, "50002", "JSON syntax error")
+        return error(400, "50002", "JSON syntax error")
     return body
 
 
@@ -52,7 +61,7 @@ def _reply(result: OrderResult, in_time: str, with_tag: bool) -> web.Response:
         item["tag"] = result.tag
     item.update({"ts": str(result.ts), "sCode": result.s_code, "sMsg": result.s_msg})
     if with_tag:
-        item["subCode"] = ""
+        item["subCode"] = result.sub_code
     ok = result.s_code == "0"
     return web.json_response(
         {
@@ -80,8 +89,9 @@ async def place_order(request: web.Request) -> web.Response:
     parsed = parse_order(body, venue.exchange.markets)
     if isinstance(parsed, Reject):
         result = OrderResult(
-            "", _text(body, "clOrdId"), _text(body, "tag"), now_ms(), parsed.s_code, parsed.s_msg
-        )
+            "", _text(body, "clOrdId"), _text(body, "tag"), now_ms(), parsed.s_code,
+            parsed.s_msg, parsed.sub_code,
+        )  # fmt: skip
         return _reply(result, in_time, with_tag=True)
     result, pushes = venue.exchange.place(parsed)
     response = _reply(result, in_time, with_tag=True)

@@ -11,7 +11,7 @@ from types import FrameType, TracebackType
 
 from aiohttp import web
 
-from simulator import control, rest
+from simulator import control, faults, rest, rest_query
 from simulator.config import SimConfig
 from simulator.connection import Client, serve
 from simulator.venue import VENUE_KEY, Venue
@@ -43,11 +43,13 @@ async def _private(request: web.Request) -> web.WebSocketResponse:
 
 def build_app(venue: Venue) -> web.Application:
     """Returns the aiohttp application routing OKX's paths and /sim/*."""
-    app = web.Application(middlewares=[control.loopback_only])
+    app = web.Application(middlewares=[control.loopback_only, faults.inject])
     app[VENUE_KEY] = venue
+    app[faults.FAULTS_KEY] = faults.Faults()
     app.router.add_get("/ws/v5/public", _public)
     app.router.add_get("/ws/v5/private", _private)
     rest.add_routes(app)
+    rest_query.add_routes(app)
     control.add_routes(app)
     return app
 

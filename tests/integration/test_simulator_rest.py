@@ -126,7 +126,7 @@ def test_duplicate_clordid_among_pending_orders_is_refused(sim: Simulator, trade
     assert second["code"] == "1"
     assert (second["data"][0]["sCode"], second["data"][0]["sMsg"]) == (
         "51016",
-        "Duplicated clOrdId",
+        "Client order ID already exists.",  # OKX's error-code table
     )
 
     cancel = trade.cancel_order(instId="ETH-USDT", clOrdId="dup7")

@@ -1,0 +1,81 @@
+"""Injected REST failures: the next N calls answer a 5xx, or answer later than any client waits.
+
+A fault may first carry the request out (`execute`): the order then exists although its client
+saw an error or a timeout, which is the case an exactly-once order path has to survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# OKX's bodies for its 5xx answers (https://www.okx.com/docs-v5/en/#error-code-rest-api-public).
+_BODIES = {
+    500: {"code": "50026", "msg": "System error. Try again later", "data": []},
+    503: {
+        "code": "50001",
+        "msg": "Service temporarily unavailable. Please try again later.",
+        "data": [],
+    },
+}
+
+
+@dataclass
+class Fault:
+    """What the next `count` matching REST calls get."""
+
+    mode: str  # "5xx" or "timeout"
+    count: int
+    execute: bool  # carry the request out before failing it
+    status: int = 503
+    hold: float = 3.0  # seconds a "timeout" answer waits
+    path: str = ""  # only calls to this path; "" = every /api/ call
+
+    def describe(self) -> dict[str, object]:
+        """Returns the fault as the control API shows it."""
+        return {
+            "mode": self.mode, "count": self.count, "execute": self.execute,
+            "status": self.status, "hold": self.hold, "path": self.path,
+        }  # fmt: skip
+
+
+class Faults:
+    """The queue of pending faults; the first one matching a call takes it."""
+
+    def __init__(self) -> None:
+        self.pending: list[Fault] = []
+
+    def take(self, path: str) -> Fault | None:
+        """Returns the fault for a call to `path` (using up one of its count), or None."""
+        for fault in self.pending:
+            if not fault.path or fault.path == path:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.pending.remove(fault)
+                return fault
+        return None
+
+
+FAULTS_KEY = web.AppKey("faults", Faults)
+
+
+@web.middleware
+async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Fails /api/ calls as the pending faults say; every other call passes."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    fault = request.app[FAULTS_KEY].take(request.path)
+    if fault is None:
+        return await handler(request)
+    response = await handler(request) if fault.execute else None
+    if fault.mode == "timeout":
+        await asyncio.sleep(fault.hold)  # the client has given up by now
+        if response is not None:
+            return response
+    body = _BODIES.get(fault.status, _BODIES[503])
+    return web.json_response(body, status=fault.status)
