@@ -30,21 +30,50 @@ class UnknownMessage(ExchangeError):
 
 
 class ExchangeUnavailable(ExchangeError):
-    """Timeout, 5xx, 429: back off and retry (after `retry_after` seconds when known)."""
+    """Timeout, 5xx, 429: back off and retry (after `retry_after` seconds when known).
+
+    Raised as such, the request certainly was not carried out (refused connection, 429, or a
+    read that has no effect): sending it again is safe.
+    """
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message)
 
 
-class OrderRejected(ExchangeError):
-    """The exchange refused an order (margin, price, duplicate id): notify, never retry."""
+class OutcomeUnknown(ExchangeUnavailable):
+    """A request that changes state may or may not have been carried out (timeout after it was
+    sent, 5xx, OKX's "timed out, check the result"): look the order up by client id before
+    sending it again."""
 
-    def __init__(self, venue: str, code: str, message: str, client_order_id: str = "") -> None:
+
+class RequestRejected(ExchangeError):
+    """The exchange refused a request (bad key, parameter, permission): never retry."""
+
+    def __init__(self, venue: str, code: str, message: str) -> None:
         self.venue = venue
         self.code = code
+        self.message = message
+        super().__init__(f"{venue} refused the request: {code} {message}")
+
+
+class OrderRejected(RequestRejected):
+    """The exchange refused an order (margin, price, duplicate id): notify, never retry."""
+
+    def __init__(
+        self,
+        venue: str,
+        code: str,
+        message: str,
+        client_order_id: str = "",
+        sub_code: str = "",
+    ) -> None:
+        super().__init__(venue, code, message)
         self.client_order_id = client_order_id
-        super().__init__(f"{venue} rejected order {client_order_id or '?'}: {code} {message}")
+        self.sub_code = sub_code
+        full = f"{code}_{sub_code}" if sub_code else code
+        # Replaces RequestRejected's text: an order rejection names the order it refused.
+        self.args = (f"{venue} rejected order {client_order_id or '?'}: {full} {message}",)
 
 
 class NotificationError(KlaxonError):

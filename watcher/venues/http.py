@@ -1,9 +1,12 @@
 """One HTTP request to a venue's REST API over the standard library, for every venue's client.
 
 A venue client signs and builds the request, then reads the status, headers and body it gets
-back: any HTTP status is a reply (the venue's JSON says why), while a timeout, a refused or
-broken connection is ExchangeUnavailable. Nothing here sees a secret in an error text: the URL
-and the exception's reason are all it reports.
+back: any HTTP status is a reply (the venue's JSON says why). A failure before the request was
+sent (refused connection, connect timeout) is ExchangeUnavailable; one after it left (timeout
+waiting for the answer, connection cut) is OutcomeUnknown, since the venue may have carried it
+out: a client whose call changes state looks it up before sending it again, one that only reads
+may treat it as ExchangeUnavailable. Nothing here sees a secret in an error text: the URL and
+the exception's reason are all it reports.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from email.message import Message
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from watcher.errors import ConfigError, ExchangeUnavailable
+from watcher.errors import ConfigError, ExchangeUnavailable, OutcomeUnknown
 
 
 class Reply(NamedTuple):
@@ -36,7 +39,8 @@ def check_base_url(venue: str, url: str) -> str:
 def send(
     url: str, method: str, body: bytes | None, headers: dict[str, str], timeout: float, what: str
 ) -> Reply:
-    """Send one request; return the reply whatever its status, or raise ExchangeUnavailable.
+    """Send one request; return the reply whatever its status, or raise ExchangeUnavailable
+    (nothing was sent) or OutcomeUnknown (it was sent, no answer came).
 
     `url` must have been checked by check_base_url; `what` names the call in error texts.
     """
@@ -49,9 +53,12 @@ def send(
     except urllib.error.HTTPError as exc:
         with exc:
             return Reply(exc.code, exc.headers, exc.read())
+    except urllib.error.URLError as exc:
+        # urllib wraps what fails while connecting and sending: the request never arrived whole.
+        raise ExchangeUnavailable(f"{what}: {type(exc).__name__}: {exc.reason}") from None
     except (OSError, http.client.HTTPException) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise ExchangeUnavailable(f"{what}: {type(exc).__name__}: {reason}") from None
+        # Raised while waiting for or reading the answer: the request did leave.
+        raise OutcomeUnknown(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def retry_after(headers: Message | None) -> float | None:

@@ -1,7 +1,9 @@
 """OKX v5: everything OKX-specific (endpoints, signing, wire models, parsing, REST).
 
 auth.py signs, wire.py holds the payload models, venue.py parses frames and builds subscribe
-frames, rest.py places and cancels orders, settings.py reads KLAXON_OKX_*.
+frames, rest_http.py signs REST calls and sorts their failures, rest.py places, cancels and
+looks up orders, pages through fills and reads the key's permissions, settings.py reads
+KLAXON_OKX_*.
 """
 
 from watcher.venues.okx.auth import (
@@ -11,7 +13,7 @@ from watcher.venues.okx.auth import (
     rest_sign,
     rest_timestamp,
 )
-from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest, read_order_response
+from watcher.venues.okx.rest import LIVE_REST_URL, OkxFillRow, OkxRest, read_order_response
 from watcher.venues.okx.settings import OkxSettings
 from watcher.venues.okx.venue import (
     DEMO_PRIVATE_URL,
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_SUBSCRIBE_BYTES",
     "Okx",
     "OkxCredentials",
+    "OkxFillRow",
     "OkxRest",
     "OkxSettings",
     "login_frame",

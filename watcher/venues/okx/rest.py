@@ -1,52 +1,95 @@
-"""OKX v5 REST: signed order placement and cancellation over the standard library.
+"""OKX v5 REST for trading and recovery: place and cancel orders, look one up by client id,
+list pending orders, page through fills since a time, read the API key's permissions.
 
-https://www.okx.com/docs-v5/en/#order-book-trading-trade-post-place-order
+https://www.okx.com/docs-v5/en/#order-book-trading-trade
+https://www.okx.com/docs-v5/en/#trading-account-rest-api-get-account-configuration
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
 
 import orjson
+from pydantic import ValidationError
 
-from watcher.errors import ExchangeUnavailable, OrderRejected, UnknownMessage
-from watcher.venues.http import check_base_url, retry_after, send
-from watcher.venues.okx.auth import OkxCredentials, rest_sign, rest_timestamp
+from watcher.errors import RequestRejected, UnknownMessage
+from watcher.events import Fill, OrderUpdate, Side, utc_from_ms
+from watcher.venues.okx.auth import OkxCredentials
+from watcher.venues.okx.rest_http import (
+    LIVE_REST_URL,
+    VENUE,
+    Json,
+    OkxHttp,
+    read_order_response,
+)
+from watcher.venues.okx.wire import OkxOrder, OptDecimal, WireModel, liquidity
 
-LIVE_REST_URL = "https://www.okx.com"
+__all__ = ["LIVE_REST_URL", "OkxFillRow", "OkxRest", "read_order_response"]
+
 PLACE_ORDER_PATH = "/api/v5/trade/order"
 CANCEL_ORDER_PATH = "/api/v5/trade/cancel-order"
-VENUE = "okx"
-
-log = logging.getLogger(__name__)
-
-
-def read_order_response(raw: bytes | str, client_order_id: str = "") -> str:
-    """Return the order id (ordId; algoId for algo orders) of a reply, or raise OrderRejected."""
-    try:
-        reply = orjson.loads(raw)
-        code, message = str(reply["code"]), str(reply.get("msg", ""))
-        results = reply.get("data") or []
-        first: dict[str, Any] = results[0] if results else {}
-        s_code, s_msg = str(first.get("sCode", "")), str(first.get("sMsg", ""))
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        raise UnknownMessage(VENUE, "unreadable order response", raw) from None
-    if s_code not in ("", "0"):
-        # The per-order result carries the real reason even when the top-level code is 1 or 2.
-        raise OrderRejected(VENUE, s_code, s_msg, client_order_id)
-    if code != "0":
-        raise OrderRejected(VENUE, code, message, client_order_id)
-    if not first:
-        raise UnknownMessage(VENUE, "order response without a result", raw)
-    return str(first.get("ordId") or first.get("algoId") or "")
+ORDER_PATH = "/api/v5/trade/order"
+PENDING_PATH = "/api/v5/trade/orders-pending"
+FILLS_PATH = "/api/v5/trade/fills"  # the last 3 days
+FILLS_HISTORY_PATH = "/api/v5/trade/fills-history"  # the last 3 months, one instType a call
+ACCOUNT_CONFIG_PATH = "/api/v5/account/config"
+PAGE = 100  # OKX's largest page
+# Past this age the 3-day fills endpoint may miss fills; fills-history is asked instead.
+RECENT = timedelta(days=3) - timedelta(hours=1)
+HISTORY_INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES")
+ORDER_NOT_FOUND = "51603"
+W = TypeVar("W", bound=WireModel)
 
 
-class OkxRest:
-    """A signed OKX REST client for one API key; secrets never reach a log or an error."""
+class OkxFillRow(WireModel):
+    """One item of GET /api/v5/trade/fills or /fills-history."""
+
+    instId: str
+    side: Side
+    fillPx: Decimal
+    fillSz: Decimal
+    fee: OptDecimal = None
+    feeCcy: str = ""
+    ordId: str
+    clOrdId: str = ""
+    tradeId: str
+    billId: str
+    execType: str = ""
+    fillTime: int
+
+    def to_event(self, venue: str, account: str) -> Fill:
+        """Return the Fill (the same event the orders channel yields for this execution)."""
+        return Fill(
+            venue=venue,
+            account=account,
+            market=self.instId,
+            side=self.side,
+            price=self.fillPx,
+            size=self.fillSz,
+            fee=self.fee,
+            fee_ccy=self.feeCcy,
+            trade_id=self.tradeId,
+            order_id=self.ordId,
+            client_order_id=self.clOrdId,
+            liquidity=liquidity(self.execType),
+            at=utc_from_ms(self.fillTime),
+        )
+
+
+def _text(value: str | Decimal) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class OkxRest(OkxHttp):
+    """A signed OKX REST client for one API key and account label."""
 
     def __init__(
         self,
@@ -56,34 +99,38 @@ class OkxRest:
         demo: bool = False,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        account: str = "",
     ) -> None:
-        self._credentials = credentials
-        self.base_url = check_base_url(VENUE, base_url)
-        self.demo = demo
-        self.timeout = timeout
-        self._clock = clock
+        super().__init__(credentials, base_url, demo=demo, timeout=timeout, clock=clock)
+        self.account = account
 
     def __repr__(self) -> str:
-        return f"OkxRest(base_url={self.base_url!r}, demo={self.demo})"
+        return f"OkxRest(base_url={self.base_url!r}, demo={self.demo}, account={self.account!r})"
 
     def place_order(
         self,
         market: str,
         side: str,
         ord_type: str,
-        size: str,
-        price: str | None = None,
+        size: str | Decimal,
+        price: str | Decimal | None = None,
         client_order_id: str | None = None,
         td_mode: str = "cash",
+        reduce_only: bool = False,
     ) -> str:
-        """Place an order and return OKX's ordId; raise OrderRejected or ExchangeUnavailable."""
-        params = {"instId": market, "tdMode": td_mode, "side": side, "ordType": ord_type}
-        params["sz"] = size
+        """Place an order and return OKX's ordId; raise OrderRejected, ExchangeUnavailable
+        (not placed) or OutcomeUnknown (look it up by client id before placing again)."""
+        params: dict[str, object] = {
+            "instId": market, "tdMode": td_mode, "side": side, "ordType": ord_type,
+            "sz": _text(size),
+        }  # fmt: skip
         if price is not None:
-            params["px"] = price
+            params["px"] = _text(price)
         if client_order_id:
             params["clOrdId"] = client_order_id
-        return self._post(PLACE_ORDER_PATH, params, client_order_id or "")
+        if reduce_only:
+            params["reduceOnly"] = True
+        return self.post(PLACE_ORDER_PATH, params, client_order_id or "")
 
     def cancel_order(
         self, market: str, order_id: str | None = None, client_order_id: str | None = None
@@ -96,36 +143,89 @@ class OkxRest:
             params["ordId"] = order_id
         if client_order_id:
             params["clOrdId"] = client_order_id
-        self._post(CANCEL_ORDER_PATH, params, client_order_id or "")
+        self.post(CANCEL_ORDER_PATH, params, client_order_id or "")
 
-    def _post(self, path: str, params: dict[str, str], client_order_id: str) -> str:
-        body = orjson.dumps(params).decode()  # signed exactly as sent
-        timestamp = rest_timestamp(self._clock())
-        creds = self._credentials
-        headers = {
-            "Content-Type": "application/json",
-            "OK-ACCESS-KEY": creds.api_key.get_secret_value(),
-            "OK-ACCESS-SIGN": rest_sign(
-                creds.secret_key.get_secret_value(), timestamp, "POST", path, body
-            ),
-            "OK-ACCESS-TIMESTAMP": timestamp,
-            "OK-ACCESS-PASSPHRASE": creds.passphrase.get_secret_value(),
-        }
-        if self.demo:
-            headers["x-simulated-trading"] = "1"
-        status, retry_after, reply = self._send(path, body.encode(), headers)
-        if status == 429 or status >= 500:
-            raise ExchangeUnavailable(f"okx {path}: HTTP {status}", retry_after=retry_after)
-        if status >= 400:
-            # Bad parameters, key, sign or timestamp: OKX's code and msg say which.
-            log.warning("okx %s: HTTP %s", path, status)
-            with contextlib.suppress(UnknownMessage):  # not OKX's JSON: the status is all we have
-                read_order_response(reply, client_order_id)
-            raise OrderRejected(VENUE, str(status), f"HTTP {status}", client_order_id)
-        return read_order_response(reply, client_order_id)
+    def order(
+        self, market: str, *, client_order_id: str | None = None, order_id: str | None = None
+    ) -> OrderUpdate | None:
+        """Return an order's current state, or None when OKX has no such order (for a reused
+        client id, the latest order holding it)."""
+        if not order_id and not client_order_id:
+            raise ValueError("order needs order_id or client_order_id")
+        params = {"instId": market, "ordId": order_id or "", "clOrdId": client_order_id or ""}
+        try:
+            data = self.get(ORDER_PATH, params)
+        except RequestRejected as exc:
+            if exc.code == ORDER_NOT_FOUND:
+                return None
+            raise
+        orders = [self._order(item) for item in data]
+        return orders[0] if orders else None
 
-    def _send(
-        self, path: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, float | None, bytes]:
-        reply = send(self.base_url + path, "POST", body, headers, self.timeout, f"okx {path}")
-        return reply.status, retry_after(reply.headers), reply.body
+    def pending_orders(
+        self, market: str | None = None, *, inst_type: str | None = None
+    ) -> list[OrderUpdate]:
+        """Return every live or partially filled order (of a market or instType), oldest first."""
+        params = {"instId": market or "", "instType": inst_type or ""}
+        items = self._pages(PENDING_PATH, params, "ordId")
+        return [self._order(item) for item in reversed(list(items))]
+
+    def fills_since(
+        self, since: datetime, *, market: str | None = None, inst_type: str | None = None
+    ) -> list[Fill]:
+        """Return every fill executed at or after `since`, oldest first, each once.
+
+        Pages back from the newest fill until `since`; fills older than 3 days come from
+        fills-history (one instType per call). Callers dedupe against what the orders channel
+        delivered by trade id: the same execution yields the same Fill either way.
+        """
+        if since.tzinfo is None:
+            raise ValueError("fills_since needs an aware datetime (UTC)")
+        since_ms = _ms(since)
+        # `begin` bounds OKX's record time `ts`, never earlier than the fill's own time.
+        params = {"instId": market or "", "begin": str(since_ms - 1)}
+        if datetime.fromtimestamp(self._clock(), UTC) - since < RECENT:
+            calls = [(FILLS_PATH, params | {"instType": inst_type or ""})]
+        else:
+            kinds = (inst_type,) if inst_type else HISTORY_INST_TYPES
+            calls = [(FILLS_HISTORY_PATH, params | {"instType": kind}) for kind in kinds]
+        rows: dict[str, OkxFillRow] = {}
+        for path, query in calls:
+            for item in self._pages(path, query, "billId"):
+                row = _record(OkxFillRow, item)
+                if row.fillTime >= since_ms:
+                    rows[row.billId] = row
+        ordered = sorted(rows.values(), key=lambda r: (r.fillTime, int(r.billId)))
+        return [row.to_event(VENUE, self.account) for row in ordered]
+
+    def permissions(self) -> frozenset[str]:
+        """Return the API key's permissions: a subset of {"read_only", "trade", "withdraw"}."""
+        data = self.get(ACCOUNT_CONFIG_PATH)
+        perm = data[0].get("perm") if data else None
+        if not isinstance(perm, str):
+            raise UnknownMessage(VENUE, "account config without perm", str(data)[:200])
+        return frozenset(p.strip() for p in perm.split(",") if p.strip())
+
+    def _pages(self, path: str, params: dict[str, str], cursor: str) -> Iterator[Json]:
+        """Yields every record of a paged list, newest first, following `after` cursors."""
+        after = ""
+        while True:
+            page = self.get(path, params | {"after": after, "limit": str(PAGE)})
+            yield from page
+            if len(page) < PAGE:
+                return
+            after = str(page[-1].get(cursor, ""))
+            if not after:
+                raise UnknownMessage(VENUE, f"a {path} page without {cursor}", str(page[-1]))
+
+    def _order(self, item: Json) -> OrderUpdate:
+        return _record(OkxOrder, item).to_event(VENUE, self.account)
+
+
+def _record(model: type[W], item: Json) -> W:
+    """Validates one REST record, or raises UnknownMessage naming the model."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        reason = f"{model.__name__} record with {exc.error_count()} bad field(s)"
+        raise UnknownMessage(VENUE, reason, orjson.dumps(item)) from None

@@ -368,5 +368,5 @@ class Okx:
         # OkxRest gains order_by_client_id, fills_since and key_permissions with the OKX REST
         # work; mypy flags this ignore as unused once it satisfies Trading.
         return OkxRest(  # type: ignore[return-value]
-            self.credentials, self.rest_url, demo=self.demo, timeout=timeout
+            self.credentials, self.rest_url, demo=self.demo, timeout=timeout, account=self.account
         )

@@ -37,7 +37,8 @@ OptDecimal = Annotated[Decimal | None, BeforeValidator(_blank_is_none)]
 OptMs = Annotated[int | None, BeforeValidator(_blank_is_none)]
 
 
-def _liquidity(exec_type: str) -> Literal["maker", "taker", ""]:
+def liquidity(exec_type: str) -> Literal["maker", "taker", ""]:
+    """Return the canonical liquidity of OKX's execType."""
     # execType: T = taker, M = maker; "" when the update carries no execution.
     return "taker" if exec_type == "T" else "maker" if exec_type == "M" else ""
 
@@ -155,7 +156,7 @@ class OkxOrder(WireModel):
             trade_id=self.tradeId,
             order_id=self.ordId,
             client_order_id=self.clOrdId,
-            liquidity=_liquidity(self.execType),
+            liquidity=liquidity(self.execType),
             at=utc_from_ms(self.fillTime or self.uTime),
         )
 
@@ -186,7 +187,7 @@ class OkxFill(WireModel):
             order_id=self.ordId,
             # The fills channel sends "0" when the clOrdId is not a positive int64.
             client_order_id="" if self.clOrdId == "0" else self.clOrdId,
-            liquidity=_liquidity(self.execType),
+            liquidity=liquidity(self.execType),
             at=utc_from_ms(self.ts),
         )
 
