@@ -151,14 +151,17 @@ def _fault(body: dict[str, Any]) -> Fault:
     path = body.get("path", "")
     if not isinstance(path, str) or (path and not path.startswith("/api/")):
         raise BadControlError('path must be an OKX REST path such as "/api/v5/trade/order"')
-    return Fault(str(mode), count, execute, status, float(hold), path)
+    method = body.get("method", "")
+    if method not in ("", "GET", "POST"):
+        raise BadControlError('method must be "GET" or "POST"')
+    return Fault(str(mode), count, execute, status, float(hold), path, str(method))
 
 
 async def fail(request: web.Request) -> web.Response:
-    """POST /sim/fail {"mode", "count", "status"?, "hold"?, "execute"?, "path"?}: fails the
-    next `count` REST calls with a 5xx, or answers them after `hold` s (a client timeout);
-    `execute` carries each call out first (default: only for timeouts). {"clear": true}
-    drops every pending fault."""
+    """POST /sim/fail {"mode", "count", "status"?, "hold"?, "execute"?, "path"?, "method"?}:
+    fails the next `count` REST calls (to `path`, with `method`) with a 5xx, or answers them
+    after `hold` s (a client timeout); `execute` carries each call out first (default: only
+    for timeouts). {"clear": true} drops every pending fault."""
     body = await _json(request)
     faults = request.app[FAULTS_KEY]
     if body.get("clear") is True:

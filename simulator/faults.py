@@ -35,12 +35,13 @@ class Fault:
     status: int = 503
     hold: float = 3.0  # seconds a "timeout" answer waits
     path: str = ""  # only calls to this path; "" = every /api/ call
+    method: str = ""  # only calls with this method (GET, POST); "" = any
 
     def describe(self) -> dict[str, object]:
         """Returns the fault as the control API shows it."""
         return {
             "mode": self.mode, "count": self.count, "execute": self.execute,
-            "status": self.status, "hold": self.hold, "path": self.path,
+            "status": self.status, "hold": self.hold, "path": self.path, "method": self.method,
         }  # fmt: skip
 
 
@@ -50,10 +51,10 @@ class Faults:
     def __init__(self) -> None:
         self.pending: list[Fault] = []
 
-    def take(self, path: str) -> Fault | None:
-        """Returns the fault for a call to `path` (using up one of its count), or None."""
+    def take(self, method: str, path: str) -> Fault | None:
+        """Returns the fault for a call (using up one of its count), or None."""
         for fault in self.pending:
-            if not fault.path or fault.path == path:
+            if fault.path in ("", path) and fault.method in ("", method):
                 fault.count -= 1
                 if fault.count <= 0:
                     self.pending.remove(fault)
@@ -69,7 +70,7 @@ async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Fails /api/ calls as the pending faults say; every other call passes."""
     if not request.path.startswith("/api/"):
         return await handler(request)
-    fault = request.app[FAULTS_KEY].take(request.path)
+    fault = request.app[FAULTS_KEY].take(request.method, request.path)
     if fault is None:
         return await handler(request)
     response = await handler(request) if fault.execute else None
