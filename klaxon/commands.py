@@ -172,6 +172,7 @@ def sim(host: str | None, port: int | None, seed: int | None, walk: bool | None)
             seed=s.seed,
             walk=s.walk,
             tick_interval=s.tick_interval,
+            perm=s.perm,
         )
     )
     return 0

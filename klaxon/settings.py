@@ -116,6 +116,7 @@ class SimSettings(BaseSettings):
     seed: int = 7
     walk: bool = True
     tick_interval: float = 0.5
+    perm: str = "read_only,trade"  # what GET /api/v5/account/config reports for the key
 
 
 S = TypeVar("S", bound=BaseSettings)
