@@ -7,8 +7,7 @@ https://www.okx.com/docs-v5/en/#trading-account-rest-api-get-account-configurati
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -17,8 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from watcher.errors import RequestRejected, UnknownMessage
-from watcher.events import Fill, OrderUpdate, Side, utc_from_ms
-from watcher.venues.okx.auth import OkxCredentials
+from watcher.events import Fill, OrderUpdate, utc_from_ms
 from watcher.venues.okx.rest_http import (
     LIVE_REST_URL,
     VENUE,
@@ -26,7 +24,7 @@ from watcher.venues.okx.rest_http import (
     OkxHttp,
     read_order_response,
 )
-from watcher.venues.okx.wire import OkxOrder, OptDecimal, WireModel, liquidity
+from watcher.venues.okx.wire import OkxFill, OkxOrder, OptDecimal, WireModel
 
 __all__ = ["LIVE_REST_URL", "OkxFillRow", "OkxRest", "read_order_response"]
 
@@ -45,38 +43,25 @@ ORDER_NOT_FOUND = "51603"
 W = TypeVar("W", bound=WireModel)
 
 
-class OkxFillRow(WireModel):
-    """One item of GET /api/v5/trade/fills or /fills-history."""
+class OkxFillRow(OkxFill):
+    """One item of GET /api/v5/trade/fills or /fills-history: a fills-channel item with its
+    fee, the execution time and the bill id (the paging cursor)."""
 
-    instId: str
-    side: Side
-    fillPx: Decimal
-    fillSz: Decimal
     fee: OptDecimal = None
     feeCcy: str = ""
-    ordId: str
-    clOrdId: str = ""
-    tradeId: str
     billId: str
-    execType: str = ""
     fillTime: int
 
     def to_event(self, venue: str, account: str) -> Fill:
         """Return the Fill (the same event the orders channel yields for this execution)."""
-        return Fill(
-            venue=venue,
-            account=account,
-            market=self.instId,
-            side=self.side,
-            price=self.fillPx,
-            size=self.fillSz,
-            fee=self.fee,
-            fee_ccy=self.feeCcy,
-            trade_id=self.tradeId,
-            order_id=self.ordId,
-            client_order_id=self.clOrdId,
-            liquidity=liquidity(self.execType),
-            at=utc_from_ms(self.fillTime),
+        fill = super().to_event(venue, account)
+        return fill.model_copy(
+            update={
+                "fee": self.fee,
+                "fee_ccy": self.feeCcy,
+                "client_order_id": self.clOrdId,  # the real id here, never the channel's "0"
+                "at": utc_from_ms(self.fillTime),  # `ts` is when the record was written
+            }
         )
 
 
@@ -90,19 +75,6 @@ def _ms(moment: datetime) -> int:
 
 class OkxRest(OkxHttp):
     """A signed OKX REST client for one API key and account label."""
-
-    def __init__(
-        self,
-        credentials: OkxCredentials,
-        base_url: str = LIVE_REST_URL,
-        *,
-        demo: bool = False,
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-        account: str = "",
-    ) -> None:
-        super().__init__(credentials, base_url, demo=demo, timeout=timeout, clock=clock)
-        self.account = account
 
     def __repr__(self) -> str:
         return f"OkxRest(base_url={self.base_url!r}, demo={self.demo}, account={self.account!r})"

@@ -80,7 +80,7 @@ def read_order_response(raw: bytes | str, client_order_id: str = "") -> str:
 
 
 class OkxHttp:
-    """Signed requests for one API key; secrets never reach a log or an error."""
+    """Signed requests for one API key and account; secrets never reach a log or an error."""
 
     def __init__(
         self,
@@ -90,8 +90,10 @@ class OkxHttp:
         demo: bool = False,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        account: str = "",
     ) -> None:
         self._credentials = credentials
+        self.account = account  # the label the events it returns carry
         self.base_url = check_base_url(VENUE, base_url)
         self.demo = demo
         self.timeout = timeout
