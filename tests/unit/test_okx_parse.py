@@ -434,6 +434,10 @@ def test_login_reply_echo_never_carries_credentials() -> None:
 def test_every_okx_fixture_is_checked() -> None:
     covered = {name for name, _ in TICK_CASES} | {name for name, _ in EVENT_CASES}
     covered |= {c[0] for c in STATUS_CASES} | set(SILENT_CASES) | set(NOT_RECEIVED)
-    # REST responses are read by OkxRest: see test_okx_rest.py.
+    # REST responses are read by OkxRest: see test_okx_rest.py and test_okx_rest_reads.py.
     covered |= {"okx_rest_place_order_response.json", "okx_rest_place_algo_order_response.json"}
+    covered |= {
+        "okx_rest_get_order_response.json", "okx_rest_orders_pending_response.json",
+        "okx_rest_fills_response.json", "okx_rest_account_config_response.json",
+    }  # fmt: skip
     assert {p.name for p in DATA.glob("okx_*.json")} == covered

@@ -76,6 +76,22 @@ def test_an_order_okx_does_not_know_is_none(local: LocalHttp) -> None:
         rest(local.url).order("BTC-USDT")
 
 
+def test_pending_orders_read_the_documented_list(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("okx_rest_orders_pending_response.json")))
+    (order,) = rest(local.url).pending_orders("BTC-USDT")
+    assert (order.order_id, order.state, order.order_type) == (
+        "1752588852617379840",
+        "live",
+        "post_only",
+    )
+    assert (order.price, order.size, order.filled) == (
+        Decimal("13013.5"),
+        Decimal("0.001"),
+        Decimal(0),
+    )
+    assert query(local.seen[0].path) == {"instId": "BTC-USDT", "limit": "100"}
+
+
 def test_documented_fill_rows_become_fill_events(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("okx_rest_fills_response.json")))
     since = utc_from_ms(FILL_MS)
