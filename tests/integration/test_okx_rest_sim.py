@@ -123,13 +123,13 @@ def test_fills_older_than_three_days_come_through_fills_history(
 @pytest.mark.parametrize(
     ("perm", "expected"),
     [
-        ("read_only,trade", {"read_only", "trade"}),
-        ("read_only,withdraw,trade", {"read_only", "withdraw", "trade"}),
+        ("read_only,trade", {"read", "trade"}),
+        ("read_only,withdraw,trade", {"read", "withdraw", "trade"}),
     ],
 )
 def test_permissions_read_the_keys_perm(perm: str, expected: set[str]) -> None:
     with Simulator(_config(perm=perm)) as sim:
-        assert OkxRest(CREDS, sim.base_url).permissions() == expected
+        assert OkxRest(CREDS, sim.base_url).key_permissions() == expected
 
 
 def test_a_read_only_key_is_refused_with_its_code() -> None:
@@ -137,7 +137,7 @@ def test_a_read_only_key_is_refused_with_its_code() -> None:
         client = OkxRest(CREDS, sim.base_url)
         with pytest.raises(OrderRejected) as caught:
             client.place_order("BTC-USDT", "buy", "market", "0.01", client_order_id="ro1")
-        assert client.permissions() == {"read_only"}
+        assert client.key_permissions() == {"read"}
     assert caught.value.code == "50120"
 
 
@@ -197,9 +197,9 @@ def test_a_failed_read_is_retryable_and_never_outcome_unknown(
 ) -> None:
     _fail(sim, mode="5xx", count=1, status=500)
     with pytest.raises(ExchangeUnavailable) as caught:
-        client.permissions()
+        client.key_permissions()
     assert not isinstance(caught.value, OutcomeUnknown)
-    assert client.permissions() == {"read_only", "trade"}
+    assert client.key_permissions() == {"read", "trade"}
 
 
 def test_a_timeout_is_outcome_unknown_and_the_order_is_found_by_client_id(

@@ -126,8 +126,16 @@ def test_fills_since_wants_an_aware_time(local: LocalHttp) -> None:
 
 def test_permissions_come_from_the_account_config(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("okx_rest_account_config_response.json")))
-    assert rest(local.url).permissions() == {"read_only", "withdraw", "trade"}
+    assert rest(local.url).key_permissions() == {"read", "withdraw", "trade"}
     assert local.seen[0].path == "/api/v5/account/config"
+
+
+def test_a_permission_klaxon_does_not_know_is_an_unknown_message(local: LocalHttp) -> None:
+    reply = json.loads(doc("okx_rest_account_config_response.json"))
+    reply["data"][0]["perm"] = "read_only,trade,transfer"
+    local.replies.append(Reply(body=orjson.dumps(reply)))
+    with pytest.raises(UnknownMessage, match="'transfer'"):
+        rest(local.url).key_permissions()
 
 
 def test_a_record_that_does_not_parse_is_an_unknown_message(local: LocalHttp) -> None:
@@ -196,7 +204,7 @@ def test_a_place_that_never_connected_certainly_does_not_exist() -> None:
 def test_a_failed_read_is_plainly_unavailable(local: LocalHttp, reply: Reply) -> None:
     local.replies.append(reply)
     with pytest.raises(ExchangeUnavailable) as caught:
-        rest(local.url).permissions()
+        rest(local.url).key_permissions()
     assert not isinstance(caught.value, OutcomeUnknown)  # a read changes nothing
 
 
@@ -214,7 +222,7 @@ def test_a_read_that_times_out_is_plainly_unavailable(local: LocalHttp) -> None:
 def test_a_refused_read_is_a_request_rejection_without_secrets(local: LocalHttp) -> None:
     local.replies.append(Reply(401, b'{"code":"50113","msg":"Invalid signature.","data":[]}'))
     with pytest.raises(RequestRejected) as caught:
-        rest(local.url).permissions()
+        rest(local.url).key_permissions()
     assert not isinstance(caught.value, OrderRejected)
     assert (caught.value.code, caught.value.message) == ("50113", "Invalid signature.")
     assert_no_secrets(str(caught.value) + repr(caught.value))

@@ -1,5 +1,6 @@
 """OKX v5 REST for trading and recovery: place and cancel orders, look one up by client id,
-list pending orders, page through fills since a time, read the API key's permissions.
+list pending orders, page through fills since a time, read the API key's permissions. It is
+the OKX venue's `Trading` (watcher/venues/__init__.py).
 
 https://www.okx.com/docs-v5/en/#order-book-trading-trade
 https://www.okx.com/docs-v5/en/#trading-account-rest-api-get-account-configuration
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from watcher.errors import RequestRejected, UnknownMessage
 from watcher.events import Fill, OrderUpdate, utc_from_ms
+from watcher.venues import Permission
 from watcher.venues.okx.rest_http import (
     LIVE_REST_URL,
     VENUE,
@@ -40,6 +42,8 @@ PAGE = 100  # OKX's largest page
 RECENT = timedelta(days=3) - timedelta(hours=1)
 HISTORY_INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES")
 ORDER_NOT_FOUND = "51603"
+# OKX's `perm` names -> the venue contract's.
+PERMISSIONS: dict[str, Permission] = {"read_only": "read", "trade": "trade", "withdraw": "withdraw"}
 W = TypeVar("W", bound=WireModel)
 
 
@@ -134,6 +138,10 @@ class OkxRest(OkxHttp):
         orders = [self._order(item) for item in data]
         return orders[0] if orders else None
 
+    def order_by_client_id(self, market: str, client_order_id: str) -> OrderUpdate | None:
+        """Return the latest order placed with `client_order_id`, or None if OKX has none."""
+        return self.order(market, client_order_id=client_order_id)
+
     def pending_orders(
         self, market: str | None = None, *, inst_type: str | None = None
     ) -> list[OrderUpdate]:
@@ -143,7 +151,7 @@ class OkxRest(OkxHttp):
         return [self._order(item) for item in reversed(list(items))]
 
     def fills_since(
-        self, since: datetime, *, market: str | None = None, inst_type: str | None = None
+        self, since: datetime, market: str | None = None, *, inst_type: str | None = None
     ) -> list[Fill]:
         """Return every fill executed at or after `since`, oldest first, each once.
 
@@ -170,13 +178,18 @@ class OkxRest(OkxHttp):
         ordered = sorted(rows.values(), key=lambda r: (r.fillTime, int(r.billId)))
         return [row.to_event(VENUE, self.account) for row in ordered]
 
-    def permissions(self) -> frozenset[str]:
-        """Return the API key's permissions: a subset of {"read_only", "trade", "withdraw"}."""
+    def key_permissions(self) -> frozenset[Permission]:
+        """Return what the API key may do, from the account config's `perm` ("read_only",
+        "trade", "withdraw"); a permission klaxon does not know is an UnknownMessage."""
         data = self.get(ACCOUNT_CONFIG_PATH)
         perm = data[0].get("perm") if data else None
         if not isinstance(perm, str):
-            raise UnknownMessage(VENUE, "account config without perm", str(data)[:200])
-        return frozenset(p.strip() for p in perm.split(",") if p.strip())
+            raise UnknownMessage(VENUE, "account config without perm", orjson.dumps(data))
+        names = [p.strip() for p in perm.split(",") if p.strip()]
+        unknown = [name for name in names if name not in PERMISSIONS]
+        if unknown:
+            raise UnknownMessage(VENUE, f"unknown API key permission {unknown[0]!r}", perm)
+        return frozenset(PERMISSIONS[name] for name in names)
 
     def _pages(self, path: str, params: dict[str, str], cursor: str) -> Iterator[Json]:
         """Yields every record of a paged list, newest first, following `after` cursors."""

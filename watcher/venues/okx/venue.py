@@ -365,8 +365,6 @@ class Okx:
         """Return a REST client for this account (needs credentials)."""
         if self.credentials is None:
             raise ConfigError("okx: REST calls need credentials")
-        # OkxRest gains order_by_client_id, fills_since and key_permissions with the OKX REST
-        # work; mypy flags this ignore as unused once it satisfies Trading.
-        return OkxRest(  # type: ignore[return-value]
+        return OkxRest(
             self.credentials, self.rest_url, demo=self.demo, timeout=timeout, account=self.account
         )
