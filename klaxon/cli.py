@@ -1,4 +1,4 @@
-"""The `klaxon` command: run | watch | work | check | notify | sim | status | bench."""
+"""The `klaxon` command: run | watch | work | check | notify | sim | status | redeliver | bench."""
 
 from __future__ import annotations
 
@@ -71,8 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-walk", dest="walk", action="store_false", default=None)
     sim.set_defaults(func=_sim)
 
-    status = sub.add_parser("status", help="streams, queues and feeds in Redis")
+    status = sub.add_parser("status", help="streams, queues, counters and dead letters in Redis")
     status.set_defaults(func=_status)
+
+    redeliver = sub.add_parser("redeliver", help="re-send dead letters (see klaxon status)")
+    redeliver.add_argument("job_ids", nargs="*", help="dead letters' job ids")
+    redeliver.add_argument("--all", dest="everything", action="store_true", help="every one")
+    redeliver.set_defaults(func=_redeliver)
 
     bench = sub.add_parser(
         "bench", help="the hot-path benchmark (from a source checkout)", add_help=False
@@ -131,3 +136,9 @@ def _status(args: argparse.Namespace) -> int:
     from klaxon.commands import status
 
     return status()
+
+
+def _redeliver(args: argparse.Namespace) -> int:
+    from klaxon.commands import redeliver
+
+    return redeliver(args.job_ids, args.everything)

@@ -1,4 +1,4 @@
-"""The commands behind `klaxon watch | work | check | notify | sim | status`."""
+"""The commands behind `klaxon watch | work | check | notify | sim | status | redeliver`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import replace
@@ -190,7 +191,36 @@ def status() -> int:
         print(f"queue {queue}: {r.llen(f'rq:queue:{queue}')} waiting")
     for field, value in sorted(r.hgetall(keys.STATS).items()):
         print(f"{field!s}: {value!s}")
+    _dead_letters(redis.Redis.from_url(settings.redis_url))
     return 0
+
+
+def _dead_letters(client: redis.Redis, last: int = 5) -> None:
+    """Print the dead letter count and the last few (channel names only, never URLs)."""
+    from workers import deadletter
+
+    total = deadletter.count(client)
+    print(f"dead letters: {total}" + (" (klaxon redeliver --all re-sends them)" if total else ""))
+    for letter in deadletter.recent(client, last):
+        print(f"  {letter.line()}")
+
+
+def redeliver(job_ids: list[str], everything: bool) -> int:
+    """Re-send dead letters (by job id, or all); each goes back to its channel's outbox once."""
+    from workers import deadletter
+
+    if everything == bool(job_ids):
+        raise ConfigError("give either --all or the job ids of dead letters (see klaxon status)")
+    settings = load(WorkerSettings)
+    client = redis.Redis.from_url(settings.redis_url)
+    ids = deadletter.all_ids(client) if everything else job_ids
+    moved, unknown = deadletter.redeliver(client, ids)
+    for letter in moved:
+        print(f"redelivering to '{letter.channel}': firing {letter.message.firing}")
+    for job_id in unknown:
+        print(f"not a dead letter: {job_id}", file=sys.stderr)
+    print(f"{len(moved)} dead letter(s) queued for redelivery")
+    return 1 if unknown else 0
 
 
 def _channel_secrets(ruleset: RuleSet) -> list[str]:

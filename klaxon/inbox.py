@@ -2,7 +2,8 @@
 
 apprise's JSON plugin POSTs {"version", "title", "message", "type", ...} to the URL it is given;
 the inbox keeps every payload, can print it and append it to a JSON-lines file, and can be told
-to fail (a dead channel) so tests exercise retries against a real HTTP exchange.
+to fail (a dead channel) or to answer 429 with a retry-after (a flooded chat) so tests exercise
+retries and back-off against a real HTTP exchange.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Inbox:
         self.attempts: list[tuple[float, int, Payload]] = []
         self.status = 200
         self.failures = 0  # answer this many next requests with 500 (a channel that recovers)
+        # Answer this many next requests with 429, as Telegram's flood control does: the
+        # Retry-After header (None: left out) and {"parameters": {"retry_after": N}}.
+        self.throttled = 0
+        self.retry_after: int | None = 1
         self._jsonl = jsonl
         self._echo = echo
         self._cond = threading.Condition()
@@ -68,7 +73,10 @@ class Inbox:
     def _record(self, path: str, payload: Payload) -> int:
         with self._cond:
             status = self.status
-            if self.failures > 0:
+            if self.throttled > 0:
+                self.throttled -= 1
+                status = 429
+            elif self.failures > 0:
                 self.failures -= 1
                 status = 500
             self.attempts.append((time.monotonic(), status, payload))
@@ -103,8 +111,22 @@ class Inbox:
                     self.send_response(400)
                     self.end_headers()
                     return
-                self.send_response(inbox._record(self.path.lstrip("/"), payload))
+                status = inbox._record(self.path.lstrip("/"), payload)
+                self.send_response(status)
+                if status != 429:
+                    self.end_headers()
+                    return
+                wait = inbox.retry_after
+                # Telegram's answer to a flood (core.telegram.org/bots/api#responseparameters).
+                body = {"ok": False, "error_code": 429, "description": "Too Many Requests"}
+                if wait is not None:
+                    self.send_header("Retry-After", str(wait))
+                    body["parameters"] = {"retry_after": wait}
+                data = json.dumps(body).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Stay quiet: the inbox prints alerts, not access logs."""

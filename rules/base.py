@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from rules.channel import Rate
 from rules.reader import Reader
 from rules.template import Template
 
@@ -54,11 +55,18 @@ Repeat = Annotated[Once | Every | Cooldown, Field(discriminator="kind")]
 
 
 class Channel(_Frozen):
-    """A named notification destination; the apprise URL is a secret."""
+    """A named notification destination; the apprise URL is a secret.
+
+    `rates` empty means the scheme's default limits; `fallback` names the channel that gets
+    this one's messages when it is dead; `digest_after` None means the default.
+    """
 
     name: str
     url: SecretStr
     where: str
+    rates: tuple[Rate, ...] = ()
+    fallback: str | None = None
+    digest_after: int | None = None
 
 
 class Rule(_Frozen):

@@ -5,6 +5,7 @@ File format (version 1):
     version: 1                     # optional
     channels:                      # name -> apprise URL, ${ENV} interpolated
       desk: "tgram://${TG_TOKEN}/${TG_CHAT}"
+      ops: {url: "slack://${HOOK}", rate: 1/s, fallback: desk}   # see rules/channel.py
     rules:
       - name: btc-breakout         # unique across all files
         price: {market: BTC-USDT, crosses_up: "65000"}   # exactly one kind key
@@ -32,6 +33,7 @@ from pydantic import SecretStr
 
 from rules.base import NAME, NAME_RULE, Channel, Cooldown, Every, Once, Rule
 from rules.book import PriceBook
+from rules.channel import read_channel
 from rules.env import interpolate
 from rules.fill import FillRule
 from rules.kinds import KINDS
@@ -128,6 +130,15 @@ def load_rules(
             declared[named.name] = f"{f.reader.path}:{named.line}"
             if channel is not None:
                 channels[named.name] = channel
+
+    for f in files:
+        for named, channel in f.channels:
+            if channel is not None and channel.fallback and channel.fallback not in declared:
+                known = ", ".join(sorted(declared))
+                message = f"channels.{named.name}.fallback: unknown channel {channel.fallback!r}"
+                errors.append(
+                    (f.index, 0, named.line, f.reader.path, f"{message}; channels: {known}")
+                )
 
     def unknown(f: _File, notify: list[_Named]) -> None:
         known = ", ".join(sorted(declared)) or "none are defined"
@@ -310,7 +321,7 @@ def _read_channels(f: _File, node: yaml.Node, env: Mapping[str, str]) -> None:
         name = reader.string(key, "channel name", NAME, NAME_RULE)
         if name is None:
             continue
-        raw = reader.string(value, f"channels.{name}")
+        raw, options = read_channel(reader, value, name, NAME, NAME_RULE)
         channel = None
         if raw is not None:
             url, problems = interpolate(raw, env)
@@ -320,7 +331,14 @@ def _read_channels(f: _File, node: yaml.Node, env: Mapping[str, str]) -> None:
                 # Never echo the URL: it may hold a token.
                 reader.error(value, f"channels.{name}: not an apprise URL (expected scheme://...)")
             elif not problems:
-                channel = Channel(name=name, url=SecretStr(url), where=reader.where(key))
+                channel = Channel(
+                    name=name,
+                    url=SecretStr(url),
+                    where=reader.where(key),
+                    rates=options.rates,
+                    fallback=options.fallback,
+                    digest_after=options.digest_after,
+                )
         f.channels.append((_Named(name, line_of(key)), channel))
 
 

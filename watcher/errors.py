@@ -77,7 +77,19 @@ class OrderRejected(RequestRejected):
 
 
 class NotificationError(KlaxonError):
-    """apprise reported a failed delivery: rq retries, then the job is dead-lettered."""
+    """apprise reported a failed delivery: retried with backoff, then dead-lettered."""
+
+
+class ChannelThrottled(NotificationError):
+    """The service answered 429: send nothing to it for `retry_after` seconds, then resend."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ChannelRefused(NotificationError):
+    """The service refused the message for good (a 4xx but 408/429): dead-letter, no retry."""
 
 
 def sample(raw: str | bytes, limit: int = 200) -> str:

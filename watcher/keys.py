@@ -74,3 +74,51 @@ def notify_job_id(firing: str, channel: str) -> str:
     """rq job id of the notification of one firing on one channel (idempotent enqueue)."""
     digest = hashlib.sha1(f"{firing}\0{channel}".encode(), usedforsecurity=False).hexdigest()
     return f"notify-{digest[:32]}"
+
+
+# --- delivery engine (workers/delivery.py): per-channel outbox, limits, dead letters ---------
+
+DEAD_LETTERS = f"{PREFIX}:dead"  # sorted set: message id -> ms it died
+DEAD_LETTER_DATA = f"{PREFIX}:dead:msgs"  # hash: message id -> its record (JSON, never a URL)
+FLUSH_JOB = "workers.jobs.flush"
+
+
+def outbox(channel: str) -> str:
+    """Sorted set of a channel's waiting message ids, in arrival order."""
+    return f"{PREFIX}:outbox:{channel}"
+
+
+def outbox_messages(channel: str) -> str:
+    """Hash of a channel's waiting messages: message id -> JSON (title, body, firing, ...)."""
+    return f"{PREFIX}:outbox:{channel}:msgs"
+
+
+def channel_state(channel: str) -> str:
+    """Hash of a channel's delivery state: sequence, blocked/dead until, next flush due."""
+    return f"{PREFIX}:chan:{channel}"
+
+
+def channel_lock(channel: str) -> str:
+    """Lock held by the one process sending a channel's messages."""
+    return f"{PREFIX}:chan:{channel}:lock"
+
+
+def send_log(channel: str, period_ms: int) -> str:
+    """Sorted set of a channel's send times within one rate limit's period."""
+    return f"{PREFIX}:chan:{channel}:sent:{period_ms}"
+
+
+def alone_log(channel: str) -> str:
+    """Sorted set of a channel's messages sent alone (not in a digest) within the digest window."""
+    return f"{PREFIX}:chan:{channel}:alone"
+
+
+def flush_job_id(channel: str, token: str) -> str:
+    """rq job id of one scheduled flush of a channel's outbox."""
+    digest = hashlib.sha1(channel.encode(), usedforsecurity=False).hexdigest()
+    return f"flush-{digest[:16]}-{token}"
+
+
+def fallback_message_id(message_id: str, channel: str) -> str:
+    """Id of a dead message re-sent to the fallback `channel`."""
+    return f"{message_id}~{channel}"

@@ -8,15 +8,12 @@ import redis
 from rq import get_current_job
 from rq.job import Job
 
-from watcher import keys
-from watcher.errors import ConfigError, NotificationError
-from workers import context
+from workers import context, delivery
+from workers.delivery import submit
 from workers.evaluate import evaluate_stream
-from workers.notify import deliver
+from workers.outbox import Message
 
 log = logging.getLogger(__name__)
-
-DELIVERED_TTL = 7 * 86_400  # outlives every retry of the job, so a re-run never re-sends
 
 
 def _job() -> Job:
@@ -33,21 +30,17 @@ def evaluate(stream: str) -> int:
 
 
 def notify(channel: str, title: str, body: str, firing: str) -> str:
-    """Deliver one firing's message to one channel (by name); at most once per job id."""
+    """Deliver one firing's message to one channel (by name) through the channel's outbox:
+    at most once per job id, within the channel's rate limits (see workers/delivery.py)."""
     job = _job()
-    connection: redis.Redis = job.connection
-    marker = keys.delivered(job.id)
-    if connection.exists(marker):
-        return "already delivered"
-    found = context.current().ruleset.channels.get(channel)
-    if found is None:
-        raise NotificationError(f"unknown channel '{channel}' (firing {firing})")
-    try:
-        deliver(found.url, title, body, channel=channel)
-    except ConfigError:
-        # A URL apprise cannot use will not get better by retrying: dead-letter at once.
-        job.retries_left = 0
-        raise
-    connection.set(marker, 1, ex=DELIVERED_TTL)
-    log.info("firing %s delivered to channel '%s'", firing, channel)
-    return "delivered"
+    message = Message(id=job.id, firing=firing, title=title, body=body)
+    channels = context.current().ruleset.channels
+    outcome = submit(job.connection, channels, channel, message)
+    log.debug("firing %s for channel '%s': %s", firing, channel, outcome)
+    return outcome
+
+
+def flush(channel: str, due: int | None = None) -> int:
+    """Send what a channel's outbox may send now (a scheduled flush); return how many."""
+    job = _job()
+    return delivery.flush(job.connection, context.current().ruleset.channels, channel, due)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import apprise
 from pydantic import SecretStr
 
-from watcher.errors import ConfigError, NotificationError
+from watcher.errors import ChannelRefused, ChannelThrottled, ConfigError, NotificationError
+from workers.responses import Answer, observe
 
 if TYPE_CHECKING:
     from rules.load import RuleSet
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 SILENT = logging.CRITICAL + 1
 URL_LOGGERS = (apprise.LOGGER_NAME, "urllib3")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}")
+# A 429 that does not say how long to wait: back off this long (services ask 1-60 s).
+THROTTLED_DEFAULT_SECONDS = 30.0
+TRANSIENT_4XX = frozenset({408, 425, 429})  # timeout, too early, too many: worth retrying
 
 
 def silence_url_loggers() -> None:
@@ -78,16 +82,33 @@ def check_channels(ruleset: RuleSet) -> list[str]:
 
 
 def deliver(channel_url: SecretStr, title: str, body: str, *, channel: str = "?") -> None:
-    """Send one message to one apprise URL; NotificationError (naming `channel`) on failure."""
+    """Send one message to one apprise URL; NotificationError (naming `channel`) on failure:
+    ChannelThrottled after a 429 (with its retry-after), ChannelRefused after other 4xx."""
     silence_url_loggers()
     url = channel_url.get_secret_value()
     sender = apprise.Apprise()
     if not sender.add(url):
         scheme = scheme_of(url) or "?"
         raise ConfigError(f"channel '{channel}': apprise cannot use its '{scheme}://' URL")
-    result = sender.notify(body=body, title=title)
+    with observe() as answers:
+        result = sender.notify(body=body, title=title)
     if not result:
         # Service name and status only: the per-attempt logs apprise keeps may hold the URL.
         outcome = ", ".join(f"{r.name} {r.status.name}" for r in result) or "no service"
-        raise NotificationError(f"channel '{channel}': delivery failed ({outcome})")
+        statuses = sorted({a.status for a in answers if a.status >= 400})
+        if statuses:
+            outcome += "; HTTP " + ", ".join(map(str, statuses))
+        raise _failure(f"channel '{channel}': delivery failed ({outcome})", answers)
     log.debug("delivered to channel '%s'", channel)
+
+
+def _failure(message: str, answers: list[Answer]) -> NotificationError:
+    """Classify a failed send by what the service answered (apprise only says it failed)."""
+    throttled = [a for a in answers if a.status == 429]
+    if throttled:
+        asked = [a.retry_after for a in throttled if a.retry_after is not None]
+        return ChannelThrottled(message, max(asked) if asked else THROTTLED_DEFAULT_SECONDS)
+    statuses = {a.status for a in answers}
+    if statuses and all(400 <= s < 500 and s not in TRANSIENT_4XX for s in statuses):
+        return ChannelRefused(message)  # bad token, chat not found, bot blocked: no retry helps
+    return NotificationError(message)

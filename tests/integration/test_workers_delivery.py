@@ -1,5 +1,5 @@
-"""Notifications: retries per Retry on a dead channel, exactly-once delivery, dead letters,
-and a channel's URL never in a log line or a job's error."""
+"""Notifications: retries with back-off on a dead channel, exactly-once delivery, dead letters,
+and a channel's URL never in a log line, a job's error or a dead letter."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from rq import Queue, Retry
-from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
 from rules.load import load_rules
@@ -26,8 +25,8 @@ from tests.integration.test_workers_harness import (
 )
 from tests.waiting import wait_until
 from watcher import keys
-from workers import context
-from workers.evaluate import NOTIFY_RETRY_INTERVALS
+from workers import context, deadletter
+from workers.delivery import BACKOFF_SECONDS
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def kx(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
         yield k
 
 
-def test_a_dead_channel_is_retried_per_retry_and_never_shows_its_url(
+def test_a_dead_channel_is_retried_with_backoff_then_dead_lettered_never_showing_its_url(
     kx: Klaxon, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -44,26 +43,26 @@ def test_a_dead_channel_is_retried_per_retry_and_never_shows_its_url(
     kx.inbox.status = 500
     kx.ticks("64990", "65010")
     kx.work()
-    queue = Queue(keys.NOTIFY_QUEUE, connection=kx.r)
-    registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
-    (job_id,) = registry.get_job_ids()
-    job = Job.fetch(job_id, connection=kx.r)
-    for attempt, interval in enumerate(NOTIFY_RETRY_INTERVALS, start=1):
+    registry = _scheduled(kx)
+    for attempt, interval in enumerate(BACKOFF_SECONDS, start=1):
         assert len(kx.inbox.posts) == attempt
-        assert job.get_status() == JobStatus.SCHEDULED
-        due = registry.get_scheduled_time(job_id) - datetime.now(UTC)
-        assert abs(due.total_seconds() - interval) < 1.5  # rq truncates to whole seconds
-        registry.schedule(job, datetime.now(UTC))  # fast-forward the retry
+        (flush_id,) = registry.get_job_ids()
+        due = registry.get_scheduled_time(flush_id) - datetime.now(UTC)
+        assert -0.5 < due.total_seconds() - interval < 1.5  # rounded up to whole seconds
+        kx.fast_forward()
         kx.work()
-    assert len(kx.inbox.posts) == 1 + len(NOTIFY_RETRY_INTERVALS)
-    assert job.get_status() == JobStatus.FAILED
-    error = _error(job)
-    assert "NotificationError: channel 'desk': delivery failed (JSON FAILURE)" in error
-    for text in (error, caplog.text, str(job.args), job.description or ""):
+    assert len(kx.inbox.posts) == 1 + len(BACKOFF_SECONDS)
+    assert registry.get_job_ids() == []  # nothing left to retry
+    (letter,) = deadletter.recent(kx.r)
+    assert (letter.channel, letter.error, letter.attempts) == ("desk", "NotificationError", 6)
+    assert letter.message.body == "BTC-USDT crossed above 65000 at 65010 (prev 64990)"
+    assert "channel 'desk': delivery failed (JSON FAILURE; HTTP 500)" in caplog.text
+    records = str(kx.r.hgetall(keys.DEAD_LETTER_DATA))
+    for text in (caplog.text, records, letter.line()):
         assert SECRET not in text
         assert f":{kx.inbox.port}" not in text
     assert kx.inbox.accepted() == []
-    assert not kx.r.exists(keys.delivered(job_id))
+    assert not kx.r.exists(keys.delivered(letter.message.id))
 
 
 def test_a_channel_that_recovers_gets_the_message_exactly_once(kx: Klaxon) -> None:
@@ -71,11 +70,9 @@ def test_a_channel_that_recovers_gets_the_message_exactly_once(kx: Klaxon) -> No
     kx.inbox.status = 500
     kx.ticks("64990", "65010")
     kx.work()
-    queue = Queue(keys.NOTIFY_QUEUE, connection=kx.r)
-    registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
-    (job_id,) = registry.get_job_ids()
+    (job_id,) = Queue(keys.NOTIFY_QUEUE, connection=kx.r).finished_job_registry.get_job_ids()
     kx.inbox.status = 200
-    registry.schedule(Job.fetch(job_id, connection=kx.r), datetime.now(UTC))
+    kx.fast_forward()
     kx.work()
     assert kx.r.exists(keys.delivered(job_id))
     # Run again by hand (e.g. requeued from the failed registry): already sent, not resent.
@@ -112,14 +109,19 @@ def test_a_long_running_worker_process_retries_on_schedule_and_stops_on_sigterm(
     assert SECRET.encode() not in output
 
 
-def test_an_unknown_channel_fails_the_notification(kx: Klaxon) -> None:
+def test_a_message_for_an_unknown_channel_is_a_dead_letter(kx: Klaxon) -> None:
     kx.rules(CROSS_UP)
     job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
         "workers.jobs.notify", "nope", "t", "b", "f-1"
     )
     kx.work()
-    assert job.get_status() == JobStatus.FAILED
-    assert "NotificationError: unknown channel 'nope'" in _error(job)
+    assert job.return_value() == "dead letter"
+    (letter,) = deadletter.recent(kx.r)
+    assert (letter.channel, letter.error, letter.message.firing) == (
+        "nope",
+        "ChannelRefused",
+        "f-1",
+    )
 
 
 def test_a_channel_url_apprise_cannot_use_is_dead_lettered_without_retries(
@@ -132,12 +134,13 @@ def test_a_channel_url_apprise_cannot_use_is_dead_lettered_without_retries(
         "workers.jobs.notify", "desk", "t", "b", "f-1", retry=Retry(max=5, interval=1)
     )
     kx.work()
-    assert job.get_status() == JobStatus.FAILED
-    assert "ConfigError: channel 'desk': apprise cannot use its 'slack://' URL" in (_error(job))
-    assert SECRET not in _error(job)
+    assert job.return_value() == "dead letter"
+    (letter,) = deadletter.recent(kx.r)
+    assert (letter.channel, letter.error, letter.attempts) == ("desk", "ConfigError", 1)
+    assert SECRET not in str(kx.r.hgetall(keys.DEAD_LETTER_DATA))
+    assert _scheduled(kx).get_job_ids() == []
 
 
-def _error(job: Job) -> str:
-    """Return the traceback rq stored for the job's last failed run ("" if none)."""
-    result = job.latest_result()
-    return result.exc_string or "" if result is not None else ""
+def _scheduled(kx: Klaxon) -> ScheduledJobRegistry:
+    queue = Queue(keys.NOTIFY_QUEUE, connection=kx.r)
+    return ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]

@@ -14,8 +14,11 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from klaxon.inbox import Inbox as LocalInbox
+from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import Fill, TickRow, encode_event, encode_ticks
 from workers import context
@@ -58,10 +61,13 @@ class Klaxon:
         self.r = redis.Redis.from_url(redis_url)
         self.paths: list[Path] = []
 
-    def rules(self, rules_yaml: str) -> list[Path]:
-        """Write a rule file whose channel `desk` is the inbox, and load it into this process."""
+    def rules(self, rules_yaml: str, channels: str | None = None) -> list[Path]:
+        """Write a rule file whose channel `desk` is the inbox (or `channels`, a YAML block
+        that may say {hook} for the inbox's URL), and load it into this process."""
+        block = channels or '  desk: "{hook}"\n'
+        block = block.replace("{hook}", self.inbox.hook)
         path = self.tmp_path / "rules.yaml"
-        path.write_text(f'channels:\n  desk: "{self.inbox.hook}"\nrules:\n{rules_yaml}')
+        path.write_text(f"channels:\n{block}rules:\n{rules_yaml}")
         self.paths = [path]
         load(self.paths)
         return self.paths
@@ -101,6 +107,24 @@ class Klaxon:
     def work(self) -> None:
         """Run one burst worker in this thread (rules stay loaded, like a long-lived worker)."""
         make_worker(self.r).work(burst=True, with_scheduler=True)
+
+    def work_until(self, predicate: Callable[[], object], timeout: float, what: str) -> None:
+        """Run burst workers until `predicate` holds (each burst first enqueues the flushes
+        and retries that rq's scheduler has due), failing after `timeout` seconds."""
+
+        def done() -> bool:
+            self.work()
+            return bool(predicate())
+
+        wait_until(done, timeout=timeout, what=what, every=0.02)
+
+    def fast_forward(self, channel: str = "desk") -> None:
+        """Let `channel` send now: lift its back-off and make every scheduled job due."""
+        self.r.hdel(keys.channel_state(channel), "blocked")
+        queue = Queue(keys.NOTIFY_QUEUE, connection=self.r)
+        registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
+        for job_id in registry.get_job_ids():
+            registry.schedule(Job.fetch(job_id, connection=self.r), datetime.now(UTC))
 
     def messages(self) -> list[str]:
         return [body["message"] for body in self.inbox.accepted()]

@@ -25,6 +25,16 @@ from watcher import keys
         (keys.NOTIFY_QUEUE, "klaxon-notify"),
         (keys.GROUP, "evaluators"),
         (keys.STATS, "klaxon:stats"),
+        (keys.DEAD_LETTERS, "klaxon:dead"),
+        (keys.DEAD_LETTER_DATA, "klaxon:dead:msgs"),
+        (keys.outbox("desk"), "klaxon:outbox:desk"),
+        (keys.outbox_messages("desk"), "klaxon:outbox:desk:msgs"),
+        (keys.channel_state("desk"), "klaxon:chan:desk"),
+        (keys.channel_lock("desk"), "klaxon:chan:desk:lock"),
+        (keys.send_log("desk", 60000), "klaxon:chan:desk:sent:60000"),
+        (keys.alone_log("desk"), "klaxon:chan:desk:alone"),
+        (keys.flush_job_id("desk", "t1"), "flush-46e7cfa080913f4d-t1"),
+        (keys.fallback_message_id("notify-ab", "mail"), "notify-ab~mail"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:
