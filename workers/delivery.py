@@ -120,6 +120,8 @@ class _Sender:
     def run(self) -> None:
         """Send until the outbox is empty or the channel must wait (then schedule a flush)."""
         deadline = time.monotonic() + BUDGET_SECONDS
+        if self.due is not None:
+            self.box.started(self.due)
         try:
             while True:
                 take = self.box.take(self.token, self.limits, LOCK_TTL_MS)
@@ -146,7 +148,7 @@ class _Sender:
         Scripts.of(self.client).release(keys=[lock], args=[self.token], client=self.client)
 
     def _schedule(self, wait_ms: int) -> None:
-        due = self.box.schedule(wait_ms, self.due, SCHEDULE_GRACE_MS)
+        due = self.box.schedule(wait_ms, SCHEDULE_GRACE_MS)
         if due:
             schedule_flush(self.client, self.name, due, wait_ms)
 

@@ -5,6 +5,10 @@ object), so every delivery builds a fresh Apprise: its first send never sleeps. 
 logger prints full URLs (tokens included) at ERROR and below when a URL is malformed and dumps
 parsed URLs at DEBUG; urllib3 logs each request's path (a Telegram bot token is in the path) at
 DEBUG and retried URLs at WARNING. Both are silenced here; we log outcomes, by channel name.
+
+apprise only says that a send failed; what the service answered (a 429's retry-after, a 403)
+is read by workers/responses.py, so a failure is raised as what the caller must do about it.
+Rate limits, digests, retries and fallbacks are the delivery engine's (workers/delivery.py).
 """
 
 from __future__ import annotations

@@ -167,17 +167,24 @@ end
 return died
 """
 
-# KEYS: state. ARGV: wait ms, the due of the calling flush job ('' if none), grace ms.
-# Returns the due (server ms) of a flush the caller must schedule, or 0 if one is pending.
+# KEYS: state. ARGV: wait ms, grace ms. Returns the due (server ms) of a flush the caller
+# must schedule, or 0 if one is pending that comes soon enough (and was not lost: see grace).
 _SCHEDULE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local due = now + tonumber(ARGV[1])
 local pending = tonumber(redis.call('HGET', KEYS[1], 'flush_at') or '0')
-if ARGV[2] ~= '' and pending == tonumber(ARGV[2]) then pending = 0 end
-if pending > now - tonumber(ARGV[3]) and pending <= due then return 0 end
+if pending > now - tonumber(ARGV[2]) and pending <= due then return 0 end
 redis.call('HSET', KEYS[1], 'flush_at', due)
 return due
+"""
+
+# KEYS: state. ARGV: the due of the flush job that starts: it is no longer pending.
+_STARTED = """
+if redis.call('HGET', KEYS[1], 'flush_at') == ARGV[1] then
+  return redis.call('HDEL', KEYS[1], 'flush_at')
+end
+return 0
 """
 
 # KEYS: dead letters, dead letter data, outbox, msgs, state, delivered marker.
@@ -258,6 +265,7 @@ class _Scripts:
         self.defer = client.register_script(_DEFER)
         self.fail = client.register_script(_FAIL)
         self.schedule = client.register_script(_SCHEDULE)
+        self.started = client.register_script(_STARTED)
         self.revive = client.register_script(_REVIVE)
 
     @classmethod
@@ -333,11 +341,15 @@ class Outbox:
         flat = self.scripts.fail(keys=[*self._keys, *dead_keys], args=args, client=self.client)
         return [(_text(flat[i]), json.loads(flat[i + 1])) for i in range(0, len(flat), 2)]
 
-    def schedule(self, wait_ms: int, mine: int | None, grace_ms: int) -> int:
+    def schedule(self, wait_ms: int, grace_ms: int) -> int:
         """Return the due (server ms) of a flush to schedule in `wait_ms`, 0 if one is due."""
-        args = [wait_ms, "" if mine is None else mine, grace_ms]
         state = [keys.channel_state(self.channel)]
-        return int(self.scripts.schedule(keys=state, args=args, client=self.client))
+        return int(self.scripts.schedule(keys=state, args=[wait_ms, grace_ms], client=self.client))
+
+    def started(self, due: int) -> None:
+        """Note that the flush job due at `due` runs: a wait found now needs a new one."""
+        state = [keys.channel_state(self.channel)]
+        self.scripts.started(keys=state, args=[due], client=self.client)
 
     def revive(self, message: Message) -> bool:
         """Move a dead letter back into this outbox (False if it is not a dead letter)."""

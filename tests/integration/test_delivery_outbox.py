@@ -30,9 +30,9 @@ def _msg(n: int) -> Message:
     return Message(f"job-{n}", f"rule@s/1-{n}#0", "klaxon: rule", f"text {n}")
 
 
-def _send(box: Outbox, limits: Limits, token: str = "sender") -> list[str]:
+def _send(box: Outbox, limits: Limits, holder: str = "sender") -> list[str]:
     """Take as one sender, mark what it got delivered; return the ids."""
-    take = box.take(token, limits, TTL)
+    take = box.take(holder, limits, TTL)
     assert take.outcome == "send", take
     ids = [m.id for m in take.messages]
     box.done(ids, 60)
@@ -163,10 +163,14 @@ def test_a_revived_dead_letter_goes_back_once(r: redis.Redis) -> None:
 
 def test_one_flush_is_scheduled_for_the_earliest_time_needed(r: redis.Redis) -> None:
     box = Outbox(r, "desk")
-    first = box.schedule(5000, None, 5000)
+    first = box.schedule(5000, 5000)
     assert first > 0
-    assert box.schedule(6000, None, 5000) == 0  # the pending one comes sooner: it will do
-    earlier = box.schedule(1000, None, 5000)
+    assert box.schedule(6000, 5000) == 0  # the pending one comes sooner: it will do
+    earlier = box.schedule(1000, 5000)
     assert 0 < earlier < first
-    # The flush job itself (due at `earlier`) must be able to schedule its successor.
-    assert box.schedule(3000, earlier, 5000) > earlier
+    # Once the flush due at `earlier` runs, a wait it finds needs a flush of its own.
+    box.started(earlier)
+    assert box.schedule(3000, 5000) > earlier
+    # A flush due long ago that never ran was lost: the next wait schedules another.
+    r.hset(keys.channel_state("ops"), "flush_at", 1)
+    assert Outbox(r, "ops").schedule(3000, 5000) > 0
