@@ -14,7 +14,6 @@ script on the server's clock (TIME), so the rate limits hold across all notifier
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -23,6 +22,7 @@ import redis
 
 from rules.channel import Rate
 from watcher import keys
+from workers.state import registered
 
 # add()'s answers
 ADDED: Final = 1
@@ -256,7 +256,7 @@ class Limits:
 
 
 class _Scripts:
-    """The outbox scripts, registered once per client (as workers.state.Scripts)."""
+    """The outbox scripts (registered once per client: see workers.state.registered)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.add = client.register_script(_ADD)
@@ -268,16 +268,6 @@ class _Scripts:
         self.started = client.register_script(_STARTED)
         self.revive = client.register_script(_REVIVE)
 
-    @classmethod
-    def of(cls, client: redis.Redis) -> _Scripts:
-        scripts = _registered.get(client)
-        if scripts is None:
-            scripts = _registered[client] = cls(client)
-        return scripts
-
-
-_registered: weakref.WeakKeyDictionary[redis.Redis, _Scripts] = weakref.WeakKeyDictionary()
-
 
 class Outbox:
     """One channel's waiting messages and delivery state in Redis."""
@@ -285,7 +275,7 @@ class Outbox:
     def __init__(self, client: redis.Redis, channel: str) -> None:
         self.client = client
         self.channel = channel
-        self.scripts = _Scripts.of(client)
+        self.scripts = registered(client, _Scripts)
         self._keys = [keys.outbox(channel), keys.outbox_messages(channel)]
         self._keys.append(keys.channel_state(channel))
 

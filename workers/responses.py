@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,6 +39,7 @@ class Answer:
 
 
 _answers: ContextVar[list[Answer] | None] = ContextVar("klaxon_answers", default=None)
+_installing = threading.Lock()
 
 
 def _record(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -49,6 +51,11 @@ def _record(response: requests.Response, *args: Any, **kwargs: Any) -> None:
 
 def install() -> None:
     """Add the recording hook to every requests Session created from now on (idempotent)."""
+    with _installing:
+        _install()
+
+
+def _install() -> None:
     # Session.__init__ looks default_hooks up in requests.sessions, where it is imported.
     current: Callable[[], dict[str, list[Any]]] = requests.sessions.default_hooks  # type: ignore[attr-defined]
     if getattr(current, _MARK, False):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import redis
 from redis.client import Pipeline
@@ -23,6 +23,8 @@ from watcher import keys
 TAKEN: Final = 0  # another firing holds the claim: skip
 NEW: Final = 1  # this firing just won the claim: notify
 REDELIVERED: Final = 2  # this firing won it before (redelivered event): finish its notifications
+
+T = TypeVar("T")
 
 # A killed evaluator's stream waits this long for the next one; a live one renews every third.
 LOCK_TTL_MS: Final = 10_000
@@ -79,13 +81,20 @@ class Scripts:
     @classmethod
     def of(cls, client: redis.Redis) -> Scripts:
         """Return the scripts registered for `client`, registering them on first use."""
-        scripts = _registered.get(client)
-        if scripts is None:
-            scripts = _registered[client] = cls(client)
-        return scripts
+        return registered(client, cls)
 
 
-_registered: weakref.WeakKeyDictionary[redis.Redis, Scripts] = weakref.WeakKeyDictionary()
+_Built = dict[Callable[[redis.Redis], Any], Any]
+_registered: weakref.WeakKeyDictionary[redis.Redis, _Built] = weakref.WeakKeyDictionary()
+
+
+def registered(client: redis.Redis, kind: Callable[[redis.Redis], T]) -> T:
+    """Return `kind(client)` built once per client (a set of registered Lua scripts)."""
+    built = _registered.setdefault(client, {})
+    if kind not in built:
+        built[kind] = kind(client)
+    found: T = built[kind]
+    return found
 
 
 class StreamLock:
