@@ -1,0 +1,39 @@
+"""Binance spot and USD-M futures: everything Binance-specific (endpoints, signing, wire models,
+parsing, REST).
+
+auth.py signs, wire*.py hold the payload models, ticks.py the lean market-data path, venue.py
+parses frames and describes the feeds, rest.py places and looks up orders, listen_key.py keeps
+the user data stream's key alive.
+"""
+
+from watcher.venues.binance.auth import BinanceCredentials, Signer, query_string
+from watcher.venues.binance.listen_key import ListenKeys
+from watcher.venues.binance.rest import SPOT, USDM, BinanceRest, Endpoints, RequestRefused
+from watcher.venues.binance.ticks import book_rows, mark_price_rows, ticker_rows
+from watcher.venues.binance.venue import (
+    MAX_CONNECTION_AGE,
+    MAX_STREAMS_PER_CONNECTION,
+    STREAMS_PER_CONNECTION,
+    Binance,
+    BinanceUsdm,
+)
+
+__all__ = [
+    "MAX_CONNECTION_AGE",
+    "MAX_STREAMS_PER_CONNECTION",
+    "SPOT",
+    "STREAMS_PER_CONNECTION",
+    "USDM",
+    "Binance",
+    "BinanceCredentials",
+    "BinanceRest",
+    "BinanceUsdm",
+    "Endpoints",
+    "ListenKeys",
+    "RequestRefused",
+    "Signer",
+    "book_rows",
+    "mark_price_rows",
+    "query_string",
+    "ticker_rows",
+]
