@@ -33,10 +33,12 @@ class Seen:
 
 
 class LocalHttp:
-    """Answers each request with the next scripted Reply and records it as Seen."""
+    """Answers each request with the next scripted Reply (or `default` when none is left) and
+    records it as Seen."""
 
-    def __init__(self) -> None:
+    def __init__(self, default: Reply | None = None) -> None:
         self.replies: list[Reply] = []
+        self.default = default
         self.seen: list[Seen] = []
         owner = self
 
@@ -47,12 +49,19 @@ class LocalHttp:
             def do_GET(self) -> None:
                 self._answer("GET")
 
+            def do_PUT(self) -> None:
+                self._answer("PUT")
+
+            def do_DELETE(self) -> None:
+                self._answer("DELETE")
+
             def _answer(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 owner.seen.append(Seen(self.path, headers, body, method))
-                reply = owner.replies.pop(0)
+                reply = owner.replies.pop(0) if owner.replies else owner.default
+                assert reply is not None, f"no reply scripted for {method} {self.path}"
                 if reply.hold is not None:
                     reply.hold.wait(5)
                     return  # the client has given up by now: answer nothing
