@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 
-from watcher.venues.binance import Binance, BinanceUsdm
+from watcher.venues.binance import Binance
 from watcher.venues.binance.ticks import LEAN
+from watcher.venues.binanceusdm import BinanceUsdm
 from watcher.venues.okx import Okx, ticker_rows
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"

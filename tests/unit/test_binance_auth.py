@@ -164,8 +164,8 @@ def test_credentials_never_show() -> None:
     ed = BinanceCredentials(api_key="edkey-5d4c3b2a", private_key=pem)
     venue = Binance("main", HMAC)
     texts = [repr(HMAC), str(HMAC), HMAC.model_dump_json(), repr(ed), ed.model_dump_json()]
-    texts += [repr(venue), repr(venue.rest()), repr(Signer(HMAC)), repr(venue.listen_keys)]
-    texts += [repr(Binance("main", ed).rest()), repr(Signer(ed))]
+    texts += [repr(venue), repr(venue.trading()), repr(Signer(HMAC)), repr(venue.listen_keys)]
+    texts += [repr(Binance("main", ed).trading()), repr(Signer(ed))]
     for text in texts:
         for secret in (DOC_API_KEY, DOC_SECRET, "edkey-5d4c3b2a", pem.splitlines()[1]):
             assert secret not in text

@@ -7,7 +7,7 @@ import logging
 import orjson
 import pytest
 
-from tests.local_http import Reply, local_http
+from tests.local_http import LocalHttp, Reply
 from tests.waiting import wait_until
 from watcher.venues.binance import USDM, BinanceCredentials, BinanceRest, ListenKeys
 
@@ -16,49 +16,54 @@ KEY = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"  # the 
 CREATED = Reply(body=orjson.dumps({"listenKey": KEY}))
 
 
-def test_the_url_carries_the_key_and_keepalives_follow() -> None:
-    with local_http(default=Reply(body=b"{}")) as server:
-        server.replies.append(CREATED)
-        rest = BinanceRest(CREDS, server.url, USDM, venue="binanceusdm")
-        keys = ListenKeys(rest, "ws://127.0.0.1:9/", interval=0.05)
+def keys_of(local: LocalHttp, interval: float, retry: float = 60.0) -> ListenKeys:
+    """ListenKeys on a USD-M client of the local server; keepalives answer {} unless scripted."""
+    local.default = Reply(body=b"{}")
+    rest = BinanceRest(CREDS, local.url, USDM, venue="binanceusdm")
+    return ListenKeys(rest, "ws://127.0.0.1:9/", interval=interval, retry=retry)
+
+
+def test_the_url_carries_the_key_and_keepalives_follow(local: LocalHttp) -> None:
+    local.replies.append(CREATED)
+    keys = keys_of(local, interval=0.05)
+    try:
+        assert keys.url() == f"ws://127.0.0.1:9/ws/{KEY}"
+        wait_until(lambda: keys.keepalives >= 3, what="three keepalives")
+    finally:
+        keys.stop()
+    methods = [s.method for s in local.seen]
+    assert methods[0] == "POST"
+    assert set(methods[1:]) == {"PUT"}
+    assert keys.key == KEY
+    count = len(local.seen)
+    local.replies.append(CREATED)
+    assert keys.url().endswith(KEY)  # a connect after stop() still gets its key
+    assert len(local.seen) == count + 1  # ... and no keepalive thread starts again
+
+
+def test_a_failed_keepalive_is_logged_and_retried(
+    local: LocalHttp, caplog: pytest.LogCaptureFixture
+) -> None:
+    local.replies += [CREATED, Reply(503, b"busy"), Reply(400, b'{"code":-1125,"msg":"gone"}')]
+    keys = keys_of(local, interval=0.05, retry=0.01)
+    with caplog.at_level(logging.WARNING):
         try:
-            assert keys.url() == f"ws://127.0.0.1:9/ws/{KEY}"
-            wait_until(lambda: keys.keepalives >= 3, what="three keepalives")
+            keys.url()
+            wait_until(lambda: keys.keepalives >= 1, what="a keepalive after the failures")
         finally:
             keys.stop()
-        methods = [s.method for s in server.seen]
-        assert methods[0] == "POST"
-        assert set(methods[1:]) == {"PUT"}
-        count = len(server.seen)
-    assert keys.key == KEY
-    assert count == len(server.seen)  # stopped: no keepalive after stop()
-
-
-def test_a_failed_keepalive_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
-    with local_http(default=Reply(body=b"{}")) as server:
-        server.replies += [CREATED, Reply(503, b"busy"), Reply(400, b'{"code":-1125,"msg":"x"}')]
-        rest = BinanceRest(CREDS, server.url, USDM, venue="binanceusdm")
-        keys = ListenKeys(rest, "ws://127.0.0.1:9", interval=0.05, retry=0.01)
-        with caplog.at_level(logging.WARNING):
-            try:
-                keys.url()
-                wait_until(lambda: keys.keepalives >= 1, what="a keepalive after the failures")
-            finally:
-                keys.stop()
-    assert "could not extend the listen key (ExchangeUnavailable" in caplog.text
+    assert "could not extend the listen key (OutcomeUnknown: binanceusdm PUT" in caplog.text
     assert "the listen key expired" in caplog.text
     assert KEY not in caplog.text
 
 
-def test_a_second_connect_asks_again_and_keeps_one_thread() -> None:
-    with local_http(default=Reply(body=b"{}")) as server:
-        server.replies += [CREATED, Reply(body=orjson.dumps({"listenKey": "k2"}))]
-        rest = BinanceRest(CREDS, server.url, USDM, venue="binanceusdm")
-        keys = ListenKeys(rest, "ws://127.0.0.1:9", interval=60)
-        try:
-            assert keys.url().endswith(KEY)
-            assert keys.url().endswith("/ws/k2")
-            assert keys.key == "k2"
-        finally:
-            keys.stop()
-        assert [s.method for s in server.seen] == ["POST", "POST"]
+def test_a_second_connect_asks_again_and_keeps_one_thread(local: LocalHttp) -> None:
+    local.replies += [CREATED, Reply(body=orjson.dumps({"listenKey": "k2"}))]
+    keys = keys_of(local, interval=60)
+    try:
+        assert keys.url().endswith(KEY)
+        assert keys.url().endswith("/ws/k2")
+        assert keys.key == "k2"
+    finally:
+        keys.stop()
+    assert [s.method for s in local.seen] == ["POST", "POST"]

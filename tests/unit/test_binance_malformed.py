@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from watcher.errors import UnknownMessage
-from watcher.venues.binance import Binance, BinanceCredentials, BinanceUsdm
+from watcher.venues.binance import Binance, BinanceCredentials
+from watcher.venues.binanceusdm import BinanceUsdm
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "binance"
 

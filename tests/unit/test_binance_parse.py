@@ -20,7 +20,8 @@ from watcher.events import (
     PositionUpdate,
     TickRow,
 )
-from watcher.venues.binance import Binance, BinanceUsdm
+from watcher.venues.binance import Binance
+from watcher.venues.binanceusdm import BinanceUsdm
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "binance"
 ACCOUNT = "main"

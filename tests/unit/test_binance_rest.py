@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,8 +12,8 @@ import orjson
 import pytest
 from binance.lib.authentication import hmac_hashing
 
-from tests.local_http import LocalHttp, Reply, Seen, local_http
-from watcher.errors import ConfigError, ExchangeUnavailable, OrderRejected
+from tests.local_http import LocalHttp, Reply, Seen
+from watcher.errors import ExchangeUnavailable, OrderRejected, OutcomeUnknown, RequestRejected
 from watcher.events import Fill, OrderUpdate
 from watcher.venues.binance import SPOT, USDM, BinanceCredentials, BinanceRest
 
@@ -48,29 +47,27 @@ def assert_signed(seen: Seen) -> None:
     assert params(seen)["recvWindow"] == "5000"
 
 
-@pytest.fixture
-def server() -> Iterator[LocalHttp]:
-    """A local server standing in for Binance's REST host."""
-    with local_http() as s:
-        yield s
+def path(seen: Seen) -> str:
+    """The request's path, without its query."""
+    return seen.path.partition("?")[0]
 
 
-def spot(server: LocalHttp, timeout: float = 10.0) -> BinanceRest:
+def spot(local: LocalHttp, timeout: float = 10.0) -> BinanceRest:
     """A spot client of the local server."""
-    return BinanceRest(CREDS, server.url, SPOT, account="main", timeout=timeout, clock=lambda: NOW)
+    return BinanceRest(CREDS, local.url, SPOT, account="main", timeout=timeout, clock=lambda: NOW)
 
 
-def usdm(server: LocalHttp) -> BinanceRest:
+def usdm(local: LocalHttp) -> BinanceRest:
     """A USD-M client of the local server."""
-    return BinanceRest(CREDS, server.url, USDM, venue="binanceusdm", clock=lambda: NOW)
+    return BinanceRest(CREDS, local.url, USDM, venue="binanceusdm", clock=lambda: NOW)
 
 
-def test_a_limit_order_is_placed_signed(server: LocalHttp) -> None:
-    server.replies.append(Reply(body=doc("binance_spot_rest_new_order_ack_response.json")))
-    order_id = spot(server).place_order("BTCUSDT", "buy", "limit", "0.5", "30000.1", "kx-1")
+def test_a_limit_order_is_placed_signed(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("binance_spot_rest_new_order_ack_response.json")))
+    order_id = spot(local).place_order("BTCUSDT", "buy", "limit", "0.5", "30000.1", "kx-1")
     assert order_id == "28"
-    (seen,) = server.seen
-    assert (seen.method, seen.path, seen.body) == ("POST", "/api/v3/order", b"")
+    (seen,) = local.seen
+    assert (seen.method, path(seen), seen.body) == ("POST", "/api/v3/order", "")
     assert list(params(seen)) == [
         "symbol", "side", "type", "quantity", "price", "timeInForce", "newClientOrderId",
         "recvWindow", "timestamp", "signature",
@@ -83,82 +80,105 @@ def test_a_limit_order_is_placed_signed(server: LocalHttp) -> None:
     assert_signed(seen)
 
 
-def test_a_reduce_only_futures_market_order(server: LocalHttp) -> None:
-    server.replies.append(Reply(body=doc("binance_futures_rest_new_order_response.json")))
-    assert (
-        usdm(server).place_order("BTCUSDT", "sell", "market", "1", reduce_only=True) == "22542179"
-    )
-    (seen,) = server.seen
-    assert seen.path == "/fapi/v1/order"
+def test_a_reduce_only_futures_market_order(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("binance_futures_rest_new_order_response.json")))
+    assert usdm(local).place_order("BTCUSDT", "sell", "market", "1", reduce_only=True) == "22542179"
+    (seen,) = local.seen
+    assert path(seen) == "/fapi/v1/order"
     assert "timeInForce" not in params(seen)
     assert (params(seen)["type"], params(seen)["reduceOnly"]) == ("MARKET", "true")
     with pytest.raises(ValueError, match="spot orders have no reduce-only"):
-        spot(server).place_order("BTCUSDT", "sell", "market", "1", reduce_only=True)
+        spot(local).place_order("BTCUSDT", "sell", "market", "1", reduce_only=True)
 
 
-def test_a_refused_order_is_order_rejected(server: LocalHttp) -> None:
+def test_a_refused_order_is_order_rejected(local: LocalHttp) -> None:
     body = error(-2010, "Account has insufficient balance for requested action.")
-    server.replies.append(Reply(400, body))
+    local.replies.append(Reply(400, body))
     with pytest.raises(OrderRejected) as caught:
-        spot(server).place_order("BTCUSDT", "buy", "market", "1", client_order_id="kx-2")
+        spot(local).place_order("BTCUSDT", "buy", "market", "1", client_order_id="kx-2")
     assert (caught.value.code, caught.value.client_order_id) == ("-2010", "kx-2")
     assert "insufficient balance" in str(caught.value)
 
 
+# Messages of errors.md (and of the documented IP-ban reply).
+QUEUED = error(-1003, "Too many requests queued.")
+BANNED = error(-1003, orjson.loads(doc("binance_spot_wsapi_ip_ban_response.json"))["error"]["msg"])
+TOO_MANY_ORDERS = error(-1015, "Too many new orders.")
+TIMEOUT = error(
+    -1007,
+    "Timeout waiting for response from backend server. Send status unknown; "
+    "execution status unknown.",
+)
+
+
 @pytest.mark.parametrize(
-    ("reply", "retry_after"),
+    ("reply", "kind", "retry_after"),
     [
-        (Reply(429, error(-1003, "Too many requests."), {"Retry-After": "7"}), 7.0),
-        (
-            Reply(418, error(-1003, "Way too much request weight used."), {"Retry-After": "120"}),
-            120,
-        ),
-        (Reply(503, b"Service Unavailable."), None),
+        (Reply(429, QUEUED, {"Retry-After": "7"}), "unavailable", 7),
+        (Reply(418, BANNED, {"Retry-After": "9"}), "unavailable", 9),
+        (Reply(400, TOO_MANY_ORDERS), "unavailable", None),
+        # "the execution status is UNKNOWN and could have been a success"
+        (Reply(503, b"Service Unavailable."), "unknown", None),
+        (Reply(408, TIMEOUT), "unknown", None),
     ],
 )
-def test_rate_limits_and_5xx_are_unavailable(
-    server: LocalHttp, reply: Reply, retry_after: float | None
+def test_busy_and_unknown_outcomes(
+    local: LocalHttp, reply: Reply, kind: str, retry_after: float | None
 ) -> None:
-    server.replies.append(reply)
+    local.replies += [reply, reply]
     with pytest.raises(ExchangeUnavailable) as caught:
-        spot(server).place_order("BTCUSDT", "buy", "market", "1")
+        spot(local).place_order("BTCUSDT", "buy", "market", "1")
+    assert isinstance(caught.value, OutcomeUnknown) == (kind == "unknown")
     assert caught.value.retry_after == retry_after
     assert "signature" not in str(caught.value)
+    with pytest.raises(ExchangeUnavailable) as read:  # a read changes nothing: never unknown
+        spot(local).order_by_client_id("BTCUSDT", "kx-1")
+    assert not isinstance(read.value, OutcomeUnknown)
 
 
-def test_a_timeout_is_unavailable(server: LocalHttp) -> None:
+def test_a_timeout_after_sending_leaves_the_outcome_unknown(local: LocalHttp) -> None:
     hold = threading.Event()
-    server.replies.append(Reply(hold=hold))
+    local.replies.append(Reply(hold=hold))
     try:
-        with pytest.raises(ExchangeUnavailable, match="POST /api/v3/order: TimeoutError"):
-            spot(server, timeout=0.2).place_order("BTCUSDT", "buy", "market", "1")
+        with pytest.raises(OutcomeUnknown, match="POST /api/v3/order: TimeoutError"):
+            spot(local, timeout=0.2).place_order("BTCUSDT", "buy", "market", "1")
     finally:
         hold.set()
 
 
-def test_a_refused_key_is_a_config_error_without_the_key(server: LocalHttp) -> None:
-    server.replies.append(
+def test_nothing_listening_is_unavailable() -> None:
+    dead = LocalHttp()
+    dead.close()  # the port is free again: the connection is refused, nothing was sent
+    with pytest.raises(ExchangeUnavailable) as caught:
+        spot(dead).place_order("BTCUSDT", "buy", "market", "1")
+    assert not isinstance(caught.value, OutcomeUnknown)
+
+
+def test_a_refused_key_is_rejected_without_the_key(local: LocalHttp) -> None:
+    local.replies.append(
         Reply(401, error(-2015, "Invalid API-key, IP, or permissions for action."))
     )
-    with pytest.raises(ConfigError, match="the API key was refused: -2015") as caught:
-        spot(server).key_permissions()
+    with pytest.raises(
+        RequestRejected, match="refused the request: -2015 Invalid API-key"
+    ) as caught:
+        spot(local).key_permissions()
     assert API_KEY not in str(caught.value)
     assert SECRET not in str(caught.value)
 
 
-def test_cancel_by_client_order_id(server: LocalHttp) -> None:
-    server.replies.append(Reply(body=doc("binance_spot_rest_cancel_order_response.json")))
-    spot(server).cancel_order("LTCBTC", client_order_id="myOrder1")
-    (seen,) = server.seen
-    assert (seen.method, seen.path) == ("DELETE", "/api/v3/order")
+def test_cancel_by_client_order_id(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("binance_spot_rest_cancel_order_response.json")))
+    spot(local).cancel_order("LTCBTC", client_order_id="myOrder1")
+    (seen,) = local.seen
+    assert (seen.method, path(seen)) == ("DELETE", "/api/v3/order")
     assert (params(seen)["symbol"], params(seen)["origClientOrderId"]) == ("LTCBTC", "myOrder1")
     assert_signed(seen)
 
 
-def test_order_by_client_id_reads_spot_and_futures_orders(server: LocalHttp) -> None:
-    server.replies.append(Reply(body=doc("binance_spot_rest_query_order_response.json")))
-    server.replies.append(Reply(body=doc("binance_futures_rest_query_order_response.json")))
-    assert spot(server).order_by_client_id("LTCBTC", "myOrder1") == OrderUpdate(
+def test_order_by_client_id_reads_spot_and_futures_orders(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("binance_spot_rest_query_order_response.json")))
+    local.replies.append(Reply(body=doc("binance_futures_rest_query_order_response.json")))
+    assert spot(local).order_by_client_id("LTCBTC", "myOrder1") == OrderUpdate(
         venue="binance",
         account="main",
         market="LTCBTC",
@@ -172,7 +192,7 @@ def test_order_by_client_id_reads_spot_and_futures_orders(server: LocalHttp) -> 
         price=Decimal("0.1"),
         at=datetime(2017, 7, 12, 2, 41, 59, 559_000, tzinfo=UTC),
     )
-    futures = usdm(server).order_by_client_id("BTCUSDT", "abc")
+    futures = usdm(local).order_by_client_id("BTCUSDT", "abc")
     assert futures is not None
     assert (futures.venue, futures.order_id, futures.state, futures.price, futures.avg_price) == (
         "binanceusdm",
@@ -181,22 +201,22 @@ def test_order_by_client_id_reads_spot_and_futures_orders(server: LocalHttp) -> 
         None,  # "0": a trailing stop has no price
         None,  # "0.00000": nothing filled
     )
-    assert [(s.method, s.path, params(s)["origClientOrderId"]) for s in server.seen] == [
+    assert [(s.method, path(s), params(s)["origClientOrderId"]) for s in local.seen] == [
         ("GET", "/api/v3/order", "myOrder1"),
         ("GET", "/fapi/v1/order", "abc"),
     ]
 
 
-def test_an_order_binance_does_not_know_is_none(server: LocalHttp) -> None:
-    server.replies.append(Reply(400, error(-2013, "Order does not exist.")))
-    assert spot(server).order_by_client_id("BTCUSDT", "kx-404") is None
+def test_an_order_binance_does_not_know_is_none(local: LocalHttp) -> None:
+    local.replies.append(Reply(400, error(-2013, "Order does not exist.")))
+    assert spot(local).order_by_client_id("BTCUSDT", "kx-404") is None
 
 
-def test_fills_of_spot_and_futures(server: LocalHttp) -> None:
-    server.replies.append(Reply(body=doc("binance_spot_rest_my_trades_response.json")))
-    server.replies.append(Reply(body=doc("binance_futures_rest_user_trades_response.json")))
+def test_fills_of_spot_and_futures(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("binance_spot_rest_my_trades_response.json")))
+    local.replies.append(Reply(body=doc("binance_futures_rest_user_trades_response.json")))
     since = datetime.fromtimestamp(NOW - 3600, UTC)
-    assert spot(server).fills_since(since, "BNBBTC") == [
+    assert spot(local).fills_since(since, "BNBBTC") == [
         Fill(
             venue="binance",
             account="main",
@@ -212,7 +232,7 @@ def test_fills_of_spot_and_futures(server: LocalHttp) -> None:
             at=datetime(2017, 7, 12, 13, 19, 9, 590_000, tzinfo=UTC),
         )
     ]
-    (fill,) = usdm(server).fills_since(since, "BTCUSDT")
+    (fill,) = usdm(local).fills_since(since, "BTCUSDT")
     assert (fill.side, fill.price, fill.size, fill.fee, fill.trade_id) == (
         "sell",
         Decimal("7819.01"),
@@ -220,17 +240,17 @@ def test_fills_of_spot_and_futures(server: LocalHttp) -> None:
         Decimal("0.07819010"),  # the doc's commission is negative: a rebate, on our sign
         "698759",
     )
-    spot_query, futures_query = (params(s) for s in server.seen)
+    spot_query, futures_query = (params(s) for s in local.seen)
     assert spot_query["startTime"] == str(int((NOW - 3600) * 1000))
     assert spot_query["endTime"] == str(int(NOW * 1000))
     assert (spot_query["limit"], futures_query["symbol"]) == ("1000", "BTCUSDT")
 
 
-def test_fills_walk_the_time_windows_up_to_now(server: LocalHttp) -> None:
-    server.default = Reply(body=b"[]")
+def test_fills_walk_the_time_windows_up_to_now(local: LocalHttp) -> None:
+    local.default = Reply(body=b"[]")
     since = datetime.fromtimestamp(NOW - 50 * 3600, UTC)  # three 24-hour windows
-    assert spot(server).fills_since(since, "BTCUSDT") == []
-    windows = [(int(params(s)["startTime"]), int(params(s)["endTime"])) for s in server.seen]
+    assert spot(local).fills_since(since, "BTCUSDT") == []
+    windows = [(int(params(s)["startTime"]), int(params(s)["endTime"])) for s in local.seen]
     start, day = int((NOW - 50 * 3600) * 1000), 24 * 3600 * 1000
     assert windows == [
         (start, start + day - 1),
@@ -238,47 +258,47 @@ def test_fills_walk_the_time_windows_up_to_now(server: LocalHttp) -> None:
         (start + 2 * day, int(NOW * 1000)),
     ]
     with pytest.raises(ValueError, match="per market"):
-        spot(server).fills_since(since)
+        spot(local).fills_since(since)
 
 
-def test_a_full_page_of_fills_continues_by_trade_id(server: LocalHttp) -> None:
+def test_a_full_page_of_fills_continues_by_trade_id(local: LocalHttp) -> None:
     trade = orjson.loads(doc("binance_spot_rest_my_trades_response.json"))[0]
     first = [trade | {"id": 1000 + i, "time": int(NOW * 1000) - 5000 + i} for i in range(1000)]
     second = [trade | {"id": 2000, "time": int(NOW * 1000) - 100}]
-    server.replies += [Reply(body=orjson.dumps(first)), Reply(body=orjson.dumps(second))]
-    fills = spot(server).fills_since(datetime.fromtimestamp(NOW - 60, UTC), "BNBBTC")
+    local.replies += [Reply(body=orjson.dumps(first)), Reply(body=orjson.dumps(second))]
+    fills = spot(local).fills_since(datetime.fromtimestamp(NOW - 60, UTC), "BNBBTC")
     assert [f.trade_id for f in fills] == [str(1000 + i) for i in range(1000)] + ["2000"]
-    assert "startTime" not in params(server.seen[1])
-    assert params(server.seen[1])["fromId"] == "2000"
+    assert "startTime" not in params(local.seen[1])
+    assert params(local.seen[1])["fromId"] == "2000"
 
 
-def test_key_permissions(server: LocalHttp) -> None:
+def test_key_permissions(local: LocalHttp) -> None:
     documented = orjson.loads(doc("binance_rest_api_restrictions_response.json"))
-    server.replies.append(Reply(body=orjson.dumps(documented)))
+    local.replies.append(Reply(body=orjson.dumps(documented)))
     allowed = documented | {"enableWithdrawals": True, "enableFutures": True}
-    server.replies.append(Reply(body=orjson.dumps(allowed)))
-    assert spot(server).key_permissions() == frozenset({"read"})
-    assert usdm(server).key_permissions() == frozenset({"read", "trade", "withdraw"})
-    assert {s.path for s in server.seen} == {"/sapi/v1/account/apiRestrictions"}
-    for seen in server.seen:
+    local.replies.append(Reply(body=orjson.dumps(allowed)))
+    assert spot(local).key_permissions() == frozenset({"read"})
+    assert usdm(local).key_permissions() == frozenset({"read", "trade", "withdraw"})
+    assert {path(s) for s in local.seen} == {"/sapi/v1/account/apiRestrictions"}
+    for seen in local.seen:
         assert_signed(seen)
 
 
-def test_listen_keys_are_asked_with_the_api_key_only(server: LocalHttp) -> None:
-    server.replies.append(Reply(body=doc("binance_spot_rest_listenKey_create_response.json")))
-    server.replies.append(Reply(body=doc("binance_spot_rest_listenKey_keepalive_response.json")))
-    server.replies.append(Reply(body=doc("binance_futures_listenKey_create_response.json")))
-    server.replies.append(Reply(400, error(-1125, "This listenKey does not exist.")))
-    rest = spot(server)
+def test_listen_keys_are_asked_with_the_api_key_only(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=doc("binance_spot_rest_listenKey_create_response.json")))
+    local.replies.append(Reply(body=doc("binance_spot_rest_listenKey_keepalive_response.json")))
+    local.replies.append(Reply(body=doc("binance_futures_listenKey_create_response.json")))
+    local.replies.append(Reply(400, error(-1125, "This listenKey does not exist.")))
+    rest = spot(local)
     key = rest.create_listen_key()
     assert key == "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
     assert rest.keepalive_listen_key(key) is True
-    assert usdm(server).create_listen_key() == key
-    assert usdm(server).keepalive_listen_key(key) is False  # expired: the stream gets a new one
-    assert [(s.method, s.path, s.query) for s in server.seen] == [
+    assert usdm(local).create_listen_key() == key
+    assert usdm(local).keepalive_listen_key(key) is False  # expired: the stream gets a new one
+    assert [(s.method, path(s), s.query) for s in local.seen] == [
         ("POST", "/api/v3/userDataStream", ""),
         ("PUT", "/api/v3/userDataStream", f"listenKey={key}"),
         ("POST", "/fapi/v1/listenKey", ""),
         ("PUT", "/fapi/v1/listenKey", ""),
     ]
-    assert all(s.headers["x-mbx-apikey"] == API_KEY for s in server.seen)
+    assert all(s.headers["x-mbx-apikey"] == API_KEY for s in local.seen)

@@ -7,12 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from watcher.errors import ConfigError
-from watcher.venues.binance import (
-    MAX_STREAMS_PER_CONNECTION,
-    STREAMS_PER_CONNECTION,
-    Binance,
-    BinanceUsdm,
-)
+from watcher.venues.binance import MAX_STREAMS_PER_CONNECTION, STREAMS_PER_CONNECTION, Binance
+from watcher.venues.binanceusdm import BinanceUsdm
 
 
 def test_sources_map_to_documented_streams() -> None:
@@ -57,7 +53,7 @@ def test_public_feeds_are_named_and_subscribe_by_url() -> None:
     feeds = BinanceUsdm("main", streams_per_connection=2).feeds(series, private=False)
     assert [f.name for f in feeds] == ["public", "public-2", "public-3"]
     assert all(f.venue == "binanceusdm" and not f.subscribe for f in feeds)
-    assert all(f.url.startswith("wss://fstream.binance.com/stream?streams=") for f in feeds)
+    assert all(f.url().startswith("wss://fstream.binance.com/stream?streams=") for f in feeds)
 
 
 def test_no_series_no_public_feed_and_no_credentials_no_private_feed() -> None:

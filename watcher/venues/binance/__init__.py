@@ -1,22 +1,22 @@
-"""Binance spot and USD-M futures: everything Binance-specific (endpoints, signing, wire models,
-parsing, REST).
+"""Binance spot, and the code USD-M futures (watcher/venues/binanceusdm) shares: endpoints,
+signing, wire models, parsing, REST.
 
 auth.py signs, wire*.py hold the payload models, ticks.py the lean market-data path, venue.py
-parses frames and describes the feeds, rest.py places and looks up orders, listen_key.py keeps
-the user data stream's key alive.
+parses frames and describes the feeds, rest.py is the account's Trading (orders, order lookup,
+fills, key permissions, listen keys), listen_key.py keeps the user data stream's key alive,
+settings.py reads KLAXON_BINANCE_* / KLAXON_BINANCEUSDM_*.
 """
 
 from watcher.venues.binance.auth import BinanceCredentials, Signer, query_string
 from watcher.venues.binance.listen_key import ListenKeys
-from watcher.venues.binance.rest import SPOT, USDM, BinanceRest, Endpoints, RequestRefused
-from watcher.venues.binance.ticks import book_rows, mark_price_rows, ticker_rows
-from watcher.venues.binance.venue import (
-    MAX_CONNECTION_AGE,
+from watcher.venues.binance.rest import SPOT, USDM, BinanceRest, Endpoints
+from watcher.venues.binance.settings import (
     MAX_STREAMS_PER_CONNECTION,
     STREAMS_PER_CONNECTION,
-    Binance,
-    BinanceUsdm,
+    BinanceSettings,
 )
+from watcher.venues.binance.ticks import book_rows, mark_price_rows, ticker_rows
+from watcher.venues.binance.venue import MAX_CONNECTION_AGE, Binance
 
 __all__ = [
     "MAX_CONNECTION_AGE",
@@ -27,10 +27,9 @@ __all__ = [
     "Binance",
     "BinanceCredentials",
     "BinanceRest",
-    "BinanceUsdm",
+    "BinanceSettings",
     "Endpoints",
     "ListenKeys",
-    "RequestRefused",
     "Signer",
     "book_rows",
     "mark_price_rows",

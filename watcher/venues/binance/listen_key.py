@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from watcher.errors import ConfigError, ExchangeError
+from watcher.errors import ExchangeError
 from watcher.venues.binance.rest import BinanceRest
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class ListenKeys:
             wait = self.interval
             try:
                 alive = self._rest.keepalive_listen_key(self._key)
-            except (ExchangeError, ConfigError) as exc:
+            except ExchangeError as exc:
                 wait = min(self.retry, self.interval)
                 log.warning(
                     "%s: could not extend the listen key (%s: %s); retrying in %gs",

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import orjson
@@ -18,12 +19,14 @@ from pydantic import ValidationError
 
 from watcher.errors import (
     ConfigError,
-    ExchangeError,
     ExchangeUnavailable,
     OrderRejected,
+    OutcomeUnknown,
+    RequestRejected,
     UnknownMessage,
 )
 from watcher.events import Fill, OrderUpdate
+from watcher.venues import Permission
 from watcher.venues.binance.auth import (
     DEFAULT_RECV_WINDOW,
     MAX_RECV_WINDOW,
@@ -37,14 +40,17 @@ from watcher.venues.binance.wire_rest import (
     ListenKey,
     RestOrder,
 )
-from watcher.venues.transport import check_base_url, send
+from watcher.venues.http import check_base_url, retry_after, send
 
 log = logging.getLogger(__name__)
 
 ORDER_NOT_FOUND = "-2013"  # "Order does not exist."
 LISTEN_KEY_NOT_FOUND = "-1125"  # "This listenKey does not exist."
-# The key itself is refused (bad key, IP or permissions; bad signature): the settings are wrong.
-_KEY_REFUSED = frozenset({"-2014", "-2015", "-1022"})
+# Not carried out, slow down: too many requests, throttled, too many orders.
+_BUSY = frozenset({"-1003", "-1008", "-1015"})
+# "Timeout waiting for response from backend server. Send status unknown; execution status
+# unknown." https://developers.binance.com/docs/binance-spot-api-docs/errors
+_UNKNOWN_OUTCOME = frozenset({"-1007"})
 # Order types that rest on the book and so need a time in force.
 _RESTING = frozenset({"LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT", "STOP", "TAKE_PROFIT"})
 MAX_TRADES = 1_000  # the most myTrades / userTrades returns at once
@@ -64,7 +70,7 @@ class Endpoints(NamedTuple):
     permissions: str = "/sapi/v1/account/apiRestrictions"
 
 
-SPOT = Endpoints(
+SPOT: Endpoints = Endpoints(
     order="/api/v3/order",
     trades="/api/v3/myTrades",
     listen_key="/api/v3/userDataStream",
@@ -73,7 +79,7 @@ SPOT = Endpoints(
     futures=False,
     trades_window=24 * 3600 * 1000,
 )
-USDM = Endpoints(
+USDM: Endpoints = Endpoints(
     order="/fapi/v1/order",
     trades="/fapi/v1/userTrades",
     listen_key="/fapi/v1/listenKey",
@@ -82,6 +88,10 @@ USDM = Endpoints(
     futures=True,
     trades_window=7 * 24 * 3600 * 1000,
 )
+
+
+def _text(value: str | Decimal) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else value
 
 
 def _ms(fill: Fill) -> int:
@@ -132,8 +142,8 @@ class BinanceRest:
         market: str,
         side: str,
         ord_type: str,
-        size: str,
-        price: str | None = None,
+        size: str | Decimal,
+        price: str | Decimal | None = None,
         client_order_id: str | None = None,
         *,
         time_in_force: str | None = None,
@@ -141,13 +151,13 @@ class BinanceRest:
     ) -> str:
         """Place an order (ord_type market, limit, or a Binance type); return its orderId.
 
-        Raises OrderRejected (Binance said no) or ExchangeUnavailable (retry, after asking for
-        the order by its client id: a timeout or a 5xx leaves the outcome unknown).
+        Raises OrderRejected (Binance said no), ExchangeUnavailable (not placed: retry) or
+        OutcomeUnknown (a timeout or 5xx after it was sent: look it up by client id first).
         """
         kind = ord_type.upper()
-        params = {"symbol": market, "side": side.upper(), "type": kind, "quantity": size}
+        params = {"symbol": market, "side": side.upper(), "type": kind, "quantity": _text(size)}
         if price is not None:
-            params["price"] = price
+            params["price"] = _text(price)
         if time_in_force or kind in _RESTING:
             params["timeInForce"] = time_in_force or "GTC"
         if reduce_only:
@@ -212,7 +222,7 @@ class BinanceRest:
         except ValidationError:
             raise UnknownMessage(self.venue, "unreadable trades", orjson.dumps(data)) from None
 
-    def key_permissions(self) -> frozenset[str]:
+    def key_permissions(self) -> frozenset[Permission]:
         """Return what the API key may do here: "read", "trade" (this product), "withdraw"."""
         data = self._signed_call("GET", self.endpoints.permissions, {}, self.permissions_url)
         try:
@@ -235,7 +245,7 @@ class BinanceRest:
         """Extend the listen key by 60 minutes; False when Binance no longer knows it."""
         try:
             self._keyed_call("PUT", self._listen_key_params(key))
-        except RequestRefused as exc:
+        except RequestRejected as exc:
             if exc.code == LISTEN_KEY_NOT_FOUND:
                 return False
             raise
@@ -264,7 +274,7 @@ class BinanceRest:
     def _order_call(self, method: str, params: dict[str, str], client_order_id: str) -> Any:
         try:
             return self._signed_call(method, self.endpoints.order, params)
-        except RequestRefused as exc:
+        except RequestRejected as exc:
             raise OrderRejected(self.venue, exc.code, exc.message, client_order_id) from None
 
     def _signed_call(
@@ -278,35 +288,39 @@ class BinanceRest:
         return self._call(method, self.endpoints.listen_key, query_string(params), self.base_url)
 
     def _call(self, method: str, path: str, query: str, base: str) -> Any:
-        label = f"{self.venue} {method} {path}"
+        # Errors name the call, never its query: it holds the signature (and a listen key).
+        what = f"{self.venue} {method} {path}"
         headers = {"X-MBX-APIKEY": self._signer.api_key}
         body = b"" if method in ("POST", "PUT") else None
         url = f"{base}{path}?{query}" if query else base + path
-        reply = send(method, url, headers, body, self.timeout, label)
-        if reply.status in (418, 429) or reply.status >= 500:
-            # 5xx: Binance says the outcome is UNKNOWN; the caller asks for the order by its id.
-            raise ExchangeUnavailable(f"{label}: HTTP {reply.status}", reply.retry_after)
+        reads = method == "GET"
+        try:
+            reply = send(url, method, body, headers, self.timeout, what)
+        except OutcomeUnknown as exc:
+            if reads:  # a read has no effect: nothing is unknown about it
+                raise ExchangeUnavailable(str(exc)) from None
+            raise
+        wait = retry_after(reply.headers)
+        if reply.status in (418, 429):  # rate limits, and the IP ban that follows ignoring them
+            raise ExchangeUnavailable(f"{what}: HTTP {reply.status}", wait)
+        if reply.status >= 500:
+            # Binance: "the execution status is UNKNOWN and could have been a success".
+            kind = ExchangeUnavailable if reads else OutcomeUnknown
+            raise kind(f"{what}: HTTP {reply.status}", wait)
         try:
             data = orjson.loads(reply.body) if reply.body else {}
         except orjson.JSONDecodeError:
-            raise UnknownMessage(
-                self.venue, f"{label}: HTTP {reply.status}, not JSON", b""
-            ) from None
-        if reply.status >= 400:
-            code, message = error_of(data)
-            log.warning("%s: HTTP %s %s", label, reply.status, code)
-            if code in _KEY_REFUSED:
-                raise ConfigError(f"{self.venue}: the API key was refused: {code} {message}")
-            raise RequestRefused(
-                label, code or str(reply.status), message or f"HTTP {reply.status}"
-            )
-        return data
-
-
-class RequestRefused(ExchangeError):
-    """Binance refused a request (4xx with its error code); order calls raise OrderRejected."""
-
-    def __init__(self, label: str, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{label}: {code} {message}")
+            reason = f"{what}: HTTP {reply.status}, not JSON"
+            raise UnknownMessage(self.venue, reason, reply.body) from None
+        if reply.status < 400:
+            return data
+        code, message = error_of(data)
+        log.warning("%s: HTTP %s %s", what, reply.status, code)
+        if code in _BUSY:
+            raise ExchangeUnavailable(f"{what}: {code} {message}", wait)
+        if code in _UNKNOWN_OUTCOME:
+            kind = ExchangeUnavailable if reads else OutcomeUnknown
+            raise kind(f"{what}: {code} {message}", wait)
+        raise RequestRejected(
+            self.venue, code or str(reply.status), message or f"HTTP {reply.status}"
+        )

@@ -1,5 +1,5 @@
-"""The Binance venues, spot ("binance") and USD-M futures ("binanceusdm"): endpoints, feeds,
-and frames -> events (a lean path for market data).
+"""The Binance spot venue ("binance"), which USD-M futures ("binanceusdm", its own package)
+extends: endpoints, feeds, and frames -> events (a lean path for market data).
 
 Market data comes on combined streams, `/stream?streams=a/b/c`, named in the URL (no
 subscribe frame: a connection takes only 5 incoming messages a second), at most
@@ -14,18 +14,22 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import orjson
 from pydantic import ValidationError
 
 from watcher.errors import ConfigError, UnknownMessage, sample
 from watcher.events import Event, FeedState, FeedStatus
-from watcher.stream import Feed
-from watcher.venues import Parsed
-from watcher.venues.binance.auth import BinanceCredentials
+from watcher.venues import Feed, Heartbeat, Parsed, VenueSettings
+from watcher.venues.binance.auth import DEFAULT_RECV_WINDOW, BinanceCredentials
 from watcher.venues.binance.listen_key import ListenKeys
-from watcher.venues.binance.rest import SPOT, USDM, BinanceRest, Endpoints
+from watcher.venues.binance.rest import SPOT, BinanceRest, Endpoints
+from watcher.venues.binance.settings import (
+    MAX_STREAMS_PER_CONNECTION,
+    STREAMS_PER_CONNECTION,
+    BinanceSettings,
+)
 from watcher.venues.binance.ticks import LEAN
 from watcher.venues.binance.wire import ExecutionReport, OutboundAccountPosition
 from watcher.venues.binance.wire_usdm import (
@@ -41,13 +45,11 @@ log = logging.getLogger(__name__)
 
 SPOT_STREAM_URL = "wss://stream.binance.com:9443"
 SPOT_REST_URL = "https://api.binance.com"
-USDM_STREAM_URL = "wss://fstream.binance.com"
-USDM_REST_URL = "https://fapi.binance.com"
-MAX_STREAMS_PER_CONNECTION = 1024  # Binance's limit
-STREAMS_PER_CONNECTION = 200  # ours: a smaller URL, and a lost connection costs less
 MAX_CONNECTION_AGE = 23.5 * 3600  # seconds: Binance closes a connection at 24 hours
-# No JSON "ping" exists: a silent connection asks for its subscriptions, which Binance answers.
-PING = '{"method":"LIST_SUBSCRIPTIONS","id":0}'
+# Binance's servers ping (spot every 20 s) and want a pong; there is no JSON ping to send. A
+# connection that long without even a ping is dead: make a new one.
+# https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
+SPOT_HEARTBEAT = Heartbeat(interval=30.0, timeout=30.0, frame=None)
 
 # Events that make nothing: balanceUpdate's delta reaches the balance in the
 # outboundAccountPosition that follows it; listStatus's legs each have their executionReport.
@@ -62,9 +64,11 @@ class Binance:
     """Binance spot over WebSocket and REST; its events carry venue "binance" and the account."""
 
     name: ClassVar[str] = "binance"
+    settings_model: ClassVar[type[VenueSettings]] = BinanceSettings
     live_stream_url: ClassVar[str] = SPOT_STREAM_URL
     live_rest_url: ClassVar[str] = SPOT_REST_URL
     endpoints: ClassVar[Endpoints] = SPOT
+    heartbeat: ClassVar[Heartbeat] = SPOT_HEARTBEAT
     # price source -> the stream that carries it
     channels: ClassVar[dict[str, str]] = {
         "last": "ticker",
@@ -82,6 +86,7 @@ class Binance:
         permissions_url: str | None = None,
         streams_per_connection: int = STREAMS_PER_CONNECTION,
         max_connection_age: float = MAX_CONNECTION_AGE,
+        recv_window: int = DEFAULT_RECV_WINDOW,
     ) -> None:
         if not 0 < streams_per_connection <= MAX_STREAMS_PER_CONNECTION:
             raise ConfigError(
@@ -95,9 +100,10 @@ class Binance:
         self.permissions_url = permissions_url or (rest_url or SPOT_REST_URL)
         self.streams_per_connection = streams_per_connection
         self.max_connection_age = max_connection_age
+        self.recv_window = recv_window
         self.listen_keys: ListenKeys | None = None
         if credentials is not None:
-            self.listen_keys = ListenKeys(self.rest(), self.stream_url)
+            self.listen_keys = ListenKeys(self.trading(), self.stream_url)
         self._events: dict[str, Callable[[dict[str, Any]], list[Event]]] = {
             "executionReport": self._execution_report,
             "outboundAccountPosition": self._account_position,
@@ -109,8 +115,29 @@ class Binance:
             "CONDITIONAL_ORDER_TRIGGER_REJECT": self._trigger_reject,
         }
 
+    @classmethod
+    def from_settings(cls, account: str, settings: VenueSettings) -> Self:
+        """Build `account` from its settings (an instance of exactly its settings_model)."""
+        if type(settings) is not cls.settings_model or not isinstance(settings, BinanceSettings):
+            expected = cls.settings_model.__name__
+            raise TypeError(f"{cls.name}: expected {expected}, got {type(settings).__name__}")
+        return cls(
+            account,
+            settings.credentials(),
+            stream_url=settings.stream_url,
+            rest_url=settings.rest_url,
+            permissions_url=settings.permissions_url,
+            streams_per_connection=settings.streams_per_connection,
+            recv_window=settings.recv_window,
+        )
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, stream_url={self.stream_url!r})"
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether an API key is set (the private feed and trading need one)."""
+        return self.credentials is not None
 
     def parse(self, raw: str | bytes, feed: str = "public") -> Parsed:
         """Map one frame to tick rows and events; acks map to nothing."""
@@ -265,11 +292,13 @@ class Binance:
         feeds = [
             Feed(
                 venue=self.name,
+                account=self.account,
                 name="public" if i == 0 else f"public-{i + 1}",
-                url=url,
+                url=partial(_as_is, url),
                 subscribe=(),
                 parse=self.parse,  # feed="public": a partial would cost 0.15 us a frame
-                ping=PING,
+                heartbeat=self.heartbeat,
+                max_age=self.max_connection_age,
             )
             for i, url in enumerate(self.public_urls(series))
         ]
@@ -279,17 +308,19 @@ class Binance:
             feeds.append(
                 Feed(
                     venue=self.name,
+                    account=self.account,
                     name="private",
-                    url=self.listen_keys.url(),
+                    url=self.listen_keys.url,  # a listen key asked for at every connect
                     subscribe=(),
                     parse=partial(self.parse, feed="private"),
-                    ping=PING,
+                    heartbeat=self.heartbeat,
+                    max_age=self.max_connection_age,
                 )
             )
         return feeds
 
-    def rest(self, timeout: float = 10.0) -> BinanceRest:
-        """Return a REST client for this account (needs credentials)."""
+    def trading(self, timeout: float = 10.0) -> BinanceRest:
+        """Return the account's REST client (needs credentials)."""
         if self.credentials is None:
             raise ConfigError(f"{self.name}: REST calls need credentials")
         return BinanceRest(
@@ -299,6 +330,7 @@ class Binance:
             venue=self.name,
             account=self.account,
             permissions_url=self.permissions_url,
+            recv_window=self.recv_window,
             timeout=timeout,
         )
 
@@ -308,11 +340,5 @@ class Binance:
             self.listen_keys.stop()
 
 
-class BinanceUsdm(Binance):
-    """Binance USD-M futures; its events carry venue "binanceusdm" and the account."""
-
-    name: ClassVar[str] = "binanceusdm"
-    live_stream_url: ClassVar[str] = USDM_STREAM_URL
-    live_rest_url: ClassVar[str] = USDM_REST_URL
-    endpoints: ClassVar[Endpoints] = USDM
-    channels: ClassVar[dict[str, str]] = {**Binance.channels, "mark": "markPrice@1s"}
+def _as_is(url: str) -> str:
+    return url

@@ -12,6 +12,7 @@ from typing import Self
 from pydantic import TypeAdapter, model_validator
 
 from watcher.events import Fill, OrderUpdate, utc_from_ms
+from watcher.venues import Permission
 from watcher.venues.binance.wire import (
     Amount,
     BinanceSide,
@@ -115,9 +116,9 @@ class ApiRestrictions(WireModel):
     enableSpotAndMarginTrading: bool = False
     enableFutures: bool = False
 
-    def permissions(self, trade_flag: str) -> frozenset[str]:
+    def permissions(self, trade_flag: str) -> frozenset[Permission]:
         """Return "read", "trade" (by `trade_flag`, the product's own flag) and "withdraw"."""
-        granted = {
+        granted: dict[Permission, bool] = {
             "read": self.enableReading,
             "trade": bool(getattr(self, trade_flag)),
             "withdraw": self.enableWithdrawals,
