@@ -93,6 +93,7 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("order: no order", user("binance_futures_uds_ORDER_TRADE_UPDATE.json", o=None)),
     ("account: bad position side", user("binance_futures_uds_MARGIN_CALL.json", p=[{"ps": "UP"}])),
     ("trade lite: zero price", user("binance_futures_uds_TRADE_LITE.json", L="0")),
+    ("trade lite: zero quantity", user("binance_futures_uds_TRADE_LITE.json", l="0.000")),
     ("trade lite: time 1e300", user("binance_futures_uds_TRADE_LITE.json", T=1.0e300)),
     ("deep nesting", b'{"e": "ORDER_TRADE_UPDATE", "o": ' + b"[" * 200 + b"]" * 200 + b"}"),
 ]

@@ -61,6 +61,7 @@ def _id(value: object) -> object:
 Amount = Annotated[Decimal, BeforeValidator(_decimal_text)]  # signed: balances, PnL, deltas
 Size = Annotated[Decimal, BeforeValidator(_decimal_text), Field(ge=0)]
 Price = Annotated[Decimal, BeforeValidator(_decimal_text), Field(gt=0)]
+Quantity = Annotated[Decimal, BeforeValidator(_decimal_text), Field(gt=0)]
 OptPrice = Annotated[Decimal | None, BeforeValidator(_price_or_none)]
 Ms = Annotated[int, BeforeValidator(_ms)]
 BinanceSide = Annotated[Side, BeforeValidator(_side)]
@@ -88,28 +89,64 @@ class WireModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class ExecutionReport(WireModel):
-    """A spot `executionReport`: the order's state; execution type TRADE also carries a fill."""
+class Execution(WireModel):
+    """The keys of an execution, the same in spot's executionReport and USD-M's order updates."""
 
     s: str  # symbol
+    c: str = ""  # client order id
+    S: BinanceSide
+    i: Id  # order id
+    l: Size  # last executed quantity  # noqa: E741 - Binance's own key
+    L: OptPrice = None  # last executed price
+    n: Amount | None = None  # commission of this execution (absent: none)
+    N: str | None = None  # commission asset
+    t: int = -1  # trade id
+    m: bool = False  # maker side
+    T: Ms  # transaction time
+
+    @property
+    def client_order_id(self) -> str:
+        """Return the order's client id."""
+        return self.c
+
+    @property
+    def executed(self) -> bool:
+        """Whether this update reports an execution (a price and a quantity)."""
+        return self.L is not None and self.l > 0
+
+    def fill(self, venue: str, account: str) -> Fill:
+        """Return the execution as a Fill (only when `executed`)."""
+        if self.L is None:
+            raise ValueError("an execution without a price")
+        return Fill(
+            venue=venue,
+            account=account,
+            market=self.s,
+            side=self.S,
+            price=self.L,
+            size=self.l,
+            fee=fee(self.n),
+            fee_ccy=self.N or "",
+            trade_id=str(self.t),
+            order_id=str(self.i),
+            client_order_id=self.client_order_id,
+            liquidity=liquidity(self.m),
+            at=utc_from_ms(self.T),
+        )
+
+
+class ExecutionReport(Execution):
+    """A spot `executionReport`: the order's state; execution type TRADE also carries a fill."""
+
     c: str  # client order id (of the cancel request, for a cancel)
     C: str = ""  # original client order id: set when the order was canceled
-    S: BinanceSide
     o: str  # order type
     q: Size  # order quantity
     p: OptPrice = None  # order price
     x: str  # execution type: NEW, CANCELED, REPLACED, REJECTED, TRADE, EXPIRED, ...
     X: str  # order status
     r: str = "NONE"  # reject reason
-    i: Id  # order id
-    l: Size  # last executed quantity  # noqa: E741 - Binance's own key
     z: Size  # cumulative filled quantity
-    L: OptPrice = None  # last executed price
-    n: Amount | None = None  # commission of this execution
-    N: str | None = None  # commission asset
-    T: Ms  # transaction time
-    t: int = -1  # trade id, -1 without one
-    m: bool = False  # maker side
     Z: Amount = Decimal(0)  # cumulative quote quantity
 
     @property
@@ -138,23 +175,7 @@ class ExecutionReport(WireModel):
 
     def to_fill(self, venue: str, account: str) -> Fill | None:
         """Return the execution this report carries (x == TRADE), or None."""
-        if self.x != "TRADE" or self.L is None or self.l <= 0:
-            return None
-        return Fill(
-            venue=venue,
-            account=account,
-            market=self.s,
-            side=self.S,
-            price=self.L,
-            size=self.l,
-            fee=fee(self.n),
-            fee_ccy=self.N or "",
-            trade_id=str(self.t),
-            order_id=str(self.i),
-            client_order_id=self.client_order_id,
-            liquidity=liquidity(self.m),
-            at=utc_from_ms(self.T),
-        )
+        return self.fill(venue, account) if self.x == "TRADE" and self.executed else None
 
 
 class SpotBalance(WireModel):

@@ -16,14 +16,14 @@ from watcher.events import AccountUpdate, Balance, Fill, OrderUpdate, PositionUp
 from watcher.venues.binance.wire import (
     Amount,
     BinanceSide,
+    Execution,
     Id,
     Ms,
     OptPrice,
     Price,
+    Quantity,
     Size,
     WireModel,
-    fee,
-    liquidity,
 )
 
 _POSITION_SIDES = {"BOTH": "net", "LONG": "long", "SHORT": "short"}
@@ -40,27 +40,17 @@ def _position_side(value: object) -> object:
 PositionSide = Annotated[str, BeforeValidator(_position_side)]
 
 
-class UsdmOrder(WireModel):
+class UsdmOrder(Execution):
     """The `o` object of an ORDER_TRADE_UPDATE."""
 
-    s: str  # symbol
-    c: str = ""  # client order id
-    S: BinanceSide
     o: str  # order type
     q: Size  # original quantity
     p: OptPrice = None  # original price
     ap: OptPrice = None  # average price
     x: str  # execution type: NEW, CANCELED, CALCULATED, EXPIRED, TRADE, AMENDMENT
     X: str  # order status
-    i: Id  # order id
-    l: Size  # last filled quantity  # noqa: E741 - Binance's own key
     z: Size  # cumulative filled quantity
-    L: OptPrice = None  # last filled price
-    N: str = ""  # commission asset (absent without commission)
-    n: Amount | None = None  # commission (absent without commission)
-    T: Ms  # order trade time
     t: int = 0  # trade id
-    m: bool = False  # maker side
     er: str = "0"  # expiry reason, "0" for none
 
 
@@ -72,76 +62,40 @@ class OrderTradeUpdate(WireModel):
     def to_events(self, venue: str, account: str) -> list[OrderUpdate | Fill]:
         """Return the OrderUpdate, and the Fill when this update reports an execution."""
         o = self.o
-        events: list[OrderUpdate | Fill] = [
-            OrderUpdate(
-                venue=venue,
-                account=account,
-                market=o.s,
-                order_id=str(o.i),
-                client_order_id=o.c,
-                side=o.S,
-                order_type=o.o,
-                state=o.X,
-                size=o.q,
-                filled=o.z,
-                price=o.p,
-                avg_price=o.ap,
-                code="" if o.er in ("", "0") else o.er,
-                at=utc_from_ms(o.T),
-            )
-        ]
-        if o.x in _FILL_EXECUTIONS and o.L is not None and o.l > 0:
-            events.append(
-                Fill(
-                    venue=venue,
-                    account=account,
-                    market=o.s,
-                    side=o.S,
-                    price=o.L,
-                    size=o.l,
-                    fee=fee(o.n),
-                    fee_ccy=o.N,
-                    trade_id=str(o.t),
-                    order_id=str(o.i),
-                    client_order_id=o.c,
-                    liquidity=liquidity(o.m),
-                    at=utc_from_ms(o.T),
-                )
-            )
-        return events
+        order = OrderUpdate(
+            venue=venue,
+            account=account,
+            market=o.s,
+            order_id=str(o.i),
+            client_order_id=o.c,
+            side=o.S,
+            order_type=o.o,
+            state=o.X,
+            size=o.q,
+            filled=o.z,
+            price=o.p,
+            avg_price=o.ap,
+            code="" if o.er in ("", "0") else o.er,
+            at=utc_from_ms(o.T),
+        )
+        if o.x in _FILL_EXECUTIONS and o.executed:
+            return [order, o.fill(venue, account)]
+        return [order]
 
 
-class TradeLite(WireModel):
+class TradeLite(Execution):
     """A TRADE_LITE: the low-latency fill (no fee); ORDER_TRADE_UPDATE repeats it with the fee.
 
     Both carry the trade id, and a fill rule claims once per trade id, so it fires once.
     """
 
-    s: str
-    c: str = ""
-    S: BinanceSide
     L: Price  # last filled price
-    l: Size  # last filled quantity  # noqa: E741 - Binance's own key
+    l: Quantity  # last filled quantity  # noqa: E741 - Binance's own key
     t: int  # trade id
-    i: Id  # order id
-    m: bool = False
-    T: Ms
 
     def to_event(self, venue: str, account: str) -> Fill:
         """Return the Fill."""
-        return Fill(
-            venue=venue,
-            account=account,
-            market=self.s,
-            side=self.S,
-            price=self.L,
-            size=self.l,
-            trade_id=str(self.t),
-            order_id=str(self.i),
-            client_order_id=self.c,
-            liquidity=liquidity(self.m),
-            at=utc_from_ms(self.T),
-        )
+        return self.fill(venue, account)
 
 
 class UsdmBalance(WireModel):
