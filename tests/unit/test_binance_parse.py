@@ -400,3 +400,45 @@ def test_a_refused_stream_request_is_an_error_status() -> None:
     assert isinstance(event, FeedStatus)
     assert (event.status, event.code) == ("error", "2")
     assert event.detail == "Invalid request: property name must be a string"
+
+
+# Frames klaxon never receives: requests (the signed order.place request is checked by
+# test_binance_auth; market streams are named in the URL, so no SUBSCRIBE is sent; no session is
+# logged on: the user data come by listen key), and the reply of the algo-order REST endpoint,
+# which klaxon does not call.
+NOT_RECEIVED = {
+    "binance_spot_ws_subscribe_request.json",
+    "binance_spot_wsapi_order_place_signed_request.json",
+    "binance_spot_wsapi_session_logon_request.json",
+    "binance_futures_rest_new_algo_order_response.json",
+}
+# REST replies, read by BinanceRest in test_binance_rest.py.
+REST_REPLIES = {
+    "binance_error_response.json",
+    "binance_futures_listenKey_create_response.json",
+    "binance_futures_rest_cancel_order_response.json",
+    "binance_futures_rest_new_order_response.json",
+    "binance_futures_rest_query_order_response.json",
+    "binance_futures_rest_user_trades_response.json",
+    "binance_rest_api_restrictions_response.json",
+    "binance_spot_rest_cancel_order_response.json",
+    "binance_spot_rest_listenKey_create_response.json",
+    "binance_spot_rest_listenKey_keepalive_response.json",
+    "binance_spot_rest_my_trades_response.json",
+    "binance_spot_rest_new_order_ack_response.json",
+    "binance_spot_rest_query_order_response.json",
+}
+
+
+def test_every_binance_fixture_is_checked_and_has_a_source() -> None:
+    covered = {name for _, name, _ in TICK_CASES} | {name for name, _ in EVENT_CASES}
+    covered |= {case[0] for case in STATUS_CASES} | NOT_RECEIVED | REST_REPLIES
+    covered |= {"binance_spot_ws_bookTicker_push.json"}  # its own test: it has no time
+    fixtures = {p.name for p in DATA.glob("binance_*.json")}
+    assert fixtures == covered
+    sources = orjson.loads((DATA / "SOURCES.json").read_bytes())
+    assert set(sources) == fixtures
+    assert all(
+        s["official_doc_url"].startswith("https://developers.binance.com/")
+        for s in sources.values()
+    )

@@ -29,8 +29,10 @@ def doc(name: str) -> bytes:
 
 
 def error(code: int, msg: str) -> bytes:
-    """Binance's documented error payload ({"code", "msg"}) with a code of errors.md."""
-    return orjson.dumps({"code": code, "msg": msg})
+    """Binance's documented error payload with another code and message of errors.md."""
+    return orjson.dumps(
+        orjson.loads(doc("binance_error_response.json")) | {"code": code, "msg": msg}
+    )
 
 
 def params(seen: Seen) -> dict[str, str]:
@@ -166,13 +168,23 @@ def test_a_refused_key_is_rejected_without_the_key(local: LocalHttp) -> None:
     assert SECRET not in str(caught.value)
 
 
-def test_cancel_by_client_order_id(local: LocalHttp) -> None:
+def test_cancel_by_client_order_id_or_order_id(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("binance_spot_rest_cancel_order_response.json")))
+    local.replies.append(Reply(body=doc("binance_futures_rest_cancel_order_response.json")))
+    local.replies.append(Reply(400, doc("binance_error_response.json")))
     spot(local).cancel_order("LTCBTC", client_order_id="myOrder1")
-    (seen,) = local.seen
-    assert (seen.method, path(seen)) == ("DELETE", "/api/v3/order")
-    assert (params(seen)["symbol"], params(seen)["origClientOrderId"]) == ("LTCBTC", "myOrder1")
-    assert_signed(seen)
+    usdm(local).cancel_order("BTCUSDT", order_id="283194212")
+    with pytest.raises(OrderRejected, match=r"-1121 Invalid symbol\.") as caught:
+        spot(local).cancel_order("NOSUCH", client_order_id="kx-3")
+    assert caught.value.client_order_id == "kx-3"
+    spot_cancel, usdm_cancel, _ = local.seen
+    assert (spot_cancel.method, path(spot_cancel)) == ("DELETE", "/api/v3/order")
+    assert params(spot_cancel)["origClientOrderId"] == "myOrder1"
+    assert (usdm_cancel.method, path(usdm_cancel)) == ("DELETE", "/fapi/v1/order")
+    assert params(usdm_cancel)["orderId"] == "283194212"
+    assert_signed(spot_cancel)
+    with pytest.raises(ValueError, match="order_id or client_order_id"):
+        spot(local).cancel_order("LTCBTC")
 
 
 def test_order_by_client_id_reads_spot_and_futures_orders(local: LocalHttp) -> None:
