@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from watcher.errors import ConfigError
+from watcher.events import FeedStatus
 from watcher.venues.binance import MAX_STREAMS_PER_CONNECTION, STREAMS_PER_CONNECTION, Binance
 from watcher.venues.binanceusdm import BinanceUsdm
 
@@ -52,6 +53,9 @@ def test_public_feeds_are_named_and_subscribe_by_url() -> None:
     series = [(f"COIN{i}USDT", "last") for i in range(5)]
     feeds = BinanceUsdm("main", streams_per_connection=2).feeds(series, private=False)
     assert [f.name for f in feeds] == ["public", "public-2", "public-3"]
+    shutdown = b'{"e": "serverShutdown", "E": 1770123456789}'  # the documented frame
+    statuses = [f.parse(shutdown).events[0] for f in feeds]
+    assert [s.feed for s in statuses if isinstance(s, FeedStatus)] == [f.name for f in feeds]
     assert all(f.venue == "binanceusdm" and not f.subscribe for f in feeds)
     assert all(f.url().startswith("wss://fstream.binance.com/stream?streams=") for f in feeds)
 
