@@ -74,7 +74,7 @@ def test_two_accounts_read_their_own_variables(monkeypatch: pytest.MonkeyPatch) 
         ('[{"venue": "okx"}]', "KLAXON_ACCOUNTS[0].account: Field required"),
         (
             '[{"venue": "okx", "account": "main"}, {"venue": "binanse", "account": "b"}]',
-            "KLAXON_ACCOUNTS[1]: unknown venue 'binanse'; known: okx",
+            "KLAXON_ACCOUNTS[1]: unknown venue 'binanse'; known: binance, binanceusdm, okx",
         ),
         (
             '[{"venue": "okx", "account": "a"}, {"venue": "okx", "account": "a"}]',
