@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from simulator.engine import Push, inst_matches
-from simulator.frames import error
+from simulator.okx.frames import error
 
 PUBLIC_CHANNELS = frozenset({"tickers", "mark-price"})
 # Channels whose pushes carry eventType/curPage/lastPage (snapshot pagination).

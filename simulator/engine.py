@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from simulator import frames
 from simulator.account import Account, Position
 from simulator.admission import closable, position_of, refusal
 from simulator.config import SimConfig
 from simulator.market import Market, inst_type, now_ms, quote_ccy
 from simulator.money import fmt, fmt_amount
+from simulator.okx import frames
 from simulator.orders import Fill, Order, OrderRequest
 
 # Order states GET /api/v5/trade/orders-pending lists; the others are terminal.

@@ -11,12 +11,13 @@ from types import FrameType, TracebackType
 
 from aiohttp import web
 
-from simulator import control, faults, rest, rest_query
+from simulator import control, faults
 from simulator.config import SimConfig
 from simulator.connection import Client, serve
+from simulator.okx import rest, rest_query
+from simulator.okx.ws_private import on_private_text
+from simulator.okx.ws_public import on_public_text
 from simulator.venue import VENUE_KEY, Venue
-from simulator.ws_private import on_private_text
-from simulator.ws_public import on_public_text
 
 log = logging.getLogger("simulator")
 START_TIMEOUT_S = 10.0

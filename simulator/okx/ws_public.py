@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from simulator import frames
 from simulator.connection import PUBLIC_CHANNELS, Client, push_frame
+from simulator.okx import frames
+from simulator.okx.ws_ops import channel_arg, invalid, parse_op, wrong_channel
 from simulator.venue import Venue
-from simulator.ws_ops import channel_arg, invalid, parse_op, wrong_channel
 
 
 async def on_public_text(venue: Venue, client: Client, raw: str) -> None:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from simulator import frames
+from simulator.okx import frames
 
 _REQ_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _DOC_HINT = "Please use the correct URL, channel and parameters referring to API document."

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from simulator.engine import OrderResult
 from simulator.market import now_ms
+from simulator.okx.signing import check_rest
 from simulator.orders import Reject, parse_order
-from simulator.signing import check_rest
 from simulator.venue import VENUE_KEY
 
 

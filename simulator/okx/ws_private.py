@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from simulator import frames
 from simulator.connection import Client, push_frame
-from simulator.signing import check_login
+from simulator.okx import frames
+from simulator.okx.signing import check_login
+from simulator.okx.ws_ops import OpRequest, channel_arg, invalid, parse_op, wrong_channel
 from simulator.venue import Venue
-from simulator.ws_ops import OpRequest, channel_arg, invalid, parse_op, wrong_channel
 
 ORDER_INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"})
 POSITION_INST_TYPES = frozenset({"MARGIN", "SWAP", "FUTURES", "OPTION", "ANY"})

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from simulator import records
 from simulator.engine import Exchange
+from simulator.okx import records
+from simulator.okx.rest import error, unsigned
 from simulator.orders import Fill, Order
-from simulator.rest import error, unsigned
 from simulator.venue import VENUE_KEY
 
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""OKX v5 on the simulator: WS public/private, login and REST signature checks, REST endpoints."""
