@@ -1,19 +1,61 @@
-"""The one simulated account: USDT cash and a net position per instId."""
+"""The one simulated account: cash in its settlement currency and a net position per market."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
+
+from simulator.market import Instrument
+
+# cash: no borrowing (spot); cross and isolated: margin, at the account's leverage.
+MarginMode = Literal["cash", "cross", "isolated"]
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """A position at one moment, valued at `mark`; `size` > 0 is long, < 0 short."""
+
+    market: str
+    instrument: Instrument
+    pos_id: str
+    margin_mode: MarginMode
+    leverage: Decimal
+    c_time: int
+    u_time: int
+    size: Decimal
+    avg_price: Decimal
+    pnl: Decimal  # realized from closing trades, before fees
+    fee: Decimal  # accumulated, negative = paid
+    trade_id: str  # of the last fill
+    mark: Decimal
+    upl: Decimal
+    ts: int  # ms, when this view was taken
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The account's cash and equity in its settlement currency at one moment."""
+
+    ccy: str
+    cash: Decimal
+    upl: Decimal
+    ts: int  # ms
+
+    @property
+    def equity(self) -> Decimal:
+        """Returns cash plus unrealized profit and loss."""
+        return self.cash + self.upl
 
 
 @dataclass
 class Position:
     """A net (one-way mode) position: positive = long, negative = short."""
 
-    inst_id: str
-    inst_type: str
+    market: str
+    instrument: Instrument
     pos_id: str
-    mgn_mode: str
+    margin_mode: MarginMode
     c_time: int
     u_time: int
     pos: Decimal = Decimal(0)
@@ -21,7 +63,7 @@ class Position:
     pnl: Decimal = Decimal(0)  # realized from closing trades, before fees
     fee: Decimal = Decimal(0)  # accumulated, negative = paid
     trade_id: str = ""
-    lever: str = "1"
+    leverage: Decimal = Decimal(1)
 
     def upl(self, mark: Decimal) -> Decimal:
         """Returns the unrealized profit and loss at `mark`."""
@@ -46,6 +88,15 @@ class Position:
         self.pnl += realized
         return realized
 
+    def view(self, mark: Decimal, now: int) -> PositionView:
+        """Returns this position as it stands, valued at `mark`."""
+        return PositionView(
+            market=self.market, instrument=self.instrument, pos_id=self.pos_id,
+            margin_mode=self.margin_mode, leverage=self.leverage, c_time=self.c_time,
+            u_time=self.u_time, size=self.pos, avg_price=self.avg_px, pnl=self.pnl,
+            fee=self.fee, trade_id=self.trade_id, mark=mark, upl=self.upl(mark), ts=now,
+        )  # fmt: skip
+
 
 @dataclass
 class Account:
@@ -58,10 +109,14 @@ class Account:
     def upl(self, marks: dict[str, Decimal]) -> Decimal:
         """Returns the unrealized profit and loss of all positions."""
         return sum(
-            (p.upl(marks[p.inst_id]) for p in self.positions.values() if p.pos),
+            (p.upl(marks[p.market]) for p in self.positions.values() if p.pos),
             start=Decimal(0),
         )
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Returns cash plus unrealized profit and loss."""
         return self.cash + self.upl(marks)
+
+    def balance(self, marks: dict[str, Decimal], now: int) -> Balance:
+        """Returns the cash and unrealized profit and loss now."""
+        return Balance(self.ccy, self.cash, self.upl(marks), now)

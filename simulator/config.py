@@ -1,49 +1,49 @@
-"""Settings of one simulated exchange."""
+"""Settings of one simulated exchange: which venue's protocol it speaks, where, and its account."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from simulator.money import parse_positive
 
-# OKX's API key permissions (the `perm` field of GET /api/v5/account/config).
+# What the API key may do, in the simulator's words; each venue reports them in its own.
 PERMISSIONS = frozenset({"read_only", "trade", "withdraw"})
-
-
-def _default_markets() -> Mapping[str, str]:
-    return MappingProxyType({"BTC-USDT": "60000", "ETH-USDT": "3000"})
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """What the simulator listens on, which credentials it accepts and how its prices move."""
+    """One simulated venue: its protocol (a name in simulator.registry), where it listens, the
+    credentials it accepts, its markets and how their prices move, and its one account."""
 
+    venue: str = "okx"
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
     api_key: str = field(default="sim-key", repr=False)
     secret_key: str = field(default="sim-secret", repr=False)
-    passphrase: str = field(default="sim-pass", repr=False)
-    markets: Mapping[str, str] = field(default_factory=_default_markets)
+    passphrase: str = field(default="sim-pass", repr=False)  # for venues that have one (OKX)
+    # Market name (as the venue names it) -> start price; None: the venue's default markets.
+    markets: Mapping[str, str] | None = None
     tick_interval: float = 0.5
     walk: bool = True
     seed: int = 7
-    idle_timeout: float = 30.0
-    uid: str = "44000000000000"
+    idle_timeout: float = 30.0  # a silent connection is closed after this (where the venue does)
+    uid: str = "44000000000000"  # the account's user id, where the venue shows one
     balance: str = "100000"  # starting USDT cash of the one simulated account
     # Leverage of margin (cross/isolated) orders and positions; cash orders use none.
     leverage: str = "5"
-    # The API key's permissions as GET /api/v5/account/config reports them ("perm").
+    # The API key's permissions, comma-separated PERMISSIONS; each venue reports them its way.
     perm: str = "read_only,trade"
+    # Also serve https:// and wss:// on a second port, with a certificate made at start.
+    tls: bool = False
 
     def __post_init__(self) -> None:
-        if not self.markets:
+        if self.markets is not None and not self.markets:
             raise ValueError("SimConfig.markets must name at least one market")
-        for inst_id, price in self.markets.items():
+        for name, price in (self.markets or {}).items():
             if parse_positive(price) is None:
                 raise ValueError(
-                    f"SimConfig.markets[{inst_id!r}] is not a plain positive decimal string"
+                    f"SimConfig.markets[{name!r}] is not a plain positive decimal string"
                 )
         if parse_positive(self.balance) is None:
             raise ValueError("SimConfig.balance is not a plain positive decimal string")
@@ -58,3 +58,7 @@ class SimConfig:
             raise ValueError("SimConfig.idle_timeout must be > 0")
         if not 0 <= self.port <= 65535:
             raise ValueError("SimConfig.port must be in 0..65535")
+
+    def permits(self, permission: str) -> bool:
+        """Tells whether the API key has a permission (one of PERMISSIONS)."""
+        return permission in self.perm.split(",")

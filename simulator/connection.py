@@ -1,38 +1,42 @@
-"""Connected websocket clients: sending, subscriptions, fan-out and OKX's idle close."""
+"""Connected websocket clients of any venue: sending, subscriptions, idle close, the read loop."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
-
-from simulator.engine import Push, inst_matches
-from simulator.okx.frames import error
-
-PUBLIC_CHANNELS = frozenset({"tickers", "mark-price"})
-# Channels whose pushes carry eventType/curPage/lastPage (snapshot pagination).
-PAGED_CHANNELS = frozenset({"positions", "account"})
-IDLE_CLOSE_CODE = 4004
-IDLE_CLOSE_REASON = b"No data received in 30s"
+from yarl import URL
 
 
-def dumps(frame: dict[str, Any]) -> str:
-    """Serializes a frame compactly, as OKX sends them."""
+def dumps(frame: Any) -> str:
+    """Serializes a frame compactly, as exchanges send them."""
     return json.dumps(frame, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class IdleClose:
+    """A venue closing connections that sent nothing for `timeout` seconds, with this close."""
+
+    timeout: float
+    code: int
+    reason: bytes
+
+
 class Client:
-    """One websocket connection on the public or private feed."""
+    """One websocket connection on one of a venue's feeds."""
 
     def __init__(self, feed: str, ws: web.WebSocketResponse, request: web.Request) -> None:
         self.feed = feed
         self.ws = ws
+        self.url: URL = request.rel_url  # path and query, for venues that key a feed by them
         self.transport = request.transport
         self.conn_id = secrets.token_hex(4)
+        # A venue's own subscription args (OKX's {"channel", "instId"}, a stream or topic name).
         self.subscriptions: list[dict[str, str]] = []
         self.logged_in = False
         self.last_traffic = asyncio.get_running_loop().time()
@@ -51,7 +55,7 @@ class Client:
             return
         self.touch()
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: Any) -> None:
         """Sends one JSON frame."""
         await self.send_text(dumps(frame))
 
@@ -65,13 +69,13 @@ class Client:
         if arg in self.subscriptions:
             self.subscriptions.remove(arg)
 
-    async def watch_idle(self, timeout: float) -> None:
-        """Closes the connection with 4004 once no frame went either way for `timeout` seconds."""
+    async def watch_idle(self, idle: IdleClose) -> None:
+        """Closes the connection once no frame went either way for `idle.timeout` seconds."""
         loop = asyncio.get_running_loop()
         while not self.ws.closed:
-            remaining = self.last_traffic + timeout - loop.time()
+            remaining = self.last_traffic + idle.timeout - loop.time()
             if remaining <= 0:
-                await self.ws.close(code=IDLE_CLOSE_CODE, message=IDLE_CLOSE_REASON)
+                await self.ws.close(code=idle.code, message=idle.reason)
                 return
             await asyncio.sleep(remaining)
 
@@ -84,46 +88,17 @@ class Client:
         }
 
 
-def covers(arg: dict[str, str], push: Push) -> bool:
-    """Tells whether a subscription arg receives a push."""
-    if arg.get("channel") != push.channel:
-        return False
-    if push.channel in PUBLIC_CHANNELS:
-        return arg.get("instId") == push.inst_id
-    if push.channel == "account":
-        return arg.get("ccy") in (None, "", push.data["details"][0]["ccy"])
-    return inst_matches(arg, push.inst_type, push.inst_id)
-
-
-def push_frame(arg: dict[str, str], uid: str, data: list[Any], event_type: str) -> dict[str, Any]:
-    """Builds a push envelope: private args carry the uid, paged channels their page fields."""
-    channel = arg.get("channel", "")
-    frame: dict[str, Any] = {"arg": arg if channel in PUBLIC_CHANNELS else {**arg, "uid": uid}}
-    if channel in PAGED_CHANNELS:
-        frame.update({"eventType": event_type, "curPage": 1, "lastPage": True})
-    frame["data"] = data
-    return frame
-
-
 class Hub:
-    """All connected clients by feed."""
+    """All connected clients of one venue, by feed."""
 
-    def __init__(self) -> None:
-        self.clients: dict[str, set[Client]] = {"public": set(), "private": set()}
+    def __init__(self, feeds: Iterable[str]) -> None:
+        self.clients: dict[str, set[Client]] = {feed: set() for feed in feeds}
 
-    def all(self, feed: str) -> list[Client]:
-        """Returns the clients of one feed."""
-        return list(self.clients[feed])
-
-    async def publish(self, push: Push, uid: str) -> None:
-        """Sends a push to every subscription that covers it."""
-        private = push.channel not in PUBLIC_CHANNELS
-        for client in self.all("private" if private else "public"):
-            if private and not client.logged_in:
-                continue
-            for arg in list(client.subscriptions):
-                if covers(arg, push):
-                    await client.send(push_frame(arg, uid, [push.data], "event_update"))
+    def all(self, feed: str | None = None) -> list[Client]:
+        """Returns the clients of one feed, or of every feed."""
+        if feed is not None:
+            return list(self.clients[feed])
+        return [c for clients in self.clients.values() for c in clients]
 
     async def close_all(self, feed: str, code: int, abort: bool = False) -> int:
         """Closes (or with `abort`, cuts without a close frame) every client of a feed."""
@@ -137,36 +112,40 @@ class Hub:
         return len(clients)
 
 
+OnText = Callable[[Client, str], Awaitable[None]]
+OnBinary = Callable[[Client, bytes], Awaitable[None]]
+
+
 async def serve(
     request: web.Request,
     hub: Hub,
     feed: str,
-    idle_timeout: float,
-    on_text: Callable[[Client, str], Awaitable[None]],
+    on_text: OnText,
+    on_binary: OnBinary | None = None,
+    idle: IdleClose | None = None,
 ) -> web.WebSocketResponse:
-    """Runs one websocket connection: text `ping` -> `pong`, other text frames to `on_text`."""
-    # autoping off: protocol pings are answered below but, as on OKX, do not count as traffic;
-    # only text frames (the documented "ping" among them) keep a connection alive.
+    """Runs one websocket connection of `feed`: text frames go to `on_text`, binary ones to
+    `on_binary` (ignored without one); protocol pings are answered and do not count as traffic."""
+    # autoping off: a protocol ping is answered here but, as on OKX, does not postpone `idle`;
+    # only data frames (a venue's text "ping" among them) keep a connection alive.
     ws = web.WebSocketResponse(autoping=False, timeout=2.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
     client = Client(feed, ws, request)
     hub.clients[feed].add(client)
-    watchdog = asyncio.create_task(client.watch_idle(idle_timeout))
+    watchdog = asyncio.create_task(client.watch_idle(idle)) if idle is not None else None
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 client.touch()
-                if msg.data == "ping":
-                    await client.send_text("pong")
-                else:
-                    await on_text(client, msg.data)
+                await on_text(client, msg.data)
             elif msg.type is WSMsgType.PING:
                 await ws.pong(msg.data)
             elif msg.type is WSMsgType.BINARY:
                 client.touch()
-                # OKX speaks text frames only.
-                await client.send(error("60012", "Invalid request: <binary frame>", client.conn_id))
+                if on_binary is not None:
+                    await on_binary(client, msg.data)
     finally:
-        watchdog.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         hub.clients[feed].discard(client)
     return ws

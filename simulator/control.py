@@ -1,4 +1,7 @@
-"""The control API (/sim/*): plain JSON over HTTP, no auth, loopback clients only."""
+"""The control API (/sim/*) of every venue alike: plain JSON over HTTP, no auth, loopback only.
+
+It acts on the venue whose port it is called on; markets are named as that venue names them.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from simulator.money import fmt, parse_positive
 from simulator.venue import VENUE_KEY, Venue
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-FEEDS = ("public", "private")
 MAX_PATH_INTERVAL_S = 3600.0
 MAX_HOLD_S = 60.0
 
@@ -50,11 +52,13 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 
 def _market(venue: Venue, body: dict[str, Any]) -> str:
-    inst_id = body.get("instId")
-    if not isinstance(inst_id, str) or inst_id not in venue.exchange.markets:
+    # A market as the venue names it; "instId" is the control API's first (OKX-era) key for it.
+    key = "market" if "market" in body else "instId"
+    name = body.get(key)
+    if not isinstance(name, str) or name not in venue.exchange.markets:
         known = ", ".join(sorted(venue.exchange.markets))
-        raise BadControlError(f"instId must be one of: {known}")
-    return inst_id
+        raise BadControlError(f"{key} must be one of: {known}")
+    return name
 
 
 def _price(value: object, where: str) -> Decimal:
@@ -65,10 +69,11 @@ def _price(value: object, where: str) -> Decimal:
     return price
 
 
-def _feed(body: dict[str, Any]) -> str:
+def _feed(venue: Venue, body: dict[str, Any]) -> str:
     feed = body.get("feed")
-    if feed not in FEEDS:
-        raise BadControlError('feed must be "public" or "private"')
+    if feed not in venue.protocol.feeds:
+        known = ", ".join(f'"{f}"' for f in venue.protocol.feeds)
+        raise BadControlError(f"feed must be one of: {known}")
     return str(feed)
 
 
@@ -77,18 +82,19 @@ def _ok(**fields: Any) -> web.Response:
 
 
 async def set_price(request: web.Request) -> web.Response:
-    """POST /sim/price {"instId", "price"}: sets the price now and pushes it."""
+    """POST /sim/price {"market" (or "instId"), "price"}: sets the price now and pushes it."""
     venue, body = request.app[VENUE_KEY], await _json(request)
-    inst_id = _market(venue, body)
+    market = _market(venue, body)
     price = _price(body.get("price"), "price")
-    await venue.set_price(inst_id, price)
-    return _ok(instId=inst_id, price=fmt(price))
+    await venue.set_price(market, price)
+    return _ok(instId=market, market=market, price=fmt(price))
 
 
 async def play_path(request: web.Request) -> web.Response:
-    """POST /sim/path {"instId", "prices", "interval"}: plays prices, then holds the last."""
+    """POST /sim/path {"market" (or "instId"), "prices", "interval"}: plays prices, then holds
+    the last."""
     venue, body = request.app[VENUE_KEY], await _json(request)
-    inst_id = _market(venue, body)
+    market = _market(venue, body)
     raw_prices = body.get("prices")
     if not isinstance(raw_prices, list) or not raw_prices:
         raise BadControlError("prices must be a non-empty list of decimal strings")
@@ -98,14 +104,14 @@ async def play_path(request: web.Request) -> web.Response:
         raise BadControlError("interval must be a number of seconds")
     if not 0 < interval <= MAX_PATH_INTERVAL_S:
         raise BadControlError(f"interval must be > 0 and <= {MAX_PATH_INTERVAL_S:g} seconds")
-    venue.play_path(inst_id, prices, float(interval))
-    return _ok(instId=inst_id, count=len(prices))
+    venue.play_path(market, prices, float(interval))
+    return _ok(instId=market, market=market, count=len(prices))
 
 
 async def inject(request: web.Request) -> web.Response:
     """POST /sim/inject {"feed", "raw"}: sends a raw text frame to every client of a feed."""
     venue, body = request.app[VENUE_KEY], await _json(request)
-    feed = _feed(body)
+    feed = _feed(venue, body)
     raw = body.get("raw")
     if not isinstance(raw, str):
         raise BadControlError("raw must be a string (the text frame to send)")
@@ -118,7 +124,7 @@ async def inject(request: web.Request) -> web.Response:
 async def drop(request: web.Request) -> web.Response:
     """POST /sim/drop {"feed", "code"?, "abort"?}: closes (or cuts) a feed's connections."""
     venue, body = request.app[VENUE_KEY], await _json(request)
-    feed = _feed(body)
+    feed = _feed(venue, body)
     code = body.get("code", 1001)
     if (
         isinstance(code, bool)
@@ -149,8 +155,8 @@ def _fault(body: dict[str, Any]) -> Fault:
     if not isinstance(execute, bool):
         raise BadControlError("execute must be true or false")
     path = body.get("path", "")
-    if not isinstance(path, str) or (path and not path.startswith("/api/")):
-        raise BadControlError('path must be an OKX REST path such as "/api/v5/trade/order"')
+    if not isinstance(path, str) or (path and (path[:1] != "/" or path.startswith("/sim/"))):
+        raise BadControlError('path must be a REST path of the venue such as "/api/v5/trade/order"')
     method = body.get("method", "")
     if method not in ("", "GET", "POST"):
         raise BadControlError('method must be "GET" or "POST"')

@@ -1,47 +1,32 @@
-"""The exchange's state and matching: prices, orders, fills, positions, cash. No I/O here."""
+"""The exchange's state and matching: prices, orders, fills, positions, cash. No I/O, no venue
+wire format here: every change returns neutral events (simulator.events) for the venues to render.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from simulator.account import Account, Position
-from simulator.admission import closable, position_of, refusal
-from simulator.config import SimConfig
-from simulator.market import Market, inst_type, now_ms, quote_ccy
+from simulator.account import Account, Balance, Position, PositionView
+from simulator.admission import Refusal, closable, position_of, refusal
+from simulator.events import Event
+from simulator.market import Market, Ticker, now_ms
 from simulator.money import fmt, fmt_amount
-from simulator.okx import frames
-from simulator.orders import Fill, Order, OrderRequest
+from simulator.orders import CancelReason, Fill, Order, OrderRequest, OrderView
 
-# Order states GET /api/v5/trade/orders-pending lists; the others are terminal.
-PENDING = frozenset({"live", "partially_filled"})
 TAKER_FEE = Decimal("0.001")
 MAKER_FEE = Decimal("0.0008")
 
 
 @dataclass(frozen=True)
-class Push:
-    """One data item for the subscribers of `channel` that match this instType and instId."""
+class Outcome:
+    """What a place or cancel request came to: the order as it stands, or why it was refused."""
 
-    channel: str
-    inst_type: str
-    inst_id: str
-    data: frames.Frame
-
-
-@dataclass(frozen=True)
-class OrderResult:
-    """The per-order outcome of a place or cancel request (sCode "0" = accepted)."""
-
-    ord_id: str
-    cl_ord_id: str
-    tag: str
-    ts: int
-    s_code: str = "0"
-    s_msg: str = ""
-    sub_code: str = ""
+    order: OrderView | None
+    refused: Refusal | None
+    ts: int  # ms
 
 
 class _Ids:
@@ -56,241 +41,212 @@ class _Ids:
 
 
 class Exchange:
-    """Markets, orders and the one account; every method returns the pushes it caused."""
+    """Markets, orders and the one account; every change returns the events it caused."""
 
-    def __init__(self, config: SimConfig) -> None:
-        self.markets = {i: Market(i, Decimal(p), config.seed) for i, p in config.markets.items()}
-        self.account = Account(cash=Decimal(config.balance))
+    def __init__(self, markets: Iterable[Market], balance: Decimal, leverage: Decimal) -> None:
+        self.markets = {m.name: m for m in markets}
+        self.account = Account(cash=balance)
+        self.leverage = leverage  # of margin (cross/isolated) orders; cash orders use none
         self.orders: dict[str, Order] = {}
-        self.leverage = config.leverage
         # Every execution, oldest first, with its order: what the fills endpoints page through.
         self.fills: list[tuple[Order, Fill]] = []
         self._ord_ids = _Ids()
         self._trade_ids = _Ids()
-        self._bill_ids = _Ids()
+        self._seq = _Ids()
         self._pos_ids = _Ids()
-        self.fill_count = 0
 
     def marks(self) -> dict[str, Decimal]:
         """Returns the mark price (= last) of every market."""
-        return {i: m.last for i, m in self.markets.items()}
+        return {name: m.last for name, m in self.markets.items()}
 
-    def price_pushes(self, inst_id: str) -> list[Push]:
-        """Returns the tickers and mark-price items of a market's current price."""
-        market = self.markets[inst_id]
-        kind = inst_type(inst_id)
-        return [
-            Push("tickers", kind, inst_id, frames.ticker(market, kind)),
-            Push("mark-price", kind, inst_id, frames.mark_price(market, kind)),
-        ]
+    def ticker(self, market: str) -> Ticker:
+        """Returns a market's current price."""
+        return self.markets[market].ticker()
 
-    def set_price(self, inst_id: str, price: Decimal) -> list[Push]:
+    def set_price(self, market: str, price: Decimal) -> list[Event]:
         """Moves a market's price, then fills the resting limit orders it crosses."""
-        market = self.markets[inst_id]
-        market.set_price(price)
-        pushes = self.price_pushes(inst_id)
-        for order in self.live_orders(inst_id):
-            px = order.request.px
+        self.markets[market].set_price(price)
+        events: list[Event] = [self.ticker(market)]
+        for order in self._live(market):
+            px = order.request.price
             if px is None:  # only limit orders rest; this keeps the type checker informed
                 continue
             if _crosses(order.request.side, price, px):
-                pushes += self._fill_resting(order, px)
-        return pushes
+                events += self._fill_resting(order, px)
+        return events
 
-    def live_orders(self, inst_id: str | None = None) -> list[Order]:
+    def pending(self, market: str | None = None) -> list[OrderView]:
         """Returns the pending orders (of one market), oldest first."""
-        return [
-            o
-            for o in self.orders.values()
-            if o.state in PENDING and (inst_id is None or o.request.inst_id == inst_id)
-        ]
+        return [self._view(o) for o in self._live(market)]
 
-    def place(self, req: OrderRequest) -> tuple[OrderResult, list[Push]]:
+    def place(self, req: OrderRequest) -> tuple[Outcome, list[Event]]:
         """Places a validated order: market orders fill now, limit orders fill now or rest."""
         now = now_ms()
-        refused = refusal(
-            req, self.account, self.live_orders(), self.marks(), Decimal(self.leverage)
-        )
+        refused = refusal(req, self.account, self._live(), self.marks(), self.leverage)
         if refused is not None:
-            return OrderResult(
-                "", req.cl_ord_id, req.tag, now, refused.s_code, refused.s_msg, refused.sub_code
-            ), []
+            return Outcome(None, refused, now), []
         order = Order(
-            ord_id=self._ord_ids.next(),
+            order_id=self._ord_ids.next(),
             request=req,
-            inst_type=inst_type(req.inst_id, req.td_mode),
+            instrument=self.markets[req.market].instrument,
             c_time=now,
             u_time=now,
-            lever="0" if req.td_mode == "cash" else self.leverage,
+            leverage=None if req.margin_mode == "cash" else self.leverage,
         )
-        self.orders[order.ord_id] = order
-        last = self.markets[req.inst_id].last
-        if req.px is None:
-            pushes = self._fill(order, last, "T")
-        elif _crosses(req.side, last, req.px):
-            pushes = self._fill(order, last, "T")  # marketable limit: takes at the current price
+        self.orders[order.order_id] = order
+        last = self.markets[req.market].last
+        if req.price is None or _crosses(req.side, last, req.price):
+            events = self._fill(order, last, maker=False)  # a marketable limit takes at last
         else:
-            pushes = [self._order_push(order)]
-        return OrderResult(order.ord_id, req.cl_ord_id, req.tag, now), pushes
+            events = [self._view(order)]
+        return Outcome(self._view(order), None, now), events
 
-    def cancel(self, inst_id: str, ord_id: str, cl_ord_id: str) -> tuple[OrderResult, list[Push]]:
-        """Cancels a pending order by ordId or clOrdId."""
+    def cancel(self, market: str, order_id: str, client_id: str) -> tuple[Outcome, list[Event]]:
+        """Cancels a pending order by its order id, else by its client order id."""
         now = now_ms()
-        order = self.find(inst_id, ord_id, cl_ord_id)
+        order = self._find(market, order_id, client_id)
         if order is None:
-            return OrderResult(ord_id, cl_ord_id, "", now, "51603", "Order does not exist"), []
-        if order.state not in PENDING:
-            msg = (
-                "Order cancellation failed as the order has been filled, canceled or does not exist"
-            )
-            return OrderResult(order.ord_id, cl_ord_id, "", now, "51400", msg), []
-        result = OrderResult(order.ord_id, order.request.cl_ord_id, order.request.tag, now)
-        return result, [self._cancel(order, "1")]  # 1: canceled by the user
+            return Outcome(None, Refusal.UNKNOWN_ORDER, now), []
+        if not order.pending:
+            return Outcome(self._view(order), Refusal.NOT_PENDING, now), []
+        event = self._cancel(order, "user")
+        return Outcome(event, None, now), [event]
 
-    def positions_data(self, wanted: Mapping[str, str]) -> list[frames.Frame]:
-        """Returns the open positions matching a positions subscription (for its snapshot)."""
+    def find(self, market: str, order_id: str, client_id: str) -> OrderView | None:
+        """Returns an order of a market by order id, else the latest one holding the client id."""
+        order = self._find(market, order_id, client_id)
+        return None if order is None else self._view(order)
+
+    def executions(self) -> list[tuple[OrderView, Fill]]:
+        """Returns every fill with its order, oldest first."""
+        return [(self._view(o), f) for o, f in self.fills]
+
+    def positions(self) -> list[PositionView]:
+        """Returns the open positions."""
         now = now_ms()
         return [
-            frames.position(p, self.markets[p.inst_id].last, now)
+            p.view(self.markets[p.market].last, now)
             for p in self.account.positions.values()
-            if p.pos and inst_matches(wanted, p.inst_type, p.inst_id)
+            if p.pos
         ]
 
-    def account_data(self) -> frames.Frame:
-        """Returns the account item."""
-        return frames.account(self.account, self.marks(), now_ms())
+    def balance(self) -> Balance:
+        """Returns the account's cash and unrealized profit and loss now."""
+        return self.account.balance(self.marks(), now_ms())
 
     def state(self) -> dict[str, Any]:
         """Returns a JSON-able picture of prices, pending orders, positions and cash."""
         return {
-            "prices": {i: fmt(m.last) for i, m in self.markets.items()},
+            "prices": {name: fmt(m.last) for name, m in self.markets.items()},
             "orders": [
                 {
-                    "ordId": o.ord_id,
-                    "clOrdId": o.request.cl_ord_id,
-                    "instId": o.request.inst_id,
+                    "ordId": o.order_id,
+                    "clOrdId": o.request.client_id,
+                    "instId": o.request.market,
                     "side": o.request.side,
                     "ordType": o.request.ord_type,
-                    "px": fmt(o.request.px) if o.request.px is not None else "",
-                    "sz": fmt(o.request.sz),
+                    "px": fmt(o.request.price) if o.request.price is not None else "",
+                    "sz": fmt(o.request.size),
                     "state": o.state,
                 }
-                for o in self.live_orders()
+                for o in self._live()
             ],
             "positions": {
-                p.inst_id: {"pos": fmt_amount(p.pos), "avgPx": fmt_amount(p.avg_px)}
+                p.market: {"pos": fmt_amount(p.pos), "avgPx": fmt_amount(p.avg_px)}
                 for p in self.account.positions.values()
             },
             "cash": fmt_amount(self.account.cash),
             "equity": fmt_amount(self.account.equity(self.marks())),
-            "fills": self.fill_count,
+            "fills": len(self.fills),
         }
 
-    def find(self, inst_id: str, ord_id: str, cl_ord_id: str) -> Order | None:
-        """Returns an order of a market by ordId, else the latest one holding the clOrdId."""
-        if ord_id:
-            order = self.orders.get(ord_id)
+    def _live(self, market: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.orders.values()
+            if o.pending and (market is None or o.request.market == market)
+        ]
+
+    def _find(self, market: str, order_id: str, client_id: str) -> Order | None:
+        if order_id:
+            order = self.orders.get(order_id)
         else:
-            # A clOrdId may be reused once its order is done: the latest order holds it.
-            matching = [o for o in self.orders.values() if o.request.cl_ord_id == cl_ord_id]
-            order = matching[-1] if cl_ord_id and matching else None
-        return order if order is not None and order.request.inst_id == inst_id else None
+            # A client order id may be reused once its order is done: the latest order holds it.
+            matching = [o for o in self.orders.values() if o.request.client_id == client_id]
+            order = matching[-1] if client_id and matching else None
+        return order if order is not None and order.request.market == market else None
 
-    def _order_push(self, order: Order) -> Push:
-        last = self.markets[order.request.inst_id].last
-        data = frames.order(order, last)
-        return Push("orders", order.inst_type, order.request.inst_id, data)
+    def _view(self, order: Order, fill: Fill | None = None) -> OrderView:
+        return order.view(self.markets[order.request.market].last, fill)
 
-    def _cancel(self, order: Order, source: str) -> Push:
+    def _cancel(self, order: Order, reason: CancelReason) -> OrderView:
         order.state = "canceled"
-        order.cancel_source = source
+        order.cancel_reason = reason
         order.u_time = now_ms()
-        order.last_fill = None
-        return self._order_push(order)
+        return self._view(order)
 
-    def _fill_resting(self, order: Order, px: Decimal) -> list[Push]:
+    def _fill_resting(self, order: Order, px: Decimal) -> list[Event]:
         """Fills a crossed resting order; a reduce-only one never fills past the position."""
-        left = order.request.sz - order.acc_fill_sz
+        left = order.left
         if order.request.reduce_only:
-            pos = position_of(self.account, order.request.inst_id)
+            pos = position_of(self.account, order.request.market)
             left = min(left, closable(order.request.side, pos))
             if not left:  # the position is gone or flipped: nothing left to reduce
-                return [self._cancel(order, "")]
-        pushes = self._fill(order, px, "M", left)
+                return [self._cancel(order, "reduce_only")]
+        events = self._fill(order, px, maker=True, size=left)
         if order.state != "filled":  # clipped to the position: the rest is canceled
-            pushes.append(self._cancel(order, ""))
-        return pushes
+            events.append(self._cancel(order, "reduce_only"))
+        return events
 
     def _fill(
-        self, order: Order, px: Decimal, exec_type: str, size: Decimal | None = None
-    ) -> list[Push]:
+        self, order: Order, px: Decimal, maker: bool, size: Decimal | None = None
+    ) -> list[Event]:
         req = order.request
+        market = self.markets[req.market]
         now = now_ms()
-        sz = req.sz - order.acc_fill_sz if size is None else size
-        fee = -(px * sz * (TAKER_FEE if exec_type == "T" else MAKER_FEE))
+        sz = order.left if size is None else size
+        rate = MAKER_FEE if maker else TAKER_FEE
+        fee = -(px * sz * rate)
         position = self._position(order, now)
-        sub_type = _sub_type(order, position.pos)
+        reduces = bool(closable(req.side, position.pos))
         realized = position.apply(sz if req.side == "buy" else -sz, px)
         fill = Fill(
-            self._trade_ids.next(), px, sz, fee, quote_ccy(req.inst_id), now, exec_type,
-            realized, self._bill_ids.next(), sub_type,
+            trade_id=self._trade_ids.next(), price=px, size=sz, fee=fee,
+            fee_ccy=market.instrument.quote, fee_rate=rate, time=now, maker=maker,
+            pnl=realized, seq=self._seq.next(), reduces=reduces,
         )  # fmt: skip
-        order.last_fill = fill
         order.fills.append(fill)
         self.fills.append((order, fill))
-        self.fill_count += 1
-        order.acc_fill_sz += sz
+        order.filled += sz
         order.notional += px * sz
         order.fee += fee
         order.pnl += realized
-        order.state = "filled" if order.acc_fill_sz == req.sz else "partially_filled"
+        order.state = "filled" if order.filled == req.size else "partially_filled"
         order.u_time = now
         position.fee += fee
         position.trade_id = fill.trade_id
         position.u_time = now
         self.account.cash += realized + fee
-        self.markets[req.inst_id].record_trade(sz, px)
-        mark = self.markets[req.inst_id].last
-        return [
-            self._order_push(order),
-            Push(
-                "positions", position.inst_type, req.inst_id, frames.position(position, mark, now)
-            ),
-            Push("account", "", "", self.account_data()),
-        ]
+        market.record_trade(sz, px)
+        return [self._view(order, fill), position.view(market.last, now), self.balance()]
 
     def _position(self, order: Order, now: int) -> Position:
-        inst_id = order.request.inst_id
-        held = self.account.positions.get(inst_id)
+        req = order.request
+        held = self.account.positions.get(req.market)
         if held is None:
-            kind = "SWAP" if inst_id.endswith("-SWAP") else "MARGIN"
-            mode = "isolated" if order.request.td_mode == "isolated" else "cross"
-            held = Position(inst_id, kind, self._pos_ids.next(), mode, now, now)
-            held.lever = "1" if order.request.td_mode == "cash" else self.leverage
-            self.account.positions[inst_id] = held
+            held = Position(
+                market=req.market,
+                instrument=order.instrument,
+                pos_id=self._pos_ids.next(),
+                margin_mode="isolated" if req.margin_mode == "isolated" else "cross",
+                c_time=now,
+                u_time=now,
+                leverage=Decimal(1) if req.margin_mode == "cash" else self.leverage,
+            )
+            self.account.positions[req.market] = held
         return held
-
-
-def _sub_type(order: Order, pos: Decimal) -> str:
-    """Returns OKX's fill subType: 1/2 buy/sell; swaps 3/4 open long/short, 5/6 close them."""
-    buy = order.request.side == "buy"
-    if order.inst_type != "SWAP":
-        return "1" if buy else "2"
-    if buy:
-        return "6" if pos < 0 else "3"
-    return "5" if pos > 0 else "4"
 
 
 def _crosses(side: str, price: Decimal, px: Decimal) -> bool:
     """Tells whether `price` reaches a limit: a buy at or below px, a sell at or above."""
     return price <= px if side == "buy" else price >= px
-
-
-def inst_matches(wanted: Mapping[str, str], kind: str, inst_id: str) -> bool:
-    """Tells whether an orders/positions subscription (instType, instFamily, instId) covers it."""
-    if wanted.get("instType", "ANY") not in ("ANY", kind):
-        return False
-    if wanted.get("instId") not in (None, inst_id):
-        return False
-    family = wanted.get("instFamily")
-    return family is None or inst_id.startswith(family + "-")

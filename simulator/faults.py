@@ -10,19 +10,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import hdrs, web
+
+from simulator.venue import VENUE_KEY
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-# OKX's bodies for its 5xx answers (https://www.okx.com/docs-v5/en/#error-code-rest-api-public).
-_BODIES = {
-    500: {"code": "50026", "msg": "System error. Try again later", "data": []},
-    503: {
-        "code": "50001",
-        "msg": "Service temporarily unavailable. Please try again later.",
-        "data": [],
-    },
-}
 
 
 @dataclass
@@ -34,7 +26,7 @@ class Fault:
     execute: bool  # carry the request out before failing it
     status: int = 503
     hold: float = 3.0  # seconds a "timeout" answer waits
-    path: str = ""  # only calls to this path; "" = every /api/ call
+    path: str = ""  # only calls to this path; "" = every REST call
     method: str = ""  # only calls with this method (GET, POST); "" = any
 
     def describe(self) -> dict[str, object]:
@@ -65,10 +57,16 @@ class Faults:
 FAULTS_KEY = web.AppKey("faults", Faults)
 
 
+def is_rest(request: web.Request) -> bool:
+    """Tells whether a request is a call of the venue's REST API: not /sim/*, not a WebSocket."""
+    upgrade = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
+    return not upgrade and not request.path.startswith("/sim/")
+
+
 @web.middleware
 async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Fails /api/ calls as the pending faults say; every other call passes."""
-    if not request.path.startswith("/api/"):
+    """Fails REST calls as the pending faults say; every other call passes."""
+    if not is_rest(request):
         return await handler(request)
     fault = request.app[FAULTS_KEY].take(request.method, request.path)
     if fault is None:
@@ -78,5 +76,5 @@ async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
         await asyncio.sleep(fault.hold)  # the client has given up by now
         if response is not None:
             return response
-    body = _BODIES.get(fault.status, _BODIES[503])
+    body = request.app[VENUE_KEY].protocol.fault_body(fault.status)
     return web.json_response(body, status=fault.status)

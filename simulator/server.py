@@ -1,4 +1,4 @@
-"""The simulator's server: one aiohttp port for WS and REST, run in a background thread."""
+"""The simulator's server: each venue on its own port (WS, REST and /sim/*), all in one thread."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import FrameType, TracebackType
 
 from aiohttp import web
 
 from simulator import control, faults
 from simulator.config import SimConfig
-from simulator.connection import Client, serve
-from simulator.okx import rest, rest_query
-from simulator.okx.ws_private import on_private_text
-from simulator.okx.ws_public import on_public_text
+from simulator.registry import protocol_class
 from simulator.venue import VENUE_KEY, Venue
 
 log = logging.getLogger("simulator")
@@ -24,66 +23,105 @@ START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 15.0
 
 
-async def _public(request: web.Request) -> web.WebSocketResponse:
-    venue = request.app[VENUE_KEY]
-
-    async def on_text(client: Client, raw: str) -> None:
-        await on_public_text(venue, client, raw)
-
-    return await serve(request, venue.hub, "public", venue.config.idle_timeout, on_text)
-
-
-async def _private(request: web.Request) -> web.WebSocketResponse:
-    venue = request.app[VENUE_KEY]
-
-    async def on_text(client: Client, raw: str) -> None:
-        await on_private_text(venue, client, raw)
-
-    return await serve(request, venue.hub, "private", venue.config.idle_timeout, on_text)
-
-
 def build_app(venue: Venue) -> web.Application:
-    """Returns the aiohttp application routing OKX's paths and /sim/*."""
+    """Returns the aiohttp application of one venue: its protocol's routes and /sim/*."""
     app = web.Application(middlewares=[control.loopback_only, faults.inject])
     app[VENUE_KEY] = venue
     app[faults.FAULTS_KEY] = faults.Faults()
-    app.router.add_get("/ws/v5/public", _public)
-    app.router.add_get("/ws/v5/private", _private)
-    rest.add_routes(app)
-    rest_query.add_routes(app)
+    venue.protocol.add_routes(app)
     control.add_routes(app)
     return app
 
 
-class Simulator:
-    """A simulated OKX exchange on loopback, served from a background thread."""
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one hosted venue answers: REST and /sim/* at base_url, each feed at ws_url(feed)."""
 
-    def __init__(self, config: SimConfig) -> None:
+    venue: str
+    host: str
+    port: int
+    feeds: Mapping[str, str]  # feed name -> path
+
+    @property
+    def base_url(self) -> str:
+        """Returns the REST (and control API) root, e.g. http://127.0.0.1:PORT."""
+        return f"http://{self.host}:{self.port}"
+
+    def ws_url(self, feed: str) -> str:
+        """Returns the websocket URL of one of the venue's feeds."""
+        return f"ws://{self.host}:{self.port}{self.feeds[feed]}"
+
+    @property
+    def ws_public_url(self) -> str:
+        """Returns the URL of the feed named "public"."""
+        return self.ws_url("public")
+
+    @property
+    def ws_private_url(self) -> str:
+        """Returns the URL of the feed named "private"."""
+        return self.ws_url("private")
+
+    def describe(self) -> str:
+        """Returns the one line `serve_forever` prints for this venue."""
+        feeds = "  ".join(f"ws {self.ws_url(feed)}" for feed in self.feeds)
+        return (
+            f"klaxon simulator {self.venue}: rest {self.base_url}  {feeds}  "
+            f"control {self.base_url}/sim/state"
+        )
+
+
+class Simulator:
+    """Simulated venues on loopback, each on its own port, served from one background thread.
+
+    The properties base_url, ws_public_url, ws_private_url and port are the first venue's;
+    endpoint(name) gives any venue's.
+    """
+
+    def __init__(self, config: SimConfig, *more: SimConfig) -> None:
+        self.configs = (config, *more)
         self.config = config
-        self.port = 0
+        names = [c.venue for c in self.configs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"each venue is served once; got {names}")
+        # Built here so that a bad config fails in the caller's thread, with its message.
+        self.venues = [Venue(c, protocol_class(c.venue)(c)) for c in self.configs]
+        self.endpoints: dict[str, Endpoint] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: OSError | None = None
 
+    def endpoint(self, venue: str | None = None) -> Endpoint:
+        """Returns where a venue (by default the first) answers, once started."""
+        name = self.config.venue if venue is None else venue
+        if name not in self.endpoints:
+            raise RuntimeError(f"the simulator serves no venue {name!r} (or has not started)")
+        return self.endpoints[name]
+
+    @property
+    def port(self) -> int:
+        """Returns the first venue's port (0 before start)."""
+        found = self.endpoints.get(self.config.venue)
+        return found.port if found is not None else 0
+
     @property
     def base_url(self) -> str:
-        """Returns the REST (and control API) root, e.g. http://127.0.0.1:PORT."""
-        return f"http://{self.config.host}:{self.port}"
+        """Returns the first venue's REST (and control API) root, e.g. http://127.0.0.1:PORT."""
+        return self.endpoint().base_url
 
     @property
     def ws_public_url(self) -> str:
-        """Returns the public websocket URL."""
-        return f"ws://{self.config.host}:{self.port}/ws/v5/public"
+        """Returns the first venue's public websocket URL."""
+        return self.endpoint().ws_public_url
 
     @property
     def ws_private_url(self) -> str:
-        """Returns the private websocket URL."""
-        return f"ws://{self.config.host}:{self.port}/ws/v5/private"
+        """Returns the first venue's private websocket URL."""
+        return self.endpoint().ws_private_url
 
     def start(self) -> Simulator:
-        """Starts serving in a background thread and returns once it is listening."""
+        """Starts serving in a background thread and returns once every venue is listening."""
         if self._thread is not None:
             raise RuntimeError("this Simulator was already started")
         self._thread = threading.Thread(target=self._run, name="klaxon-simulator", daemon=True)
@@ -92,14 +130,13 @@ class Simulator:
             raise RuntimeError(f"the simulator did not start within {START_TIMEOUT_S:g} s")
         if self._error is not None:
             self._thread.join(STOP_TIMEOUT_S)
-            where = f"{self.config.host}:{self.config.port}"
-            raise RuntimeError(f"the simulator cannot listen on {where}: {self._error}")
-        if not self.port:
+            raise RuntimeError(f"the simulator cannot listen: {self._error}")
+        if len(self.endpoints) != len(self.venues):
             raise RuntimeError("the simulator thread ended before listening (see its traceback)")
         return self
 
     def stop(self) -> None:
-        """Closes every connection, stops the server and joins its thread."""
+        """Closes every connection, stops the servers and joins their thread."""
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None:
             return
@@ -128,43 +165,58 @@ class Simulator:
         finally:
             self._ready.set()  # never leave start() waiting, whatever happened
 
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        venue = Venue(self.config)
+    async def _listen(self, venue: Venue) -> web.AppRunner:
+        config = venue.config
         runner = web.AppRunner(
             build_app(venue), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.config.host, self.config.port).start()
+            await web.TCPSite(runner, config.host, config.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(f"{config.venue} on {config.host}:{config.port}: {exc}") from exc
+        port = int(runner.addresses[0][1])
+        self.endpoints[config.venue] = Endpoint(
+            config.venue, config.host, port, venue.protocol.feeds
+        )
+        return runner
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        runners: list[web.AppRunner] = []
+        try:
+            for venue in self.venues:
+                runners.append(await self._listen(venue))
         except OSError as exc:
             self._error = exc
-            await runner.cleanup()
+            for runner in runners:
+                await runner.cleanup()
             return
-        self.port = int(runner.addresses[0][1])
-        await venue.start()
-        log.info("simulator listening on %s", self.base_url)
+        for venue in self.venues:
+            await venue.start()
+        for endpoint in self.endpoints.values():
+            log.info("simulator listening: %s", endpoint.describe())
         self._ready.set()
         try:
             await self._stopping.wait()
         finally:
-            await venue.stop()
-            await runner.cleanup()
+            for venue in self.venues:
+                await venue.stop()
+            for runner in runners:
+                await runner.cleanup()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve_forever(config: SimConfig) -> None:
-    """Runs a simulator until SIGINT or SIGTERM, after printing one line with its URLs."""
-    with Simulator(config) as sim:
-        print(
-            f"klaxon simulator: rest {sim.base_url}  ws {sim.ws_public_url}  "
-            f"ws {sim.ws_private_url}  control {sim.base_url}/sim/state",
-            flush=True,
-        )
+def serve_forever(config: SimConfig, *more: SimConfig) -> None:
+    """Runs the simulated venues until SIGINT or SIGTERM, after printing a line of URLs each."""
+    with Simulator(config, *more) as sim:
+        for endpoint in sim.endpoints.values():
+            print(endpoint.describe(), flush=True)
         # Both signals end the wait below the same way, even where SIGINT arrived ignored.
         in_main = threading.current_thread() is threading.main_thread()
         handled = (signal.SIGINT, signal.SIGTERM) if in_main else ()

@@ -1,4 +1,4 @@
-"""The running simulated exchange: its state, its clients and what moves its prices."""
+"""One running simulated venue: its protocol, exchange state, clients and what moves its prices."""
 
 from __future__ import annotations
 
@@ -12,16 +12,34 @@ from aiohttp import web
 
 from simulator.config import SimConfig
 from simulator.connection import Hub
-from simulator.engine import Exchange, Push
+from simulator.engine import Exchange
+from simulator.events import Event
+from simulator.market import Market
+from simulator.protocol import VenueProtocol
+
+
+def markets_of(config: SimConfig, protocol: VenueProtocol) -> list[Market]:
+    """Builds the config's markets (else the venue's defaults); ValueError names a bad one."""
+    markets = []
+    for name, start in (config.markets or protocol.default_markets).items():
+        instrument = protocol.instrument(name)
+        if instrument is None:
+            raise ValueError(f"SimConfig.markets[{name!r}] is not a market name of {protocol.name}")
+        markets.append(Market(name, instrument, Decimal(start), config.seed))
+    return markets
 
 
 class Venue:
-    """Owns the exchange state and the hub; runs the random walk and the price paths."""
+    """Owns the exchange state and the hub; runs the random walk and the price paths; sends each
+    engine event to the clients as the venue's protocol renders it."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, protocol: VenueProtocol) -> None:
         self.config = config
-        self.exchange = Exchange(config)
-        self.hub = Hub()
+        self.protocol = protocol
+        self.exchange = Exchange(
+            markets_of(config, protocol), Decimal(config.balance), Decimal(config.leverage)
+        )
+        self.hub = Hub(protocol.feeds)
         self._paths: dict[str, asyncio.Task[None]] = {}
         self._walk_task: asyncio.Task[None] | None = None
 
@@ -38,64 +56,65 @@ class Venue:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.hub.close_all("public", 1001)
-        await self.hub.close_all("private", 1001)
+        for feed in self.protocol.feeds:
+            await self.hub.close_all(feed, 1001)
 
-    async def publish(self, pushes: Sequence[Push]) -> None:
-        """Delivers pushes to their subscribers."""
-        for push in pushes:
-            await self.hub.publish(push, self.config.uid)
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Sends each event to every client its protocol renders it for."""
+        for event in events:
+            for client in self.hub.all():
+                for frame in self.protocol.render(client, event):
+                    await client.send(frame)
 
-    async def set_price(self, inst_id: str, price: Decimal) -> None:
+    async def set_price(self, market: str, price: Decimal) -> None:
         """Sets a price now (stopping a path playing on that market) and pushes it."""
-        self.stop_path(inst_id)
-        await self.publish(self.exchange.set_price(inst_id, price))
+        self.stop_path(market)
+        await self.publish(self.exchange.set_price(market, price))
 
-    def play_path(self, inst_id: str, prices: Sequence[Decimal], interval: float) -> None:
+    def play_path(self, market: str, prices: Sequence[Decimal], interval: float) -> None:
         """Plays prices one per `interval` (the first at once), then holds the last."""
-        self.stop_path(inst_id)
-        self._paths[inst_id] = asyncio.create_task(self._play(inst_id, prices, interval))
+        self.stop_path(market)
+        self._paths[market] = asyncio.create_task(self._play(market, prices, interval))
 
-    def stop_path(self, inst_id: str) -> None:
+    def stop_path(self, market: str) -> None:
         """Stops the path playing on a market, if any."""
-        task = self._paths.pop(inst_id, None)
+        task = self._paths.pop(market, None)
         if task is not None:
             task.cancel()
 
     def state(self) -> dict[str, Any]:
         """Returns what GET /sim/state shows."""
-        clients = {
-            feed: [c.describe() for c in self.hub.all(feed)] for feed in ("public", "private")
-        }
+        clients = {feed: [c.describe() for c in self.hub.all(feed)] for feed in self.protocol.feeds}
         return {
+            "venue": self.protocol.name,
             **self.exchange.state(),
             "paths": sorted(self._paths),
             "walk": self.config.walk,
             "connected": {feed: len(items) for feed, items in clients.items()},
-            "loggedIn": sum(1 for c in clients["private"] if c["loggedIn"]),
+            "loggedIn": sum(1 for items in clients.values() for c in items if c["loggedIn"]),
             "clients": clients,
         }
 
-    async def _play(self, inst_id: str, prices: Sequence[Decimal], interval: float) -> None:
+    async def _play(self, market: str, prices: Sequence[Decimal], interval: float) -> None:
         try:
             for index, price in enumerate(prices):
                 if index:
                     await asyncio.sleep(interval)
-                await self.publish(self.exchange.set_price(inst_id, price))
+                await self.publish(self.exchange.set_price(market, price))
         finally:
-            if self._paths.get(inst_id) is asyncio.current_task():
-                del self._paths[inst_id]
+            if self._paths.get(market) is asyncio.current_task():
+                del self._paths[market]
 
     async def _walk(self) -> None:
         while True:
             await asyncio.sleep(self.config.tick_interval)
-            for inst_id, market in self.exchange.markets.items():
-                if inst_id in self._paths:
+            for name, market in self.exchange.markets.items():
+                if name in self._paths:
                     continue
                 price = market.next_walk_price()
                 if price != market.last:
-                    await self.publish(self.exchange.set_price(inst_id, price))
+                    await self.publish(self.exchange.set_price(name, price))
 
 
-# Where the aiohttp application keeps its Venue.
+# Where the aiohttp application of a venue keeps its Venue.
 VENUE_KEY = web.AppKey("venue", Venue)

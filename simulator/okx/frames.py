@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from simulator.account import Account, Position
-from simulator.market import Market, quote_ccy
+from simulator.account import Balance, PositionView
+from simulator.market import Ticker
 from simulator.money import fmt, fmt_amount
-from simulator.orders import Order
+from simulator.okx.orders import inst_type, position_inst_type, tag, td_mode
+from simulator.orders import OrderView
 
 Frame = dict[str, Any]
 
@@ -22,69 +22,79 @@ def event(name: str, conn_id: str, req_id: object = None, **fields: Any) -> Fram
     return frame
 
 
+def exec_type(maker: bool) -> str:
+    """Returns OKX's execType of a fill: M maker, T taker."""
+    return "M" if maker else "T"
+
+
 def error(code: str, msg: str, conn_id: str, req_id: object = None) -> Frame:
     """Builds `{"event":"error","code","msg","connId"}`."""
     return event("error", conn_id, req_id, code=code, msg=msg)
 
 
-def ticker(market: Market, inst_type: str) -> Frame:
-    """Builds one `tickers` data item: bid/ask one tick around last."""
+def ticker(t: Ticker) -> Frame:
+    """Builds one `tickers` data item."""
     return {
-        "instType": inst_type,
-        "instId": market.inst_id,
-        "last": fmt(market.last),
-        "lastSz": fmt_amount(market.last_sz),
-        "askPx": fmt(market.last + market.tick),
+        "instType": inst_type(t.instrument),
+        "instId": t.market,
+        "last": fmt(t.last),
+        "lastSz": fmt_amount(t.last_size),
+        "askPx": fmt(t.ask),
         "askSz": "1",
-        "bidPx": fmt(max(market.last - market.tick, market.tick)),
+        "bidPx": fmt(t.bid),
         "bidSz": "1",
-        "open24h": fmt(market.open24h),
-        "high24h": fmt(market.high24h),
-        "low24h": fmt(market.low24h),
-        "volCcy24h": fmt_amount(market.vol_ccy24h),
-        "vol24h": fmt_amount(market.vol24h),
-        "sodUtc0": fmt(market.open24h),
-        "sodUtc8": fmt(market.open24h),
-        "ts": str(market.ts),
+        "open24h": fmt(t.open24h),
+        "high24h": fmt(t.high24h),
+        "low24h": fmt(t.low24h),
+        "volCcy24h": fmt_amount(t.vol_quote24h),
+        "vol24h": fmt_amount(t.vol24h),
+        "sodUtc0": fmt(t.open24h),
+        "sodUtc8": fmt(t.open24h),
+        "ts": str(t.ts),
     }
 
 
-def mark_price(market: Market, inst_type: str) -> Frame:
+def mark_price(t: Ticker) -> Frame:
     """Builds one `mark-price` data item (the simulator's mark is its last price)."""
     return {
-        "instType": inst_type,
-        "instId": market.inst_id,
-        "markPx": fmt(market.last),
-        "ts": str(market.ts),
+        "instType": inst_type(t.instrument),
+        "instId": t.market,
+        "markPx": fmt(t.last),
+        "ts": str(t.ts),
     }
 
 
-def order(o: Order, last_px: Decimal) -> Frame:
+def cancel_source(o: OrderView) -> str:
+    """Returns OKX's cancelSource: 1 for a cancel the user asked for, else empty."""
+    return "1" if o.cancel_reason == "user" else ""
+
+
+def order(o: OrderView) -> Frame:
     """Builds one `orders` data item; the fill fields are set only on the push of that fill."""
-    req, f = o.request, o.last_fill
-    avg = o.avg_px
-    notional_usd = fmt_amount(req.sz * (req.px or last_px))
+    req, f = o.request, o.fill
+    avg, quote = o.avg_price, o.instrument.quote
+    notional_usd = fmt_amount(req.size * (req.price or o.last_price))
     return {
-        "accFillSz": fmt_amount(o.acc_fill_sz),
+        "accFillSz": fmt_amount(o.filled),
         "algoClOrdId": "",
         "algoId": "",
         "amendResult": "",
         "amendSource": "",
         "avgPx": "" if avg is None else fmt_amount(avg),
-        "cancelSource": o.cancel_source,
+        "cancelSource": cancel_source(o),
         "category": "normal",
         "ccy": "",
-        "clOrdId": req.cl_ord_id,
+        "clOrdId": req.client_id,
         "code": "0",
         "cTime": str(o.c_time),
-        "execType": f.exec_type if f else "",
+        "execType": exec_type(f.maker) if f else "",
         "fee": fmt_amount(o.fee),
-        "feeCcy": quote_ccy(req.inst_id),
+        "feeCcy": quote,
         "fillFee": fmt_amount(f.fee) if f else "0",
         "fillFeeCcy": f.fee_ccy if f else "",
-        "fillNotionalUsd": fmt_amount(f.px * f.sz) if f else "",
-        "fillPx": fmt(f.px) if f else "",
-        "fillSz": fmt_amount(f.sz) if f else "0",
+        "fillNotionalUsd": fmt_amount(f.price * f.size) if f else "",
+        "fillPx": fmt(f.price) if f else "",
+        "fillSz": fmt_amount(f.size) if f else "0",
         "fillPnl": fmt_amount(f.pnl) if f else "0",
         "fillTime": str(f.time) if f else "",
         "fillPxVol": "",
@@ -93,22 +103,22 @@ def order(o: Order, last_px: Decimal) -> Frame:
         "fillFwdPx": "",
         "fillMarkPx": "",
         "fillIdxPx": "",
-        "instId": req.inst_id,
-        "instType": o.inst_type,
-        "lever": o.lever,
+        "instId": req.market,
+        "instType": inst_type(o.instrument, req.margin_mode),
+        "lever": "0" if o.leverage is None else fmt(o.leverage),
         "msg": "",
         "notionalUsd": notional_usd,
-        "ordId": o.ord_id,
+        "ordId": o.order_id,
         "ordType": req.ord_type,
         "pnl": fmt_amount(o.pnl),
-        "posSide": "" if req.td_mode == "cash" else "net",
-        "px": fmt(req.px) if req.px is not None else "",
+        "posSide": "" if req.margin_mode == "cash" else "net",
+        "px": fmt(req.price) if req.price is not None else "",
         "pxUsd": "",
         "pxVol": "",
         "pxType": "",
         "quickMgnType": "",
         "rebate": "0",
-        "rebateCcy": quote_ccy(req.inst_id),
+        "rebateCcy": quote,
         "reduceOnly": "true" if req.reduce_only else "false",
         "reqId": "",
         "side": req.side,
@@ -120,17 +130,17 @@ def order(o: Order, last_px: Decimal) -> Frame:
         "state": o.state,
         "stpId": "",
         "stpMode": "",
-        "sz": fmt(req.sz),
-        "tag": req.tag,
-        "tdMode": req.td_mode,
+        "sz": fmt(req.size),
+        "tag": tag(req),
+        "tdMode": td_mode(req),
         "tgtCcy": "",
         "tpOrdPx": "",
         "tpTriggerPx": "",
         "tpTriggerPxType": "",
         "attachAlgoOrds": [],
         "tradeId": f.trade_id if f else "",
-        "tradeQuoteCcy": quote_ccy(req.inst_id),
-        "lastPx": fmt(last_px),
+        "tradeQuoteCcy": quote,
+        "lastPx": fmt(o.last_price),
         "uTime": str(o.u_time),
         "isTpLimit": "false",
         "linkedAlgoOrd": {"algoId": ""},
@@ -151,28 +161,28 @@ _POSITION_KEYS = (
 )
 
 
-def position(p: Position, mark: Decimal, now: int) -> Frame:
+def position(p: PositionView) -> Frame:
     """Builds one `positions` data item for a net position."""
-    upl = p.upl(mark)
-    cost = abs(p.pos) * p.avg_px
+    upl, mark = p.upl, p.mark
+    cost = abs(p.size) * p.avg_price
     ratio = fmt_amount(upl / cost) if cost else "0"
     values: Frame = {
         "adl": "1",
-        "availPos": fmt_amount(abs(p.pos)),
-        "avgPx": fmt_amount(p.avg_px) if p.pos else "",
+        "availPos": fmt_amount(abs(p.size)),
+        "avgPx": fmt_amount(p.avg_price) if p.size else "",
         "cTime": str(p.c_time),
-        "ccy": quote_ccy(p.inst_id),
-        "instId": p.inst_id,
-        "instType": p.inst_type,
+        "ccy": p.instrument.quote,
+        "instId": p.market,
+        "instType": position_inst_type(p.instrument),
         "interest": "0",
         "idxPx": fmt(mark),
         "last": fmt(mark),
-        "lever": p.lever,
+        "lever": fmt(p.leverage),
         "markPx": fmt(mark),
-        "mgnMode": p.mgn_mode,
-        "notionalUsd": fmt_amount(abs(p.pos) * mark),
-        "pTime": str(now),
-        "pos": fmt_amount(p.pos),
+        "mgnMode": p.margin_mode,
+        "notionalUsd": fmt_amount(abs(p.size) * mark),
+        "pTime": str(p.ts),
+        "pos": fmt_amount(p.size),
         "posId": p.pos_id,
         "posSide": "net",
         "tradeId": p.trade_id,
@@ -191,17 +201,17 @@ def position(p: Position, mark: Decimal, now: int) -> Frame:
     return {key: values.get(key, "") for key in _POSITION_KEYS}
 
 
-def account(acct: Account, marks: dict[str, Decimal], now: int) -> Frame:
+def account(b: Balance) -> Frame:
     """Builds the `account` data item: one currency detail (the settlement currency)."""
-    upl = acct.upl(marks)
-    eq = fmt_amount(acct.cash + upl)
-    cash = fmt_amount(acct.cash)
+    upl, now = b.upl, b.ts
+    eq = fmt_amount(b.equity)
+    cash = fmt_amount(b.cash)
     detail: Frame = {
         "availBal": cash,
         "availEq": eq,
         "borrowFroz": "0",
         "cashBal": cash,
-        "ccy": acct.ccy,
+        "ccy": b.ccy,
         "coinUsdPrice": "1",
         "crossLiab": "0",
         "colRes": "0",

@@ -6,54 +6,53 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.config import SimConfig
-from simulator.engine import MAKER_FEE, TAKER_FEE
-from simulator.market import quote_ccy
 from simulator.money import fmt, fmt_amount
-from simulator.orders import Fill, Order
+from simulator.okx.frames import cancel_source, exec_type
+from simulator.okx.orders import inst_type, tag, td_mode
+from simulator.orders import Fill, OrderView
 
 Record = dict[str, Any]
 
 
-def order_details(o: Order) -> Record:
+def order_details(o: OrderView) -> Record:
     """Builds one item of GET /api/v5/trade/order and /orders-pending."""
-    req = o.request
-    last = o.fills[-1] if o.fills else None
-    avg = o.avg_px
-    spot_market = o.inst_type == "SPOT" and req.ord_type == "market"
+    req, last, avg, quote = o.request, o.last_fill, o.avg_price, o.instrument.quote
+    kind = inst_type(o.instrument, req.margin_mode)
+    spot_market = kind == "SPOT" and req.ord_type == "market"
     return {
-        "accFillSz": fmt_amount(o.acc_fill_sz),
+        "accFillSz": fmt_amount(o.filled),
         "algoClOrdId": "",
         "algoId": "",
         "attachAlgoClOrdId": "",
         "attachAlgoOrds": [],
         "avgPx": "" if avg is None else fmt_amount(avg),
         "cTime": str(o.c_time),
-        "cancelSource": o.cancel_source,
+        "cancelSource": cancel_source(o),
         "cancelSourceReason": "",
         "category": "normal",
         "ccy": "",
-        "clOrdId": req.cl_ord_id,
+        "clOrdId": req.client_id,
         "fee": fmt_amount(o.fee),
-        "feeCcy": quote_ccy(req.inst_id),
-        "fillPx": fmt(last.px) if last else "",
-        "fillSz": fmt_amount(last.sz) if last else "0",
+        "feeCcy": quote,
+        "fillPx": fmt(last.price) if last else "",
+        "fillSz": fmt_amount(last.size) if last else "0",
         "fillTime": str(last.time) if last else "",
-        "instId": req.inst_id,
-        "instType": o.inst_type,
+        "instId": req.market,
+        "instType": kind,
         "isTpLimit": "false",
-        "lever": "" if req.td_mode == "cash" else o.lever,
+        "lever": "" if o.leverage is None else fmt(o.leverage),
         "linkedAlgoOrd": {"algoId": ""},
-        "ordId": o.ord_id,
+        "ordId": o.order_id,
         "ordType": req.ord_type,
         "pnl": fmt_amount(o.pnl),
         "posSide": "net",
-        "px": fmt(req.px) if req.px is not None else "",
+        "px": fmt(req.price) if req.price is not None else "",
         "pxType": "",
         "pxUsd": "",
         "pxVol": "",
         "quickMgnType": "",
         "rebate": "0",
-        "rebateCcy": quote_ccy(req.inst_id),
+        "rebateCcy": quote,
         "reduceOnly": "true" if req.reduce_only else "false",
         "side": req.side,
         "slOrdPx": "",
@@ -63,52 +62,61 @@ def order_details(o: Order) -> Record:
         "state": o.state,
         "stpId": "",
         "stpMode": "cancel_maker",
-        "sz": fmt(req.sz),
-        "tag": req.tag,
-        "tdMode": req.td_mode,
+        "sz": fmt(req.size),
+        "tag": tag(req),
+        "tdMode": td_mode(req),
         # The simulator sizes spot market orders in the base currency.
         "tgtCcy": "base_ccy" if spot_market else "",
         "tpOrdPx": "",
         "tpTriggerPx": "",
         "tpTriggerPxType": "",
         "tradeId": last.trade_id if last else "",
-        "tradeQuoteCcy": quote_ccy(req.inst_id),
+        "tradeQuoteCcy": quote,
         "uTime": str(o.u_time),
     }
 
 
-def fill_row(o: Order, f: Fill) -> Record:
+def sub_type(o: OrderView, f: Fill) -> str:
+    """Returns OKX's fill subType: 1/2 buy/sell; swaps 3/4 open long/short, 5/6 close them."""
+    buy = o.request.side == "buy"
+    if o.instrument.kind != "perpetual":
+        return "1" if buy else "2"
+    if buy:
+        return "6" if f.reduces else "3"
+    return "5" if f.reduces else "4"
+
+
+def fill_row(o: OrderView, f: Fill) -> Record:
     """Builds one item of GET /api/v5/trade/fills and /fills-history."""
     req = o.request
-    swap = o.inst_type == "SWAP"
-    rate = TAKER_FEE if f.exec_type == "T" else MAKER_FEE
+    swap = o.instrument.kind == "perpetual"
     return {
         "side": req.side,
-        "fillSz": fmt_amount(f.sz),
-        "fillPx": fmt(f.px),
+        "fillSz": fmt_amount(f.size),
+        "fillPx": fmt(f.price),
         "fillPxVol": "",
         "fillFwdPx": "",
         "fee": fmt_amount(f.fee),
         "fillPnl": fmt_amount(f.pnl),
-        "ordId": o.ord_id,
-        "feeRate": "" if swap else fmt_amount(-rate),  # SPOT and MARGIN only
-        "instType": o.inst_type,
+        "ordId": o.order_id,
+        "feeRate": "" if swap else fmt_amount(-f.fee_rate),  # SPOT and MARGIN only
+        "instType": inst_type(o.instrument, req.margin_mode),
         "fillPxUsd": "",
-        "instId": req.inst_id,
-        "clOrdId": req.cl_ord_id,
+        "instId": req.market,
+        "clOrdId": req.client_id,
         "posSide": "net",
-        "billId": f.bill_id,
-        "subType": f.sub_type,
+        "billId": f.seq,
+        "subType": sub_type(o, f),
         "fillMarkVol": "",
-        "tag": req.tag,
+        "tag": tag(req),
         "fillTime": str(f.time),
-        "execType": f.exec_type,
+        "execType": exec_type(f.maker),
         "fillIdxPx": "",
         "tradeId": f.trade_id,
-        "fillMarkPx": fmt(f.px) if swap else "",  # FUTURES, SWAP, OPTION only
+        "fillMarkPx": fmt(f.price) if swap else "",  # FUTURES, SWAP, OPTION only
         "feeCcy": f.fee_ccy,
         "ts": str(f.time),
-        "tradeQuoteCcy": quote_ccy(req.inst_id),
+        "tradeQuoteCcy": o.instrument.quote,
     }
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from simulator.engine import OrderResult
+from simulator.admission import Refusal
+from simulator.engine import Outcome
 from simulator.market import now_ms
+from simulator.okx.orders import Reject, parse_order, reject
 from simulator.okx.signing import check_rest
-from simulator.orders import Reject, parse_order
-from simulator.venue import VENUE_KEY
+from simulator.venue import VENUE_KEY, Venue
 
 
 def _now_us() -> str:
@@ -44,7 +46,7 @@ async def _signed_body(request: web.Request) -> dict[str, Any] | web.Response:
     raw, refused = await unsigned(request)
     if refused is not None:
         return refused
-    if "trade" not in request.app[VENUE_KEY].config.perm.split(","):
+    if not request.app[VENUE_KEY].config.permits("trade"):
         return error(200, "50120", "This API key doesn't have permission to use this function")
     try:
         body = json.loads(raw)
@@ -55,7 +57,24 @@ async def _signed_body(request: web.Request) -> dict[str, Any] | web.Response:
     return body
 
 
-def _reply(result: OrderResult, in_time: str, with_tag: bool) -> web.Response:
+@dataclass(frozen=True)
+class _Result:
+    """The per-order item of a place or cancel reply (sCode "0" = accepted)."""
+
+    ord_id: str
+    cl_ord_id: str
+    tag: str
+    ts: int
+    s_code: str = "0"
+    s_msg: str = ""
+    sub_code: str = ""
+
+
+def _refused(ord_id: str, cl_ord_id: str, tag: str, ts: int, why: Reject) -> _Result:
+    return _Result(ord_id, cl_ord_id, tag, ts, why.s_code, why.s_msg, why.sub_code)
+
+
+def _reply(result: _Result, in_time: str, with_tag: bool) -> web.Response:
     item: dict[str, str] = {"clOrdId": result.cl_ord_id, "ordId": result.ord_id}
     if with_tag:
         item["tag"] = result.tag
@@ -79,6 +98,10 @@ def _text(body: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _order_id(outcome: Outcome) -> str:
+    return outcome.order.order_id if outcome.order is not None else ""
+
+
 async def place_order(request: web.Request) -> web.Response:
     """POST /api/v5/trade/order."""
     in_time = _now_us()
@@ -87,16 +110,30 @@ async def place_order(request: web.Request) -> web.Response:
         return body
     venue = request.app[VENUE_KEY]
     parsed = parse_order(body, venue.exchange.markets)
+    cl_ord_id, tag = _text(body, "clOrdId"), _text(body, "tag")
     if isinstance(parsed, Reject):
-        result = OrderResult(
-            "", _text(body, "clOrdId"), _text(body, "tag"), now_ms(), parsed.s_code,
-            parsed.s_msg, parsed.sub_code,
-        )  # fmt: skip
-        return _reply(result, in_time, with_tag=True)
-    result, pushes = venue.exchange.place(parsed)
+        return _reply(_refused("", cl_ord_id, tag, now_ms(), parsed), in_time, with_tag=True)
+    outcome, events = venue.exchange.place(parsed)
+    if outcome.refused is not None:
+        why = reject(outcome.refused, venue.exchange.markets[parsed.market].instrument)
+        result = _refused("", cl_ord_id, tag, outcome.ts, why)
+    else:
+        result = _Result(_order_id(outcome), cl_ord_id, tag, outcome.ts)
     response = _reply(result, in_time, with_tag=True)
-    await venue.publish(pushes)
+    await venue.publish(events)
     return response
+
+
+async def _cancel(venue: Venue, inst_id: str, ord_id: str, cl_ord_id: str) -> _Result:
+    outcome, events = venue.exchange.cancel(inst_id, ord_id, cl_ord_id)
+    await venue.publish(events)
+    order = outcome.order
+    if outcome.refused is None and order is not None:
+        return _Result(order.order_id, order.request.client_id, "", outcome.ts)
+    why = reject(
+        outcome.refused or Refusal.UNKNOWN_ORDER, venue.exchange.markets[inst_id].instrument
+    )
+    return _refused(order.order_id if order else ord_id, cl_ord_id, "", outcome.ts, why)
 
 
 async def cancel_order(request: web.Request) -> web.Response:
@@ -108,14 +145,11 @@ async def cancel_order(request: web.Request) -> web.Response:
     venue = request.app[VENUE_KEY]
     inst_id, ord_id, cl_ord_id = (_text(body, k) for k in ("instId", "ordId", "clOrdId"))
     if inst_id not in venue.exchange.markets:
-        result = OrderResult(
-            ord_id, cl_ord_id, "", now_ms(), "51001", "Instrument ID does not exist."
-        )
+        result = _Result(ord_id, cl_ord_id, "", now_ms(), "51001", "Instrument ID does not exist.")
     elif not ord_id and not cl_ord_id:
-        result = OrderResult("", "", "", now_ms(), "51000", "Parameter ordId error")
+        result = _Result("", "", "", now_ms(), "51000", "Parameter ordId error")
     else:
-        result, pushes = venue.exchange.cancel(inst_id, ord_id, cl_ord_id)
-        await venue.publish(pushes)
+        result = await _cancel(venue, inst_id, ord_id, cl_ord_id)
     return _reply(result, in_time, with_tag=False)
 
 

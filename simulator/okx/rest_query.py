@@ -15,8 +15,9 @@ from aiohttp import web
 
 from simulator.engine import Exchange
 from simulator.okx import records
+from simulator.okx.orders import inst_type
 from simulator.okx.rest import error, unsigned
-from simulator.orders import Fill, Order
+from simulator.orders import Fill, OrderView
 from simulator.venue import VENUE_KEY
 
 T = TypeVar("T")
@@ -83,8 +84,10 @@ def page(newest_first: Sequence[T], cursor: Callable[[T], int], query: Any, limi
     return chosen[:limit]
 
 
-def _matches(o: Order, kind: str, inst_id: str) -> bool:
-    return (not kind or o.inst_type == kind) and (not inst_id or o.request.inst_id == inst_id)
+def _matches(o: OrderView, kind: str, inst_id: str) -> bool:
+    if kind and inst_type(o.instrument, o.request.margin_mode) != kind:
+        return False
+    return not inst_id or o.request.market == inst_id
 
 
 def get_order(query: Any, exchange: Exchange) -> web.Response:
@@ -105,12 +108,12 @@ def orders_pending(query: Any, exchange: Exchange) -> web.Response:
     ord_type, state = str(query.get("ordType", "")), str(query.get("state", ""))
     pending = [
         o
-        for o in reversed(exchange.live_orders())
+        for o in reversed(exchange.pending())
         if _matches(o, kind, inst_id)
         and (not ord_type or o.request.ord_type in ord_type.split(","))
         and (not state or o.state == state)
     ]
-    chosen = page(pending, lambda o: int(o.ord_id), query, _limit(query))
+    chosen = page(pending, lambda o: int(o.order_id), query, _limit(query))
     return _ok([records.order_details(o) for o in chosen])
 
 
@@ -118,15 +121,15 @@ def _fills(query: Any, exchange: Exchange, history: bool) -> web.Response:
     kind, inst_id = _inst_type(query, required=history), _inst_id(query, exchange)
     ord_id = str(query.get("ordId", ""))
     begin, end = _number(query, "begin"), _number(query, "end")
-    rows: list[tuple[Order, Fill]] = [
+    rows: list[tuple[OrderView, Fill]] = [
         (o, f)
-        for o, f in reversed(exchange.fills)
+        for o, f in reversed(exchange.executions())
         if _matches(o, kind, inst_id)
-        and (not ord_id or o.ord_id == ord_id)
+        and (not ord_id or o.order_id == ord_id)
         and (begin is None or f.time >= begin)
         and (end is None or f.time <= end)
     ]
-    chosen = page(rows, lambda row: int(row[1].bill_id), query, _limit(query))
+    chosen = page(rows, lambda row: int(row[1].seq), query, _limit(query))
     return _ok([records.fill_row(o, f) for o, f in chosen])
 
 

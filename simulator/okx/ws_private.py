@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from simulator.connection import Client, push_frame
+from simulator.connection import Client
 from simulator.okx import frames
+from simulator.okx.orders import position_inst_type
+from simulator.okx.push import inst_matches, private_item, push_frame
 from simulator.okx.signing import check_login
 from simulator.okx.ws_ops import OpRequest, channel_arg, invalid, parse_op, wrong_channel
 from simulator.venue import Venue
@@ -66,9 +68,13 @@ async def _subscribe(venue: Venue, client: Client, req: OpRequest, raw: str) -> 
         client.subscribe(arg)
         # positions and account open with a snapshot; orders has none (as on OKX).
         if arg["channel"] == "positions":
-            data = venue.exchange.positions_data(arg)
+            data = [
+                private_item(p)
+                for p in venue.exchange.positions()
+                if inst_matches(arg, position_inst_type(p.instrument), p.market)
+            ]
         elif arg["channel"] == "account":
-            data = [venue.exchange.account_data()]
+            data = [private_item(venue.exchange.balance())]
         else:
             continue
         await client.send(push_frame(arg, venue.config.uid, data, "snapshot"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from simulator.connection import PUBLIC_CHANNELS, Client, push_frame
+from simulator.connection import Client
 from simulator.okx import frames
+from simulator.okx.push import PUBLIC_CHANNELS, push_frame, ticker_item
 from simulator.okx.ws_ops import channel_arg, invalid, parse_op, wrong_channel
 from simulator.venue import Venue
 
@@ -29,6 +30,5 @@ async def on_public_text(venue: Venue, client: Client, raw: str) -> None:
             continue
         client.subscribe(arg)
         # A new subscriber learns the current price at once, as OKX's first push tells it.
-        for push in venue.exchange.price_pushes(inst_id):
-            if push.channel == arg["channel"]:
-                await client.send(push_frame(arg, venue.config.uid, [push.data], "snapshot"))
+        item = ticker_item(arg["channel"], venue.exchange.ticker(inst_id))
+        await client.send(push_frame(arg, venue.config.uid, [item], "snapshot"))

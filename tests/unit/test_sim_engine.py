@@ -1,4 +1,5 @@
-"""The simulator's pure parts: seeded walk, exact money, position arithmetic, matching."""
+"""The simulator's pure parts: seeded walk, exact money, position arithmetic, matching, and the
+OKX rendering of the engine's neutral records."""
 
 from __future__ import annotations
 
@@ -6,18 +7,25 @@ from decimal import Decimal
 
 import pytest
 
+from simulator import Simulator
 from simulator.account import Position
+from simulator.admission import Refusal
 from simulator.config import SimConfig
 from simulator.engine import Exchange
-from simulator.market import Market
+from simulator.market import Instrument, Market, Ticker
 from simulator.money import fmt_amount, parse_decimal
-from simulator.orders import OrderRequest
+from simulator.okx import frames
+from simulator.okx.orders import reject
+from simulator.orders import OrderRequest, OrderView, Side
 
 pytestmark = pytest.mark.timeout(10)
 
+BTC = Instrument("BTC", "USDT", "spot", Decimal("0.1"))
+ETH = Instrument("ETH", "USDT", "spot", Decimal("0.01"))
+
 
 def _walk(seed: int, steps: int = 200) -> list[Decimal]:
-    market = Market("BTC-USDT", Decimal("60000"), seed)
+    market = Market("BTC-USDT", BTC, Decimal("60000"), seed)
     path = []
     for _ in range(steps):
         market.set_price(market.next_walk_price())
@@ -78,7 +86,7 @@ def test_parse_decimal_takes_plain_decimals_only(raw: object, parsed: Decimal | 
 def test_net_position_arithmetic(
     fills: list[tuple[str, str]], pos: str, avg_px: str, pnl: str
 ) -> None:
-    position = Position("X-USDT", "MARGIN", "1", "cross", 0, 0)
+    position = Position("X-USDT", ETH, "1", "cross", 0, 0)
     for size, price in fills:
         position.apply(Decimal(size), Decimal(price))
     assert (position.pos, position.avg_px, position.pnl) == (
@@ -88,46 +96,59 @@ def test_net_position_arithmetic(
     )
 
 
-def _order(side: str, ord_type: str, sz: str, px: str | None = None) -> OrderRequest:
+def _order(side: Side, sz: str, px: str | None = None) -> OrderRequest:
     return OrderRequest(
-        inst_id="ETH-USDT",
-        td_mode="cross",
+        market="ETH-USDT",
         side=side,
-        ord_type=ord_type,
-        sz=Decimal(sz),
-        px=None if px is None else Decimal(px),
-        cl_ord_id="",
-        tag="",
-        reduce_only=False,
+        ord_type="market" if px is None else "limit",
+        size=Decimal(sz),
+        price=None if px is None else Decimal(px),
+        margin_mode="cross",
     )
 
 
-def test_round_trip_books_pnl_and_fees_exactly() -> None:
-    exchange = Exchange(SimConfig(markets={"ETH-USDT": "3000"}, walk=False, balance="1000"))
-    _, bought = exchange.place(_order("buy", "market", "0.5"))
-    assert bought[0].data["execType"] == "T"
-    result, resting = exchange.place(_order("sell", "limit", "0.5", "3100.25"))
-    assert (result.s_code, resting[0].data["state"]) == ("0", "live")
-    assert exchange.set_price("ETH-USDT", Decimal("3100")) == exchange.price_pushes("ETH-USDT")
+def _exchange(balance: str = "100000") -> Exchange:
+    return Exchange([Market("ETH-USDT", ETH, Decimal("3000"), 7)], Decimal(balance), Decimal(5))
 
-    pushes = exchange.set_price("ETH-USDT", Decimal("3100.25"))
-    fill = next(p.data for p in pushes if p.channel == "orders")
+
+def test_round_trip_books_pnl_and_fees_exactly() -> None:
+    exchange = _exchange(balance="1000")
+    _, bought = exchange.place(_order("buy", "0.5"))
+    assert isinstance(bought[0], OrderView)
+    assert bought[0].fill is not None
+    assert not bought[0].fill.maker
+    assert frames.order(bought[0])["execType"] == "T"
+    outcome, resting = exchange.place(_order("sell", "0.5", "3100.25"))
+    assert outcome.refused is None
+    assert isinstance(resting[0], OrderView)
+    assert resting[0].state == "live"
+    assert exchange.set_price("ETH-USDT", Decimal("3100")) == [exchange.ticker("ETH-USDT")]
+
+    events = exchange.set_price("ETH-USDT", Decimal("3100.25"))
+    assert isinstance(events[0], Ticker)
+    view = next(e for e in events if isinstance(e, OrderView))
+    assert view.fill is not None
+    assert view.fill.maker
+    assert view.fill.pnl == Decimal("50.125")
+    fill = frames.order(view)
     assert (fill["state"], fill["execType"], fill["fillPx"]) == ("filled", "M", "3100.25")
     assert fill["fillPnl"] == "50.125"
     taker = Decimal("3000") * Decimal("0.5") * Decimal("0.001")
     maker = Decimal("3100.25") * Decimal("0.5") * Decimal("0.0008")
     assert exchange.account.cash == Decimal("1000") + Decimal("50.125") - taker - maker
     assert exchange.state()["positions"]["ETH-USDT"]["pos"] == "0"
-    assert exchange.live_orders() == []
+    assert exchange.pending() == []
 
 
 def test_reduce_only_needs_an_opposite_position() -> None:
-    exchange = Exchange(SimConfig(markets={"ETH-USDT": "3000"}, walk=False))
-    request = _order("sell", "market", "1")
+    exchange = _exchange()
+    request = _order("sell", "1")
     reduce = OrderRequest(**{**request.__dict__, "reduce_only": True})
-    assert exchange.place(reduce)[0].s_code == "51169"
-    exchange.place(_order("buy", "market", "1"))
-    assert exchange.place(reduce)[0].s_code == "0"
+    refused = exchange.place(reduce)[0].refused
+    assert refused is Refusal.NO_POSITION
+    assert reject(refused, ETH).s_code == "51169"
+    exchange.place(_order("buy", "1"))
+    assert exchange.place(reduce)[0].refused is None
 
 
 def test_config_keeps_secrets_out_of_repr_and_refuses_bad_values() -> None:
@@ -136,3 +157,12 @@ def test_config_keeps_secrets_out_of_repr_and_refuses_bad_values() -> None:
         SimConfig(markets={"BTC-USDT": "1e5"})
     with pytest.raises(ValueError, match="tick_interval"):
         SimConfig(tick_interval=0)
+
+
+def test_a_venue_refuses_market_names_it_cannot_have_and_unknown_venues_are_named() -> None:
+    with pytest.raises(ValueError, match=r"'BTCUSDT'\] is not a market name of okx"):
+        Simulator(SimConfig(markets={"BTCUSDT": "60000"}))
+    with pytest.raises(ValueError, match="no venue 'nope'; known: okx"):
+        Simulator(SimConfig(venue="nope"))
+    with pytest.raises(ValueError, match="each venue is served once"):
+        Simulator(SimConfig(), SimConfig())
