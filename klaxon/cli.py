@@ -64,9 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     notify.add_argument("--rules", type=Path, nargs="+", required=True)
     notify.set_defaults(func=_notify)
 
-    sim = sub.add_parser("sim", help="the local OKX simulator (settings from KLAXON_SIM_*)")
+    sim = sub.add_parser(
+        "sim", help="the local exchange simulator, one port per venue (settings KLAXON_SIM_*)"
+    )
     sim.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    sim.add_argument("--port", type=int)
+    sim.add_argument(
+        "--venue",
+        dest="venues",
+        action="append",
+        help="a venue to serve (repeat for several; default KLAXON_SIM_VENUES or okx)",
+    )
+    sim.add_argument("--port", type=int, help="the first venue's port; the next take port+1, ...")
     sim.add_argument("--seed", type=int)
     sim.add_argument("--no-walk", dest="walk", action="store_false", default=None)
     sim.set_defaults(func=_sim)
@@ -129,7 +137,7 @@ def _notify(args: argparse.Namespace) -> int:
 def _sim(args: argparse.Namespace) -> int:
     from klaxon.commands import sim
 
-    return sim(args.host, args.port, args.seed, args.walk)
+    return sim(args.host, args.port, args.seed, args.walk, args.venues)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -155,18 +155,30 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
     return 0
 
 
-def sim(host: str | None, port: int | None, seed: int | None, walk: bool | None) -> int:
-    """Run the OKX simulator until SIGINT/SIGTERM."""
+def sim(
+    host: str | None,
+    port: int | None,
+    seed: int | None,
+    walk: bool | None,
+    venues: list[str] | None = None,
+) -> int:
+    """Run the simulated venues, each on its own port, until SIGINT/SIGTERM."""
     from simulator import SimConfig, serve_forever
+    from simulator.registry import PROTOCOLS
 
-    s = load(SimSettings, host=host, port=port, seed=seed, walk=walk)
+    s = load(SimSettings, host=host, port=port, seed=seed, walk=walk, venues=venues)
+    unknown = [v for v in s.venues if v not in PROTOCOLS]
+    if unknown or not s.venues or len(set(s.venues)) != len(s.venues):
+        known = ", ".join(sorted(PROTOCOLS))
+        raise ConfigError(f"KLAXON_SIM_VENUES: {s.venues} must name distinct venues of: {known}")
     logs.setup(
         "WARNING", [s.secret_key.get_secret_value(), s.passphrase.get_secret_value()], "simulator"
     )
-    serve_forever(
+    configs = [
         SimConfig(
+            venue=venue,
             host=s.host,
-            port=s.port,
+            port=s.port + index if s.port else 0,
             api_key=s.api_key,
             secret_key=s.secret_key.get_secret_value(),
             passphrase=s.passphrase.get_secret_value(),
@@ -175,7 +187,9 @@ def sim(host: str | None, port: int | None, seed: int | None, walk: bool | None)
             tick_interval=s.tick_interval,
             perm=s.perm,
         )
-    )
+        for index, venue in enumerate(s.venues)
+    ]
+    serve_forever(*configs)
     return 0
 
 

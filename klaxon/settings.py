@@ -104,11 +104,14 @@ class WorkerSettings(_Base):
 
 
 class SimSettings(BaseSettings):
-    """`klaxon sim`: the local OKX simulator (test infrastructure, loopback only)."""
+    """`klaxon sim`: the local exchange simulator (test infrastructure, loopback only)."""
 
     model_config = SettingsConfigDict(env_prefix="KLAXON_SIM_", extra="ignore")
 
     host: str = "127.0.0.1"
+    # The venues to serve (JSON list), each on its own port: the first on `port`, the next on
+    # port+1 and so on (with port 0, each on a free port).
+    venues: list[str] = Field(default_factory=lambda: ["okx"])
     port: int = 8765
     api_key: str = "sim-key"
     secret_key: SecretStr = SecretStr("sim-secret")
@@ -116,7 +119,7 @@ class SimSettings(BaseSettings):
     seed: int = 7
     walk: bool = True
     tick_interval: float = 0.5
-    perm: str = "read_only,trade"  # what GET /api/v5/account/config reports for the key
+    perm: str = "read_only,trade"  # what the key may do (read_only, trade, withdraw)
 
 
 S = TypeVar("S", bound=BaseSettings)

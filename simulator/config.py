@@ -34,8 +34,6 @@ class SimConfig:
     leverage: str = "5"
     # The API key's permissions, comma-separated PERMISSIONS; each venue reports them its way.
     perm: str = "read_only,trade"
-    # Also serve https:// and wss:// on a second port, with a certificate made at start.
-    tls: bool = False
 
     def __post_init__(self) -> None:
         if self.markets is not None and not self.markets:

@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from simulator.account import Account, Balance, Position, PositionView
 from simulator.admission import Refusal, closable, position_of, refusal
 from simulator.events import Event
 from simulator.market import Market, Ticker, now_ms
-from simulator.money import fmt, fmt_amount
 from simulator.orders import CancelReason, Fill, Order, OrderRequest, OrderView
 
 TAKER_FEE = Decimal("0.001")
@@ -75,6 +73,10 @@ class Exchange:
                 events += self._fill_resting(order, px)
         return events
 
+    def live_orders(self) -> list[Order]:
+        """Returns the pending orders themselves, oldest first."""
+        return self._live()
+
     def pending(self, market: str | None = None) -> list[OrderView]:
         """Returns the pending orders (of one market), oldest first."""
         return [self._view(o) for o in self._live(market)]
@@ -133,32 +135,6 @@ class Exchange:
     def balance(self) -> Balance:
         """Returns the account's cash and unrealized profit and loss now."""
         return self.account.balance(self.marks(), now_ms())
-
-    def state(self) -> dict[str, Any]:
-        """Returns a JSON-able picture of prices, pending orders, positions and cash."""
-        return {
-            "prices": {name: fmt(m.last) for name, m in self.markets.items()},
-            "orders": [
-                {
-                    "ordId": o.order_id,
-                    "clOrdId": o.request.client_id,
-                    "instId": o.request.market,
-                    "side": o.request.side,
-                    "ordType": o.request.ord_type,
-                    "px": fmt(o.request.price) if o.request.price is not None else "",
-                    "sz": fmt(o.request.size),
-                    "state": o.state,
-                }
-                for o in self._live()
-            ],
-            "positions": {
-                p.market: {"pos": fmt_amount(p.pos), "avgPx": fmt_amount(p.avg_px)}
-                for p in self.account.positions.values()
-            },
-            "cash": fmt_amount(self.account.cash),
-            "equity": fmt_amount(self.account.equity(self.marks())),
-            "fills": len(self.fills),
-        }
 
     def _live(self, market: str | None = None) -> list[Order]:
         return [

@@ -1,4 +1,4 @@
-"""Exact decimal parsing and OKX-style number formatting (no floats, no exponents)."""
+"""Exact decimal parsing and exchange-style number formatting (no floats, no exponents)."""
 
 from __future__ import annotations
 

@@ -18,11 +18,12 @@ PROTOCOLS: Mapping[str, type[VenueProtocol]] = MappingProxyType(
 )
 
 
-def protocol_class(name: str) -> type[VenueProtocol]:
+def protocol_class(
+    name: str, protocols: Mapping[str, type[VenueProtocol]] = PROTOCOLS
+) -> type[VenueProtocol]:
     """Returns the protocol of a venue, or raises ValueError naming the known ones."""
-    cls = PROTOCOLS.get(name)
+    cls = protocols.get(name)
     if cls is None:
-        raise ValueError(
-            f"the simulator has no venue {name!r}; known: {', '.join(sorted(PROTOCOLS))}"
-        )
+        known = ", ".join(sorted(protocols))
+        raise ValueError(f"the simulator has no venue {name!r}; known: {known}")
     return cls

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from simulator import control, faults
 from simulator.config import SimConfig
-from simulator.registry import protocol_class
+from simulator.protocol import VenueProtocol
+from simulator.registry import PROTOCOLS, protocol_class
 from simulator.venue import VENUE_KEY, Venue
 
 log = logging.getLogger("simulator")
@@ -74,17 +75,22 @@ class Simulator:
     """Simulated venues on loopback, each on its own port, served from one background thread.
 
     The properties base_url, ws_public_url, ws_private_url and port are the first venue's;
-    endpoint(name) gives any venue's.
+    endpoint(name) gives any venue's. `protocols` is the registry to find the venues in.
     """
 
-    def __init__(self, config: SimConfig, *more: SimConfig) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        *more: SimConfig,
+        protocols: Mapping[str, type[VenueProtocol]] = PROTOCOLS,
+    ) -> None:
         self.configs = (config, *more)
         self.config = config
         names = [c.venue for c in self.configs]
         if len(set(names)) != len(names):
             raise ValueError(f"each venue is served once; got {names}")
         # Built here so that a bad config fails in the caller's thread, with its message.
-        self.venues = [Venue(c, protocol_class(c.venue)(c)) for c in self.configs]
+        self.venues = [Venue(c, protocol_class(c.venue, protocols)(c)) for c in self.configs]
         self.endpoints: dict[str, Endpoint] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -15,7 +15,36 @@ from simulator.connection import Hub
 from simulator.engine import Exchange
 from simulator.events import Event
 from simulator.market import Market
+from simulator.money import fmt, fmt_amount
 from simulator.protocol import VenueProtocol
+
+
+def exchange_state(exchange: Exchange) -> dict[str, Any]:
+    """Returns a JSON-able picture of prices, pending orders, positions and cash (/sim/state's
+    keys, which it took from OKX's field names when OKX was its only venue)."""
+    return {
+        "prices": {name: fmt(m.last) for name, m in exchange.markets.items()},
+        "orders": [
+            {
+                "ordId": o.order_id,
+                "clOrdId": o.request.client_id,
+                "instId": o.request.market,
+                "side": o.request.side,
+                "ordType": o.request.ord_type,
+                "px": fmt(o.request.price) if o.request.price is not None else "",
+                "sz": fmt(o.request.size),
+                "state": o.state,
+            }
+            for o in exchange.live_orders()
+        ],
+        "positions": {
+            p.market: {"pos": fmt_amount(p.pos), "avgPx": fmt_amount(p.avg_px)}
+            for p in exchange.account.positions.values()
+        },
+        "cash": fmt_amount(exchange.account.cash),
+        "equity": fmt_amount(exchange.account.equity(exchange.marks())),
+        "fills": len(exchange.fills),
+    }
 
 
 def markets_of(config: SimConfig, protocol: VenueProtocol) -> list[Market]:
@@ -87,7 +116,7 @@ class Venue:
         clients = {feed: [c.describe() for c in self.hub.all(feed)] for feed in self.protocol.feeds}
         return {
             "venue": self.protocol.name,
-            **self.exchange.state(),
+            **exchange_state(self.exchange),
             "paths": sorted(self._paths),
             "walk": self.config.walk,
             "connected": {feed: len(items) for feed, items in clients.items()},

@@ -136,7 +136,7 @@ def test_round_trip_books_pnl_and_fees_exactly() -> None:
     taker = Decimal("3000") * Decimal("0.5") * Decimal("0.001")
     maker = Decimal("3100.25") * Decimal("0.5") * Decimal("0.0008")
     assert exchange.account.cash == Decimal("1000") + Decimal("50.125") - taker - maker
-    assert exchange.state()["positions"]["ETH-USDT"]["pos"] == "0"
+    assert exchange.account.positions["ETH-USDT"].pos == 0
     assert exchange.pending() == []
 
 
