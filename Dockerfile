@@ -11,7 +11,7 @@ COPY rules ./rules
 COPY workers ./workers
 COPY simulator ./simulator
 COPY klaxon ./klaxon
-RUN pip install . && useradd --create-home --uid 10001 klaxon
+RUN pip install '.[sim]' && useradd --create-home --uid 10001 klaxon
 USER klaxon
 ENTRYPOINT ["klaxon"]
 CMD ["--help"]

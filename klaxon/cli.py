@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, help="the first venue's port; the next take port+1, ...")
     sim.add_argument("--seed", type=int)
     sim.add_argument("--no-walk", dest="walk", action="store_false", default=None)
+    sim.add_argument(
+        "--tls",
+        action="store_true",
+        default=None,
+        help="also serve https:// and wss:// (KLAXON_SIM_TLS_PORT), the CA in KLAXON_SIM_TLS_CA",
+    )
     sim.set_defaults(func=_sim)
 
     status = sub.add_parser("status", help="streams, queues, counters and dead letters in Redis")
@@ -137,7 +143,7 @@ def _notify(args: argparse.Namespace) -> int:
 def _sim(args: argparse.Namespace) -> int:
     from klaxon.commands import sim
 
-    return sim(args.host, args.port, args.seed, args.walk, args.venues)
+    return sim(args.host, args.port, args.seed, args.walk, args.venues, args.tls)
 
 
 def _status(args: argparse.Namespace) -> int:

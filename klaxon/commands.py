@@ -161,12 +161,13 @@ def sim(
     seed: int | None,
     walk: bool | None,
     venues: list[str] | None = None,
+    tls: bool | None = None,
 ) -> int:
     """Run the simulated venues, each on its own port, until SIGINT/SIGTERM."""
     from simulator import SimConfig, serve_forever
     from simulator.registry import PROTOCOLS
 
-    s = load(SimSettings, host=host, port=port, seed=seed, walk=walk, venues=venues)
+    s = load(SimSettings, host=host, port=port, seed=seed, walk=walk, venues=venues, tls=tls)
     unknown = [v for v in s.venues if v not in PROTOCOLS]
     if unknown or not s.venues or len(set(s.venues)) != len(s.venues):
         known = ", ".join(sorted(PROTOCOLS))
@@ -186,10 +187,12 @@ def sim(
             walk=s.walk,
             tick_interval=s.tick_interval,
             perm=s.perm,
+            tls=s.tls,
+            tls_port=s.tls_port + index if s.tls_port else 0,
         )
         for index, venue in enumerate(s.venues)
     ]
-    serve_forever(*configs)
+    serve_forever(*configs, ca_file=s.tls_ca)
     return 0
 
 

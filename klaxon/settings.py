@@ -120,6 +120,11 @@ class SimSettings(BaseSettings):
     walk: bool = True
     tick_interval: float = 0.5
     perm: str = "read_only,trade"  # what the key may do (read_only, trade, withdraw)
+    # Also https:// and wss:// (the first venue on tls_port, the next on tls_port+1, ...; 0: free
+    # ports), with a CA made at start and written to tls_ca for clients to trust.
+    tls: bool = False
+    tls_port: int = 0
+    tls_ca: Path = Path(".klaxon/sim-ca.pem")
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from simulator.config import SimConfig
 from simulator.registry import PROTOCOLS
@@ -25,6 +26,7 @@ def main() -> None:
     )
     parser.add_argument("--no-walk", action="store_true", help="move prices only via /sim/*")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tls", action="store_true", help="also https:// and wss:// (free ports)")
     args = parser.parse_args()
     venues = list(dict.fromkeys(args.venues or ["okx"]))
     configs = [
@@ -34,10 +36,11 @@ def main() -> None:
             port=args.port + index if args.port else 0,
             walk=not args.no_walk,
             seed=args.seed,
+            tls=args.tls,
         )
         for index, venue in enumerate(venues)
     ]
-    serve_forever(*configs)
+    serve_forever(*configs, ca_file=Path(".klaxon/sim-ca.pem"))
 
 
 if __name__ == "__main__":

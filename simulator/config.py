@@ -34,6 +34,10 @@ class SimConfig:
     leverage: str = "5"
     # The API key's permissions, comma-separated PERMISSIONS; each venue reports them its way.
     perm: str = "read_only,trade"
+    # Also serve https:// and wss:// on tls_port (0: a free one), with a certificate made at
+    # start by a CA made with it (Simulator.certificates; needs the `sim` extra).
+    tls: bool = False
+    tls_port: int = 0
 
     def __post_init__(self) -> None:
         if self.markets is not None and not self.markets:
@@ -56,6 +60,8 @@ class SimConfig:
             raise ValueError("SimConfig.idle_timeout must be > 0")
         if not 0 <= self.port <= 65535:
             raise ValueError("SimConfig.port must be in 0..65535")
+        if not 0 <= self.tls_port <= 65535:
+            raise ValueError("SimConfig.tls_port must be in 0..65535")
 
     def permits(self, permission: str) -> bool:
         """Tells whether the API key has a permission (one of PERMISSIONS)."""

@@ -9,7 +9,9 @@ import signal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -17,6 +19,9 @@ from simulator import control, faults
 from simulator.config import SimConfig
 from simulator.protocol import VenueProtocol
 from simulator.registry import PROTOCOLS, protocol_class
+
+if TYPE_CHECKING:
+    from simulator.tls import Certificates
 from simulator.venue import VENUE_KEY, Venue
 
 log = logging.getLogger("simulator")
@@ -42,6 +47,7 @@ class Endpoint:
     host: str
     port: int
     feeds: Mapping[str, str]  # feed name -> path
+    tls_port: int = 0  # 0: no https:// and wss://
 
     @property
     def base_url(self) -> str:
@@ -62,13 +68,29 @@ class Endpoint:
         """Returns the URL of the feed named "private"."""
         return self.ws_url("private")
 
+    @property
+    def https_url(self) -> str:
+        """Returns the REST root over TLS (the simulator's certificates say whom to trust)."""
+        return f"https://{self.host}:{self._tls()}"
+
+    def wss_url(self, feed: str) -> str:
+        """Returns the websocket URL of one of the venue's feeds over TLS."""
+        return f"wss://{self.host}:{self._tls()}{self.feeds[feed]}"
+
     def describe(self) -> str:
         """Returns the one line `serve_forever` prints for this venue."""
         feeds = "  ".join(f"ws {self.ws_url(feed)}" for feed in self.feeds)
+        if self.tls_port:
+            feeds += "  " + "  ".join(f"wss {self.wss_url(feed)}" for feed in self.feeds)
         return (
             f"klaxon simulator {self.venue}: rest {self.base_url}  {feeds}  "
             f"control {self.base_url}/sim/state"
         )
+
+    def _tls(self) -> int:
+        if not self.tls_port:
+            raise RuntimeError(f"the simulated {self.venue} serves no TLS (SimConfig.tls)")
+        return self.tls_port
 
 
 class Simulator:
@@ -91,6 +113,12 @@ class Simulator:
             raise ValueError(f"each venue is served once; got {names}")
         # Built here so that a bad config fails in the caller's thread, with its message.
         self.venues = [Venue(c, protocol_class(c.venue, protocols)(c)) for c in self.configs]
+        self.certificates: Certificates | None = None  # of the venues with `tls`
+        tls_hosts = [c.host for c in self.configs if c.tls]
+        if tls_hosts:
+            from simulator.tls import make_certificates
+
+            self.certificates = make_certificates(tls_hosts[0])
         self.endpoints: dict[str, Endpoint] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -177,14 +205,19 @@ class Simulator:
             build_app(venue), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
         await runner.setup()
+        port = config.port
         try:
-            await web.TCPSite(runner, config.host, config.port).start()
+            await web.TCPSite(runner, config.host, port).start()
+            if config.tls and self.certificates is not None:
+                port = config.tls_port
+                context = self.certificates.server_context()
+                await web.TCPSite(runner, config.host, port, ssl_context=context).start()
         except OSError as exc:
             await runner.cleanup()
-            raise OSError(f"{config.venue} on {config.host}:{config.port}: {exc}") from exc
-        port = int(runner.addresses[0][1])
+            raise OSError(f"{config.venue} on {config.host}:{port}: {exc}") from exc
+        ports = [int(address[1]) for address in runner.addresses]
         self.endpoints[config.venue] = Endpoint(
-            config.venue, config.host, port, venue.protocol.feeds
+            config.venue, config.host, ports[0], venue.protocol.feeds, ports[1] if config.tls else 0
         )
         return runner
 
@@ -218,11 +251,15 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve_forever(config: SimConfig, *more: SimConfig) -> None:
-    """Runs the simulated venues until SIGINT or SIGTERM, after printing a line of URLs each."""
+def serve_forever(config: SimConfig, *more: SimConfig, ca_file: Path | None = None) -> None:
+    """Runs the simulated venues until SIGINT or SIGTERM, after printing a line of URLs each;
+    with TLS, writes the CA that clients must trust to `ca_file` and names it."""
     with Simulator(config, *more) as sim:
         for endpoint in sim.endpoints.values():
             print(endpoint.describe(), flush=True)
+        if sim.certificates is not None and ca_file is not None:
+            written = sim.certificates.write_ca(ca_file)
+            print(f"klaxon simulator: https/wss clients trust the CA in {written}", flush=True)
         # Both signals end the wait below the same way, even where SIGINT arrived ignored.
         in_main = threading.current_thread() is threading.main_thread()
         handled = (signal.SIGINT, signal.SIGTERM) if in_main else ()
