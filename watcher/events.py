@@ -50,6 +50,7 @@ class Fill(_Event):
     order_id: str
     client_order_id: str = ""
     liquidity: Literal["maker", "taker", ""] = ""
+    late: bool = False  # fetched over REST after a reconnect, not pushed live
 
 
 class OrderUpdate(_Event):
@@ -70,6 +71,7 @@ class OrderUpdate(_Event):
     algo: bool = False
     code: str = ""
     message: str = ""
+    late: bool = False  # fetched over REST after a reconnect, not pushed live
 
 
 class PositionUpdate(_Event):

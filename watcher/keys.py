@@ -122,3 +122,32 @@ def flush_job_id(channel: str, token: str) -> str:
 def fallback_message_id(message_id: str, channel: str) -> str:
     """Id of a dead message re-sent to the fallback `channel`."""
     return f"{message_id}~{channel}"
+
+
+# --- the private feed's backfill and the key audit (watcher/backfill.py, watcher/audit.py) ---
+
+
+def seen(venue: str, account: str) -> str:
+    """Sorted set of the fills and order states written to an account's private stream, scored
+    by publish time (epoch ms): the publisher writes each one once."""
+    return f"{PREFIX}:seen:{venue}:{account}"
+
+
+def seen_fill(market: str, trade_id: str) -> str:
+    """Member of seen() for one fill: a trade id is unique within its market."""
+    return f"fill|{market}|{trade_id}"
+
+
+def seen_order(order_id: str, digest: str) -> str:
+    """Member of seen() for one state of one order (`digest`: of the whole state)."""
+    return f"order|{order_id}|{digest}"
+
+
+def backfill_mark(venue: str, account: str) -> str:
+    """Epoch ms before which every fill of an account was fetched over REST and published."""
+    return f"{PREFIX}:backfill:{venue}:{account}"
+
+
+def key_permissions(venue: str, account: str) -> str:
+    """What an account's API key may do, as the watcher's audit found ("read,trade")."""
+    return f"{PREFIX}:key:{venue}:{account}"

@@ -3,7 +3,10 @@
 Per batch (one WebSocket read), in one round trip (watcher.roundtrip): one XADD per partition
 touched (MAXLEN ~, market data may be trimmed), one XADD per private event (never trimmed),
 HINCRBY of the stats counters `ticks_in` (tick rows written) and `events_in` (private-stream
-events written), and `SET dirty NX EX` per stream touched. Only a stream whose flag was newly
+events offered), and `SET dirty NX EX` per stream touched. A fill or an order state is written
+at most once: a script adds it to the account's keys.seen() set and XADDs it only if it was not
+there (the live push and a reconnect's REST backfill can both carry it); a repeat is counted in
+`duplicates_dropped`. Only a stream whose flag was newly
 set gets an rq job, enqueued in a second round trip; the evaluator clears the flag before it
 drains, so no news is left unread. Each entry records its publish time (field `t`, epoch ms)
 without a Redis call of its own.
@@ -11,6 +14,7 @@ without a Redis call of its own.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import redis
@@ -18,7 +22,16 @@ from rq import Queue
 
 from watcher import keys
 from watcher.errors import ConfigError
-from watcher.events import Event, Ticker, TickRow, encode_event, encode_ticks, tick_row
+from watcher.events import (
+    Event,
+    Fill,
+    OrderUpdate,
+    Ticker,
+    TickRow,
+    encode_event,
+    encode_ticks,
+    tick_row,
+)
 from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
 
@@ -28,7 +41,33 @@ JOB_TIMEOUT = 300
 RESULT_TTL = 60
 FAILURE_TTL = 86_400
 TICKS_IN = "ticks_in"  # keys.STATS field: tick rows written to the ticker streams
-EVENTS_IN = "events_in"  # keys.STATS field: events written to the private stream
+EVENTS_IN = "events_in"  # keys.STATS field: events offered to the private stream
+DUPLICATES = "duplicates_dropped"  # keys.STATS field: fills and order states seen before
+# How long a published fill or order state is remembered: longer than any backfill reaches back.
+SEEN_TTL_MS = 4 * 86_400 * 1000
+# KEYS: seen set, private stream, stats. ARGV: now ms, member, oldest score kept, TTL ms, the
+# duplicates field, then the entry's field/value pairs. Check and write are one step.
+_ONCE = b"""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2]) == 0 then
+  redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+  return false
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))
+"""
+
+
+def seen_member(event: Event) -> str | None:
+    """Return what identifies a fill (its trade) or an order state (all of it, `late` aside) in
+    keys.seen(); None for the other events, which are written every time."""
+    if isinstance(event, Fill):
+        return keys.seen_fill(event.market, event.trade_id)
+    if isinstance(event, OrderUpdate):
+        state = event.model_dump_json(exclude={"late"}).encode()
+        digest = hashlib.sha1(state, usedforsecurity=False).hexdigest()[:20]
+        return keys.seen_order(event.order_id, digest)
+    return None
 
 
 def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
@@ -62,9 +101,10 @@ class Publisher:
         self.account = account
         self.partitions = partitions
         self.maxlen = maxlen
+        self.redis = redis
         self.private_stream = keys.private_stream(venue, account)
+        self.seen = keys.seen(venue, account)
         self.last_publish_ms: int | None = None
-        self._redis = redis
         self._venue = venue.encode()
         self._stream_of: dict[str, str] = {}  # market -> its partition's stream (crc32 once)
 
@@ -104,10 +144,18 @@ class Publisher:
                  b"v", self._venue, b"d", encode_ticks(rows), b"t", stamp)
             )  # fmt: skip
         for event in events:
-            commands.append(
-                (b"XADD", self.private_stream, b"*", b"k", event.kind.encode(),
-                 b"d", encode_event(event), b"t", stamp)
-            )  # fmt: skip
+            member = seen_member(event)
+            if member is None:
+                commands.append(
+                    (b"XADD", self.private_stream, b"*", b"k", event.kind.encode(),
+                     b"d", encode_event(event), b"t", stamp)
+                )  # fmt: skip
+            else:
+                commands.append(
+                    (b"EVAL", _ONCE, 3, self.seen, self.private_stream, keys.STATS,
+                     now_ms, member, now_ms - SEEN_TTL_MS, SEEN_TTL_MS, DUPLICATES,
+                     b"k", event.kind.encode(), b"d", encode_event(event), b"t", stamp)
+                )  # fmt: skip
         if tick_count:
             commands.append((b"HINCRBY", keys.STATS, TICKS_IN, tick_count))
         if events:
@@ -115,17 +163,17 @@ class Publisher:
         touched = [*ticks, self.private_stream] if events else list(ticks)
         for stream in touched:
             commands.append((b"SET", keys.dirty(stream), b"1", b"NX", b"EX", DIRTY_TTL))
-        flags = round_trip(self._redis, commands)[-len(touched) :]
+        flags = round_trip(self.redis, commands)[-len(touched) :]
         self.last_publish_ms = now_ms
         self._enqueue([s for s, flag in zip(touched, flags, strict=True) if flag is not None])
 
     def count_malformed(self, feed: str) -> None:
         """Count one skipped frame of `feed` in the stats hash."""
-        self._redis.hincrby(keys.STATS, f"malformed:{self.venue}:{feed}", 1)
+        self.redis.hincrby(keys.STATS, f"malformed:{self.venue}:{feed}", 1)
 
     def ensure_groups(self) -> None:
         """Create the evaluators' consumer group on every stream this publisher writes."""
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=False)
         for stream in self.streams():
             pipe.xgroup_create(stream, keys.GROUP, id="$", mkstream=True)
         for result in pipe.execute(raise_on_error=False):
@@ -135,7 +183,7 @@ class Publisher:
     def kick(self) -> None:
         """Flag and queue every stream not already flagged, so leftovers of a dead job get read."""
         streams = self.streams()
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=False)
         for stream in streams:
             pipe.set(keys.dirty(stream), 1, nx=True, ex=DIRTY_TTL)
         flags = pipe.execute()
@@ -150,4 +198,4 @@ class Publisher:
         return stream
 
     def _enqueue(self, streams: list[str]) -> None:
-        enqueue_evaluations(self._redis, streams)
+        enqueue_evaluations(self.redis, streams)

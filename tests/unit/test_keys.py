@@ -35,6 +35,11 @@ from watcher import keys
         (keys.alone_log("desk"), "klaxon:chan:desk:alone"),
         (keys.flush_job_id("desk", "t1"), "flush-46e7cfa080913f4d-t1"),
         (keys.fallback_message_id("notify-ab", "mail"), "notify-ab~mail"),
+        (keys.seen("okx", "main"), "klaxon:seen:okx:main"),
+        (keys.seen_fill("BTC-USDT", "242589207"), "fill|BTC-USDT|242589207"),
+        (keys.seen_order("680800019749904384", "ab12"), "order|680800019749904384|ab12"),
+        (keys.backfill_mark("okx", "main"), "klaxon:backfill:okx:main"),
+        (keys.key_permissions("okx", "main"), "klaxon:key:okx:main"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:

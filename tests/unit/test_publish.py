@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,8 +13,8 @@ from rq import Queue
 from rq.job import Job
 
 from watcher import keys
-from watcher.events import FeedStatus, OrderUpdate, TickRow, decode_event, decode_ticks
-from watcher.publish import EVENTS_IN, TICKS_IN, Publisher
+from watcher.events import FeedStatus, Fill, OrderUpdate, TickRow, decode_event, decode_ticks
+from watcher.publish import DUPLICATES, EVENTS_IN, SEEN_TTL_MS, TICKS_IN, Publisher
 from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
 from watcher.venues.okx import Okx
@@ -36,9 +37,23 @@ def rows(*markets: str, ms: int = 1597026383085) -> list[TickRow]:
     return [(m, "last", "9999.99", "8888.88", "9999.99", ms) for m in markets]
 
 
-def order_events() -> Parsed:
-    """The documented orders push: an OrderUpdate and its Fill."""
-    return Okx("main").parse((DATA / "okx_ws_orders_push.json").read_bytes(), feed="private")
+def order_events(n: int = 0) -> Parsed:
+    """The documented orders push: an OrderUpdate and its Fill; with `n`, the n-th next trade
+    of the order (trade id and update time moved by n), which the publisher writes again."""
+    parsed = Okx("main").parse((DATA / "okx_ws_orders_push.json").read_bytes(), feed="private")
+    if not n:
+        return parsed
+    order, fill = parsed.events
+    assert isinstance(order, OrderUpdate)
+    assert isinstance(fill, Fill)
+    later = order.at + timedelta(milliseconds=n)
+    return Parsed(
+        [],
+        [
+            order.model_copy(update={"at": later}),
+            fill.model_copy(update={"trade_id": f"{fill.trade_id}{n}", "at": later}),
+        ],
+    )
 
 
 def jobs(r: redis.Redis) -> list[Job]:
@@ -94,8 +109,8 @@ def test_ticks_land_as_one_entry_per_partition_per_batch(
 
 def test_private_events_are_never_trimmed(r: redis.Redis) -> None:
     publisher = Publisher(r, "okx", "main", PARTITIONS, maxlen=10)
-    for _ in range(300):
-        publisher.publish([order_events(), Parsed(rows("BTC-USDT"), [])])
+    for n in range(300):
+        publisher.publish([order_events(n), Parsed(rows("BTC-USDT"), [])])
     assert r.xlen(PRIVATE) == 600
     assert r.xlen(stream_of("BTC-USDT")) < 300  # market data is capped (approximately)
     kinds = [fields[b"k"] for _, fields in entries(r, PRIVATE, 2)]
@@ -126,21 +141,29 @@ def test_a_batch_costs_only_its_xadds_and_flags(r: redis.Redis, publisher: Publi
     markets = ["BTC-USDT", next(m for m in MARKETS if stream_of(m) != stream_of("BTC-USDT"))]
     publisher.publish([Parsed(rows(*markets), []), order_events()])  # flags now set
     r.config_resetstat()
-    publisher.publish([Parsed(rows(*markets), []), order_events()])
+    publisher.publish([Parsed(rows(*markets), []), order_events(1)])
     stats = r.info("commandstats")
     calls = {name: stat["calls"] for name, stat in stats.items()}
     calls.pop("cmdstat_info", None)
     calls.pop("cmdstat_config|resetstat", None)
-    # two partitions + two private events, the two counters, one SET NX per touched stream.
-    assert calls == {"cmdstat_xadd": 4, "cmdstat_hincrby": 2, "cmdstat_set": 3}
+    # two partitions + two private events, the two counters, one SET NX per touched stream;
+    # an order state or a fill is written by a script: ZADD NX, trim, PEXPIRE, XADD.
+    assert calls == {
+        "cmdstat_xadd": 4,
+        "cmdstat_hincrby": 2,
+        "cmdstat_set": 3,
+        "cmdstat_eval": 2,
+        "cmdstat_zadd": 2,
+        "cmdstat_zremrangebyscore": 2,
+        "cmdstat_pexpire": 2,
+    }
 
 
 def test_a_batch_is_one_round_trip(r: redis.Redis, publisher: Publisher) -> None:
     markets = ["BTC-USDT", *(m for m in MARKETS if stream_of(m) != stream_of("BTC-USDT"))]
-    batch = [Parsed(rows(*markets), []), order_events()]
-    publisher.publish(batch)  # flags now set: no rq job follows
+    publisher.publish([Parsed(rows(*markets), []), order_events()])  # flags now set: no job
     before = r.info("stats")["total_reads_processed"]
-    publisher.publish(batch)
+    publisher.publish([Parsed(rows(*markets), []), order_events(1)])
     after = r.info("stats")["total_reads_processed"]
     assert r.xlen(PRIVATE) == 4
     assert after - before == 2  # the batch's one write, and the INFO that reads the count
@@ -149,7 +172,7 @@ def test_a_batch_is_one_round_trip(r: redis.Redis, publisher: Publisher) -> None
 def test_counters_count_rows_and_private_events(r: redis.Redis, publisher: Publisher) -> None:
     publisher.publish([Parsed(rows(*MARKETS[:5]), []), Parsed(rows("BTC-USDT"), [])])
     publisher.publish([order_events(), Parsed(rows("ETH-USDT"), [])])
-    publisher.publish([order_events()])
+    publisher.publish([order_events(1)])
     stats = r.hgetall(keys.STATS)
     assert stats[TICKS_IN.encode()] == b"7"
     assert stats[EVENTS_IN.encode()] == b"4"  # two orders pushes: an OrderUpdate and a Fill each
@@ -158,6 +181,45 @@ def test_counters_count_rows_and_private_events(r: redis.Redis, publisher: Publi
         sum(len(decode_ticks(f[b"d"])) for s in publisher.streams()[:-1] for _, f in entries(r, s))
         == 7
     )
+
+
+def test_a_fill_or_order_state_is_written_once(r: redis.Redis, publisher: Publisher) -> None:
+    publisher.publish([order_events()])
+    # The same push again, and the same events fetched late: nothing more is written.
+    late = [e.model_copy(update={"late": True}) for e in order_events().events]
+    publisher.publish([order_events(), Parsed([], late)])
+    assert [fields[b"k"] for _, fields in entries(r, PRIVATE)] == [b"order", b"fill"]
+    assert r.hget(keys.STATS, DUPLICATES) == b"4"
+    assert r.hget(keys.STATS, EVENTS_IN) == b"6"  # offered
+    # The next trade of the order is a new fill and a new order state.
+    publisher.publish([order_events(1)])
+    events = [decode_event(fields[b"d"]) for _, fields in entries(r, PRIVATE)]
+    fills = [e.trade_id for e in events if isinstance(e, Fill)]
+    assert fills == ["242589207", "2425892071"]
+    assert len([e for e in events if isinstance(e, OrderUpdate)]) == 2
+    assert 0 < r.pttl(keys.seen("okx", "main")) <= SEEN_TTL_MS
+
+
+def test_a_state_differing_in_any_field_is_written(r: redis.Redis, publisher: Publisher) -> None:
+    (order, _) = order_events().events
+    assert isinstance(order, OrderUpdate)
+    publisher.publish([Parsed([], [order])])
+    publisher.publish([Parsed([], [order.model_copy(update={"message": "amend failed"})])])
+    publisher.publish([Parsed([], [order.model_copy(update={"late": True})])])
+    messages = [decode_event(fields[b"d"]) for _, fields in entries(r, PRIVATE)]
+    assert [getattr(e, "message", None) for e in messages] == ["", "amend failed"]
+
+
+def test_what_was_seen_is_forgotten_after_its_ttl(r: redis.Redis, publisher: Publisher) -> None:
+    seen = keys.seen("okx", "main")
+    (_, fill) = order_events().events
+    member = keys.seen_fill("BTC-USDT", "242589207")
+    r.zadd(seen, {"fill|BTC-USDT|other": 1, member: 2})  # written long ago
+    publisher.publish([Parsed([], [fill])])  # its record is older than the TTL: trimmed first
+    assert [fields[b"k"] for _, fields in entries(r, PRIVATE)] == [b"fill"]
+    members = {m.decode() for m in r.zrange(seen, 0, -1)}
+    assert members == {member}
+    assert (r.zscore(seen, member) or 0) > 2
 
 
 def test_feed_status_goes_to_the_private_stream(r: redis.Redis, publisher: Publisher) -> None:
