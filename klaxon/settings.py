@@ -89,6 +89,8 @@ class WatcherSettings(_Base):
     """`klaxon watch`: every account of KLAXON_ACCOUNTS, each with its own connections."""
 
     maxlen: int = Field(default=100_000, ge=1000)
+    # Seconds of fills an account's first backfill fetches (later ones start where the last ended).
+    backfill_lookback: float = Field(default=300.0, gt=0, le=86_400)
 
 
 class CheckSettings(_Base):

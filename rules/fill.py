@@ -33,7 +33,7 @@ class FillRule(Rule):
     PLACEHOLDERS: ClassVar[frozenset[str]] = frozenset(
         (
             "rule", "venue", "account", "market", "side", "size", "price", "fee", "fee_ccy",
-            "trade_id", "order_id", "client_order_id", "liquidity", "time",
+            "trade_id", "order_id", "client_order_id", "liquidity", "time", "late",
         )
     )  # fmt: skip
     DEFAULT_MESSAGE: ClassVar[str] = (
@@ -72,6 +72,8 @@ class FillRule(Rule):
             "client_order_id": fill.client_order_id,
             "liquidity": fill.liquidity,
             "time": utc_text(fill.at),
+            # "late": fetched over REST after a reconnect, not pushed live; else "".
+            "late": "late" if fill.late else "",
         }
 
     @classmethod

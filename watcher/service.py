@@ -1,4 +1,8 @@
-"""The watcher of one venue account: its feeds, each in a thread, and a periodic kick."""
+"""The watcher of one venue account: its feeds, each in a thread, and a periodic kick.
+
+The private feed gets a Backfill (watcher/backfill.py) run after each of its connects; the
+periodic loop also retries a backfill that failed.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Iterable
 
 import redis
 
+from watcher.backfill import Backfill, BackfillOptions
 from watcher.errors import ConfigError
 from watcher.publish import Publisher
 from watcher.stream import Stream, StreamOptions
@@ -28,6 +33,7 @@ class Watcher:
         *,
         options: StreamOptions | None = None,
         kick_interval: float = 5.0,
+        backfill: BackfillOptions | None = None,
     ) -> None:
         if (publisher.venue, publisher.account) != (venue.name, venue.account):
             raise ConfigError(
@@ -35,12 +41,21 @@ class Watcher:
                 f"but the venue is {venue.name}/{venue.account}"
             )
         self.publisher = publisher
-        self.streams = [Stream(f, publisher, options) for f in venue.feeds(series, private)]
+        self.backfills: list[Backfill] = []
+        self.streams: list[Stream] = []
+        for feed in venue.feeds(series, private):
+            if feed.private:
+                opt = backfill or BackfillOptions()
+                filler = Backfill(venue.trading(opt.timeout), publisher, opt)
+                feed = filler.attach(feed)
+                self.backfills.append(filler)
+            self.streams.append(Stream(feed, publisher, options))
         self.kick_interval = kick_interval
         self._stop = threading.Event()
 
     def run(self) -> None:
-        """Run every feed until stop(); kick evaluation every `kick_interval` seconds."""
+        """Run every feed until stop(); every `kick_interval` seconds kick evaluation and retry
+        a failed backfill whose backoff has passed."""
         self.publisher.ensure_groups()
         threads = [
             threading.Thread(
@@ -76,3 +91,8 @@ class Watcher:
             self.publisher.kick()
         except redis.RedisError as exc:
             log.warning("evaluation kick failed: %s: %s", type(exc).__name__, exc)
+        for filler in self.backfills:
+            try:
+                filler.retry()
+            except redis.RedisError as exc:
+                log.warning("backfill retry failed: %s: %s", type(exc).__name__, exc)

@@ -19,6 +19,7 @@ from okx import utils as okx_utils
 from okx.websocket import WsUtils
 
 from simulator import SimConfig, Simulator
+from watcher.venues.okx import Okx, OkxCredentials
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "okx"
 KEY, SECRET, PASSPHRASE = "it-key", "it-secret", "it-pass"
@@ -43,6 +44,34 @@ def _config(**overrides: Any) -> SimConfig:
         "uid": UID,
     }
     return SimConfig(**(fields | overrides))
+
+
+def account_env(sim: Simulator, prefix: str = "KLAXON_OKX_") -> dict[str, str]:
+    """The settings of an OKX account (variables under `prefix`) on the simulator."""
+    return {
+        f"{prefix}API_KEY": KEY,
+        f"{prefix}SECRET_KEY": SECRET,
+        f"{prefix}PASSPHRASE": PASSPHRASE,
+        f"{prefix}WS_PUBLIC_URL": sim.ws_public_url,
+        f"{prefix}WS_PRIVATE_URL": sim.ws_private_url,
+        f"{prefix}REST_URL": sim.base_url,
+        f"{prefix}DEMO": "true",
+    }
+
+
+def okx_account(sim: Simulator, account: str = "main") -> Okx:
+    """klaxon's OKX venue for `account`, on the simulator with its key."""
+    creds = OkxCredentials.model_validate(
+        {"api_key": KEY, "secret_key": SECRET, "passphrase": PASSPHRASE}
+    )
+    return Okx(
+        account,
+        creds,
+        demo=True,
+        public_url=sim.ws_public_url,
+        private_url=sim.ws_private_url,
+        rest_url=sim.base_url,
+    )
 
 
 def _http(url: str, body: str | None = None, headers: dict[str, str] | None = None) -> Any:

@@ -32,6 +32,8 @@ from watcher.venues.okx import Okx, OkxCredentials
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
 CREDS = OkxCredentials(api_key="key-1a2b", secret_key="secret-3c4d", passphrase="phrase-5e6f")
 FAST = StreamOptions(backoff_base=0.01, backoff_cap=0.05, login_timeout=2.0, io_timeout=2.0)
+# A loopback port nothing listens on: a REST call there is refused at once.
+REFUSED = "http://127.0.0.1:9"
 
 
 def doc(name: str) -> bytes:
@@ -311,6 +313,7 @@ def test_watcher_publishes_both_feeds_to_redis(r: redis.Redis) -> None:
             CREDS,
             public_url=server.url("/ws/v5/public"),
             private_url=server.url("/ws/v5/private"),
+            rest_url=REFUSED,  # the private feed's backfill fails at once, on loopback
         )
         publisher = Publisher(r, "okx", "main", partitions=2)
         watcher = Watcher(okx, publisher, {("BTC-USDT", "last")}, private=True, options=FAST)

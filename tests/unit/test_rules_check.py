@@ -123,4 +123,6 @@ def test_fill_fields_cover_every_placeholder_and_render_the_default() -> None:
     assert set(values) == FillRule.PLACEHOLDERS
     assert values["fee"] == "-0.0000001"
     assert values["client_order_id"] == "k1"
+    assert values["late"] == ""
     assert rule.render(values) == "[f] okx/main buy 0.01 BTC-USDT @ 60000.1 (trade t1)"
+    assert rule.fields(fill().model_copy(update={"late": True}))["late"] == "late"

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple, Protocol, Self
+from typing import ClassVar, Literal, NamedTuple, Protocol, Self, runtime_checkable
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,7 +65,8 @@ class Feed:
     stream's thread, at every connect (a resync: e.g. the fills missed while disconnected); what
     it returns is published before the frames read after it; if it raises, the connection is
     dropped and made again. `max_age`, when set, replaces a connection that old (a venue's
-    connection time limit), at once and without backoff.
+    connection time limit), at once and without backoff. `private` marks the account's own
+    feed (orders, fills): the watcher backfills over REST what it missed after each connect.
     """
 
     venue: str
@@ -79,6 +80,7 @@ class Feed:
     login: Callable[[], str] | None = field(default=None, repr=False)
     on_connected: Callable[[], Sequence[Parsed]] | None = field(default=None, repr=False)
     max_age: float | None = None
+    private: bool = False
 
 
 class VenueSettings(BaseSettings):
@@ -128,6 +130,14 @@ class Trading(Protocol):
 
     def key_permissions(self) -> frozenset[Permission]:
         """Return what the API key may do."""
+
+
+@runtime_checkable
+class OpenOrders(Protocol):
+    """A Trading that can also list the account's open orders (the backfill asks, if it can)."""
+
+    def pending_orders(self, market: str | None = None) -> list[OrderUpdate]:
+        """Return every live or partially filled order (of one market, or all), oldest first."""
 
 
 class Venue(Protocol):
@@ -182,6 +192,7 @@ __all__ = [
     "VENUES",
     "Feed",
     "Heartbeat",
+    "OpenOrders",
     "Parsed",
     "Permission",
     "Trading",

@@ -351,6 +351,7 @@ class Okx:
                     heartbeat=HEARTBEAT,
                     headers=self.headers,
                     login=self.login,
+                    private=True,
                 )
             )
         return feeds
