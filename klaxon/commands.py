@@ -20,7 +20,9 @@ from klaxon import logs
 from klaxon.settings import CheckSettings, SimSettings, WatcherSettings, WorkerSettings, load
 from rules.load import RuleSet, load_rules
 from watcher import keys
+from watcher.audit import recorded_permissions
 from watcher.errors import ConfigError
+from watcher.events import utc_from_ms
 from workers.notify import check_channels, deliver
 
 log = logging.getLogger("klaxon")
@@ -197,9 +199,12 @@ def sim(
 
 
 def status() -> int:
-    """Print stream lengths and lag, queue sizes and counters."""
+    """Print each account's key permissions and backfill mark, stream lengths and lag, queue
+    sizes and counters."""
     settings = load(WorkerSettings)
     r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    for ref in settings.accounts:
+        print(f"account {ref.label}: {_account_status(r, ref.venue, ref.account)}")
     for stream in sorted(r.scan_iter(f"{keys.PREFIX}:*", _type="stream")):
         groups = r.xinfo_groups(stream)
         lag = ", ".join(f"{g['name']} pending {g['pending']} lag {g.get('lag')}" for g in groups)
@@ -238,6 +243,20 @@ def redeliver(job_ids: list[str], everything: bool) -> int:
         print(f"not a dead letter: {job_id}", file=sys.stderr)
     print(f"{len(moved)} dead letter(s) queued for redelivery")
     return 1 if unknown else 0
+
+
+def _account_status(r: redis.Redis, venue: str, account: str) -> str:
+    """What the watcher found the account's API key may do, and how far its fills are backfilled."""
+    permissions = recorded_permissions(r, venue, account)
+    if permissions is None:
+        key = "API key not audited (no key, or the watcher has not started)"
+    elif "trade" in permissions:
+        key = f"API key may {', '.join(sorted(permissions))}"
+    else:
+        key = "API key is read-only: alerts run, orders are refused"
+    mark = r.get(keys.backfill_mark(venue, account))
+    since = utc_from_ms(int(mark)).isoformat(timespec="seconds") if mark else "never"
+    return f"{key}; fills backfilled up to {since}"
 
 
 def _channel_secrets(ruleset: RuleSet) -> list[str]:

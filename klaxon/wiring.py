@@ -9,6 +9,8 @@ import redis
 
 from klaxon.settings import AccountRef, WatcherSettings, load
 from rules.load import RuleSet
+from watcher.audit import audit_key
+from watcher.backfill import BackfillOptions
 from watcher.errors import ConfigError
 from watcher.publish import Publisher
 from watcher.service import Watcher
@@ -51,7 +53,8 @@ def build_watchers(
 
     The first account of a venue holds its public feed (every series the rules name on that
     venue); every account with an API key holds its own private feed. A later account of a venue
-    without a key would watch nothing: ConfigError.
+    without a key would watch nothing: ConfigError. Each key is audited first (watcher.audit):
+    one that may withdraw is a ConfigError.
     """
     wanted: dict[str, set[tuple[str, str]]] = {}
     for name, market, source in ruleset.markets():
@@ -60,8 +63,18 @@ def build_watchers(
     if unwatched:
         log.warning("rules name venues no account is on (they never fire): %s", unwatched)
     client = redis.Redis.from_url(settings.redis_url)
-    watchers: list[Watcher] = []
     errors: list[str] = []
+    for account in built:
+        if not account.venue.has_credentials:
+            continue
+        try:
+            audit_key(account.venue, account.ref.label, client)
+        except ConfigError as exc:
+            errors += exc.errors
+    if errors:
+        raise ConfigError("bad API keys", errors=errors)
+    backfill = BackfillOptions(lookback=settings.backfill_lookback)
+    watchers: list[Watcher] = []
     for account in built:
         venue = account.venue
         series = wanted.pop(venue.name, set())
@@ -75,7 +88,9 @@ def build_watchers(
         publisher = Publisher(
             client, venue.name, venue.account, settings.partitions, settings.maxlen
         )
-        watchers.append(Watcher(venue, publisher, series, private=venue.has_credentials))
+        watchers.append(
+            Watcher(venue, publisher, series, private=venue.has_credentials, backfill=backfill)
+        )
     if errors:
         raise ConfigError("bad accounts", errors=errors)
     return watchers

@@ -17,11 +17,10 @@ from typing import Any, cast
 import pytest
 import redis
 
-from klaxon.settings import WatcherSettings, load
-from klaxon.wiring import Account, accounts, build_watchers
-from rules.load import load_rules
+from klaxon.wiring import Account
 from simulator import Simulator
-from tests.integration.sim_client import KEY, PASSPHRASE, SECRET
+from tests.integration.sim_client import account_env
+from tests.integration.wired import build
 from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import FeedStatus, Fill, decode_event, decode_ticks
@@ -38,18 +37,6 @@ ACCOUNTS = [
     {"venue": "okx", "account": "main"},
     {"venue": "okx", "account": "hedge", "env_prefix": "KLAXON_OKX_HEDGE_"},
 ]
-
-
-def _account_env(sim: Simulator, prefix: str) -> dict[str, str]:
-    return {
-        f"{prefix}API_KEY": KEY,
-        f"{prefix}SECRET_KEY": SECRET,
-        f"{prefix}PASSPHRASE": PASSPHRASE,
-        f"{prefix}WS_PUBLIC_URL": sim.ws_public_url,
-        f"{prefix}WS_PRIVATE_URL": sim.ws_private_url,
-        f"{prefix}REST_URL": sim.base_url,
-        f"{prefix}DEMO": "true",
-    }
 
 
 def _data(r: redis.Redis, stream: str) -> list[bytes]:
@@ -74,15 +61,10 @@ def wired(
 ) -> Iterator[tuple[list[Account], list[Watcher]]]:
     """The accounts and watchers `klaxon watch` builds for two OKX accounts, running."""
     env = {"KLAXON_REDIS_URL": redis_url, "KLAXON_ACCOUNTS": json.dumps(ACCOUNTS)}
-    env |= _account_env(sim, "KLAXON_OKX_") | _account_env(sim, "KLAXON_OKX_HEDGE_")
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    env |= account_env(sim, "KLAXON_OKX_") | account_env(sim, "KLAXON_OKX_HEDGE_")
     path = tmp_path / "rules.yaml"
     path.write_text(RULES)
-    settings = load(WatcherSettings, rules=[path])
-    ruleset = load_rules(settings.rules, env={}, venues=settings.venues())
-    configured = accounts(settings.accounts)
-    built = build_watchers(settings, configured, ruleset)
+    configured, built = build(monkeypatch, env, path)
     threads = [threading.Thread(target=w.run) for w in built]
     for thread in threads:
         thread.start()
