@@ -30,8 +30,8 @@ from watcher.venues.okx import Okx
 
 PRIVATE = keys.private_stream("okx", "main")
 MARK = keys.backfill_mark("okx", "main")
-# The first reconnect waits 2-4 s: long enough to make fills on the simulator meanwhile.
-SLOW_RECONNECT = StreamOptions(backoff_base=4.0, backoff_cap=4.0, login_timeout=5.0)
+# The first reconnect waits 3-6 s: long enough to make fills on the simulator meanwhile.
+SLOW_RECONNECT = StreamOptions(backoff_base=6.0, backoff_cap=6.0, login_timeout=5.0)
 QUICK_RETRY = BackfillOptions(retry_base=0.3, retry_cap=1.0, timeout=2.0)
 NOTIFIED = re.compile(r"trade (\S+)( late)?\s*$")
 FILL_RULE = """\
