@@ -25,11 +25,11 @@ class _Event(BaseModel):
 
 
 class Ticker(_Event):
-    """A price observation for one market: the last trade price or the mark price."""
+    """A price observation for one market: the last trade price, the mark or the index price."""
 
     kind: Literal["ticker"] = "ticker"
     market: str
-    source: Literal["last", "mark"] = "last"
+    source: Literal["last", "mark", "index"] = "last"
     price: Decimal
     bid: Decimal | None = None
     ask: Decimal | None = None
