@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -15,11 +16,12 @@ from pybit._http_manager import generate_signature
 from websockets.sync.server import ServerConnection
 
 from tests.documented import Documented
-from tests.integration.test_stream import WsServer, running, serving
+from tests.integration.ws_server import WsServer, running, serving
 from tests.recording_sink import Recorder
 from tests.waiting import WAIT
 from watcher.events import Event, FeedStatus, Fill, OrderUpdate
-from watcher.stream import Feed, Stream, StreamOptions
+from watcher.stream import Stream, StreamOptions
+from watcher.venues import Feed, Heartbeat
 from watcher.venues.bybit import PING, Bybit, BybitCredentials
 
 BYBIT = Documented("bybit")
@@ -116,11 +118,13 @@ def test_public_feed_merges_deltas_and_keeps_alive_with_text_pings() -> None:
                 send(conn, "bybit_ws_pong_public_linear.json")
 
     series = [("linear:BTCUSDT", "last"), ("linear:BTCUSDT", "mark")]
-    options = StreamOptions(ping_interval=0.05, pong_timeout=0.5)
     sink = Recorder()
     with serving(script) as server:
-        feed = Bybit(public_url=server.url("/v5/public")).feeds(series, private=False)[0]
-        with running(Stream(feed, sink, options)):
+        (feed,) = Bybit(public_url=server.url("/v5/public")).feeds(series, private=False)
+        assert feed.url() == server.url("/v5/public/linear")
+        assert feed.heartbeat == Heartbeat(interval=20.0, timeout=10.0, frame=PING)
+        fast = replace(feed, heartbeat=Heartbeat(0.05, 0.5, PING))  # Bybit's ping, at test pace
+        with running(Stream(fast, sink, FAST)):
             server.wait(lambda: server.received[1].count(PING) >= 3)
             sink.wait(lambda: len(sink.ticks) == 3)
             assert server.connections == 1

@@ -103,7 +103,7 @@ def test_query_values_are_escaped_and_cursors_pass_as_given() -> None:
 
 def test_credentials_never_show() -> None:
     venue = Bybit("main", CREDS)
-    texts = [repr(CREDS), str(CREDS), CREDS.model_dump_json(), repr(venue), repr(venue.rest())]
+    texts = [repr(CREDS), str(CREDS), CREDS.model_dump_json(), repr(venue), repr(venue.trading())]
     texts += [repr(f) for f in venue.feeds([("linear:BTCUSDT", "last")], private=True)]
     for text in texts:
         assert KEY not in text

@@ -19,9 +19,16 @@ from pybit._http_manager import generate_signature
 from klaxon.redis_server import free_port
 from tests.documented import Documented
 from tests.local_http import LocalHttp, Reply, Seen
-from watcher.errors import ConfigError, ExchangeUnavailable, OrderRejected, UnknownMessage
+from watcher.errors import (
+    ConfigError,
+    ExchangeUnavailable,
+    OrderRejected,
+    OutcomeUnknown,
+    RequestRejected,
+    UnknownMessage,
+)
 from watcher.events import Fill, OrderUpdate
-from watcher.venues.bybit import Bybit, BybitCredentials, BybitRest, KeyInfo
+from watcher.venues.bybit import Bybit, BybitCredentials, BybitRest
 
 API_KEY, SECRET = "key-2c7d41", "secret-9e3b07"
 CREDS = BybitCredentials(api_key=API_KEY, secret_key=SECRET)
@@ -81,9 +88,7 @@ def test_place_order_is_signed_exactly_as_sent(local: LocalHttp) -> None:
 
 def test_market_reduce_only_order(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("bybit_rest_create_order_response.json")))
-    Bybit("main", CREDS, rest_url=local.url).rest().place_order(
-        "linear:BTCUSDT", "sell", "market", "1", reduce_only=True
-    )
+    rest(local.url).place_order("linear:BTCUSDT", "sell", "market", "1", reduce_only=True)
     (seen,) = local.seen
     assert orjson.loads(seen.body) == {
         "category": "linear",
@@ -117,7 +122,7 @@ def test_cancel_order_by_either_id(local: LocalHttp) -> None:
 
 def test_order_by_client_id_is_a_signed_get(local: LocalHttp) -> None:
     local.replies.append(Reply(body=doc("bybit_rest_open_orders_response.json")))
-    order = rest(local.url).order("linear:ETHUSDT", "test-000005")
+    order = rest(local.url).order_by_client_id("linear:ETHUSDT", "test-000005")
     (seen,) = local.seen
     assert seen.method == "GET"
     assert seen.path == "/v5/order/realtime?category=linear&orderLinkId=test-000005&symbol=ETHUSDT"
@@ -139,11 +144,16 @@ def test_order_by_client_id_is_a_signed_get(local: LocalHttp) -> None:
     )
 
 
+def empty(name: str = "bybit_rest_execution_list_response.json") -> bytes:
+    """A documented list reply with its list emptied and no next page."""
+    reply = orjson.loads(doc(name))
+    reply["result"].update(list=[], nextPageCursor="")
+    return orjson.dumps(reply)
+
+
 def test_unknown_client_id_is_none(local: LocalHttp) -> None:
-    empty = orjson.loads(doc("bybit_rest_open_orders_response.json"))
-    empty["result"].update(list=[], nextPageCursor="")
-    local.replies.append(Reply(body=orjson.dumps(empty)))
-    assert rest(local.url).order("linear:ETHUSDT", "never-sent") is None
+    local.replies.append(Reply(body=empty("bybit_rest_open_orders_response.json")))
+    assert rest(local.url).order_by_client_id("linear:ETHUSDT", "never-sent") is None
 
 
 FILL = Fill(
@@ -161,72 +171,105 @@ FILL = Fill(
 )
 
 
+NOW_MS = 1672283754132
+WEEK = 7 * 86_400_000
+
+
+def at_ms(ms: int) -> datetime:
+    """An aware datetime at epoch milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def test_fills_since_pages_through_week_windows(local: LocalHttp) -> None:
     page = doc("bybit_rest_execution_list_response.json")
-    last_page = orjson.loads(page)
-    last_page["result"].update(list=[], nextPageCursor="")
-    local.replies += [Reply(body=page), Reply(body=orjson.dumps(last_page)), Reply(body=page)]
-    local.replies.append(Reply(body=orjson.dumps(last_page)))
-    week = 7 * 86_400_000
-    since = 1672282722429 - week  # two windows: [since, since + week], then the next ms on
-    fills = rest(local.url).fills_since("linear", since, until_ms=since + week + 5)
+    local.replies += [Reply(body=page), Reply(body=empty()), Reply(body=page), Reply(body=empty())]
+    since = NOW_MS - WEEK - 5  # two windows: [since, since + week], then on to now
+    fills = rest(local.url).fills_since(at_ms(since), "linear:ETHPERP")
     assert fills == [FILL]  # the same execution in both windows counts once
-    queries = [s.query for s in local.seen]
-    window = f"category=linear&endTime={since + week}&limit=100&startTime={since}"
-    assert queries == [
-        window,
-        f"category=linear&cursor=132766%3A2%2C132766%3A2&endTime={since + week}&limit=100"
-        f"&startTime={since}",
-        f"category=linear&endTime={since + week + 5}&limit=100&startTime={since + week + 1}",
-        f"category=linear&cursor=132766%3A2%2C132766%3A2&endTime={since + week + 5}&limit=100"
-        f"&startTime={since + week + 1}",
+    cursor = "cursor=132766%3A2%2C132766%3A2&"  # as Bybit gave it, already escaped
+    first = f"endTime={since + WEEK}&limit=100&startTime={since}&symbol=ETHPERP"
+    second = f"endTime={NOW_MS}&limit=100&startTime={since + WEEK + 1}&symbol=ETHPERP"
+    assert [s.query for s in local.seen] == [
+        f"category=linear&{first}",
+        f"category=linear&{cursor}{first}",
+        f"category=linear&{second}",
+        f"category=linear&{cursor}{second}",
     ]
     for seen in local.seen:
         assert seen.path.startswith("/v5/execution/list?")
         assert_signed(seen, seen.query)
 
 
-def test_funding_is_not_a_fill(local: LocalHttp) -> None:
+def test_fills_since_without_a_market_asks_every_category(local: LocalHttp) -> None:
+    page = doc("bybit_rest_execution_list_response.json")
+    local.replies += [Reply(body=empty()), Reply(body=page), Reply(body=empty())]
+    local.replies += [Reply(body=empty()), Reply(body=empty())]
+    assert rest(local.url).fills_since(at_ms(1672282722429)) == [FILL]
+    categories = [s.query.partition("&")[0] for s in local.seen]
+    assert categories == [
+        "category=spot",
+        "category=linear",
+        "category=linear",  # the next page
+        "category=inverse",
+        "category=option",
+    ]
+
+
+def test_fills_before_since_and_funding_are_left_out(local: LocalHttp) -> None:
     funding = orjson.loads(doc("bybit_rest_execution_list_response.json"))
     funding["result"]["list"][0]["execType"] = "Funding"
     funding["result"]["nextPageCursor"] = ""
     local.replies.append(Reply(body=orjson.dumps(funding)))
-    assert rest(local.url).fills_since("linear", 1672282722000, until_ms=1672282723000) == []
+    assert rest(local.url).fills_since(at_ms(1672282722000), "linear:ETHPERP") == []
+    local.replies += [Reply(body=doc("bybit_rest_execution_list_response.json"))]
+    local.replies += [Reply(body=empty())]
+    assert rest(local.url).fills_since(at_ms(1672282722430), "linear:ETHPERP") == []
+    with pytest.raises(ValueError, match="aware"):
+        rest(local.url).fills_since(datetime(2023, 1, 1))
 
 
-def test_key_info(local: LocalHttp) -> None:
-    local.replies.append(Reply(body=doc("bybit_rest_query_api_response.json")))
-    info = rest(local.url).key_info()
+def _key(**changes: Any) -> bytes:
+    reply = orjson.loads(doc("bybit_rest_query_api_response.json"))
+    reply["result"].update(changes)
+    return orjson.dumps(reply)
+
+
+TRADE_PERMISSIONS = {"ContractTrade": ["Order", "Position"], "Wallet": ["AccountTransfer"]}
+PERMISSION_CASES = [
+    (doc("bybit_rest_query_api_response.json"), {"read"}),  # read-write, but no trade list
+    (_key(permissions=TRADE_PERMISSIONS), {"read", "trade"}),
+    (_key(permissions={"Spot": ["SpotTrade"]}), {"read", "trade"}),
+    (_key(readOnly=1, permissions=TRADE_PERMISSIONS), {"read"}),
+    (
+        _key(permissions={"Options": ["OptionsTrade"], "Wallet": ["Withdraw"]}),
+        {"read", "trade", "withdraw"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "granted"), PERMISSION_CASES)
+def test_key_permissions(local: LocalHttp, reply: bytes, granted: set[str]) -> None:
+    local.replies.append(Reply(body=reply))
+    assert rest(local.url).key_permissions() == granted
     (seen,) = local.seen
     assert (seen.method, seen.path) == ("GET", "/v5/user/query-api")
     assert_signed(seen, "")
-    assert info == KeyInfo(
-        read_only=False,
-        permissions={
-            "ContractTrade": (),
-            "Spot": (),
-            "Wallet": ("AccountTransfer",),
-            "Options": (),
-            "Derivatives": (),
-            "CopyTrading": (),
-            "BlockTrade": (),
-            "Exchange": (),
-            "NFT": (),
-        },
-        ips=("*",),
-        expires_at=datetime(2023, 5, 15, 3, 13, 24, tzinfo=UTC),
-    )
-    assert "opjSlSOzqIeXROT5rq" not in repr(info)  # the reply echoes the key: it is not kept
+
+
+def test_an_unreadable_key_reply_never_shows_the_key(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=_key(readOnly="sometimes")))
+    with pytest.raises(UnknownMessage, match="BybitApiKey") as caught:
+        rest(local.url).key_permissions()
+    assert "opjSlSOzqIeXROT5rq" not in str(caught.value)  # the key the reply echoes
+
+
+def refusal(code: int, message: str) -> bytes:
+    """The documented create-order reply carrying a documented error code instead."""
+    return changed("bybit_rest_create_order_response.json", retCode=code, retMsg=message, result={})
 
 
 def test_rejections_carry_bybit_code_and_message(local: LocalHttp) -> None:
-    body = changed(
-        "bybit_rest_create_order_response.json",
-        retCode=110007,
-        retMsg="Insufficient available balance",
-        result={},
-    )
-    local.replies.append(Reply(body=body))
+    local.replies.append(Reply(body=refusal(110007, "Insufficient available balance")))
     with pytest.raises(OrderRejected) as caught:
         rest(local.url).place_order("linear:BTCUSDT", "buy", "market", "1", client_order_id="c1")
     assert (caught.value.venue, caught.value.code, caught.value.client_order_id) == (
@@ -238,18 +281,17 @@ def test_rejections_carry_bybit_code_and_message(local: LocalHttp) -> None:
     assert_no_secrets(str(caught.value) + repr(caught.value))
 
 
+def test_a_refused_read_is_a_request_rejection(local: LocalHttp) -> None:
+    local.replies.append(Reply(body=refusal(10003, "API key is invalid.")))
+    with pytest.raises(RequestRejected) as caught:
+        rest(local.url).key_permissions()
+    assert type(caught.value) is RequestRejected  # not an order's rejection
+    assert (caught.value.code, caught.value.message) == ("10003", "API key is invalid.")
+
+
 def test_http_4xx_is_a_rejection(local: LocalHttp) -> None:
     local.replies.append(Reply(401, b"<html>unauthorized</html>"))
-    local.replies.append(
-        Reply(
-            400,
-            changed(
-                "bybit_rest_create_order_response.json",
-                retCode=10001,
-                retMsg="Request parameter error.",
-            ),
-        )
-    )
+    local.replies.append(Reply(400, refusal(10001, "Request parameter error.")))
     client = rest(local.url)
     with pytest.raises(OrderRejected) as first:
         client.place_order("linear:BTCUSDT", "buy", "market", "1")
@@ -259,52 +301,72 @@ def test_http_4xx_is_a_rejection(local: LocalHttp) -> None:
     assert second.value.code == "10001"
 
 
+# (reply, what a write raises, its retry_after, what a read raises)
 UNAVAILABLE_CASES = [
-    (Reply(503, b"upstream down"), None),
-    (Reply(429, b"", {"Retry-After": "2"}), 2.0),
-    (Reply(403, b"access too frequent"), 600.0),  # the IP's rate limit: wait ten minutes
+    (Reply(503, b"upstream down"), OutcomeUnknown, None, ExchangeUnavailable),
+    (Reply(429, b"", {"Retry-After": "2"}), ExchangeUnavailable, 2.0, ExchangeUnavailable),
+    (Reply(403, b"access too frequent"), ExchangeUnavailable, 600.0, ExchangeUnavailable),
     (
         Reply(
-            body=changed(
-                "bybit_rest_create_order_response.json", retCode=10006, retMsg="Too many visits!"
-            ),
+            body=refusal(10006, "Too many visits. Exceeded the API Rate Limit."),
             headers={"X-Bapi-Limit-Reset-Timestamp": "1672283756132"},
         ),
+        ExchangeUnavailable,
         2.0,  # the reset is 2 s after the request's timestamp
+        ExchangeUnavailable,
     ),
-    (Reply(body=changed("bybit_rest_create_order_response.json", retCode=10002, retMsg="x")), None),
+    (Reply(body=refusal(10002, "x")), ExchangeUnavailable, None, ExchangeUnavailable),
+    (
+        Reply(body=refusal(10016, "Internal System Error.")),
+        OutcomeUnknown,
+        None,
+        ExchangeUnavailable,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("reply", "retry_after"), UNAVAILABLE_CASES)
+@pytest.mark.parametrize(("reply", "write", "retry_after", "read"), UNAVAILABLE_CASES)
 def test_overload_is_unavailable(
-    local: LocalHttp, reply: Reply, retry_after: float | None, caplog: pytest.LogCaptureFixture
+    local: LocalHttp,
+    reply: Reply,
+    write: type[ExchangeUnavailable],
+    retry_after: float | None,
+    read: type[ExchangeUnavailable],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    local.replies.append(reply)
+    local.replies += [reply, reply]
     with pytest.raises(ExchangeUnavailable) as caught:
         rest(local.url).place_order("linear:BTCUSDT", "buy", "market", "1")
+    assert type(caught.value) is write
     assert caught.value.retry_after == retry_after
-    assert_no_secrets(str(caught.value) + caplog.text)
+    with pytest.raises(ExchangeUnavailable) as got:
+        rest(local.url).order_by_client_id("linear:BTCUSDT", "c1")
+    assert type(got.value) is read
+    assert_no_secrets(str(caught.value) + str(got.value) + caplog.text)
 
 
 def test_unreadable_success_is_unknown(local: LocalHttp) -> None:
     local.replies.append(Reply(200, b"<html>maintenance</html>"))
     with pytest.raises(UnknownMessage, match="unreadable"):
-        rest(local.url).key_info()
+        rest(local.url).key_permissions()
 
 
-def test_timeout_and_refusal_are_unavailable(local: LocalHttp) -> None:
+def test_no_answer_is_unknown_for_a_write_and_unavailable_for_a_read(local: LocalHttp) -> None:
     release = threading.Event()
-    local.replies.append(Reply(hold=release))
+    local.replies += [Reply(hold=release), Reply(hold=release)]
     try:
-        with pytest.raises(ExchangeUnavailable, match="timed out"):
-            rest(local.url, timeout=0.2).key_info()
+        with pytest.raises(OutcomeUnknown, match="timed out"):
+            rest(local.url, timeout=0.2).place_order("linear:BTCUSDT", "buy", "market", "1")
+        with pytest.raises(ExchangeUnavailable, match="timed out") as caught:
+            rest(local.url, timeout=0.2).key_permissions()
+        assert type(caught.value) is ExchangeUnavailable
     finally:
         release.set()
-    with pytest.raises(ExchangeUnavailable, match=r"(?i)refused") as caught:
+    with pytest.raises(ExchangeUnavailable, match=r"(?i)refused") as refused:
         rest(f"http://127.0.0.1:{free_port()}").cancel_order("linear:BTCUSDT", order_id="1")
-    assert_no_secrets(str(caught.value))
+    assert type(refused.value) is ExchangeUnavailable  # nothing was sent: safe to resend
+    assert_no_secrets(str(refused.value))
 
 
 def test_bad_arguments_are_refused_before_sending() -> None:
@@ -316,4 +378,4 @@ def test_bad_arguments_are_refused_before_sending() -> None:
     with pytest.raises(ConfigError, match="http"):
         BybitRest(CREDS, "ftp://127.0.0.1")
     with pytest.raises(ConfigError, match="credentials"):
-        Bybit().rest()
+        Bybit().trading()

@@ -10,9 +10,9 @@ import pytest
 from tests.documented import Documented
 from watcher.errors import ConfigError
 from watcher.venues.bybit import (
+    HEARTBEAT,
     MAX_ARGS_CHARS,
     PING,
-    PING_INTERVAL,
     Bybit,
     BybitCredentials,
     default_public_url,
@@ -52,7 +52,7 @@ def test_one_public_feed_per_category_with_its_url() -> None:
         ("inverse:BTCUSD", "last"),
     ]
     feeds = Bybit().feeds(series, private=False)
-    assert [(f.name, f.url) for f in feeds] == [
+    assert [(f.name, f.url()) for f in feeds] == [
         ("public-inverse", "wss://stream.bybit.com/v5/public/inverse"),
         ("public-linear", "wss://stream.bybit.com/v5/public/linear"),
         ("public-option", "wss://stream.bybit.com/v5/public/option"),
@@ -65,9 +65,9 @@ def test_one_public_feed_per_category_with_its_url() -> None:
         ["tickers.BTCUSDT"],
     ]
     for feed in feeds:
-        assert (feed.venue, feed.ping, feed.login) == ("bybit", PING, None)
+        assert (feed.venue, feed.heartbeat, feed.login) == ("bybit", HEARTBEAT, None)
     assert orjson.loads(PING) == {"op": "ping"}
-    assert PING_INTERVAL == 20.0
+    assert (HEARTBEAT.interval, HEARTBEAT.frame) == (20.0, PING)
 
 
 def test_a_feed_emits_only_the_sources_its_rules_asked_for() -> None:
@@ -127,11 +127,8 @@ def test_bad_series_are_config_errors(series: list[tuple[str, str]], message: st
 
 def test_private_feed_logs_in_then_subscribes() -> None:
     (feed,) = Bybit("main", CREDS).feeds([], private=True)
-    assert (feed.name, feed.url, feed.ping) == (
-        "private",
-        "wss://stream.bybit.com/v5/private",
-        PING,
-    )
+    assert (feed.name, feed.account, feed.heartbeat) == ("private", "main", HEARTBEAT)
+    assert feed.url() == "wss://stream.bybit.com/v5/private"
     assert feed.login is not None
     assert orjson.loads(feed.login())["op"] == "auth"
     (sent,) = feed.subscribe
@@ -168,7 +165,7 @@ def test_urls_default_to_live_and_are_overridable() -> None:
         rest_url="http://127.0.0.1:8765",
     )
     (feed,) = sim.feeds([("spot:BTCUSDT", "last")], private=False)
-    assert feed.url == "ws://127.0.0.1:8765/v5/public/spot"
+    assert feed.url() == "ws://127.0.0.1:8765/v5/public/spot"
     assert (sim.private_url, sim.rest_url) == (
         "ws://127.0.0.1:8765/v5/private",
         "http://127.0.0.1:8765",

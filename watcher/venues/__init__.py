@@ -177,6 +177,7 @@ def venue_class(name: str) -> type[Venue]:
 # The registry: name -> class. Below the contract, which the venue packages import.
 from watcher.venues.binance import Binance  # noqa: E402
 from watcher.venues.binanceusdm import BinanceUsdm  # noqa: E402
+from watcher.venues.bybit import Bybit  # noqa: E402
 from watcher.venues.okx import Okx  # noqa: E402
 
 VENUES: Mapping[str, type[Venue]] = MappingProxyType(
@@ -184,6 +185,7 @@ VENUES: Mapping[str, type[Venue]] = MappingProxyType(
         "okx": Okx,
         "binance": Binance,
         "binanceusdm": BinanceUsdm,
+        "bybit": Bybit,
     }
 )
 

@@ -2,8 +2,10 @@
 
 auth.py signs, wire.py holds the payload models, tickers.py is the lean public-ticker path
 (snapshot + delta merge), replies.py reads acks, pongs and auth replies, venue.py builds feeds
-and parses the private stream, rest.py places, cancels and queries orders. A market is named
-<category>:<symbol> (linear:BTCUSDT, spot:BTCUSDT, option:BTC-6JAN23-17500-C).
+and parses the private stream, rest_http.py signs REST calls and sorts their failures, rest.py
+is the account's Trading (orders by orderLinkId, order lookup, fills since, key permissions),
+settings.py reads KLAXON_BYBIT_*. A market is named <category>:<symbol> (linear:BTCUSDT,
+spot:BTCUSDT, option:BTC-6JAN23-17500-C).
 """
 
 from watcher.venues.bybit.auth import (
@@ -13,12 +15,14 @@ from watcher.venues.bybit.auth import (
     rest_headers,
     rest_sign,
 )
-from watcher.venues.bybit.rest import BybitRest, KeyInfo, default_rest_url, query_string
+from watcher.venues.bybit.rest import BybitRest
+from watcher.venues.bybit.rest_http import default_rest_url, query_string
+from watcher.venues.bybit.settings import BybitSettings
 from watcher.venues.bybit.tickers import TickerBook
 from watcher.venues.bybit.venue import (
+    HEARTBEAT,
     MAX_ARGS_CHARS,
     PING,
-    PING_INTERVAL,
     Bybit,
     default_private_url,
     default_public_url,
@@ -26,13 +30,13 @@ from watcher.venues.bybit.venue import (
 from watcher.venues.bybit.wire import market_name, split_market
 
 __all__ = [
+    "HEARTBEAT",
     "MAX_ARGS_CHARS",
     "PING",
-    "PING_INTERVAL",
     "Bybit",
     "BybitCredentials",
     "BybitRest",
-    "KeyInfo",
+    "BybitSettings",
     "TickerBook",
     "auth_frame",
     "auth_sign",

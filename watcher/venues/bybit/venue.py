@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from watcher.errors import ConfigError, UnknownMessage
 from watcher.events import Event, utc_from_ms
-from watcher.stream import Feed
-from watcher.venues import Parsed
+from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.bybit.auth import BybitCredentials, auth_frame
 from watcher.venues.bybit.replies import VENUE, answer, decode, unknown
-from watcher.venues.bybit.rest import BybitRest, default_rest_url
+from watcher.venues.bybit.rest import BybitRest
+from watcher.venues.bybit.rest_http import default_rest_url
+from watcher.venues.bybit.settings import BybitSettings
 from watcher.venues.bybit.tickers import FIELDS, TickerBook
 from watcher.venues.bybit.wire import (
     CATEGORIES,
@@ -31,8 +32,10 @@ from watcher.venues.bybit.wire import (
     split_market,
 )
 
-PING = '{"op":"ping"}'  # a text frame; Bybit recommends one every 20 s
-PING_INTERVAL = 20.0
+PING = '{"op":"ping"}'  # a text frame, answered by a pong text frame
+# Bybit recommends a ping every 20 s; a private connection with neither pings nor data is cut
+# after 10 minutes. https://bybit-exchange.github.io/docs/v5/ws/connect
+HEARTBEAT = Heartbeat(interval=20.0, timeout=10.0, frame=PING)
 PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
 # Public args limits: at most 21,000 characters of "args" per connection, spot at most 10 args
 # per request, option at most 2,000 args per connection; linear and inverse: no other limit.
@@ -87,7 +90,8 @@ def connections(category: str, topics: list[str]) -> list[list[str]]:
 class Bybit:
     """Bybit v5 over WebSocket and REST; every event it makes carries venue "bybit"."""
 
-    name = VENUE
+    name: ClassVar[str] = VENUE
+    settings_model: ClassVar[type[VenueSettings]] = BybitSettings
 
     def __init__(
         self,
@@ -114,11 +118,31 @@ class Bybit:
             "wallet": self._wallets,
         }
 
+    @classmethod
+    def from_settings(cls, account: str, settings: VenueSettings) -> Self:
+        """Build `account` from its BybitSettings."""
+        if not isinstance(settings, BybitSettings):
+            raise TypeError(f"bybit: expected BybitSettings, got {type(settings).__name__}")
+        return cls(
+            account,
+            settings.credentials(),
+            testnet=settings.testnet,
+            demo=settings.demo,
+            public_url=settings.ws_public_url,
+            private_url=settings.ws_private_url,
+            rest_url=settings.rest_url,
+        )
+
     def __repr__(self) -> str:
         return (
             f"Bybit(account={self.account!r}, testnet={self.testnet}, demo={self.demo}, "
             f"public_url={self.public_url!r})"
         )
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether an API key is set (the private feed and trading need one)."""
+        return self.credentials is not None
 
     def public_plan(
         self, series: Iterable[tuple[str, str]]
@@ -160,11 +184,12 @@ class Bybit:
             feeds.append(
                 Feed(
                     venue=self.name,
+                    account=self.account,
                     name=name,
-                    url=f"{self.public_url}/{category}",
+                    url=_fixed(f"{self.public_url}/{category}"),
                     subscribe=tuple(subscribe_frames(category, topics)),
                     parse=book.parse,
-                    ping=PING,
+                    heartbeat=HEARTBEAT,
                 )
             )
         if private:
@@ -173,11 +198,12 @@ class Bybit:
             feeds.append(
                 Feed(
                     venue=self.name,
+                    account=self.account,
                     name="private",
-                    url=self.private_url,
+                    url=_fixed(self.private_url),
                     subscribe=tuple(self.private_subscriptions()),
                     parse=self.parse,
-                    ping=PING,
+                    heartbeat=HEARTBEAT,
                     login=self.login,
                 )
             )
@@ -204,8 +230,8 @@ class Bybit:
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise self._unknown(f"{topic}: bad push ({type(exc).__name__})", raw) from None
 
-    def rest(self, timeout: float = 10.0) -> BybitRest:
-        """Return a REST client for this account (needs credentials)."""
+    def trading(self, timeout: float = 10.0) -> Trading:
+        """Return the account's REST client (needs credentials)."""
         if self.credentials is None:
             raise ConfigError("bybit: REST calls need credentials")
         return BybitRest(self.credentials, self.rest_url, account=self.account, timeout=timeout)
@@ -233,3 +259,8 @@ class Bybit:
 
     def _unknown(self, reason: str, raw: str | bytes) -> UnknownMessage:
         return unknown(reason, raw, self._redact)
+
+
+def _fixed(url: str) -> Callable[[], str]:
+    """Return a Feed's URL callable for a URL that never changes."""
+    return lambda: url
