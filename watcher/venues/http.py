@@ -15,10 +15,15 @@ import http.client
 import urllib.error
 import urllib.request
 from email.message import Message
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from watcher.errors import ConfigError, ExchangeUnavailable, OutcomeUnknown
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from watcher.errors import ConfigError, ExchangeUnavailable, OutcomeUnknown, UnknownMessage
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Reply(NamedTuple):
@@ -68,3 +73,12 @@ def retry_after(headers: Message | None) -> float | None:
         return float(value) if value else None
     except ValueError:  # an HTTP date: let the caller's backoff decide
         return None
+
+
+def record(venue: str, model: type[M], item: Any) -> M:
+    """Validate one record of a REST reply, or raise UnknownMessage naming the model."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        reason = f"{model.__name__} record with {exc.error_count()} bad field(s)"
+        raise UnknownMessage(venue, reason, orjson.dumps(item)) from None

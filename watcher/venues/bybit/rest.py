@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 from watcher.events import Fill, OrderUpdate
 from watcher.venues import Permission
-from watcher.venues.bybit.rest_http import VENUE, BybitHttp, listed, record
+from watcher.venues.bybit.rest_http import VENUE, BybitHttp, listed
 from watcher.venues.bybit.wire import CATEGORIES, BybitExecution, BybitOrder, split_market
+from watcher.venues.http import record
 
 CREATE_ORDER_PATH = "/v5/order/create"
 CANCEL_ORDER_PATH = "/v5/order/cancel"
@@ -111,7 +112,9 @@ class BybitRest(BybitHttp):
         params = {"category": category, "symbol": symbol, "orderLinkId": client_order_id}
         result = self.get(OPEN_ORDERS_PATH, params)
         orders = listed(result, category, OPEN_ORDERS_PATH)
-        return record(BybitOrder, orders[0]).to_event(VENUE, self.account) if orders else None
+        if not orders:
+            return None
+        return record(VENUE, BybitOrder, orders[0]).to_event(VENUE, self.account)
 
     def fills_since(self, since: datetime, market: str | None = None) -> list[Fill]:
         """Return the fills executed at or after `since` (of one market, or of every category),
@@ -131,7 +134,7 @@ class BybitRest(BybitHttp):
                 if symbol:
                     params["symbol"] = symbol
                 for item in self.pages(EXECUTIONS_PATH, params, category):
-                    execution = record(BybitExecution, item)
+                    execution = record(VENUE, BybitExecution, item)
                     if execution.is_trade and execution.execTime >= since_ms:
                         fills[execution.execId] = execution.to_event(VENUE, self.account)
                 start = end + 1
@@ -141,4 +144,4 @@ class BybitRest(BybitHttp):
         """Return what the API key may do (any key may ask)."""
         result = self.get(API_KEY_PATH, {})
         result.pop("apiKey", None)  # the reply names the key: keep it out of any error text
-        return record(BybitApiKey, result).to_permissions()
+        return record(VENUE, BybitApiKey, result).to_permissions()

@@ -15,11 +15,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from email.message import Message
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import orjson
-from pydantic import BaseModel, ValidationError
 
 from watcher.errors import (
     ExchangeUnavailable,
@@ -35,7 +34,6 @@ VENUE = "bybit"
 # Not carried out, ask again later: recv window missed, API and IP rate limits.
 BUSY = frozenset({10002, 10006, 10018})
 INTERNAL_ERROR = 10016  # may or may not have been carried out
-W = TypeVar("W", bound=BaseModel)
 
 log = logging.getLogger(__name__)
 
@@ -161,15 +159,6 @@ def listed(result: dict[str, Any], category: str, path: str) -> list[Any]:
     if type(items) is not list or not all(type(i) is dict for i in items):
         raise UnknownMessage(VENUE, f"{path}: a result without a list", orjson.dumps(result))
     return [{**item, "category": result.get("category") or category} for item in items]
-
-
-def record(model: type[W], item: Any) -> W:
-    """Validate one REST record, or raise UnknownMessage naming the model."""
-    try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        reason = f"{model.__name__} record with {exc.error_count()} bad field(s)"
-        raise UnknownMessage(VENUE, reason, orjson.dumps(item)) from None
 
 
 def _reset_after(reset_ms: str | None, now: float) -> float | None:

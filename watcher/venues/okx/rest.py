@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 import orjson
-from pydantic import ValidationError
 
 from watcher.errors import RequestRejected, UnknownMessage
 from watcher.events import Fill, OrderUpdate, utc_from_ms
 from watcher.venues import Permission
+from watcher.venues.http import record
 from watcher.venues.okx.rest_http import (
     LIVE_REST_URL,
     VENUE,
@@ -26,7 +25,7 @@ from watcher.venues.okx.rest_http import (
     OkxHttp,
     read_order_response,
 )
-from watcher.venues.okx.wire import OkxFill, OkxOrder, OptDecimal, WireModel
+from watcher.venues.okx.wire import OkxFill, OkxOrder, OptDecimal
 
 __all__ = ["LIVE_REST_URL", "OkxFillRow", "OkxRest", "read_order_response"]
 
@@ -44,7 +43,6 @@ HISTORY_INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES")
 ORDER_NOT_FOUND = "51603"
 # OKX's `perm` names -> the venue contract's.
 PERMISSIONS: dict[str, Permission] = {"read_only": "read", "trade": "trade", "withdraw": "withdraw"}
-W = TypeVar("W", bound=WireModel)
 
 
 class OkxFillRow(OkxFill):
@@ -172,7 +170,7 @@ class OkxRest(OkxHttp):
         rows: dict[str, OkxFillRow] = {}
         for path, query in calls:
             for item in self._pages(path, query, "billId"):
-                row = _record(OkxFillRow, item)
+                row = record(VENUE, OkxFillRow, item)
                 if row.fillTime >= since_ms:
                     rows[row.billId] = row
         ordered = sorted(rows.values(), key=lambda r: (r.fillTime, int(r.billId)))
@@ -204,13 +202,4 @@ class OkxRest(OkxHttp):
                 raise UnknownMessage(VENUE, f"a {path} page without {cursor}", str(page[-1]))
 
     def _order(self, item: Json) -> OrderUpdate:
-        return _record(OkxOrder, item).to_event(VENUE, self.account)
-
-
-def _record(model: type[W], item: Json) -> W:
-    """Validates one REST record, or raises UnknownMessage naming the model."""
-    try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        reason = f"{model.__name__} record with {exc.error_count()} bad field(s)"
-        raise UnknownMessage(VENUE, reason, orjson.dumps(item)) from None
+        return record(VENUE, OkxOrder, item).to_event(VENUE, self.account)
