@@ -23,6 +23,7 @@ import orjson
 from watcher.venues.binance import Binance
 from watcher.venues.binance.ticks import LEAN
 from watcher.venues.binanceusdm import BinanceUsdm
+from watcher.venues.bybit import TickerBook
 from watcher.venues.okx import Okx, ticker_rows
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -35,6 +36,40 @@ def _frame(venue: str, name: str) -> bytes:
 def _combined(stream: str, name: str) -> bytes:
     data = orjson.loads((DATA / "binance" / name).read_bytes())
     return orjson.dumps({"stream": stream, "data": data})
+
+
+def _bybit_delta(fields: Sequence[str]) -> bytes:
+    """Bybit's documented linear snapshot cut down to `fields`, as a delta (none is documented)."""
+    push = orjson.loads((DATA / "bybit" / "bybit_ws_tickers_linear_snapshot.json").read_bytes())
+    push["type"] = "delta"
+    push["data"] = {k: v for k, v in push["data"].items() if k == "symbol" or k in fields}
+    return orjson.dumps(push)
+
+
+def _bybit(out: dict[str, tuple[Callable[[], object], Callable[[], object]]]) -> None:
+    """Add Bybit's ticker frames: every kind of snapshot, and the deltas linear sends after one."""
+    trade = ("lastPrice", "bid1Price", "ask1Price", "price24hPcnt", "turnover24h", "volume24h")
+    frames = [
+        ("bybit linear delta", "linear", _bybit_delta(trade)),
+        ("bybit mark delta", "linear", _bybit_delta(("markPrice",))),
+        (
+            "bybit linear snapshot",
+            "linear",
+            _frame("bybit", "bybit_ws_tickers_linear_snapshot.json"),
+        ),
+        ("bybit spot snapshot", "spot", _frame("bybit", "bybit_ws_tickers_spot_snapshot.json")),
+        (
+            "bybit option snapshot",
+            "option",
+            _frame("bybit", "bybit_ws_tickers_option_snapshot.json"),
+        ),
+    ]
+    for label, category, raw in frames:
+        book = TickerBook(category, f"public-{category}")
+        book.parse(_frame("bybit", "bybit_ws_tickers_linear_snapshot.json"))  # deltas merge on it
+        push: dict[str, Any] = orjson.loads(raw)
+        rows = partial(book.rows, push["data"], push["type"], push["ts"])
+        out[label] = (partial(book.parse, raw), rows)
 
 
 def cases() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
@@ -61,6 +96,7 @@ def cases() -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
         raw = _combined(stream, name)
         data: dict[str, Any] = orjson.loads(raw)["data"]
         out[label] = (partial(venue.parse, raw), partial(LEAN[data.get("e")], data))
+    _bybit(out)
     return out
 
 
@@ -93,9 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--number", type=int, default=20_000)
     a = p.parse_args(argv)
-    print(f"{'frame':<20} {'parse ns':>9} {'rows ns':>8} {'parse/okx':>10} {'rows/okx':>9}")
+    print(f"{'frame':<22} {'parse ns':>9} {'rows ns':>8} {'parse/okx':>10} {'rows/okx':>9}")
     for name, parse_ns, rows_ns, p_ratio, r_ratio in measure(a.rounds, a.number):
-        print(f"{name:<20} {parse_ns:>9.0f} {rows_ns:>8.0f} {p_ratio:>10.2f} {r_ratio:>9.2f}")
+        print(f"{name:<22} {parse_ns:>9.0f} {rows_ns:>8.0f} {p_ratio:>10.2f} {r_ratio:>9.2f}")
     return 0
 
 

@@ -103,26 +103,38 @@ class TickerBook:
         get = data.get
         last, bid, ask = get(last_f, absent), get(bid_f, absent), get(ask_f, absent)
         mark, index = get(mark_f, absent), get(index_f, absent)
-        # Check every price before merging any (a bad frame changes nothing): inline for the
-        # form Bybit sends (digits, at most one dot, not zero), price() for the rest ("" too).
-        if last is not _ABSENT and not (
-            last.replace(".", "", 1).isdecimal() and (last[0] != "0" or last.strip("0."))
+        # Check every price before merging any (a bad frame changes nothing): "" is no price;
+        # inline for the form Bybit sends (digits, at most one dot, not zero), price() otherwise.
+        if (
+            last is not _ABSENT
+            and last != ""
+            and not (last.replace(".", "", 1).isdecimal() and (last[0] != "0" or last.strip("0.")))
         ):
             last = price(last)
-        if bid is not _ABSENT and not (
-            bid.replace(".", "", 1).isdecimal() and (bid[0] != "0" or bid.strip("0."))
+        if (
+            bid is not _ABSENT
+            and bid != ""
+            and not (bid.replace(".", "", 1).isdecimal() and (bid[0] != "0" or bid.strip("0.")))
         ):
             bid = price(bid)
-        if ask is not _ABSENT and not (
-            ask.replace(".", "", 1).isdecimal() and (ask[0] != "0" or ask.strip("0."))
+        if (
+            ask is not _ABSENT
+            and ask != ""
+            and not (ask.replace(".", "", 1).isdecimal() and (ask[0] != "0" or ask.strip("0.")))
         ):
             ask = price(ask)
-        if mark is not _ABSENT and not (
-            mark.replace(".", "", 1).isdecimal() and (mark[0] != "0" or mark.strip("0."))
+        if (
+            mark is not _ABSENT
+            and mark != ""
+            and not (mark.replace(".", "", 1).isdecimal() and (mark[0] != "0" or mark.strip("0.")))
         ):
             mark = price(mark)
-        if index is not _ABSENT and not (
-            index.replace(".", "", 1).isdecimal() and (index[0] != "0" or index.strip("0."))
+        if (
+            index is not _ABSENT
+            and index != ""
+            and not (
+                index.replace(".", "", 1).isdecimal() and (index[0] != "0" or index.strip("0."))
+            )
         ):
             index = price(index)
         state = self._state.get(symbol) or self._start(symbol)
