@@ -34,12 +34,15 @@ def evaluate_tick(venue: str, row: TickRow) -> int:
     prev_text = r.getset(f"bench:baseline:last:{venue}:{market}:{source}", price)
     prev = Decimal(prev_text.decode()) if isinstance(prev_text, bytes) else None
     ctx = context.current()
-    fired = ctx.index.candidates(venue, market, source, prev, Decimal(price))
+    now = Decimal(price)
+    ticks = ctx.dispatch.ticks
+    fired = [
+        book[position].id
+        for joint in ticks.candidates(venue, market, source, prev, now)
+        for _, book, position in (ticks.resolve(joint),)
+    ]
     if fired:
-        rules = ctx.ruleset.price_rules
-        requests = [
-            ClaimRequest(keys.claim(rules[p].id), f"{rules[p].id}@{job.id}", 0) for p in fired
-        ]
+        requests = [ClaimRequest(keys.claim(rule), f"{rule}@{job.id}", 0) for rule in fired]
         claim_firings(r, Scripts.of(r), requests)
     r.hincrby(DONE, "jobs", 1)
     return len(fired)

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     gc.collect()
     after = self_rss()
     ruleset = context.current().ruleset
-    rules = len(ruleset.price_rules) + len(ruleset.fill_rules)
+    rules = ruleset.count()
     print(json.dumps({
         "rules": rules, "seconds": round(seconds, 3), "rss_before": before, "rss_after": after,
         "bytes_per_rule": round((after - before) / max(1, rules), 1),

@@ -30,6 +30,7 @@ from watcher import keys
 from workers.latency import DECISION, ENQUEUED, counts_from_stats
 
 ROOT = Path(__file__).resolve().parent.parent
+TICKS_IN = keys.STAT_TICKS_IN.encode()
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def _phase_figures(run: Run, marks: list[tuple[float, dict[bytes, bytes]]]) -> N
     for i, p in enumerate(run.phases):
         (t0, s0), (t1, s1) = marks[i], marks[i + 1]
         span = t1 - t0
-        p.into_redis_per_s = round((_int(s1, b"ticks_in") - _int(s0, b"ticks_in")) / span)
+        p.into_redis_per_s = round((_int(s1, TICKS_IN) - _int(s0, TICKS_IN)) / span)
         d0, d1 = counts_from_stats(s0, DECISION), counts_from_stats(s1, DECISION)
         e0, e1 = counts_from_stats(s0, ENQUEUED), counts_from_stats(s1, ENQUEUED)
         decided = [b - a for a, b in zip(d0, d1, strict=True)]
@@ -309,19 +310,19 @@ def _evaluated(stats: dict[bytes, bytes]) -> int:
 
 def _backlog(client: redis.Redis) -> int:
     stats = _stats(client)
-    return _int(stats, b"ticks_in") - _evaluated(stats)
+    return _int(stats, TICKS_IN) - _evaluated(stats)
 
 
 def _sample(client: redis.Redis, phase: int) -> Sample:
     stats = _stats(client)
-    ticks_in, evaluated = _int(stats, b"ticks_in"), _evaluated(stats)
+    ticks_in, evaluated = _int(stats, TICKS_IN), _evaluated(stats)
     return Sample(
         t=round(time.monotonic(), 3),
         phase=phase,
         ticks_in=ticks_in,
         evaluated=evaluated,
         backlog=ticks_in - evaluated,
-        queued_jobs=int(client.llen(f"rq:queue:{keys.EVALUATE_QUEUE}")),
+        queued_jobs=int(client.llen(keys.rq_queue(keys.EVALUATE_QUEUE))),
     )
 
 

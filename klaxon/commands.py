@@ -85,14 +85,9 @@ def check(paths: list[Path]) -> int:
         raise ConfigError("bad channels", errors=errors)
     for name in sorted(env.unset):
         print(f"note: {name} is not set here; channels using it were checked for syntax only")
-    named = {venue for venue, _, _ in ruleset.markets()}
-    named |= {rule.venue for rule in ruleset.fill_rules if rule.venue is not None}
-    for venue in sorted(named - set(venues)):
+    for venue in sorted(ruleset.venues() - set(venues)):
         print(f"note: rules name venue {venue!r}, which no account is on (KLAXON_ACCOUNTS)")
-    print(
-        f"ok: {len(ruleset.price_rules) + len(ruleset.fill_rules)} rules, "
-        f"{len(ruleset.channels)} channels in {len(paths)} file(s)"
-    )
+    print(f"ok: {ruleset.count()} rules, {len(ruleset.channels)} channels in {len(paths)} file(s)")
     return 0
 
 
@@ -210,7 +205,7 @@ def status() -> int:
         lag = ", ".join(f"{g['name']} pending {g['pending']} lag {g.get('lag')}" for g in groups)
         print(f"{stream}: {r.xlen(stream)} entries; {lag}")
     for queue in (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE):
-        print(f"queue {queue}: {r.llen(f'rq:queue:{queue}')} waiting")
+        print(f"queue {queue}: {r.llen(keys.rq_queue(queue))} waiting")
     for field, value in sorted(r.hgetall(keys.STATS).items()):
         print(f"{field!s}: {value!s}")
     _dead_letters(redis.Redis.from_url(settings.redis_url))

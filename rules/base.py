@@ -14,9 +14,11 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from rules.actions import Action, Notify
 from rules.channel import Rate
 from rules.reader import Reader
 from rules.template import Template
+from watcher.events import Event
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 NAME_RULE = "lower-case letters, digits, '_' and '-', starting with a letter or digit, at most 64"
@@ -26,6 +28,8 @@ MARKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}")
 MARKET_RULE = "the market as the venue spells it, such as BTC-USDT"
 ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 ACCOUNT_RULE = "an account name without spaces"
+
+Series = tuple[str, str, str]  # a price series: (venue, market, source)
 
 
 class _Frozen(BaseModel):
@@ -130,6 +134,35 @@ class Rule(_Frozen):
     def render(self, values: Mapping[str, str]) -> str:
         """Return this rule's message for the values of one firing (see the kind's fields())."""
         return self.message.render(values)
+
+    def venues(self) -> frozenset[str]:
+        """Return the venue this rule names, if its kind has a `venue` field and it is set."""
+        venue = getattr(self, "venue", None)
+        return frozenset((venue,)) if isinstance(venue, str) else frozenset()
+
+    def actions(self) -> tuple[Action, ...]:
+        """Return what a firing of this rule does once its claim is won: notify each channel."""
+        return tuple(Notify(channel) for channel in self.channels)
+
+    # A kind that reads model events (its Kind lists event kinds other than "ticker") overrides
+    # matches() and render_event(), and subject() if `repeat: every` must dedupe by event id;
+    # a kind that reads tick rows overrides render_tick().
+
+    def matches(self, event: Event) -> bool:
+        """Return whether `event` fires this rule (kinds of model events override it)."""
+        raise NotImplementedError(f"{self.KIND} rules are not matched against model events")
+
+    def subject(self, event: Event) -> str | None:
+        """Return what an every-rule's claim on `event` is about (None: the stream entry)."""
+        return None
+
+    def render_event(self, event: Event) -> str:
+        """Return this rule's message for a model event that fired it."""
+        raise NotImplementedError(f"{self.KIND} rules are not fired by model events")
+
+    def render_tick(self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str) -> str:
+        """Return this rule's message for a tick row that fired it (bid/ask: exact text)."""
+        raise NotImplementedError(f"{self.KIND} rules are not fired by ticks")
 
 
 _BASE = frozenset(Rule.model_fields)

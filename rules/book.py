@@ -15,13 +15,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate, chain
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
-from rules.base import Cooldown, Every, Once
+from rules.base import Cooldown, Every, Once, Series
 from rules.price import OPS, PriceRule
 from rules.template import Template
 
-Series = tuple[str, str, str]  # (venue, market, source)
+if TYPE_CHECKING:
+    from rules.index import PriceIndex
+
 OP_CODES: dict[str, int] = {op: code for code, op in enumerate(OPS)}
 # Rules built on demand and kept: the ones firing now (cooldown and every rules fire again) and
 # identity for callers that look a rule up twice. Bounded: a table may hold millions.
@@ -274,3 +276,13 @@ class PriceBook(Sequence[PriceRule]):
     def markets(self) -> set[Series]:
         """Return the (venue, market, source) series the rules use."""
         return set(self.series)
+
+    def venues(self) -> set[str]:
+        """Return the venues the rules use (without building a rule)."""
+        return {venue for venue, _, _ in self.series}
+
+    def matcher(self) -> PriceIndex:
+        """Return a fresh index over these rules for one worker (nothing retired)."""
+        from rules.index import PriceIndex  # the index is built from a book: imported late
+
+        return PriceIndex(self)

@@ -21,7 +21,8 @@ from rules.base import (
     utc_text,
 )
 from rules.reader import NULL, Reader
-from watcher.events import Fill, Side
+from rules.scan import ScanBook
+from watcher.events import Event, Fill, Side
 
 SIDES = ("buy", "sell")
 
@@ -54,6 +55,23 @@ class FillRule(Rule):
             and (self.market is None or fill.market == self.market)
             and (self.side is None or fill.side == self.side)
         )
+
+    def matches(self, event: Event) -> bool:
+        """Return whether `event` is a fill that passes every filter."""
+        return isinstance(event, Fill) and self.check(event)
+
+    def subject(self, event: Event) -> str | None:
+        """Return one trade of one account: a backfilled duplicate of a fill claims the same."""
+        if not isinstance(event, Fill):
+            return None
+        # Two accounts on both sides of one trade share its trade id: the account is part of it.
+        return f"{self.id}:{event.venue}:{event.account}:{event.market}:{event.trade_id}"
+
+    def render_event(self, event: Event) -> str:
+        """Return the message for a fill."""
+        if not isinstance(event, Fill):
+            raise TypeError(f"fill rule {self.name!r} rendered for a {event.kind} event")
+        return self.render(self.fields(event))
 
     def fields(self, fill: Fill) -> dict[str, str]:
         """Return every placeholder's value for one firing (absent values are "")."""
@@ -96,3 +114,7 @@ class FillRule(Rule):
         if "side" in entries:
             fields["side"] = reader.choice(entries["side"][1], "fill.side", SIDES)
         return fields if len(reader.errors) == errors else None
+
+
+class FillBook(ScanBook[FillRule]):
+    """Every fill rule of a RuleSet, asked in turn about each fill."""

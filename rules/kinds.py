@@ -1,16 +1,208 @@
-"""The registry of rule kinds: the key a rule file uses -> the class that compiles it.
+"""The registry of rule kinds, and the contract a kind keeps with the workers.
 
-A new kind is one module with a Rule subclass (KIND, PLACEHOLDERS, DEFAULT_MESSAGE,
-DEFAULT_REPEAT, parse_spec, check, fields) added here; files written for older kinds still load.
+A kind is one rules/ module with a Rule subclass (KIND: the key a rule file uses, PLACEHOLDERS,
+DEFAULT_MESSAGE, DEFAULT_REPEAT, parse_spec) and a Book, plus one Kind line in KINDS below:
+- the Book is the kind's compiled rules (pure, in RuleSet.books[kind], shared by every worker):
+  add(rule) -> position, len, book[position] -> Rule, markets(), and matcher();
+- book.matcher() builds a worker's live side of the book (a Matcher). It may keep in-memory
+  state between events (which once-rules are retired; for kinds to come, a trailing stop's
+  high-water mark or a move's window) and answers which rules an event fires, as positions;
+- Kind.events names the event kinds (watcher.events `kind`) the kind consumes. Tick rows (event
+  kind TICKER) travel as lean rows, not models: their matcher is a TickMatcher, asked per row
+  with (venue, market, source, prev, now) and no object built per tick; every other event is
+  the decoded model, given to EventMatcher.match.
+Workers dispatch on the event's kind through Dispatch and name no rule kind: a firing's rule
+renders its own message (Rule.render_event / render_tick), says what an every-claim is about
+(Rule.subject) and declares its actions (Rule.actions); once its claim is held for good the
+rule is retired through its matcher.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from rules.base import Rule
-from rules.fill import FillRule
+from rules.base import Rule, Series
+from rules.book import PriceBook
+from rules.fill import FillBook, FillRule
+from rules.order import OrderBook, OrderRule
 from rules.price import PriceRule
+from watcher.events import Event
 
-KINDS: Mapping[str, type[Rule]] = MappingProxyType({cls.KIND: cls for cls in (PriceRule, FillRule)})
+TICKER = "ticker"  # the event kind of tick rows
+
+
+@runtime_checkable
+class Matcher(Protocol):
+    """A worker's live side of one kind's book."""
+
+    def retire(self, position: int) -> None:
+        """Stop matching a rule that can never fire again (a once-rule already claimed)."""
+
+
+@runtime_checkable
+class EventMatcher(Matcher, Protocol):
+    """A matcher of model events (fills, order updates, ...)."""
+
+    def match(self, event: Event) -> list[int]:
+        """Return, ascending, the positions of the live rules `event` fires."""
+
+
+@runtime_checkable
+class TickMatcher(Matcher, Protocol):
+    """A matcher of tick rows: the hot path, asked once per row without building an object."""
+
+    def candidates(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+    ) -> list[int]:
+        """Return, ascending, the positions of the live rules the move prev -> now fires."""
+
+
+R = TypeVar("R", bound=Rule)
+
+
+class Book(Protocol[R]):
+    """One kind's compiled rules in load order: book[position] is a rule (pure, shared)."""
+
+    def add(self, rule: R) -> int:
+        """Append a compiled rule of this kind; return its position."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, position: int) -> R: ...
+
+    def __iter__(self) -> Iterator[R]: ...
+
+    def markets(self) -> set[Series]:
+        """Return the (venue, market, source) price series these rules need streamed."""
+
+    def venues(self) -> set[str]:
+        """Return the venues these rules name."""
+
+    def matcher(self) -> Matcher:
+        """Return a fresh live matcher over these rules, for one worker (nothing retired)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One rule kind: its Rule class, how to make its empty book, the event kinds it reads."""
+
+    rule: type[Rule]
+    book: Callable[[], Book[Any]]
+    events: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """Return the key a rule file uses for this kind (its Rule's KIND)."""
+        return self.rule.KIND
+
+
+KINDS: Mapping[str, Kind] = MappingProxyType(
+    {
+        kind.name: kind
+        for kind in (
+            Kind(PriceRule, PriceBook, (TICKER,)),
+            Kind(FillRule, FillBook, ("fill",)),
+            Kind(OrderRule, OrderBook, ("order",)),
+        )
+    }
+)
+
+
+def empty_books() -> dict[str, Book[Any]]:
+    """Return an empty book for every registered kind, by kind."""
+    return {name: kind.book() for name, kind in KINDS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class TickConsumer:
+    """A kind reading tick rows: its book and tick matcher."""
+
+    kind: str
+    book: Book[Any]
+    matcher: TickMatcher
+
+
+@dataclass(frozen=True, slots=True)
+class EventConsumer:
+    """A kind reading model events: its book and event matcher."""
+
+    kind: str
+    book: Book[Any]
+    matcher: EventMatcher
+
+
+class Ticks:
+    """Every kind reading tick rows, asked as one: `candidates` answers joint positions (each
+    kind's book after the previous ones'), and resolve() says whose rule a position is.
+
+    With one such kind (the usual case) `candidates` IS that kind's matcher's method: the tick
+    loop pays nothing for the dispatch.
+    """
+
+    def __init__(self, consumers: Sequence[TickConsumer]) -> None:
+        self._consumers = tuple(consumers)
+        self._starts: list[int] = []
+        total = 0
+        for consumer in consumers:
+            self._starts.append(total)
+            total += len(consumer.book)
+        self.candidates: Callable[[str, str, str, Decimal | None, Decimal], list[int]] = (
+            consumers[0].matcher.candidates if len(consumers) == 1 else self._joint
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._consumers)
+
+    def _joint(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+    ) -> list[int]:
+        found: list[int] = []
+        for start, consumer in zip(self._starts, self._consumers, strict=True):
+            positions = consumer.matcher.candidates(venue, market, source, prev, now)
+            found.extend(start + p for p in positions)
+        return found
+
+    def resolve(self, joint: int) -> tuple[str, Book[Any], int]:
+        """Return the kind, book and position in that book of a joint position."""
+        i = bisect_right(self._starts, joint) - 1
+        consumer = self._consumers[i]
+        return consumer.kind, consumer.book, joint - self._starts[i]
+
+
+class Dispatch:
+    """A worker's live matchers over a RuleSet's books, by the event kinds they read.
+
+    Built once per loaded RuleSet per worker: kinds without rules are left out, so an event
+    that no rule reads costs one dict lookup.
+    """
+
+    def __init__(self, books: Mapping[str, Book[Any]]) -> None:
+        self.matchers: dict[str, Matcher] = {}
+        ticks: list[TickConsumer] = []
+        events: dict[str, list[EventConsumer]] = {}
+        for name, book in books.items():
+            matcher = self.matchers[name] = book.matcher()
+            if not len(book):
+                continue
+            for event_kind in KINDS[name].events:
+                if event_kind == TICKER:
+                    if not isinstance(matcher, TickMatcher):
+                        raise TypeError(f"{name} reads ticks: its matcher needs candidates()")
+                    ticks.append(TickConsumer(name, book, matcher))
+                elif isinstance(matcher, EventMatcher):
+                    events.setdefault(event_kind, []).append(EventConsumer(name, book, matcher))
+                else:
+                    raise TypeError(f"{name} reads {event_kind} events: its matcher needs match()")
+        self.ticks = Ticks(ticks)
+        self.events: Mapping[str, tuple[EventConsumer, ...]] = {
+            kind: tuple(found) for kind, found in events.items()
+        }
+
+    def retire(self, kind: str, position: int) -> None:
+        """Retire one rule of one kind in this worker (its once-claim is held for good)."""
+        self.matchers[kind].retire(position)

@@ -35,8 +35,7 @@ from rules.base import NAME, NAME_RULE, Channel, Cooldown, Every, Once, Rule
 from rules.book import PriceBook
 from rules.channel import read_channel
 from rules.env import interpolate
-from rules.fill import FillRule
-from rules.kinds import KINDS
+from rules.kinds import KINDS, empty_books
 from rules.options import read_message, read_repeat
 from rules.price import PriceRule
 from rules.reader import Reader, line_of
@@ -147,8 +146,10 @@ def load_rules(
                 message = f"notify: unknown channel {ref.name!r}; channels: {known}"
                 errors.append((f.index, 0, ref.line, f.reader.path, message))
 
-    book = PriceBook()
-    fill_rules: list[FillRule] = []
+    books = empty_books()
+    book = books[PriceRule.KIND]  # tables hold price rules
+    if not isinstance(book, PriceBook):
+        raise TypeError(f"the {PriceRule.KIND} kind's book is not a PriceBook")
     seen: dict[str, tuple[_File, _Named]] = {}
     tables: list[tuple[_File, int, _Table, TableErrors, range]] = []  # range: book positions
     for f in files:
@@ -159,10 +160,8 @@ def load_rules(
             elif rule_name is not None:
                 seen[rule_name.name] = (f, rule_name)
             unknown(f, notify)
-            if isinstance(rule, PriceRule):
-                book.add(rule)
-            elif isinstance(rule, FillRule):
-                fill_rules.append(rule)
+            if rule is not None:
+                books[rule.KIND].add(rule)
         for part, table in enumerate(f.tables, 1):
             unknown(f, table.notify)
             found = TableErrors()
@@ -189,8 +188,7 @@ def load_rules(
         raise RuleLoadError(f"{len(lines)} error(s) in rule files", lines, tuple(stamps))
     return RuleSet(
         channels=MappingProxyType(channels),
-        price_rules=book,
-        fill_rules=tuple(fill_rules),
+        books=MappingProxyType(books),
         version=digest.hexdigest(),
         files=tuple(stamps),
     )
@@ -390,7 +388,7 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
     elif len(present) > 1:
         both = " and ".join(present)
         reader.error(entries[present[1]][0], f"rule: has both {both}; give exactly one of {kinds}")
-    cls = KINDS[present[0]] if len(present) == 1 else None
+    cls = KINDS[present[0]].rule if len(present) == 1 else None
     fields = cls.parse_spec(reader, entries[present[0]][1]) if cls is not None else None
     named: _Named | None = None
     if "name" in entries:

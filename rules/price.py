@@ -21,6 +21,7 @@ from rules.base import (
     utc_text,
 )
 from rules.reader import Reader
+from watcher.events import utc_from_ms
 
 Op = Literal["above", "below", "crosses_up", "crosses_down"]
 OPS: tuple[Op, ...] = ("above", "below", "crosses_up", "crosses_down")
@@ -86,6 +87,12 @@ class PriceRule(Rule):
             "ask": text(ask),
             "time": utc_text(at),
         }
+
+    def render_tick(self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str) -> str:
+        """Return the message for a tick row: its exchange's exact bid/ask text ("" absent)."""
+        values = self.fields(price=now, prev=prev, at=utc_from_ms(ms))
+        values["bid"], values["ask"] = bid, ask
+        return self.render(values)
 
     def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
         """Refuse `repeat: every` on above/below: it would fire on every single tick."""

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
-from rules.base import Channel, Rule
-from rules.book import PriceBook
-from rules.fill import FillRule
+from rules.base import Channel, Rule, Series
+from rules.kinds import Book
+
+R = TypeVar("R", bound=Rule)
 
 
 class FileStamp(NamedTuple):
@@ -36,23 +37,35 @@ class FileStamp(NamedTuple):
 class RuleSet:
     """Channels and compiled rules of a set of files, with a version over their bytes.
 
-    `price_rules` is a PriceBook: a Sequence of PriceRule built on demand from compact columns.
+    `books` maps every registered rule kind (rules/kinds.py) to its compiled rules; the price
+    kind's book is a PriceBook: compact columns, a PriceRule built on demand.
     `files` stamps every file read (rule files, then tables), for watching them for changes.
     """
 
     channels: Mapping[str, Channel]
-    price_rules: PriceBook
-    fill_rules: tuple[FillRule, ...]
+    books: Mapping[str, Book[Any]]
     version: str
     files: tuple[FileStamp, ...] = ()
 
-    def markets(self) -> set[tuple[str, str, str]]:
-        """Return the (venue, market, source) price series the price rules need."""
-        return self.price_rules.markets()
+    def of(self, kind: type[R]) -> Book[R]:
+        """Return the book of one kind, typed by its Rule class (e.g. ruleset.of(FillRule))."""
+        return cast(Book[R], self.books[kind.KIND])
+
+    def count(self) -> int:
+        """Return how many rules there are, of every kind."""
+        return sum(len(book) for book in self.books.values())
+
+    def markets(self) -> set[Series]:
+        """Return the (venue, market, source) price series the rules need streamed."""
+        return set().union(*(book.markets() for book in self.books.values()))
+
+    def venues(self) -> set[str]:
+        """Return the venues the rules name."""
+        return set().union(*(book.venues() for book in self.books.values()))
 
     def rules(self) -> tuple[Rule, ...]:
         """Return every rule of every kind (builds every price rule: costly for large tables)."""
-        return (*self.price_rules, *self.fill_rules)
+        return tuple(rule for book in self.books.values() for rule in book)
 
     @cached_property
     def by_id(self) -> Mapping[str, Rule]:

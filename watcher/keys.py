@@ -1,4 +1,4 @@
-"""Every Redis key, stream name, queue name and rq job id klaxon uses is built here.
+"""Every Redis key, stream name, queue name, rq job id and stats field klaxon uses is built here.
 
 tests/unit/test_keys.py pins the formats: changing one is a data migration, not a refactor.
 """
@@ -12,12 +12,36 @@ PREFIX = "klaxon"
 
 EVALUATE_QUEUE = f"{PREFIX}-evaluate"
 NOTIFY_QUEUE = f"{PREFIX}-notify"
+# rq job functions, as dotted paths (the watcher enqueues evaluations without importing workers).
+EVALUATE_JOB = "workers.jobs.evaluate"
+NOTIFY_JOB = "workers.jobs.notify"
+FLUSH_JOB = "workers.jobs.flush"
 GROUP = "evaluators"
 # One evaluator holds a stream at a time (see lock), so one consumer name per stream is enough,
 # and a new holder re-reads what a dead one left pending simply by reading its own history.
 CONSUMER = "evaluator"
 
 STATS = f"{PREFIX}:stats"
+# Fields of the STATS hash (counters); latency buckets are named by latency_field().
+STAT_TICKS_IN = "ticks_in"  # tick rows the watcher wrote to the ticker streams
+STAT_EVENTS_IN = "events_in"  # events the watcher offered to the private streams
+STAT_DUPLICATES = "duplicates_dropped"  # fills and order states the watcher had written before
+STAT_UNDECODABLE = "undecodable"  # stream entries an evaluator could not decode (skipped)
+
+
+def rq_queue(name: str) -> str:
+    """The Redis list behind an rq queue (rq's own naming: rq:queue:NAME)."""
+    return f"rq:queue:{name}"
+
+
+def stat_malformed(venue: str, feed: str) -> str:
+    """STATS field counting the frames of one venue feed that were skipped as malformed."""
+    return f"malformed:{venue}:{feed}"
+
+
+def latency_field(histogram: str, bound_ms: int, over: bool = False) -> str:
+    """STATS field of one latency bucket: <= bound_ms, or beyond it when `over`."""
+    return f"{histogram}_{'over' if over else 'le'}_{bound_ms}ms"
 
 
 def partition(venue: str, market: str, partitions: int) -> int:
@@ -80,7 +104,6 @@ def notify_job_id(firing: str, channel: str) -> str:
 
 DEAD_LETTERS = f"{PREFIX}:dead"  # sorted set: message id -> ms it died
 DEAD_LETTER_DATA = f"{PREFIX}:dead:msgs"  # hash: message id -> its record (JSON, never a URL)
-FLUSH_JOB = "workers.jobs.flush"
 
 
 def outbox(channel: str) -> str:

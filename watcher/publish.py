@@ -35,14 +35,10 @@ from watcher.events import (
 from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
 
-EVALUATE_JOB = "workers.jobs.evaluate"  # a dotted path: the watcher never imports workers
 DIRTY_TTL = 10  # seconds; an evaluator that died leaves the flag to expire, then kick() re-queues
 JOB_TIMEOUT = 300
 RESULT_TTL = 60
 FAILURE_TTL = 86_400
-TICKS_IN = "ticks_in"  # keys.STATS field: tick rows written to the ticker streams
-EVENTS_IN = "events_in"  # keys.STATS field: events offered to the private stream
-DUPLICATES = "duplicates_dropped"  # keys.STATS field: fills and order states seen before
 # How long a published fill or order state is remembered: longer than any backfill reaches back.
 SEEN_TTL_MS = 4 * 86_400 * 1000
 # KEYS: seen set, private stream, stats. ARGV: now ms, member, oldest score kept, TTL ms, the
@@ -76,7 +72,7 @@ def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
         return
     jobs = [
         Queue.prepare_data(
-            EVALUATE_JOB,
+            keys.EVALUATE_JOB,
             args=(stream,),
             timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
@@ -153,13 +149,13 @@ class Publisher:
             else:
                 commands.append(
                     (b"EVAL", _ONCE, 3, self.seen, self.private_stream, keys.STATS,
-                     now_ms, member, now_ms - SEEN_TTL_MS, SEEN_TTL_MS, DUPLICATES,
+                     now_ms, member, now_ms - SEEN_TTL_MS, SEEN_TTL_MS, keys.STAT_DUPLICATES,
                      b"k", event.kind.encode(), b"d", encode_event(event), b"t", stamp)
                 )  # fmt: skip
         if tick_count:
-            commands.append((b"HINCRBY", keys.STATS, TICKS_IN, tick_count))
+            commands.append((b"HINCRBY", keys.STATS, keys.STAT_TICKS_IN, tick_count))
         if events:
-            commands.append((b"HINCRBY", keys.STATS, EVENTS_IN, len(events)))
+            commands.append((b"HINCRBY", keys.STATS, keys.STAT_EVENTS_IN, len(events)))
         touched = [*ticks, self.private_stream] if events else list(ticks)
         for stream in touched:
             commands.append((b"SET", keys.dirty(stream), b"1", b"NX", b"EX", DIRTY_TTL))
@@ -169,7 +165,7 @@ class Publisher:
 
     def count_malformed(self, feed: str) -> None:
         """Count one skipped frame of `feed` in the stats hash."""
-        self.redis.hincrby(keys.STATS, f"malformed:{self.venue}:{feed}", 1)
+        self.redis.hincrby(keys.STATS, keys.stat_malformed(self.venue, feed), 1)
 
     def ensure_groups(self) -> None:
         """Create the evaluators' consumer group on every stream this publisher writes."""

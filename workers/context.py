@@ -5,8 +5,9 @@ jobs call current(). A rule file that stops loading keeps the running rules and 
 errors once (file:line), until the files change again. The files watched are the rule files and
 the tables they name, as stamped (mtime, size) when the last load read them.
 
-Price rules stay in the RuleSet's PriceBook (compact columns, ~100 bytes a rule with the index):
-the index is built from its columns, and a PriceRule is built only for a rule that fires.
+Each kind's rules stay in the RuleSet's book (price rules: compact columns, ~100 bytes a rule
+with the index); the Context holds each book's live matcher (rules.kinds.Dispatch), built once
+per loaded RuleSet, and what once- and cooldown-rules' claims taught it.
 """
 
 from __future__ import annotations
@@ -17,13 +18,19 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rules.index import PriceIndex
+from rules.base import Cooldown, Every
+from rules.kinds import Dispatch
 from rules.load import RuleLoadError, RuleSet, load_rules
 from rules.ruleset import FileStamp
 from watcher.errors import ConfigError
 from workers.latency import ENQUEUED, LatencyHistogram
 from workers.notify import check_channels
+from workers.state import NEW, ClaimResult
+
+if TYPE_CHECKING:
+    from workers.firings import Firing
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +42,8 @@ class Context:
     """Compiled rules plus the local caches that spare the hot path Redis round trips."""
 
     ruleset: RuleSet
-    index: PriceIndex
-    # Positions in ruleset.fill_rules of once-rules already claimed (by anyone): never re-claim.
-    fills_retired: set[int] = field(default_factory=set)
+    # Every kind's live matcher, by the event kinds they read; once-rules retire through it.
+    dispatch: Dispatch
     # Rule id -> time.monotonic() before which a cooldown rule is known to be still claimed.
     cooldown_until: dict[str, float] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
@@ -47,8 +53,8 @@ class Context:
 
     @classmethod
     def build(cls, ruleset: RuleSet, previous: Context | None = None) -> Context:
-        """Index a RuleSet's price book; cooldown and latency state carries over from `previous`."""
-        context = cls(ruleset=ruleset, index=PriceIndex(ruleset.price_rules))
+        """Build every book's matcher; cooldown and latency state carries over from `previous`."""
+        context = cls(ruleset=ruleset, dispatch=Dispatch(ruleset.books))
         if previous is not None:
             # Keyed by rule id, which changes with the rule: stale entries are harmless.
             context.cooldown_until = previous.cooldown_until
@@ -56,6 +62,18 @@ class Context:
             context.enqueued = previous.enqueued
             context.delivers = previous.delivers
         return context
+
+    def remember(self, firings: Sequence[Firing], results: Sequence[ClaimResult]) -> None:
+        """Learn from a batch's answered claims (its effects stored) which work to skip next."""
+        for f, r in zip(firings, results, strict=True):
+            repeat = f.rule.repeat
+            if isinstance(repeat, Cooldown):
+                remaining = repeat.seconds if r.status == NEW else r.remaining_ms / 1000
+                if remaining > 0:
+                    self.cooldown_until[f.rule.id] = time.monotonic() + remaining
+            elif not isinstance(repeat, Every):
+                # Once: whatever the answer, the claim is held for good; never ask again.
+                self.dispatch.retire(*f.slot)
 
 
 def load_usable(

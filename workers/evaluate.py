@@ -1,11 +1,12 @@
-"""Drain one stream under its lock: decode, evaluate the rules, claim firings, enqueue, ack.
+"""Drain one stream under its lock: decode, evaluate the rules, claim firings, act, ack.
 
 One evaluator holds a stream at a time (keys.lock), which keeps events in order and lets the
 previous price per series live in memory while draining. Per batch there is one XREADGROUP,
 one Lua call for all the batch's claims (only when something fired) and one MULTI pipeline that
-enqueues the notifications, saves the last prices and XACKs: a killed evaluator leaves either
-all of a batch's effects or none, and its batch stays pending for the next holder, whose
-re-evaluation finds the same firing ids (claim answer REDELIVERED) and completes what is missing.
+carries the won claims' actions (workers/actions.py: the notify jobs), saves the last prices
+and XACKs: a killed evaluator leaves either all of a batch's effects or none, and its batch
+stays pending for the next holder, whose re-evaluation finds the same firing ids (claim answer
+REDELIVERED) and completes what is missing.
 """
 
 from __future__ import annotations
@@ -18,17 +19,13 @@ from typing import Any
 
 import redis
 from redis.client import Pipeline
-from rq import Queue, Retry
-from rq.job import Job
 
-from rules.base import Cooldown, Every
 from watcher import keys
 from watcher.publish import enqueue_evaluations
+from workers.actions import act
 from workers.context import Context
-from workers.firings import Batch, Firing
+from workers.firings import Batch
 from workers.state import (
-    NEW,
-    REDELIVERED,
     ClaimResult,
     Scripts,
     StreamLock,
@@ -44,9 +41,6 @@ BUDGET_SECONDS = 1.0  # one evaluate job's share of a worker before it yields (s
 # An active stream is read once more, blocking this long, before the job lets go of it: a new
 # job costs rq ~3-5 ms of pickup, while the next watcher batch is usually a few ms away.
 LINGER_MS = 25
-NOTIFY_JOB = "workers.jobs.notify"
-NOTIFY_RETRY_INTERVALS = [1, 5, 15, 60, 300]
-NOTIFY_FAILURE_TTL = 7 * 86_400  # a dead letter stays a week (rq's default is a year)
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
 
@@ -114,7 +108,6 @@ class _Drain:
         self.held = True
         self.deadline = deadline
         self.out_of_time = False
-        self.queue = Queue(keys.NOTIFY_QUEUE, connection=client)
         self.last: dict[str, Decimal] = {}
         for field, text in load_last_prices(last).items():
             try:
@@ -202,91 +195,57 @@ class _Drain:
                 log.warning("%s: lost the evaluator lock; stopping after this batch", self.stream)
 
     def _batch(self, entries: list[Entry]) -> int:
-        """Evaluate, claim, enqueue, persist and ack one batch; return events evaluated."""
+        """Evaluate, claim, act, persist and ack one batch; return events evaluated."""
         self._renew_if_due()
+        batch = self._evaluate(entries)
+        results = claim_firings(self.client, self.scripts, [f.claim for f in batch.firings])
+        claimed_ms = int(time.time() * 1000)
+        with self.client.pipeline() as pipe:
+            jobs = act(self.client, pipe, batch.firings, results)
+            self._persist_and_ack(pipe, batch, claimed_ms)
+            replies = pipe.execute()
+        notifications_waiting = replies[-1] if self.context.delivers else 0
+        if notifications_waiting:
+            # Hand the worker to them: with round robin the next job is a notification, and
+            # this stream goes on in a new job. Without it they wait out a full budget each.
+            self.out_of_time = True
+        if jobs:
+            self._record_enqueued(batch, results)
+        # Only now that the batch's effects are stored may the local caches skip work.
+        self.context.remember(batch.firings, results)
+        return batch.evaluated
+
+    def _evaluate(self, entries: list[Entry]) -> Batch:
+        """Decode and match every entry of the batch (no Redis)."""
         batch = Batch(self.stream, self.context, self.last)
         for entry_id, fields in entries:
             batch.ids.append(entry_id)
             if fields:
                 batch.entry(entry_id.decode(), fields)
-        results = claim_firings(self.client, self.scripts, [f.claim for f in batch.firings])
-        claimed_ms = int(time.time() * 1000)
-        jobs = self._notifications(batch.firings, results)
+        return batch
+
+    def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> None:
+        """Queue the last prices, the counters and the XACK into the batch's MULTI pipeline
+        (last: the notify queue's length, when this worker also delivers)."""
         decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
-        with self.client.pipeline() as pipe:
-            if jobs:
-                self.queue.enqueue_many(jobs, pipeline=pipe)
-            save_last_prices(pipe, self.stream, batch.changed)
-            if batch.undecodable:
-                pipe.hincrby(keys.STATS, "undecodable", batch.undecodable)
-            for field, n in decided.items():
+        save_last_prices(pipe, self.stream, batch.changed)
+        if batch.undecodable:
+            pipe.hincrby(keys.STATS, keys.STAT_UNDECODABLE, batch.undecodable)
+        for field, n in decided.items():
+            pipe.hincrby(keys.STATS, field, n)
+        pipe.xack(self.stream, keys.GROUP, *batch.ids)
+        if self.context.delivers:
+            pipe.llen(keys.rq_queue(keys.NOTIFY_QUEUE))
+
+    def _record_enqueued(self, batch: Batch, results: list[ClaimResult]) -> None:
+        """Count exchange time -> jobs stored for the firings that acted (one round trip)."""
+        enqueued_ms = int(time.time() * 1000)
+        fired = [f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status]
+        counts = self.context.enqueued.record([enqueued_ms - ms for ms in fired])
+        with self.client.pipeline(transaction=False) as pipe:
+            for field, n in counts.items():
                 pipe.hincrby(keys.STATS, field, n)
-            pipe.xack(self.stream, keys.GROUP, *batch.ids)
-            if self.context.delivers:
-                pipe.llen(self.queue.key)
-            replies = pipe.execute()
-        if self.context.delivers and replies[-1]:
-            # Hand the worker to them: with round robin the next job is a notification, and
-            # this stream goes on in a new job. Without it they wait out a full budget each.
-            self.out_of_time = True
-        if jobs:
-            enqueued_ms = int(time.time() * 1000)
-            fired = [f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status]
-            counts = self.context.enqueued.record([enqueued_ms - ms for ms in fired])
-            with self.client.pipeline(transaction=False) as pipe:
-                for field, n in counts.items():
-                    pipe.hincrby(keys.STATS, field, n)
-                pipe.execute()
-        # Only now that the batch's effects are stored may the local caches skip work.
-        self._remember(batch.firings, results)
-        return batch.evaluated
-
-    def _notifications(self, firings: list[Firing], results: list[ClaimResult]) -> list[Any]:
-        """Return the rq EnqueueData of new firings, and of redelivered ones not yet queued."""
-        wanted = [
-            (f, channel, keys.notify_job_id(f.firing, channel))
-            for f, r in zip(firings, results, strict=True)
-            if r.status in (NEW, REDELIVERED)
-            for channel in f.rule.channels
-        ]
-        redelivered = {
-            id(f) for f, r in zip(firings, results, strict=True) if r.status == REDELIVERED
-        }
-        known: set[str] = set()
-        checks = [job_id for f, _, job_id in wanted if id(f) in redelivered]
-        if checks:
-            with self.client.pipeline(transaction=False) as pipe:
-                for job_id in checks:
-                    pipe.exists(Job.key_for(job_id), keys.delivered(job_id))
-                known = {j for j, n in zip(checks, pipe.execute(), strict=True) if n}
-        retry = Retry(max=len(NOTIFY_RETRY_INTERVALS), interval=NOTIFY_RETRY_INTERVALS)
-        return [
-            Queue.prepare_data(
-                NOTIFY_JOB,
-                args=(channel, f"klaxon: {f.rule.name}", f.body, f.firing),
-                job_id=job_id,
-                retry=retry,
-                failure_ttl=NOTIFY_FAILURE_TTL,
-                description=f"notify {channel}: {f.firing}",
-            )
-            for f, channel, job_id in wanted
-            if job_id not in known
-        ]
-
-    def _remember(self, firings: list[Firing], results: list[ClaimResult]) -> None:
-        for f, r in zip(firings, results, strict=True):
-            repeat = f.rule.repeat
-            if isinstance(repeat, Cooldown):
-                remaining = repeat.seconds if r.status == NEW else r.remaining_ms / 1000
-                if remaining > 0:
-                    self.context.cooldown_until[f.rule.id] = time.monotonic() + remaining
-            elif not isinstance(repeat, Every):
-                # Once: whatever the answer, the claim is held for good; never ask again.
-                kind, position = f.slot
-                if kind == "price":
-                    self.context.index.retire(position)
-                else:
-                    self.context.fills_retired.add(position)
+            pipe.execute()
 
 
 def _entries(response: Any) -> list[Entry]:

@@ -1,9 +1,11 @@
 """What a batch of stream entries fires: decode each entry, match the rules, build claims.
 
-The hot path: a tick row is a tuple of strings and a Decimal (no pydantic per tick), the
-PriceIndex bisects levels per (venue, market, source) and answers positions in the RuleSet's
-PriceBook, a PriceRule is built only for a position that fires (the book keeps the ones firing
-now), and a message is rendered only for a firing that local state says can still win its claim.
+Entries dispatch on their event kind through rules.kinds.Dispatch; no rule kind is named here.
+The hot path: a tick row is a tuple of strings and a Decimal (no pydantic per tick), each kind
+reading ticks (a TickMatcher, e.g. the PriceIndex bisecting levels per series) answers positions
+in its book, a rule is built only for a position that fires (the price book keeps the ones
+firing now), and a message is rendered only for a firing that local state says can still win
+its claim. Every other event is decoded to its model and matched by the kinds that read it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,9 @@ from functools import partial
 import orjson
 
 from rules.base import Cooldown, Every, Rule
-from rules.fill import FillRule
-from rules.price import PriceRule
 from watcher import keys
 from watcher.errors import sample
-from watcher.events import Fill, decode_event, utc_from_ms
+from watcher.events import Event, decode_event
 from workers.context import Context
 from workers.state import ClaimRequest
 
@@ -42,7 +42,7 @@ class Firing:
     """One rule fired by one event: its claim, and the message to send if the claim is won."""
 
     rule: Rule
-    slot: tuple[str, int]  # ("price" | "fill", position in its rule tuple)
+    slot: tuple[str, int]  # (rule kind, the rule's position in its kind's book)
     firing: str
     claim: ClaimRequest
     body: str
@@ -87,13 +87,11 @@ class Batch:
             self._ticks(entry_id, venue, ticks)
         else:
             self.evaluated += 1
-            if isinstance(event, Fill):
-                self._fill(entry_id, event)
-            # Order, position, account and feed events have no rule kinds yet: acked as seen.
+            self._event(entry_id, event)  # events no kind reads are acked as seen
 
     def _ticks(self, entry_id: str, venue: str, ticks: list[Tick]) -> None:
-        index = self.context.index
-        book = self.context.ruleset.price_rules
+        dispatch = self.context.dispatch.ticks
+        candidates = dispatch.candidates
         slots = self.slots
         last = self.last
         for row, (market, source, price_text, now, bid, ask, ms) in enumerate(ticks):
@@ -102,28 +100,27 @@ class Batch:
             last[field] = now
             self.changed[field] = price_text
             self.tick_ms.append(ms)
-            for position in index.candidates(venue, market, source, prev, now):
-                slot = ("price", position)
+            for joint in candidates(venue, market, source, prev, now):
+                kind, book, position = dispatch.resolve(joint)
+                slot = (kind, position)
                 if slot in slots:
-                    continue  # a once/cooldown rule already queued in this batch (see _consider)
+                    continue  # a once/cooldown rule already queued in this batch (_consider)
                 rule = book[position]
-                message = partial(_price_message, rule, now, prev, ms, bid, ask)
+                message = partial(rule.render_tick, now, prev, ms, bid, ask)
                 self._consider(rule, slot, entry_id, row, None, message, ms)
         self.evaluated += len(ticks)
 
-    def _fill(self, entry_id: str, fill: Fill) -> None:
-        retired = self.context.fills_retired
-        for position, rule in enumerate(self.context.ruleset.fill_rules):
-            if position not in retired and rule.check(fill):
-                self._consider(
-                    rule,
-                    ("fill", position),
-                    entry_id,
-                    0,
-                    fill_subject(rule.id, fill),
-                    partial(_fill_message, rule, fill),
-                    int(fill.at.timestamp() * 1000),
-                )
+    def _event(self, entry_id: str, event: Event) -> None:
+        consumers = self.context.dispatch.events.get(event.kind)
+        if not consumers:
+            return
+        at_ms = int(event.at.timestamp() * 1000)
+        for consumer in consumers:
+            for position in consumer.matcher.match(event):
+                rule = consumer.book[position]
+                slot = (consumer.kind, position)
+                message = partial(rule.render_event, event)
+                self._consider(rule, slot, entry_id, 0, rule.subject(event), message, at_ms)
 
     def _consider(
         self,
@@ -131,7 +128,7 @@ class Batch:
         slot: tuple[str, int],
         entry_id: str,
         row: int,
-        trade: str | None,
+        subject: str | None,
         message: Callable[[], str],
         at_ms: int,
     ) -> None:
@@ -139,10 +136,11 @@ class Batch:
         firing = firing_of(rule.id, self.stream, entry_id, row)
         repeat = rule.repeat
         if isinstance(repeat, Every):
-            # Each event fires once: a fill per trade (a backfilled duplicate is the same
-            # trade, in another entry), a tick per stream position.
-            subject = trade if trade is not None else firing
-            claim = ClaimRequest(keys.claim(subject), firing, EVERY_CLAIM_TTL_MS)
+            # Each event fires once: what the rule says the event is about (a fill's trade: a
+            # backfilled duplicate is the same trade, in another entry), else the stream
+            # position (a tick).
+            about = subject if subject is not None else firing
+            claim = ClaimRequest(keys.claim(about), firing, EVERY_CLAIM_TTL_MS)
         else:
             if slot in self.slots:
                 return  # one claim per once/cooldown rule per batch: later ones would lose
@@ -162,25 +160,6 @@ def firing_of(rule_id: str, stream: str, entry_id: str, row: int) -> str:
     # Entry ids are per stream (two accounts' streams can both hold "1700000000000-0"), so
     # the stream is part of the event's identity.
     return keys.firing_id(rule_id, f"{stream}/{entry_id}", row)
-
-
-def fill_subject(rule_id: str, fill: Fill) -> str:
-    """Return what an every-fill rule's claim is about: one trade of one account."""
-    # Two accounts on both sides of one trade share its trade id: the account is part of it.
-    return f"{rule_id}:{fill.venue}:{fill.account}:{fill.market}:{fill.trade_id}"
-
-
-def _price_message(
-    rule: PriceRule, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
-) -> str:
-    values = rule.fields(price=now, prev=prev, at=utc_from_ms(ms))
-    # The exchange's exact bid/ask text, as carried by the tick row ("" when absent).
-    values["bid"], values["ask"] = bid, ask
-    return rule.render(values)
-
-
-def _fill_message(rule: FillRule, fill: Fill) -> str:
-    return rule.render(rule.fields(fill))
 
 
 def _decode_ticks(data: bytes) -> list[Tick]:

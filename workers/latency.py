@@ -12,6 +12,8 @@ import bisect
 import threading
 from collections.abc import Iterable, Mapping
 
+from watcher import keys
+
 BOUNDS_MS: tuple[int, ...] = (
     *range(1, 11), 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 750,
     1000, 1500, 2000, 3000, 5000, 10_000, 30_000, 60_000,
@@ -23,8 +25,8 @@ ENQUEUED = "enqueued"
 def bucket_field(name: str, bucket: int) -> str:
     """Name the keys.STATS field counting one bucket, e.g. "decision_le_5ms"."""
     if bucket < len(BOUNDS_MS):
-        return f"{name}_le_{BOUNDS_MS[bucket]}ms"
-    return f"{name}_over_{BOUNDS_MS[-1]}ms"
+        return keys.latency_field(name, BOUNDS_MS[bucket])
+    return keys.latency_field(name, BOUNDS_MS[-1], over=True)
 
 
 class LatencyHistogram:

@@ -11,6 +11,7 @@ import pytest
 import redis
 from rq import Queue
 
+from rules.fill import FillRule
 from rules.load import load_rules
 from tests.integration.test_workers_harness import (
     CROSS_UP,
@@ -29,7 +30,7 @@ from watcher import keys
 from watcher.events import Fill, decode_event
 from workers import context
 from workers.evaluate import evaluate_stream
-from workers.firings import fill_subject, firing_of
+from workers.firings import firing_of
 from workers.latency import DECISION, ENQUEUED, counts_from_stats
 from workers.service import make_worker, run_worker
 from workers.state import ClaimRequest, Scripts, claim_firings
@@ -138,7 +139,7 @@ def test_same_entry_id_and_trade_id_on_two_accounts_are_two_fills(kx: Klaxon) ->
 
 def test_a_redelivered_fill_completes_its_notification_once(kx: Klaxon) -> None:
     kx.rules(FILL_EVERY)
-    rule = context.current().ruleset.fill_rules[0]
+    rule = context.current().ruleset.of(FillRule)[0]
     kx.r.xgroup_create(PRIVATE, keys.GROUP, id="0", mkstream=True)
     fill = fill_data("t-9")
     entry = text_id(kx.r.xadd(PRIVATE, {b"k": b"fill", b"d": fill}))
@@ -148,7 +149,8 @@ def test_a_redelivered_fill_completes_its_notification_once(kx: Klaxon) -> None:
     firing = firing_of(rule.id, PRIVATE, entry, 0)
     event = decode_event(fill)
     assert isinstance(event, Fill)
-    subject = fill_subject(rule.id, event)
+    subject = rule.subject(event)
+    assert subject is not None
     claim = ClaimRequest(keys.claim(subject), firing, 60_000)
     assert [c.status for c in claim_firings(kx.r, Scripts(kx.r), [claim])] == [1]
     kx.kick(PRIVATE)

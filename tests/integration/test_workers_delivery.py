@@ -77,7 +77,7 @@ def test_a_channel_that_recovers_gets_the_message_exactly_once(kx: Klaxon) -> No
     assert kx.r.exists(keys.delivered(job_id))
     # Run again by hand (e.g. requeued from the failed registry): already sent, not resent.
     job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
-        "workers.jobs.notify", "desk", "t", "b", "f", job_id=job_id
+        keys.NOTIFY_JOB, "desk", "t", "b", "f", job_id=job_id
     )
     kx.work()
     assert job.return_value() == "already delivered"
@@ -112,7 +112,7 @@ def test_a_long_running_worker_process_retries_on_schedule_and_stops_on_sigterm(
 def test_a_message_for_an_unknown_channel_is_a_dead_letter(kx: Klaxon) -> None:
     kx.rules(CROSS_UP)
     job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
-        "workers.jobs.notify", "nope", "t", "b", "f-1"
+        keys.NOTIFY_JOB, "nope", "t", "b", "f-1"
     )
     kx.work()
     assert job.return_value() == "dead letter"
@@ -131,7 +131,7 @@ def test_a_channel_url_apprise_cannot_use_is_dead_lettered_without_retries(
     path.write_text(f'channels:\n  desk: "slack://{SECRET}"\nrules:\n{FILL_EVERY}')
     context.install(load_rules([path]))  # as a reload racing a URL change could leave it
     job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
-        "workers.jobs.notify", "desk", "t", "b", "f-1", retry=Retry(max=5, interval=1)
+        keys.NOTIFY_JOB, "desk", "t", "b", "f-1", retry=Retry(max=5, interval=1)
     )
     kx.work()
     assert job.return_value() == "dead letter"

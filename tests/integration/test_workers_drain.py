@@ -12,8 +12,11 @@ import pytest
 import redis
 from rq import Queue
 
+from rules.book import PriceBook
 from rules.index import PriceIndex
+from rules.kinds import Dispatch
 from rules.load import load_rules
+from rules.price import PriceRule
 from watcher import keys
 from watcher.events import TickRow, encode_ticks
 from workers import context
@@ -87,7 +90,7 @@ class NewsDuringDrain(PriceIndex):
     job that flag enqueues runs at once and finds the lock taken."""
 
     def __init__(self, client: redis.Redis, ctx: Context) -> None:
-        super().__init__(ctx.ruleset.price_rules)
+        super().__init__(_price_book(ctx))
         self.client = client
         self.ctx = ctx
         self.concurrent: list[int] = []
@@ -103,6 +106,23 @@ class NewsDuringDrain(PriceIndex):
         return super().candidates(venue, market, source, prev, now)
 
 
+class _Racing(PriceBook):
+    """The ruleset's price book, whose worker-side matcher is the racing index."""
+
+    def __init__(self, book: PriceBook, index: PriceIndex) -> None:
+        self.__dict__.update(book.__dict__)
+        self._index = index
+
+    def matcher(self) -> PriceIndex:
+        return self._index
+
+
+def _price_book(ctx: Context) -> PriceBook:
+    book = ctx.ruleset.books[PriceRule.KIND]
+    assert isinstance(book, PriceBook)
+    return book
+
+
 def _url(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     return f"redis://{kwargs['host']}:{kwargs['port']}/0"
@@ -114,7 +134,8 @@ def test_news_during_a_drain_is_evaluated_by_the_holder_after_it_releases(
     _add(r, 60000)
     r.xgroup_create(STREAM, keys.GROUP, id="0")
     index = NewsDuringDrain(r, ctx)
-    racing = Context(ruleset=ctx.ruleset, index=index)
+    books = {**ctx.ruleset.books, PriceRule.KIND: _Racing(_price_book(ctx), index)}
+    racing = Context(ruleset=ctx.ruleset, dispatch=Dispatch(books))
     assert evaluate_stream(r, STREAM, racing) == 2
     assert index.concurrent == [0]
     assert _last(r) == b"62000"
@@ -160,7 +181,7 @@ def test_a_crossing_enqueues_one_notification_per_channel(r: redis.Redis, ctx: C
     _add(r, 51000, 49000)
     assert evaluate_stream(r, STREAM, ctx) == 2
     (job,) = Queue(keys.NOTIFY_QUEUE, connection=r).get_jobs()
-    rule = ctx.ruleset.price_rules[0]
+    rule = ctx.ruleset.of(PriceRule)[0]
     _, second = _ids(r)
     firing = firing_of(rule.id, STREAM, second, 0)
     assert firing == f"{rule.id}@{STREAM}/{second}#0"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rules.index import PriceIndex
+from rules.price import PriceRule
 from tests.integration.test_workers_harness import STREAM, Klaxon, harness
 from watcher import keys
 from workers import context
@@ -42,10 +44,12 @@ def test_a_table_row_fires_once_and_its_message_reaches_the_channel(kx: Klaxon) 
     assert [(body["title"], body["message"]) for body in kx.inbox.accepted()] == [
         ("klaxon: btc-up", "btc-up BTC-USDT crossed above 65000 at 65010.25")
     ]
-    rule = context.current().ruleset.price_rules[0]
+    rule = context.current().ruleset.of(PriceRule)[0]
     assert kx.r.get(keys.claim(rule.id)) is not None
-    assert not context.current().index.alive(0)  # retired: later ticks never look at it
-    assert context.current().index.alive(1)
+    index = context.current().dispatch.matchers[PriceRule.KIND]
+    assert isinstance(index, PriceIndex)
+    assert not index.alive(0)  # retired: later ticks never look at it
+    assert index.alive(1)
     assert kx.r.xpending(STREAM, keys.GROUP)["pending"] == 0
 
 
@@ -56,12 +60,12 @@ def test_a_rule_moved_from_yaml_into_a_table_keeps_its_claim(kx: Klaxon) -> None
         "    notify: [desk]\n"
         f'    message: "{MESSAGE}"\n'
     )
-    written = context.current().ruleset.price_rules[0]
+    written = context.current().ruleset.of(PriceRule)[0]
     kx.ticks("64990", "65010")
     kx.work()
     assert kx.messages() == ["btc-up BTC-USDT crossed above 65000 at 65010"]
     _table_rules(kx)
-    assert context.current().ruleset.price_rules[0].id == written.id
+    assert context.current().ruleset.of(PriceRule)[0].id == written.id
     kx.ticks("64000", "66000")
     kx.work()
     assert kx.messages() == ["btc-up BTC-USDT crossed above 65000 at 65010"]

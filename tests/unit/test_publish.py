@@ -14,7 +14,7 @@ from rq.job import Job
 
 from watcher import keys
 from watcher.events import FeedStatus, Fill, OrderUpdate, TickRow, decode_event, decode_ticks
-from watcher.publish import DUPLICATES, EVENTS_IN, SEEN_TTL_MS, TICKS_IN, Publisher
+from watcher.publish import SEEN_TTL_MS, Publisher
 from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
 from watcher.venues.okx import Okx
@@ -174,8 +174,9 @@ def test_counters_count_rows_and_private_events(r: redis.Redis, publisher: Publi
     publisher.publish([order_events(), Parsed(rows("ETH-USDT"), [])])
     publisher.publish([order_events(1)])
     stats = r.hgetall(keys.STATS)
-    assert stats[TICKS_IN.encode()] == b"7"
-    assert stats[EVENTS_IN.encode()] == b"4"  # two orders pushes: an OrderUpdate and a Fill each
+    assert stats[keys.STAT_TICKS_IN.encode()] == b"7"
+    # two orders pushes: an OrderUpdate and a Fill each
+    assert stats[keys.STAT_EVENTS_IN.encode()] == b"4"
     assert r.xlen(PRIVATE) == 4
     assert (
         sum(len(decode_ticks(f[b"d"])) for s in publisher.streams()[:-1] for _, f in entries(r, s))
@@ -189,8 +190,8 @@ def test_a_fill_or_order_state_is_written_once(r: redis.Redis, publisher: Publis
     late = [e.model_copy(update={"late": True}) for e in order_events().events]
     publisher.publish([order_events(), Parsed([], late)])
     assert [fields[b"k"] for _, fields in entries(r, PRIVATE)] == [b"order", b"fill"]
-    assert r.hget(keys.STATS, DUPLICATES) == b"4"
-    assert r.hget(keys.STATS, EVENTS_IN) == b"6"  # offered
+    assert r.hget(keys.STATS, keys.STAT_DUPLICATES) == b"4"
+    assert r.hget(keys.STATS, keys.STAT_EVENTS_IN) == b"6"  # offered
     # The next trade of the order is a new fill and a new order state.
     publisher.publish([order_events(1)])
     events = [decode_event(fields[b"d"]) for _, fields in entries(r, PRIVATE)]

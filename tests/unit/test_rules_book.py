@@ -114,11 +114,11 @@ def test_the_ruleset_of_a_yaml_file_holds_its_price_rules_in_a_book(
         "  - {name: fills, fill: {}, notify: desk}\n"
     )
     ruleset = load_rules([path], env={})
-    assert isinstance(ruleset.price_rules, PriceBook)
-    [price] = ruleset.price_rules
+    assert isinstance(ruleset.books[PriceRule.KIND], PriceBook)
+    [price] = ruleset.of(PriceRule)
     assert (price.name, price.repeat, price.where, str(price.level)) == (
         "up", repeat, f"{path}:3", "65000.50",
     )  # fmt: skip
     assert ruleset.by_id[price.id] is price
     assert [r.name for r in ruleset.rules()] == ["up", "fills"]
-    assert load_rules([path], env={}).price_rules == ruleset.price_rules
+    assert load_rules([path], env={}).books[PriceRule.KIND] == ruleset.books[PriceRule.KIND]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rules.base import Once
+from rules.book import PriceBook
 from rules.index import PriceIndex
 from rules.load import load_rules
 from rules.price import OPS, PriceRule
@@ -138,7 +139,8 @@ def test_an_index_built_from_a_table_book_equals_brute_force(tmp_path: Path) -> 
     (tmp_path / "rules.yaml").write_text(
         'channels: {desk: "json://127.0.0.1:9/x"}\ntables: [{file: levels.csv, notify: desk}]\n'
     )
-    book = load_rules([tmp_path / "rules.yaml"], env={}).price_rules
+    book = load_rules([tmp_path / "rules.yaml"], env={}).books[PriceRule.KIND]
+    assert isinstance(book, PriceBook)
     index = PriceIndex(book)
     rules = list(book)
     assert [(r.name, r.venue, r.market, r.source, r.op, r.level) for r in rules] == [

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from rules.base import Cooldown, Every, Once
+from rules.fill import FillRule
 from rules.load import load_rules
+from rules.price import PriceRule
 from watcher.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "rules" / "examples"
@@ -32,12 +34,12 @@ def errors_of(paths: list[Path], env: dict[str, str] | None = None) -> list[str]
 def test_demo_example_loads() -> None:
     rules = load_rules([EXAMPLES / "demo.yaml"], env={"KLAXON_INBOX_PORT": "8765"})
     assert rules.channels["demo"].url.get_secret_value() == "json://127.0.0.1:8765/alerts"
-    assert [r.name for r in rules.price_rules] == ["btc-crosses-60100", "btc-below-59000"]
-    assert [(r.op, r.level) for r in rules.price_rules] == [
+    assert [r.name for r in rules.of(PriceRule)] == ["btc-crosses-60100", "btc-below-59000"]
+    assert [(r.op, r.level) for r in rules.of(PriceRule)] == [
         ("crosses_up", Decimal("60100")),
         ("below", Decimal("59000")),
     ]
-    assert [r.name for r in rules.fill_rules] == ["every-fill"]
+    assert [r.name for r in rules.of(FillRule)] == ["every-fill"]
     assert rules.markets() == {("okx", "BTC-USDT", "last")}
 
 
@@ -46,8 +48,8 @@ def test_telegram_example_loads() -> None:
     rules = load_rules([EXAMPLES / "telegram.yaml"], env=env)
     assert rules.channels["desk"].url.get_secret_value() == "tgram://1:AA/42"
     assert rules.channels["mail"].url.get_secret_value() == env["SMTP_URL"]
-    assert any(isinstance(r.repeat, Cooldown) for r in rules.price_rules)
-    assert {r.side for r in rules.fill_rules} == {"buy", "sell"}
+    assert any(isinstance(r.repeat, Cooldown) for r in rules.of(PriceRule))
+    assert {r.side for r in rules.of(FillRule)} == {"buy", "sell"}
     assert ("okx", "BTC-USDT-SWAP", "mark") in rules.markets()
 
 
@@ -103,7 +105,7 @@ def test_channels_of_one_file_serve_rules_of_another(tmp_path: Path) -> None:
     a = write(tmp_path, "channels.yaml", CHANNELS)
     b = write(tmp_path, "rules.yaml", "rules:\n  - name: f\n    fill: {}\n    notify: desk\n")
     rules = load_rules([a, b], env={})
-    assert rules.fill_rules[0].channels == ("desk",)
+    assert rules.of(FillRule)[0].channels == ("desk",)
     assert rules.channels["desk"].where == f"{a}:2"
 
 
@@ -237,7 +239,7 @@ def test_levels_keep_their_exact_text(tmp_path: Path, written: str, level: str) 
         CHANNELS
         + f"rules:\n  - {{name: a, notify: desk, price: {{market: X, above: {written}}}}}\n",
     )
-    [rule] = load_rules([path], env={}).price_rules
+    [rule] = load_rules([path], env={}).of(PriceRule)
     assert rule.level == Decimal(level)
     assert str(rule.level) == level
 
@@ -275,8 +277,8 @@ rules:
 def test_rule_id_is_stable_and_changes_with_the_rule(
     tmp_path: Path, edit: Callable[[str], str], same: bool
 ) -> None:
-    original = load_rules([write(tmp_path, "a.yaml", RULE)], env={}).price_rules[0]
-    edited = load_rules([write(tmp_path, "b.yaml", edit(RULE))], env={}).price_rules[0]
+    original = load_rules([write(tmp_path, "a.yaml", RULE)], env={}).of(PriceRule)[0]
+    edited = load_rules([write(tmp_path, "b.yaml", edit(RULE))], env={}).of(PriceRule)[0]
     assert original.id.startswith("btc-")
     assert len(original.id) == len("btc-") + 12
     assert (edited.id == original.id) is same
@@ -285,7 +287,7 @@ def test_rule_id_is_stable_and_changes_with_the_rule(
 def test_rule_id_is_stable_across_processes(tmp_path: Path) -> None:
     # Pinned: a changed hash would re-arm every once-rule of every user on upgrade.
     rules = load_rules([write(tmp_path, "a.yaml", RULE)], env={})
-    assert rules.price_rules[0].id == PINNED_ID
+    assert rules.of(PriceRule)[0].id == PINNED_ID
 
 
 PINNED_ID = "btc-b41bbd07e072"
@@ -295,8 +297,8 @@ def test_defaults_and_version(tmp_path: Path) -> None:
     a = write(tmp_path, "a.yaml", RULE + "  - {name: f, notify: desk, fill: {}}\n")
     b = write(tmp_path, "b.yaml", "rules: []\n")
     rules = load_rules([a, b], env={})
-    [price] = rules.price_rules
-    [fill] = rules.fill_rules
+    [price] = rules.of(PriceRule)
+    [fill] = rules.of(FillRule)
     assert (price.venue, price.source, price.repeat) == ("okx", "last", Once())
     assert fill.repeat == Every()
     assert (fill.venue, fill.account, fill.market, fill.side) == (None, None, None, None)

@@ -49,7 +49,7 @@ def test_a_good_table_loads_every_row_with_defaults_and_exact_levels(tmp_path: P
         header="name,market,op,level,venue,source\n",
     )
     ruleset = load_rules([path], env={})
-    book = ruleset.price_rules
+    book = ruleset.of(PriceRule)
     assert len(book) == 3
     first, second, third = book
     assert (first.name, first.venue, first.source, first.op) == (
@@ -81,7 +81,7 @@ def _at() -> datetime:
 
 def test_columns_come_in_any_order_and_spaces_after_commas_are_ignored(tmp_path: Path) -> None:
     path = table(tmp_path, "2.5, below, x-1, BTC-USDT\n", header="level, op, name, market\n")
-    [rule] = load_rules([path], env={}).price_rules
+    [rule] = load_rules([path], env={}).of(PriceRule)
     assert (rule.name, rule.market, rule.op, rule.level) == (
         "x-1",
         "BTC-USDT",
@@ -104,14 +104,14 @@ def test_a_table_row_has_the_id_and_content_of_the_same_rule_written_in_yaml(
     tmp_path: Path,
 ) -> None:
     yaml_file = write(tmp_path / "yaml", "rules.yaml", CHANNELS + YAML_RULE)
-    [written] = load_rules([yaml_file], env={}).price_rules
+    [written] = load_rules([yaml_file], env={}).of(PriceRule)
     table_file = table(
         tmp_path / "table",
         "same,BTC-USDT,crosses_up,65000.0\n",
         entry='tables:\n  - {file: levels.csv, notify: [desk, ops], message: "{market} {price}",'
         " cooldown: 10m}\n",
     )
-    [row] = load_rules([table_file], env={}).price_rules
+    [row] = load_rules([table_file], env={}).of(PriceRule)
     assert row.id == written.id
     assert row.model_dump(exclude={"where"}) == written.model_dump(exclude={"where"})
     assert isinstance(row, PriceRule)
@@ -119,7 +119,7 @@ def test_a_table_row_has_the_id_and_content_of_the_same_rule_written_in_yaml(
 
 
 def test_rows_default_to_the_price_message_and_once(tmp_path: Path) -> None:
-    [rule] = load_rules([table(tmp_path, "a,BTC-USDT,above,1\n")], env={}).price_rules
+    [rule] = load_rules([table(tmp_path, "a,BTC-USDT,above,1\n")], env={}).of(PriceRule)
     assert rule.message.text == PriceRule.DEFAULT_MESSAGE
     assert rule.repeat == Once()
 
@@ -252,7 +252,7 @@ def test_a_table_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
     (tmp_path / "levels.csv").write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"a,X,above,1\n")
     path = write(tmp_path, "rules.yaml", CHANNELS + TABLE)
-    assert [r.name for r in load_rules([path], env={}).price_rules] == ["a"]
+    assert [r.name for r in load_rules([path], env={}).of(PriceRule)] == ["a"]
 
 
 def test_a_table_path_is_relative_to_its_rule_file_not_to_the_working_directory(
@@ -264,12 +264,12 @@ def test_a_table_path_is_relative_to_its_rule_file_not_to_the_working_directory(
         tmp_path / "conf", "rules.yaml", CHANNELS + TABLE.replace("levels.csv", "data/levels.csv")
     )
     monkeypatch.chdir(tmp_path)
-    [rule] = load_rules([Path("conf/rules.yaml")], env={}).price_rules
+    [rule] = load_rules([Path("conf/rules.yaml")], env={}).of(PriceRule)
     assert rule.name == "a"
     assert rule.where == "conf/data/levels.csv:2"
     absolute = TABLE.replace("levels.csv", str(tmp_path / "data" / "levels.csv"))
     rules_file.write_text(CHANNELS + absolute)
-    [rule] = load_rules([rules_file], env={}).price_rules
+    [rule] = load_rules([rules_file], env={}).of(PriceRule)
     assert rule.name == "wrong"
 
 

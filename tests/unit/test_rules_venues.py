@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from rules.fill import FillRule
 from rules.load import load_rules
+from rules.price import PriceRule
 from watcher.errors import ConfigError
 from workers import context
 
@@ -40,14 +42,14 @@ def errors_of(paths: list[Path], venues: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize("venue", ["okx", "bybit"])
 def test_a_rule_without_venue_is_on_the_one_configured(tmp_path: Path, venue: str) -> None:
     path = write(tmp_path / "r.yaml", RULES)
-    btc, eth = load_rules([path], env={}, venues=(venue,)).price_rules
+    btc, eth = load_rules([path], env={}, venues=(venue,)).of(PriceRule)
     assert (btc.venue, eth.venue) == (venue, "okx")
 
 
 def test_the_filled_in_venue_keeps_the_rule_id(tmp_path: Path) -> None:
     implicit = write(tmp_path / "a.yaml", RULES)
     explicit = write(tmp_path / "b.yaml", RULES.replace("{market: BTC", "{venue: okx, market: BTC"))
-    (a, _), (b, _) = (load_rules([p], env={}).price_rules for p in (implicit, explicit))
+    (a, _), (b, _) = (load_rules([p], env={}).of(PriceRule) for p in (implicit, explicit))
     assert a.id == b.id  # default venues: okx, as before venues were configurable
 
 
@@ -59,15 +61,15 @@ def test_a_rule_without_venue_is_an_error_when_two_venues_are_configured(tmp_pat
     assert errors_of([path], ()) == [f"{path}:5: price: no venue given, and no venue is configured"]
     named = write(tmp_path / "r.yaml", RULES.replace("{market: BTC", "{venue: bybit, market: BTC"))
     ruleset = load_rules([named], env={}, venues=("okx", "bybit"))
-    assert [r.venue for r in ruleset.price_rules] == ["bybit", "okx"]
-    assert [r.venue for r in ruleset.fill_rules] == [None]
+    assert [r.venue for r in ruleset.of(PriceRule)] == ["bybit", "okx"]
+    assert [r.venue for r in ruleset.of(FillRule)] == [None]
 
 
 def test_table_rows_without_venue(tmp_path: Path) -> None:
     rows = "name,market,op,level,venue\na,BTC-USDT,above,1,\nb,X,above,2,okx\n"
     write(tmp_path / "levels.csv", rows)
     path = write(tmp_path / "r.yaml", TABLE)
-    a, b = load_rules([path], env={}, venues=("bybit",)).price_rules
+    a, b = load_rules([path], env={}, venues=("bybit",)).of(PriceRule)
     assert (a.venue, b.venue) == ("bybit", "okx")
     assert errors_of([path], ("okx", "bybit")) == [
         f"{tmp_path}/levels.csv:2: venue: empty, and 2 venues are configured (okx, bybit): name one"
@@ -91,8 +93,8 @@ def test_the_worker_loads_and_reloads_on_the_configured_venues(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"r\.yaml:5: price: no venue given"):
         context.watch([path], env={}, venues=("okx", "bybit"))
     context.watch([path], env={}, interval=0.0, venues=("bybit",))
-    assert [r.venue for r in context.current().ruleset.price_rules] == ["bybit", "okx"]
+    assert [r.venue for r in context.current().ruleset.of(PriceRule)] == ["bybit", "okx"]
     # A reload reads the files on the same venues: still bybit, not the default.
     write(path, RULES.replace('"65000"', '"66000.5"'))
-    assert [str(r.level) for r in context.current().ruleset.price_rules] == ["66000.5", "3000"]
-    assert context.current().ruleset.price_rules[0].venue == "bybit"
+    assert [str(r.level) for r in context.current().ruleset.of(PriceRule)] == ["66000.5", "3000"]
+    assert context.current().ruleset.of(PriceRule)[0].venue == "bybit"

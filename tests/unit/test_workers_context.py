@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rules.index import PriceIndex
 from rules.load import load_rules
+from rules.price import PriceRule
 from watcher.errors import ConfigError
 from workers import context
 
@@ -36,7 +38,13 @@ def _write(path: Path, level: str) -> Path:
 
 
 def _level() -> str:
-    return str(context.current().ruleset.price_rules[0].level)
+    return str(context.current().ruleset.of(PriceRule)[0].level)
+
+
+def _index(installed: context.Context) -> PriceIndex:
+    index = installed.dispatch.matchers[PriceRule.KIND]
+    assert isinstance(index, PriceIndex)
+    return index
 
 
 def test_no_rules_installed_is_a_config_error() -> None:
@@ -48,7 +56,7 @@ def test_install_compiles_the_ruleset(tmp_path: Path) -> None:
     ruleset = load_rules([_write(tmp_path / "r.yaml", "65000")])
     installed = context.install(ruleset)
     assert context.current() is installed
-    index = installed.index
+    index = _index(installed)
     assert index.candidates("okx", "BTC-USDT", "last", None, Decimal(65000)) == []
     assert index.candidates("okx", "BTC-USDT", "last", Decimal(64999), Decimal(65000)) == [0]
 
@@ -143,7 +151,8 @@ def test_a_changed_table_is_reloaded(tmp_path: Path) -> None:
     path.write_text(TABLE_RULES)
     _table(tmp_path / "levels.csv", "65000")
     installed = context.watch([path], interval=0)
-    assert installed.index.candidates("okx", "BTC-USDT", "last", Decimal(1), Decimal(65000)) == [0]
+    index = _index(installed)
+    assert index.candidates("okx", "BTC-USDT", "last", Decimal(1), Decimal(65000)) == [0]
     _table(tmp_path / "levels.csv", "70000.5")
     assert _level() == "70000.5"
 
@@ -178,7 +187,7 @@ def test_files_that_fail_are_not_loaded_again_until_they_change(
     _write(path, "67000.25")
     reloaded = files.reload_if_changed()
     assert reloaded is not None
-    assert str(reloaded.price_rules[0].level) == "67000.25"
+    assert str(reloaded.of(PriceRule)[0].level) == "67000.25"
 
 
 def test_a_loaded_ruleset_stamped_before_a_change_is_reloaded(tmp_path: Path) -> None:
