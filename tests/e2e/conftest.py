@@ -97,14 +97,16 @@ class Stack:
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(redis_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Every part running; the rules are the test module's RULES if it has its own."""
+    rules: str = getattr(request.module, "RULES", RULES)
     config = SimConfig(walk=False, api_key=API_KEY, secret_key=SECRET, passphrase=PASSPHRASE)
     creds = OkxCredentials(
         api_key=SecretStr(API_KEY), secret_key=SecretStr(SECRET), passphrase=SecretStr(PASSPHRASE)
     )
     with Simulator(config) as sim, Inbox() as inbox:
         path = tmp_path / "rules.yaml"
-        path.write_text(RULES)
+        path.write_text(rules)
         ruleset = load_rules([path], env={"INBOX_PORT": str(inbox.port)})
         load_worker_rules(ruleset)
         client = redis.Redis.from_url(redis_url)

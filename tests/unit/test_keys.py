@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+import redis
+from rq import Queue
 
 from watcher import keys
 
@@ -40,10 +42,26 @@ from watcher import keys
         (keys.seen_order("680800019749904384", "ab12"), "order|680800019749904384|ab12"),
         (keys.backfill_mark("okx", "main"), "klaxon:backfill:okx:main"),
         (keys.key_permissions("okx", "main"), "klaxon:key:okx:main"),
+        (keys.rq_queue("klaxon-notify"), "rq:queue:klaxon-notify"),
+        (keys.STAT_TICKS_IN, "ticks_in"),
+        (keys.STAT_EVENTS_IN, "events_in"),
+        (keys.STAT_UNDECODABLE, "undecodable"),
+        (keys.stat_malformed("okx", "public"), "malformed:okx:public"),
+        (keys.latency_field("decision", 5), "decision_le_5ms"),
+        (keys.latency_field("enqueued", 60_000, over=True), "enqueued_over_60000ms"),
+        (keys.EVALUATE_JOB, "workers.jobs.evaluate"),
+        (keys.NOTIFY_JOB, "workers.jobs.notify"),
+        (keys.FLUSH_JOB, "workers.jobs.flush"),
+        (keys.STAT_DUPLICATES, "duplicates_dropped"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:
     assert built == expected
+
+
+def test_rq_queue_is_the_list_rq_itself_reads() -> None:
+    for name in (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE):
+        assert keys.rq_queue(name) == Queue(name, connection=redis.Redis()).key
 
 
 def test_partition_is_stable_and_in_range() -> None:

@@ -11,6 +11,7 @@ import pytest
 from rules.base import Cooldown, Every, Once
 from rules.fill import FillRule
 from rules.load import load_rules
+from rules.order import OrderRule
 from rules.price import PriceRule
 from watcher.errors import ConfigError
 
@@ -51,6 +52,8 @@ def test_telegram_example_loads() -> None:
     assert any(isinstance(r.repeat, Cooldown) for r in rules.of(PriceRule))
     assert {r.side for r in rules.of(FillRule)} == {"buy", "sell"}
     assert ("okx", "BTC-USDT-SWAP", "mark") in rules.markets()
+    [order] = rules.of(OrderRule)
+    assert (order.client_id_prefix, order.states) == ("grid", ("canceled", "mmp_canceled"))
 
 
 def test_every_example_is_tested() -> None:
