@@ -15,6 +15,13 @@ Workers dispatch on the event's kind through Dispatch and name no rule kind: a f
 renders its own message (Rule.render_event / render_tick), says what an every-claim is about
 (Rule.subject) and declares its actions (Rule.actions); once its claim is held for good the
 rule is retired through its matcher.
+
+State: a matcher lives as long as its worker's loaded RuleSet (a reload builds new ones) and
+is never shared between processes, so state that must survive a restart or move between
+workers (a trailing stop's high-water mark) belongs in Redis, with the drain's own: it loads a
+stream's state in one pipeline when it takes the stream's lock (today the last prices) and
+saves it in each batch's MULTI beside the XACK (workers/evaluate.py, _Drain._persist_and_ack).
+A stateful kind declares its state there, in those same round trips.
 """
 
 from __future__ import annotations
