@@ -6,28 +6,14 @@ from typing import Any, ClassVar
 
 import yaml
 
-from rules.base import (
-    ACCOUNT,
-    ACCOUNT_RULE,
-    MARKET,
-    MARKET_RULE,
-    VENUE,
-    VENUE_RULE,
-    Cooldown,
-    Every,
-    Once,
-    Rule,
-    text,
-    utc_text,
-)
+from rules.account import FILTERS, AccountRule, read_filters
+from rules.base import Cooldown, Every, Once, text, utc_text
 from rules.reader import NULL, Reader
 from rules.scan import ScanBook
-from watcher.events import Event, Fill, Side
-
-SIDES = ("buy", "sell")
+from watcher.events import Event, Fill
 
 
-class FillRule(Rule):
+class FillRule(AccountRule):
     """Fire on a fill that matches every filter given (None matches anything)."""
 
     KIND: ClassVar[str] = "fill"
@@ -42,19 +28,9 @@ class FillRule(Rule):
     )
     DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Every()
 
-    venue: str | None = None
-    account: str | None = None
-    market: str | None = None
-    side: Side | None = None
-
     def check(self, fill: Fill) -> bool:
         """Return whether the fill passes every filter of this rule."""
-        return (
-            (self.venue is None or fill.venue == self.venue)
-            and (self.account is None or fill.account == self.account)
-            and (self.market is None or fill.market == self.market)
-            and (self.side is None or fill.side == self.side)
-        )
+        return self.passes(fill)
 
     def matches(self, event: Event) -> bool:
         """Return whether `event` is a fill that passes every filter."""
@@ -99,20 +75,11 @@ class FillRule(Rule):
         """Read `fill: {venue?, account?, market?, side?}`; `fill: {}` or `fill:` match all."""
         if isinstance(node, yaml.ScalarNode) and node.tag == NULL:
             return {}
-        entries = reader.mapping(node, "fill", ("venue", "account", "market", "side"))
+        entries = reader.mapping(node, "fill", FILTERS)
         if entries is None:
             return None
         errors = len(reader.errors)
-        fields: dict[str, Any] = {}
-        for key, pattern, rule in (
-            ("venue", VENUE, VENUE_RULE),
-            ("account", ACCOUNT, ACCOUNT_RULE),
-            ("market", MARKET, MARKET_RULE),
-        ):
-            if key in entries:
-                fields[key] = reader.string(entries[key][1], f"fill.{key}", pattern, rule)
-        if "side" in entries:
-            fields["side"] = reader.choice(entries["side"][1], "fill.side", SIDES)
+        fields = read_filters(reader, entries, "fill")
         return fields if len(reader.errors) == errors else None
 
 

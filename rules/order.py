@@ -11,24 +11,11 @@ from typing import Any, ClassVar
 
 import yaml
 
-from rules.base import (
-    ACCOUNT,
-    ACCOUNT_RULE,
-    MARKET,
-    MARKET_RULE,
-    VENUE,
-    VENUE_RULE,
-    Cooldown,
-    Every,
-    Once,
-    Rule,
-    text,
-    utc_text,
-)
-from rules.fill import SIDES
+from rules.account import FILTERS, AccountRule, read_filters
+from rules.base import Cooldown, Every, Once, text, utc_text
 from rules.reader import NULL, Reader
 from rules.scan import ScanBook
-from watcher.events import Event, OrderUpdate, Side
+from watcher.events import Event, OrderUpdate
 
 # Plain orders (OKX `orders` channel), then algo orders (`orders-algo`, `algo-advance`).
 STATES = (
@@ -42,10 +29,10 @@ ORDER_TYPES = (
 )  # fmt: skip
 CLIENT_ID_PREFIX = re.compile(r"[A-Za-z0-9]{1,32}")
 CLIENT_ID_PREFIX_RULE = "1 to 32 letters and digits (client order ids are alphanumeric)"
-KEYS = ("venue", "account", "market", "side", "order_type", "client_id_prefix", "states")
+KEYS = (*FILTERS, "order_type", "client_id_prefix", "states")
 
 
-class OrderRule(Rule):
+class OrderRule(AccountRule):
     """Fire on an order update that matches every filter given (None matches anything)."""
 
     KIND: ClassVar[str] = "order"
@@ -62,10 +49,6 @@ class OrderRule(Rule):
     )
     DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Every()
 
-    venue: str | None = None
-    account: str | None = None
-    market: str | None = None
-    side: Side | None = None
     order_type: str | None = None
     client_id_prefix: str | None = None
     states: tuple[str, ...] | None = None
@@ -73,10 +56,7 @@ class OrderRule(Rule):
     def check(self, update: OrderUpdate) -> bool:
         """Return whether the update passes every filter of this rule."""
         return (
-            (self.venue is None or update.venue == self.venue)
-            and (self.account is None or update.account == self.account)
-            and (self.market is None or update.market == self.market)
-            and (self.side is None or update.side == self.side)
+            self.passes(update)
             and (self.order_type is None or update.order_type == self.order_type)
             and (
                 self.client_id_prefix is None
@@ -136,17 +116,12 @@ class OrderRule(Rule):
         if entries is None:
             return None
         errors = len(reader.errors)
-        fields: dict[str, Any] = {}
-        for key, pattern, rule in (
-            ("venue", VENUE, VENUE_RULE),
-            ("account", ACCOUNT, ACCOUNT_RULE),
-            ("market", MARKET, MARKET_RULE),
-            ("client_id_prefix", CLIENT_ID_PREFIX, CLIENT_ID_PREFIX_RULE),
-        ):
-            if key in entries:
-                fields[key] = reader.string(entries[key][1], f"order.{key}", pattern, rule)
-        if "side" in entries:
-            fields["side"] = reader.choice(entries["side"][1], "order.side", SIDES)
+        fields = read_filters(reader, entries, "order")
+        if "client_id_prefix" in entries:
+            node = entries["client_id_prefix"][1]
+            fields["client_id_prefix"] = reader.string(
+                node, "order.client_id_prefix", CLIENT_ID_PREFIX, CLIENT_ID_PREFIX_RULE
+            )
         if "order_type" in entries:
             node = entries["order_type"][1]
             fields["order_type"] = reader.choice(node, "order.order_type", ORDER_TYPES)

@@ -1,0 +1,46 @@
+"""What the kinds reading the account's own events (fills, order updates) share: their filters
+by venue, account, market and side, read from a rule file and checked against an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.base import ACCOUNT, ACCOUNT_RULE, MARKET, MARKET_RULE, VENUE, VENUE_RULE, Rule
+from rules.reader import Entry, Reader
+from watcher.events import Fill, OrderUpdate, Side
+
+SIDES = ("buy", "sell")
+FILTERS = ("venue", "account", "market", "side")
+
+
+class AccountRule(Rule):
+    """A rule on the account's events; each filter given must match (None matches anything)."""
+
+    venue: str | None = None
+    account: str | None = None
+    market: str | None = None
+    side: Side | None = None
+
+    def passes(self, event: Fill | OrderUpdate) -> bool:
+        """Return whether the event passes the venue, account, market and side filters."""
+        return (
+            (self.venue is None or event.venue == self.venue)
+            and (self.account is None or event.account == self.account)
+            and (self.market is None or event.market == self.market)
+            and (self.side is None or event.side == self.side)
+        )
+
+
+def read_filters(reader: Reader, entries: dict[str, Entry], kind: str) -> dict[str, Any]:
+    """Read the venue, account, market and side filters of `kind: {...}` (errors to reader)."""
+    fields: dict[str, Any] = {}
+    for key, pattern, rule in (
+        ("venue", VENUE, VENUE_RULE),
+        ("account", ACCOUNT, ACCOUNT_RULE),
+        ("market", MARKET, MARKET_RULE),
+    ):
+        if key in entries:
+            fields[key] = reader.string(entries[key][1], f"{kind}.{key}", pattern, rule)
+    if "side" in entries:
+        fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", SIDES)
+    return fields
