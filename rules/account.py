@@ -21,6 +21,10 @@ class AccountRule(Rule):
     market: str | None = None
     side: Side | None = None
 
+    def venues(self) -> frozenset[str]:
+        """Return the venue filter's venue (none when the rule matches every venue)."""
+        return frozenset() if self.venue is None else frozenset((self.venue,))
+
     def passes(self, event: Fill | OrderUpdate) -> bool:
         """Return whether the event passes the venue, account, market and side filters."""
         return (

@@ -136,9 +136,8 @@ class Rule(_Frozen):
         return self.message.render(values)
 
     def venues(self) -> frozenset[str]:
-        """Return the venue this rule names, if its kind has a `venue` field and it is set."""
-        venue = getattr(self, "venue", None)
-        return frozenset((venue,)) if isinstance(venue, str) else frozenset()
+        """Return the venues this rule names (kinds with a venue field override it)."""
+        return frozenset()
 
     def actions(self) -> tuple[Action, ...]:
         """Return what a firing of this rule does once its claim is won: notify each channel."""

@@ -88,6 +88,10 @@ class PriceRule(Rule):
             "time": utc_text(at),
         }
 
+    def venues(self) -> frozenset[str]:
+        """Return the venue whose prices this rule watches."""
+        return frozenset((self.venue,))
+
     def render_tick(self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str) -> str:
         """Return the message for a tick row: its exchange's exact bid/ask text ("" absent)."""
         values = self.fields(price=now, prev=prev, at=utc_from_ms(ms))

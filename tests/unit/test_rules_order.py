@@ -166,9 +166,11 @@ def test_klaxon_check_prints_the_errors_with_file_and_line(
     path = rules_file(tmp_path, "{states: [filed]}")
     assert main(["check", str(path)]) == 1
     assert f"{path}:5: order.states: 'filed' is not one of: live," in capsys.readouterr().err
-    good = rules_file(tmp_path, "{states: [filled]}")
+    good = rules_file(tmp_path, "{venue: bybit, states: [filled]}")
     assert main(["check", str(good)]) == 0
-    assert "ok: 1 rules, 1 channels in 1 file(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "note: rules name venue 'bybit', which no account is on (KLAXON_ACCOUNTS)" in out
+    assert "ok: 1 rules, 1 channels in 1 file(s)" in out
 
 
 def test_an_order_update_reaches_the_order_book_through_the_dispatch(tmp_path: Path) -> None:
