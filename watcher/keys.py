@@ -27,6 +27,10 @@ STAT_TICKS_IN = "ticks_in"  # tick rows the watcher wrote to the ticker streams
 STAT_EVENTS_IN = "events_in"  # events the watcher offered to the private streams
 STAT_DUPLICATES = "duplicates_dropped"  # fills and order states the watcher had written before
 STAT_UNDECODABLE = "undecodable"  # stream entries an evaluator could not decode (skipped)
+STAT_DELIVERED = "delivered"  # messages the delivery engine sent (a digest counts its messages)
+STAT_DIGESTS = "digests"  # digests sent (several messages in one send)
+STAT_THROTTLED = "throttled"  # sends a channel answered with 429
+STAT_DEAD_LETTERS = "dead_letters"  # messages given up on (see DEAD_LETTERS)
 
 
 def rq_queue(name: str) -> str:

@@ -165,7 +165,7 @@ class _Sender:
         except ChannelThrottled as e:
             log.warning("%s; sending nothing to it for %.0f s", e, e.retry_after)
             self.box.defer(max(1, math.ceil(e.retry_after * 1000)))
-            self._count("throttled", 1)
+            self._count(keys.STAT_THROTTLED, 1)
         except (ChannelRefused, ConfigError) as e:
             self._failed(batch, e, True)
         except NotificationError as e:
@@ -177,9 +177,9 @@ class _Sender:
             what = f"a digest of {used}" if used > 1 else f"firing {batch[0].firing}"
             log.info("%s delivered to channel '%s'", what, self.name)
             with self.client.pipeline(transaction=False) as pipe:
-                pipe.hincrby(keys.STATS, "delivered", used)
+                pipe.hincrby(keys.STATS, keys.STAT_DELIVERED, used)
                 if used > 1:
-                    pipe.hincrby(keys.STATS, "digests", 1)
+                    pipe.hincrby(keys.STATS, keys.STAT_DIGESTS, 1)
                 pipe.execute()
 
     def _failed(self, batch: list[Message], error: Exception, permanent: bool) -> None:
@@ -197,7 +197,7 @@ class _Sender:
         if not died:
             return
         self.died.update(i for i, _ in died)
-        self._count("dead_letters", len(died))
+        self._count(keys.STAT_DEAD_LETTERS, len(died))
         self._fall_back([Message.from_json(record["message"]) for _, record in died])
 
     def _fall_back(self, dead: list[Message]) -> None:
