@@ -13,6 +13,8 @@ from watcher.venues import Parsed
 class Recorder:
     """A Sink that keeps every batch; the first publish can wait for a gate."""
 
+    transient: tuple[type[Exception], ...] = (OSError,)
+
     def __init__(self, gate: threading.Event | None = None) -> None:
         self.batches: list[list[Parsed]] = []
         self.malformed: list[str] = []

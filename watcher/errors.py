@@ -24,7 +24,7 @@ class UnknownMessage(ExchangeError):
 
     def __init__(self, venue: str, reason: str, raw: str | bytes) -> None:
         self.venue = venue
-        self.reason = reason
+        self.reason = sample(reason, REASON_LIMIT)  # a reason may echo a channel or an event
         self.sample = sample(raw)
         super().__init__(f"{venue}: {reason}: {self.sample}")
 
@@ -92,7 +92,13 @@ class ChannelRefused(NotificationError):
     """The service refused the message for good (a 4xx but 408/429): dead-letter, no retry."""
 
 
+REASON_LIMIT = 120  # characters of an UnknownMessage's reason
+
+
 def sample(raw: str | bytes, limit: int = 200) -> str:
     """Return a truncated, printable sample of a frame for logs and error texts."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return text if len(text) <= limit else text[:limit] + f"...(+{len(text) - limit} chars)"
+    cut = text if len(text) <= limit else text[:limit]
+    if not cut.isprintable():  # a newline or control character could forge a log line
+        cut = cut.encode("unicode_escape").decode("ascii")
+    return cut if len(text) <= limit else cut + f"...(+{len(text) - limit} chars)"

@@ -12,27 +12,35 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from watcher import sanity
 
 Side = Literal["buy", "sell"]
+# Every event is valid as it leaves a venue module, and again as a worker decodes it: finite
+# amounts of sane magnitude, positive prices, times within watcher.sanity's window.
+Amount = Annotated[Decimal, AfterValidator(sanity.amount)]
+Positive = Annotated[Decimal, AfterValidator(sanity.positive)]  # prices, fill sizes
+Instant = Annotated[AwareDatetime, AfterValidator(sanity.instant)]
+Market = Annotated[str, Field(min_length=1, max_length=sanity.MAX_TEXT)]
 
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     venue: str
-    at: AwareDatetime
+    at: Instant
 
 
 class Ticker(_Event):
     """A price observation for one market: the last trade price, the mark or the index price."""
 
     kind: Literal["ticker"] = "ticker"
-    market: str
+    market: Market
     source: Literal["last", "mark", "index"] = "last"
-    price: Decimal
-    bid: Decimal | None = None
-    ask: Decimal | None = None
+    price: Positive
+    bid: Positive | None = None
+    ask: Positive | None = None
 
 
 class Fill(_Event):
@@ -40,11 +48,11 @@ class Fill(_Event):
 
     kind: Literal["fill"] = "fill"
     account: str
-    market: str
+    market: Market
     side: Side
-    price: Decimal
-    size: Decimal
-    fee: Decimal | None = None
+    price: Positive
+    size: Positive
+    fee: Amount | None = None
     fee_ccy: str = ""
     trade_id: str
     order_id: str
@@ -58,16 +66,16 @@ class OrderUpdate(_Event):
 
     kind: Literal["order"] = "order"
     account: str
-    market: str
+    market: Market
     order_id: str
     client_order_id: str = ""
     side: Side
     order_type: str
     state: str
-    size: Decimal
-    filled: Decimal = Decimal(0)
-    price: Decimal | None = None
-    avg_price: Decimal | None = None
+    size: Amount
+    filled: Amount = Decimal(0)
+    price: Amount | None = None
+    avg_price: Amount | None = None
     algo: bool = False
     code: str = ""
     message: str = ""
@@ -79,14 +87,14 @@ class PositionUpdate(_Event):
 
     kind: Literal["position"] = "position"
     account: str
-    market: str
+    market: Market
     side: str
-    size: Decimal
-    avg_price: Decimal | None = None
-    mark_price: Decimal | None = None
-    liquidation_price: Decimal | None = None
-    margin_ratio: Decimal | None = None
-    unrealized_pnl: Decimal | None = None
+    size: Amount
+    avg_price: Amount | None = None
+    mark_price: Amount | None = None
+    liquidation_price: Amount | None = None
+    margin_ratio: Amount | None = None
+    unrealized_pnl: Amount | None = None
     warning: bool = False
 
 
@@ -96,9 +104,9 @@ class Balance(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ccy: str
-    equity: Decimal | None = None
-    available: Decimal | None = None
-    cash: Decimal | None = None
+    equity: Amount | None = None
+    available: Amount | None = None
+    cash: Amount | None = None
 
 
 class AccountUpdate(_Event):
@@ -106,8 +114,8 @@ class AccountUpdate(_Event):
 
     kind: Literal["account"] = "account"
     account: str
-    total_equity: Decimal | None = None
-    margin_ratio: Decimal | None = None
+    total_equity: Amount | None = None
+    margin_ratio: Amount | None = None
     balances: tuple[Balance, ...] = ()
 
 
@@ -139,8 +147,8 @@ TickRow = tuple[str, str, str, str, str, int]
 
 
 def utc_from_ms(ms: int | str) -> datetime:
-    """Convert an exchange's epoch milliseconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+    """Convert an exchange's epoch milliseconds to an aware UTC datetime (ValueError if absurd)."""
+    return datetime.fromtimestamp(sanity.exchange_ms(ms) / 1000, tz=UTC)
 
 
 def tick_row(t: Ticker) -> TickRow:

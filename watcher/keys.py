@@ -43,6 +43,11 @@ def stat_malformed(venue: str, feed: str) -> str:
     return f"malformed:{venue}:{feed}"
 
 
+def stat_unpublishable(venue: str) -> str:
+    """STATS field counting one venue's tick rows and events dropped because they do not encode."""
+    return f"unpublishable:{venue}"
+
+
 def latency_field(histogram: str, bound_ms: int, over: bool = False) -> str:
     """STATS field of one latency bucket: <= bound_ms, or beyond it when `over`."""
     return f"{histogram}_{'over' if over else 'le'}_{bound_ms}ms"

@@ -9,19 +9,22 @@ there (the live push and a reconnect's REST backfill can both carry it); a repea
 `duplicates_dropped`. Only a stream whose flag was newly
 set gets an rq job, enqueued in a second round trip; the evaluator clears the flag before it
 drains, so no news is left unread. Each entry records its publish time (field `t`, epoch ms)
-without a Redis call of its own.
+without a Redis call of its own. A row or event that does not encode (the venues' checks should
+let none through) is dropped, logged and counted (keys.stat_unpublishable), and the rest of the
+batch is written: a poisoned batch never blocks a stream.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 
 import redis
 from rq import Queue
 
 from watcher import keys
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, sample
 from watcher.events import (
     Event,
     Fill,
@@ -34,6 +37,8 @@ from watcher.events import (
 )
 from watcher.roundtrip import Command, round_trip
 from watcher.venues import Parsed
+
+log = logging.getLogger(__name__)
 
 DIRTY_TTL = 10  # seconds; an evaluator that died leaves the flag to expire, then kick() re-queues
 JOB_TIMEOUT = 300
@@ -88,6 +93,15 @@ def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
 class Publisher:
     """Writes one venue account's parsed frames to Redis and queues their evaluation."""
 
+    # Redis is away or cannot write for now: the Stream keeps the batch and offers it again.
+    transient: tuple[type[Exception], ...] = (
+        redis.ConnectionError,  # BusyLoadingError too
+        redis.TimeoutError,
+        redis.exceptions.OutOfMemoryError,
+        redis.exceptions.ReadOnlyError,  # a replica promoted mid-write
+        OSError,
+    )
+
     def __init__(
         self, redis: redis.Redis, venue: str, account: str, partitions: int, maxlen: int = 100_000
     ) -> None:
@@ -132,36 +146,71 @@ class Publisher:
         now_ms = int(time.time() * 1000)
         stamp = str(now_ms).encode()
         commands: list[Command] = []
-        tick_count = 0
+        tick_count = dropped = 0
+        touched: list[str] = []
         for stream, rows in ticks.items():
+            try:
+                data = encode_ticks(rows)
+            except TypeError:  # orjson's JSONEncodeError: a row no venue check refused
+                rows, data = self._encodable(rows)
+                dropped += len(ticks[stream]) - len(rows)
+                if not rows:
+                    continue
             tick_count += len(rows)
+            touched.append(stream)
             commands.append(
                 (b"XADD", stream, b"MAXLEN", b"~", self.maxlen, b"*", b"k", b"ticks",
-                 b"v", self._venue, b"d", encode_ticks(rows), b"t", stamp)
+                 b"v", self._venue, b"d", data, b"t", stamp)
             )  # fmt: skip
+        written = 0
         for event in events:
+            try:
+                data = encode_event(event)
+            except ValueError as exc:  # pydantic's PydanticSerializationError (a lone surrogate)
+                log.warning("%s: dropped a %s event that does not encode: %s", self.venue,
+                            event.kind, sample(str(exc)))  # fmt: skip
+                dropped += 1
+                continue
+            written += 1
             member = seen_member(event)
             if member is None:
                 commands.append(
                     (b"XADD", self.private_stream, b"*", b"k", event.kind.encode(),
-                     b"d", encode_event(event), b"t", stamp)
+                     b"d", data, b"t", stamp)
                 )  # fmt: skip
             else:
                 commands.append(
                     (b"EVAL", _ONCE, 3, self.seen, self.private_stream, keys.STATS,
                      now_ms, member, now_ms - SEEN_TTL_MS, SEEN_TTL_MS, keys.STAT_DUPLICATES,
-                     b"k", event.kind.encode(), b"d", encode_event(event), b"t", stamp)
+                     b"k", event.kind.encode(), b"d", data, b"t", stamp)
                 )  # fmt: skip
         if tick_count:
             commands.append((b"HINCRBY", keys.STATS, keys.STAT_TICKS_IN, tick_count))
-        if events:
-            commands.append((b"HINCRBY", keys.STATS, keys.STAT_EVENTS_IN, len(events)))
-        touched = [*ticks, self.private_stream] if events else list(ticks)
+        if written:
+            commands.append((b"HINCRBY", keys.STATS, keys.STAT_EVENTS_IN, written))
+            touched.append(self.private_stream)
+        if dropped:
+            commands.append((b"HINCRBY", keys.STATS, keys.stat_unpublishable(self.venue), dropped))
+        if not touched:
+            round_trip(self.redis, commands)  # only the count of what was dropped
+            return
         for stream in touched:
             commands.append((b"SET", keys.dirty(stream), b"1", b"NX", b"EX", DIRTY_TTL))
         flags = round_trip(self.redis, commands)[-len(touched) :]
         self.last_publish_ms = now_ms
         self._enqueue([s for s, flag in zip(touched, flags, strict=True) if flag is not None])
+
+    def _encodable(self, rows: list[TickRow]) -> tuple[list[TickRow], bytes]:
+        """Return the rows that encode one by one, and their encoding; log what is dropped."""
+        kept: list[TickRow] = []
+        for row in rows:
+            try:
+                encode_ticks([row])
+            except TypeError as exc:
+                log.warning("%s: dropped a tick row that does not encode (%s)", self.venue, exc)
+            else:
+                kept.append(row)
+        return kept, encode_ticks(kept)
 
     def count_malformed(self, feed: str) -> None:
         """Count one skipped frame of `feed` in the stats hash."""

@@ -4,10 +4,12 @@ A Stream holds one Feed's connection in the thread that calls run(). websocket-c
 upgrades, sends and closes; frames are read by watcher.frames straight from its socket, a batch
 per read: one read takes every byte already there (the socket's, and what TLS has decrypted),
 and every complete frame in them, up to a cap, goes to the sink in one call, so the publisher
-writes one Redis pipeline per WebSocket read. What the sink could not take is kept and offered
-again first, in order. The Feed carries everything venue-specific (URL, login, subscriptions,
-heartbeat, maximum connection age, resync hook, parse); nothing here names a venue. A login
-frame is sent, never logged; of a URL only the host is.
+writes one Redis pipeline per WebSocket read. What the sink could not take for now (its
+`transient` errors) is kept and offered again first, in order; what it refuses for good is
+logged and dropped, so one poisoned batch never blocks the feed. The Feed carries everything
+venue-specific (URL, login, subscriptions, heartbeat, maximum connection age, resync hook,
+parse); nothing here names a venue. A login frame is sent, never logged; of a URL only the
+host is.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ _FATAL: frozenset[FeedState] = frozenset({"closing", "login_failed"})
 
 class Sink(Protocol):
     """Where a Stream delivers its batches (the Publisher, in production)."""
+
+    # What publish() raises when the batch may be offered again (the store is away for now):
+    # the Stream keeps it, reconnects and offers it first. Anything else is a refusal for good.
+    transient: tuple[type[Exception], ...]
 
     def publish(self, parsed_batch: list[Parsed]) -> None:
         """Take one read's worth of parsed frames."""
@@ -318,9 +324,17 @@ class Stream:
         self._flush()
 
     def _flush(self) -> None:
-        if self._pending:
-            self._sink.publish(self._pending)
-            self._pending = []  # rebind, never clear: the sink may keep the list it was given
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []  # rebind, never clear: the sink may keep it
+        try:
+            self._sink.publish(batch)
+        except self._sink.transient:
+            self._pending = batch  # offered again first, after the reconnect this raise causes
+            raise
+        except Exception:  # refused for good: offered again, it would block the feed forever
+            lost = sum(len(p.ticks) + len(p.events) for p in batch)
+            log.exception("%s: the sink refused %d rows and events; dropped", self._label, lost)
 
     def _close(self, reason: str) -> float | None:
         """Drop the connection; return how long it was up, or None if it never came up."""

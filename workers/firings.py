@@ -23,6 +23,7 @@ from rules.base import Cooldown, Every, Rule
 from watcher import keys
 from watcher.errors import sample
 from watcher.events import Event, decode_event
+from watcher.sanity import exchange_ms, positive
 from workers.context import Context
 from workers.state import ClaimRequest
 
@@ -172,10 +173,11 @@ def _decode_ticks(data: bytes) -> list[Tick]:
         market, source, price, bid, ask, ms = row
         if not all(isinstance(v, str) for v in (market, source, price, bid, ask)):
             raise TypeError("tick row fields must be strings")
-        if not isinstance(ms, int):
+        if type(ms) is not int:
             raise TypeError("tick row time must be integer milliseconds")
-        now = Decimal(price)
-        if not now.is_finite():
-            raise ValueError("tick price is not a finite number")
+        # What the watcher refuses is undecodable here too (any writer may add to a stream): an
+        # absurd time or price would raise later, rendering a message, before the entry is acked.
+        exchange_ms(ms)
+        now = positive(Decimal(price))
         ticks.append((market, source, price, now, bid, ask, ms))
     return ticks

@@ -30,6 +30,7 @@ from watcher.venues import Feed, Heartbeat
 from watcher.venues.okx import Okx, OkxCredentials
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
+T0 = 1_597_026_383_085  # the documented push's ts: frames are told apart by the ms after it
 CREDS = OkxCredentials(api_key="key-1a2b", secret_key="secret-3c4d", passphrase="phrase-5e6f")
 FAST = StreamOptions(backoff_base=0.01, backoff_cap=0.05, login_timeout=2.0, io_timeout=2.0)
 # A loopback port nothing listens on: a REST call there is refused at once.
@@ -42,9 +43,9 @@ def doc(name: str) -> bytes:
 
 
 def ticker(ts: int) -> str:
-    """The documented tickers push with another exchange time (to tell frames apart)."""
+    """The documented tickers push, `ts` ms after its documented time (to tell frames apart)."""
     frame = orjson.loads(doc("okx_ws_tickers_push.json"))
-    frame["data"][0]["ts"] = str(ts)
+    frame["data"][0]["ts"] = str(T0 + ts)
     return orjson.dumps(frame).decode()
 
 
@@ -93,7 +94,7 @@ def test_frames_already_there_are_read_as_one_batch_up_to_the_cap() -> None:
             sink.wait(lambda: len(sink.ticks) == 120)
     sizes = [sum(len(p.ticks) for p in batch) for batch in sink.batches]
     assert [s for s in sizes if s] == [50, 50, 20]
-    assert [row[5] for row in sink.ticks] == list(range(1_000, 1_120))
+    assert [row[5] - T0 for row in sink.ticks] == list(range(1_000, 1_120))
 
 
 def test_a_malformed_frame_is_counted_and_skipped() -> None:
@@ -109,7 +110,7 @@ def test_a_malformed_frame_is_counted_and_skipped() -> None:
     with serving(script) as server, running(Stream(public_feed(server.url()), sink, FAST)):
         sink.wait(lambda: len(sink.ticks) == 2)
         assert server.connections == 1
-    assert [row[5] for row in sink.ticks] == [1, 2]
+    assert [row[5] - T0 for row in sink.ticks] == [1, 2]
     assert sink.malformed == ["public", "public"]
     assert server.received[1] == [SUBSCRIBE]
 

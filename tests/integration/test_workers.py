@@ -4,9 +4,11 @@ in process) on a real Redis, apprise delivering for real to a local HTTP endpoin
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 import redis
 from rq import Queue
@@ -27,7 +29,7 @@ from tests.integration.test_workers_harness import (
 )
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.events import Fill, decode_event
+from watcher.events import Fill, TickRow, decode_event, encode_ticks
 from workers import context
 from workers.evaluate import evaluate_stream
 from workers.firings import firing_of
@@ -229,6 +231,37 @@ def test_an_undecodable_entry_is_skipped_counted_and_later_entries_fire(
     kx.kick(PRIVATE, force=True)
     kx.work()
     assert kx.messages() == ["BTC-USDT crossed above 65000 at 65010 (prev 64990)"]
+    assert kx.r.hget(keys.STATS, "undecodable") == b"4"
+    assert kx.r.xpending(STREAM, keys.GROUP)["pending"] == 0
+    assert kx.r.xpending(PRIVATE, keys.GROUP)["pending"] == 0
+    assert caplog.text.count("skipping undecodable entry") == 4
+
+
+def test_an_absurd_time_or_price_is_undecodable_and_never_holds_up_the_stream(
+    kx: Klaxon, caplog: pytest.LogCaptureFixture
+) -> None:
+    kx.rules(CROSS_UP + FILL_EVERY)
+    now = int(time.time() * 1000)
+    absurd: list[list[TickRow]] = [
+        # Fits int64 and orjson, but no datetime holds it: rendering the crossing would raise.
+        [("BTC-USDT", "last", "64990", "", "", now), ("BTC-USDT", "last", "65010", "", "", 9**17)],
+        [("BTC-USDT", "last", "64990", "", "", now), ("BTC-USDT", "last", "-65010", "", "", now)],
+        [("BTC-USDT", "last", "1e999999999", "", "", now)],
+    ]
+    for rows in absurd:
+        kx.r.xadd(STREAM, {b"k": b"ticks", b"v": b"okx", b"d": encode_ticks(rows)})
+    kx.r.xgroup_create(PRIVATE, keys.GROUP, id="0", mkstream=True)
+    fill = orjson.loads(fill_data("t-absurd"))
+    fill["at"] = "9999-12-31T00:00:00Z"
+    kx.r.xadd(PRIVATE, {b"k": b"fill", b"d": orjson.dumps(fill)})
+    kx.ticks("64990", "65010")
+    kx.fill("t-1")
+    kx.kick(PRIVATE, force=True)
+    kx.work()
+    assert sorted(kx.messages()) == [
+        "BTC-USDT crossed above 65000 at 65010 (prev 64990)",
+        "buy 0.010 BTC-USDT @ 65000.1 fee -0.0065 USDT trade t-1",
+    ]
     assert kx.r.hget(keys.STATS, "undecodable") == b"4"
     assert kx.r.xpending(STREAM, keys.GROUP)["pending"] == 0
     assert kx.r.xpending(PRIVATE, keys.GROUP)["pending"] == 0

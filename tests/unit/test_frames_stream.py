@@ -29,6 +29,7 @@ from watcher.stream import Stream, StreamOptions
 from watcher.venues.okx import Okx
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
+T0 = 1_597_026_383_085  # the documented push's ts: frames are told apart by the ms after it
 FAST = StreamOptions(backoff_base=0.01, backoff_cap=0.05, io_timeout=2.0)
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -36,9 +37,9 @@ pytestmark = pytest.mark.timeout(20)
 
 
 def ticker(ts: int, market: str = "BTC-USDT") -> bytes:
-    """The documented tickers push, compacted, with another time (and market) to tell apart."""
+    """The documented tickers push, compacted, `ts` ms later (and for `market`) to tell apart."""
     frame = orjson.loads((DATA / "okx_ws_tickers_push.json").read_bytes())
-    frame["data"][0].update(ts=str(ts), instId=market)
+    frame["data"][0].update(ts=str(T0 + ts), instId=market)
     return orjson.dumps(frame)
 
 
@@ -176,7 +177,7 @@ def test_a_fragmented_push_with_a_ping_between_its_fragments() -> None:
     with streaming(script) as (server, sink):
         sink.wait(lambda: len(sink.ticks) == 2)
         server.wait(lambda: (Opcode.PONG.value, b"hb-1") in server.received[1])
-    assert [row[5] for row in sink.ticks] == [1, 2]
+    assert [row[5] - T0 for row in sink.ticks] == [1, 2]
     assert sink.malformed == []
 
 
@@ -188,13 +189,13 @@ def test_invalid_utf8_is_a_malformed_frame_and_the_stream_goes_on() -> None:
 
     with streaming(script) as (_, sink):
         sink.wait(lambda: len(sink.ticks) == 1 and len(sink.malformed) == 1)
-    assert [row[5] for row in sink.ticks] == [2]
+    assert [row[5] - T0 for row in sink.ticks] == [2]
 
 
 def test_a_frame_bigger_than_the_read_buffer() -> None:
     push = orjson.loads(ticker(1))
     item = push["data"][0]
-    push["data"] = [{**item, "instId": f"COIN{i}-USDT", "ts": str(i)} for i in range(600)]
+    push["data"] = [{**item, "instId": f"COIN{i}-USDT", "ts": str(T0 + i)} for i in range(600)]
     big = orjson.dumps(push)
     assert len(big) > 16_384 * 5
 
@@ -206,7 +207,7 @@ def test_a_frame_bigger_than_the_read_buffer() -> None:
     with streaming(script, options) as (_, sink):
         sink.wait(lambda: len(sink.ticks) == 601)
         assert [s.status for s in sink.statuses] == ["connected"]  # and no reconnect
-    assert [row[5] for row in sink.ticks] == list(range(601))
+    assert [row[5] - T0 for row in sink.ticks] == list(range(601))
 
 
 def test_a_close_frame_is_answered_and_the_stream_reconnects() -> None:
@@ -224,7 +225,7 @@ def test_a_close_frame_is_answered_and_the_stream_reconnects() -> None:
     with streaming(script) as (server, sink):
         sink.wait(lambda: len(sink.ticks) == 2)
         server.wait(lambda: any(op == Opcode.CLOSE.value for op, _ in server.received[1]))
-    assert [row[5] for row in sink.ticks] == [1, 2]
+    assert [row[5] - T0 for row in sink.ticks] == [1, 2]
     drops = [s for s in sink.statuses if s.status == "disconnected"]
     assert drops[0].detail == "closed by the server (code 1001)"
 
@@ -248,7 +249,7 @@ def test_a_protocol_violation_reconnects(bad: bytes, detail: str) -> None:
 
     with streaming(script) as (_, sink):
         sink.wait(lambda: len(sink.ticks) == 2)
-    assert [row[5] for row in sink.ticks] == [1, 2]
+    assert [row[5] - T0 for row in sink.ticks] == [1, 2]
     drops = [s for s in sink.statuses if s.status == "disconnected"]
     assert drops[0].detail.startswith(detail)
 
@@ -284,4 +285,4 @@ def test_frames_over_tls_are_read_from_the_ssl_socket(
     with streaming(script, options, tls) as (_, sink):
         sink.wait(lambda: len(sink.ticks) == 300)
         assert [s.status for s in sink.statuses] == ["connected"]
-    assert [row[5] for row in sink.ticks] == list(range(300))
+    assert [row[5] - T0 for row in sink.ticks] == list(range(300))

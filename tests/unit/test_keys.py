@@ -51,6 +51,7 @@ from watcher import keys
         (keys.STAT_THROTTLED, "throttled"),
         (keys.STAT_DEAD_LETTERS, "dead_letters"),
         (keys.stat_malformed("okx", "public"), "malformed:okx:public"),
+        (keys.stat_unpublishable("okx"), "unpublishable:okx"),
         (keys.latency_field("decision", 5), "decision_le_5ms"),
         (keys.latency_field("enqueued", 60_000, over=True), "enqueued_over_60000ms"),
         (keys.EVALUATE_JOB, "workers.jobs.evaluate"),

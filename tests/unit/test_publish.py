@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -293,3 +293,28 @@ def test_round_trip_reconnects_a_pooled_connection_the_server_dropped(
         assert other.client_kill_filter(_id=old_id) == 1
     assert round_trip(r, [(b"INCRBY", "n", 2)]) == [2]
     assert r.client_id() != old_id
+
+
+def test_what_does_not_encode_is_dropped_counted_and_the_rest_written(
+    r: redis.Redis, publisher: Publisher, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No venue check lets these through; if one ever did, the batch must still be written.
+    good = rows("BTC-USDT")[0]
+    huge_ms = (*good[:5], 2**70)  # orjson refuses integers past 64 bits
+    status = FeedStatus(
+        venue="okx", feed="private", status="error", detail="lone \ud800", at=datetime.now(UTC)
+    )  # JSON cannot hold a lone surrogate
+    fill_batch = order_events()
+    publisher.publish([Parsed([good, huge_ms], [status]), fill_batch])
+    ((_, fields),) = entries(r, stream_of("BTC-USDT"))
+    assert decode_ticks(fields[b"d"]) == [list(good)]
+    assert [decode_event(f[b"d"]) for _, f in entries(r, PRIVATE)] == fill_batch.events
+    stats = r.hgetall(keys.STATS)
+    assert stats[b"unpublishable:okx"] == b"2"
+    assert stats[b"ticks_in"] == b"1"
+    assert stats[b"events_in"] == str(len(fill_batch.events)).encode()
+    assert "dropped a tick row" in caplog.text
+    assert "dropped a feed event" in caplog.text
+    publisher.publish([Parsed([huge_ms], [])])  # nothing left to write: only the count
+    assert r.hget(keys.STATS, "unpublishable:okx") == b"3"
+    assert len(entries(r, stream_of("BTC-USDT"))) == 1

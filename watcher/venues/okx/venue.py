@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, ClassVar, Self
 
@@ -17,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from watcher.errors import ConfigError, UnknownMessage, sample
 from watcher.events import Event, FeedState, FeedStatus, TickRow
+from watcher.sanity import tick
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.okx.auth import OkxCredentials, login_frame
 from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest
@@ -57,36 +57,20 @@ _BALANCE_AND_POSITION = TypeAdapter(list[OkxBalanceAndPosition])
 _ALGO_ORDERS = TypeAdapter(list[OkxAlgoOrder])
 
 
-def _is_price(text: str) -> bool:
-    """Whether `text` reads as a finite Decimal: the slow path, for forms other than d+.d+"""
-    try:
-        return Decimal(text).is_finite()
-    except InvalidOperation:
-        return False
-
-
-# The lean path keeps the exchange's exact price strings, but only prices a worker can compare
-# as finite Decimals. OKX sends digits with at most one dot, and that form always is one, so it
-# passes without building a Decimal; anything else (a sign, an exponent, NaN, junk) is asked of
-# Decimal. Only a JSON string has replace(): a number, null, or list raises AttributeError and
-# the frame is malformed. "" is an absent bid or ask, never an absent price.
+# The lean path keeps the exchange's exact price strings, checked by watcher.sanity.tick without
+# a Decimal in the common case: a finite positive price, epoch ms within the window, a short
+# market name. Anything else raises ValueError (KeyError for a missing field, TypeError or
+# AttributeError for an item that is not an object) and the frame is malformed.
 
 
 def ticker_rows(data: list[Any]) -> list[TickRow]:
     """Return the tick rows of a `tickers` push's data, straight from the decoded JSON."""
     rows: list[TickRow] = []
     for item in data:
-        market, last = item["instId"], item["last"]
-        bid, ask = item.get("bidPx", ""), item.get("askPx", "")
-        if type(market) is not str or not market:
-            raise ValueError("no market")
-        if not (
-            (last.replace(".", "", 1).isdecimal() or _is_price(last))
-            and (bid == "" or bid.replace(".", "", 1).isdecimal() or _is_price(bid))
-            and (ask == "" or ask.replace(".", "", 1).isdecimal() or _is_price(ask))
-        ):
-            raise ValueError("not a price")
-        rows.append((market, "last", last, bid, ask, int(item["ts"])))
+        rows.append(
+            tick(item["instId"], "last", item["last"], item.get("bidPx", ""),
+                 item.get("askPx", ""), item["ts"])
+        )  # fmt: skip
     return rows
 
 
@@ -94,12 +78,7 @@ def mark_price_rows(data: list[Any]) -> list[TickRow]:
     """Return the tick rows of a `mark-price` push's data, straight from the decoded JSON."""
     rows: list[TickRow] = []
     for item in data:
-        market, mark = item["instId"], item["markPx"]
-        if type(market) is not str or not market:
-            raise ValueError("no market")
-        if not (mark.replace(".", "", 1).isdecimal() or _is_price(mark)):
-            raise ValueError("not a price")
-        rows.append((market, "mark", mark, "", "", int(item["ts"])))
+        rows.append(tick(item["instId"], "mark", item["markPx"], "", "", item["ts"]))
     return rows
 
 
@@ -123,6 +102,14 @@ def _subscribe_frames(args: list[dict[str, str]]) -> list[str]:
     if batch:
         frames.append(orjson.dumps({"op": "subscribe", "args": batch}).decode())
     return frames
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def _scalar(value: object) -> str:
+    """Return a JSON scalar as text ("" for null, a list or an object)."""
+    return str(value) if type(value) in _SCALARS else ""
 
 
 class Okx:
@@ -198,19 +185,24 @@ class Okx:
         event = msg.get("event")
         if event is None:
             return self._push(msg, raw)
-        return self._event(str(event), msg, raw, feed)
+        if type(event) is not str:  # never str() a decoded value: deep JSON overflows repr
+            raise self._unknown("event is not a string", raw)
+        return self._event(event, msg, raw, feed)
 
     def _push(self, msg: dict[str, Any], raw: str | bytes) -> Parsed:
         arg, data = msg.get("arg"), msg.get("data")
         if type(arg) is not dict or type(data) is not list:
             raise self._unknown("push without arg and data", raw)
-        channel = str(arg.get("channel"))
+        channel = arg.get("channel")
+        if type(channel) is not str:
+            raise self._unknown("push without a channel", raw)
         lean = _LEAN.get(channel)
         if lean is not None:
             try:
                 return Parsed(lean(data), [])
-            except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-                raise self._unknown(f"{channel}: bad item ({type(exc).__name__})", raw) from None
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                raise self._unknown(f"{channel}: bad item ({why})", raw) from None
         handler = self._private.get(channel)
         if handler is None:
             raise self._unknown(f"unknown channel {channel!r}", raw)
@@ -219,10 +211,14 @@ class Okx:
         except ValidationError as exc:
             fields = ",".join(".".join(map(str, e["loc"])) for e in exc.errors())
             raise self._unknown(f"{channel}: invalid {fields}", raw) from None
+        except (ValueError, TypeError, ArithmeticError, OSError, RecursionError) as exc:
+            # A value the models let through that an event refuses (a time datetime cannot
+            # hold): the frame is malformed, whatever raised it.
+            raise self._unknown(f"{channel}: bad item ({type(exc).__name__})", raw) from None
 
     def _event(self, event: str, msg: dict[str, Any], raw: str | bytes, feed: str) -> Parsed:
-        code = str(msg.get("code", ""))
-        text = str(msg.get("msg", ""))
+        code = _scalar(msg.get("code"))
+        text = _scalar(msg.get("msg"))
         if event in _ACKS:
             return Parsed([], [])
         if event == "login" and code == "0":
@@ -234,7 +230,7 @@ class Okx:
         if event == "notice" and code == _SERVICE_UPGRADE:
             return self._status(feed, "closing", code, text)
         if event == "channel-conn-count-error":
-            count = f"{msg.get('channel')} ({msg.get('connCount')})"
+            count = f"{_scalar(msg.get('channel'))} ({_scalar(msg.get('connCount'))})"
             return self._status(feed, "error", code, f"too many connections on channel {count}")
         raise self._unknown(f"unknown event {event!r}", raw)
 
@@ -260,7 +256,8 @@ class Okx:
 
     def _unknown(self, reason: str, raw: str | bytes) -> UnknownMessage:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        return UnknownMessage(self.name, reason, self._redact(text))
+        # The reason may echo the frame (a channel, an event name): redacted like the sample.
+        return UnknownMessage(self.name, self._redact(reason), self._redact(text))
 
     def _orders(self, data: list[Any]) -> list[Event]:
         events: list[Event] = []

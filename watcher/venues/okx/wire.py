@@ -22,6 +22,7 @@ from watcher.events import (
     Ticker,
     utc_from_ms,
 )
+from watcher.sanity import exchange_ms
 
 
 def _blank_is_none(value: object) -> object:
@@ -34,7 +35,15 @@ def _blank_or_market_is_none(value: object) -> object:
 
 
 OptDecimal = Annotated[Decimal | None, BeforeValidator(_blank_is_none)]
-OptMs = Annotated[int | None, BeforeValidator(_blank_is_none)]
+
+
+def _ms_or_blank(value: object) -> int | None:
+    return None if value == "" else exchange_ms(value)
+
+
+# Exchange times: epoch ms within watcher.sanity's window, or the frame is malformed.
+Ms = Annotated[int, BeforeValidator(exchange_ms)]
+OptMs = Annotated[int | None, BeforeValidator(_ms_or_blank)]
 
 
 def liquidity(exec_type: str) -> Literal["maker", "taker", ""]:
@@ -56,7 +65,7 @@ class OkxTicker(WireModel):
     last: Decimal
     bidPx: OptDecimal = None
     askPx: OptDecimal = None
-    ts: int
+    ts: Ms
 
     def to_event(self, venue: str) -> Ticker:
         """Return the last-price Ticker."""
@@ -76,7 +85,7 @@ class OkxMarkPrice(WireModel):
 
     instId: str
     markPx: Decimal
-    ts: int
+    ts: Ms
 
     def to_event(self, venue: str) -> Ticker:
         """Return the mark-price Ticker."""
@@ -99,7 +108,7 @@ class OkxOrder(WireModel):
     accFillSz: OptDecimal = None
     code: str = ""
     msg: str = ""
-    uTime: int
+    uTime: Ms
     tradeId: str = ""
     fillPx: OptDecimal = None
     fillSz: OptDecimal = None
@@ -172,7 +181,7 @@ class OkxFill(WireModel):
     clOrdId: str = ""
     tradeId: str
     execType: str = ""
-    ts: int
+    ts: Ms
 
     def to_event(self, venue: str, account: str) -> Fill:
         """Return the Fill (this channel carries no fee)."""
@@ -203,7 +212,7 @@ class OkxPosition(WireModel):
     liqPx: OptDecimal = None
     mgnRatio: OptDecimal = None
     upl: OptDecimal = None
-    uTime: int
+    uTime: Ms
 
     def to_event(self, venue: str, account: str, warning: bool = False) -> PositionUpdate:
         """Return the PositionUpdate (`warning` for the liquidation-warning channel)."""
@@ -241,7 +250,7 @@ class OkxAccount(WireModel):
 
     totalEq: OptDecimal = None
     mgnRatio: OptDecimal = None
-    uTime: int
+    uTime: Ms
     details: tuple[OkxAccountDetail, ...] = ()
 
     def to_event(self, venue: str, account: str) -> AccountUpdate:
@@ -266,7 +275,7 @@ class OkxBalData(WireModel):
 class OkxBalanceAndPosition(WireModel):
     """One item of a `balance_and_position` push: the balances and positions an event changed."""
 
-    pTime: int
+    pTime: Ms
     eventType: str = ""
     balData: tuple[OkxBalData, ...] = ()
     posData: tuple[OkxPosition, ...] = ()
@@ -299,7 +308,7 @@ class OkxAlgoOrder(WireModel):
     actualSz: OptDecimal = None
     actualPx: OptDecimal = None
     failCode: str = ""
-    cTime: int
+    cTime: Ms
     uTime: OptMs = None
     pTime: OptMs = None
 
