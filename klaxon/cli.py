@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import redis
+
 from watcher.errors import ConfigError, KlaxonError
 
 
@@ -21,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KlaxonError as e:
         print(f"klaxon: {e}", file=sys.stderr)
+        return 1
+    except redis.RedisError as e:  # redis-py's texts name the host, never the URL's password
+        print(f"klaxon: Redis: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

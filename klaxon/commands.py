@@ -19,6 +19,7 @@ import redis
 from klaxon import logs
 from klaxon.settings import CheckSettings, SimSettings, WatcherSettings, WorkerSettings, load
 from rules.load import RuleSet, load_rules
+from rules.reader import HIDDEN, secretish
 from watcher import keys
 from watcher.audit import recorded_permissions
 from watcher.errors import ConfigError
@@ -84,7 +85,8 @@ def check(paths: list[Path]) -> int:
     if errors:
         raise ConfigError("bad channels", errors=errors)
     for name in sorted(env.unset):
-        print(f"note: {name} is not set here; channels using it were checked for syntax only")
+        shown = HIDDEN if secretish(name) else name  # a token pasted as ${...} stays unprinted
+        print(f"note: {shown} is not set here; channels using it were checked for syntax only")
     for venue in sorted(ruleset.venues() - set(venues)):
         print(f"note: rules name venue {venue!r}, which no account is on (KLAXON_ACCOUNTS)")
     print(f"ok: {ruleset.count()} rules, {len(ruleset.channels)} channels in {len(paths)} file(s)")
@@ -106,9 +108,10 @@ def watch(paths: list[Path] | None) -> int:
     from klaxon.wiring import accounts, build_watchers
 
     settings = load(WatcherSettings, rules=paths)
-    logs.setup(settings.log_level, [], "watcher")
+    redis_secrets = logs.url_secrets(settings.redis_url.get_secret_value())
+    logs.setup(settings.log_level, redis_secrets, "watcher")
     built = accounts(settings.accounts)
-    secrets = [secret for account in built for secret in account.settings.secrets()]
+    secrets = redis_secrets + [s for account in built for s in account.settings.secrets()]
     logs.setup(settings.log_level, secrets, "watcher")
     ruleset = _ruleset(settings.rules, settings.venues())
     logs.setup(settings.log_level, secrets + _channel_secrets(ruleset), "watcher")
@@ -135,13 +138,15 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
 
     chosen = [f"klaxon-{q.strip()}" for q in queues.split(",")] if queues else None
     settings = load(WorkerSettings, rules=paths, name=name, queues=chosen)
-    logs.setup(settings.log_level, [], settings.name or "worker")
+    redis_secrets = logs.url_secrets(settings.redis_url.get_secret_value())
+    logs.setup(settings.log_level, redis_secrets, settings.name or "worker")
     ruleset = _ruleset(settings.rules, settings.venues())
-    logs.setup(settings.log_level, _channel_secrets(ruleset), settings.name or "worker")
+    secrets = redis_secrets + _channel_secrets(ruleset)
+    logs.setup(settings.log_level, secrets, settings.name or "worker")
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
     run_worker(
-        settings.redis_url,
+        settings.redis_url.get_secret_value(),
         ruleset,
         rule_paths=settings.rules,
         venues=settings.venues(),
@@ -197,7 +202,7 @@ def status() -> int:
     """Print each account's key permissions and backfill mark, stream lengths and lag, queue
     sizes and counters."""
     settings = load(WorkerSettings)
-    r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    r = redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
     for ref in settings.accounts:
         print(f"account {ref.label}: {_account_status(r, ref.venue, ref.account)}")
     for stream in sorted(r.scan_iter(f"{keys.PREFIX}:*", _type="stream")):
@@ -208,7 +213,7 @@ def status() -> int:
         print(f"queue {queue}: {r.llen(keys.rq_queue(queue))} waiting")
     for field, value in sorted(r.hgetall(keys.STATS).items()):
         print(f"{field!s}: {value!s}")
-    _dead_letters(redis.Redis.from_url(settings.redis_url))
+    _dead_letters(redis.Redis.from_url(settings.redis_url.get_secret_value()))
     return 0
 
 
@@ -229,7 +234,7 @@ def redeliver(job_ids: list[str], everything: bool) -> int:
     if everything == bool(job_ids):
         raise ConfigError("give either --all or the job ids of dead letters (see klaxon status)")
     settings = load(WorkerSettings)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
     ids = deadletter.all_ids(client) if everything else job_ids
     moved, unknown = deadletter.redeliver(client, ids)
     for letter in moved:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 
@@ -39,6 +40,26 @@ class SecretMask(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         return text
+
+
+def masked_url(url: str) -> str:
+    """Return a URL fit to print: its password (or a lone user part) replaced by ***."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    return parts._replace(netloc=f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}").geturl()
+
+
+def url_secrets(url: str) -> list[str]:
+    """Return what a URL holds that must never be logged: its password, as written and decoded."""
+    userinfo, at, _ = urlsplit(url).netloc.rpartition("@")
+    if not at:
+        return []
+    user, colon, password = userinfo.partition(":")
+    secret = password if colon else user
+    return list(dict.fromkeys((secret, unquote(secret)))) if secret else []
 
 
 def setup(level: str, secrets: Iterable[str] = (), name: str = "klaxon") -> None:

@@ -26,7 +26,13 @@ def free_port() -> int:
 class RedisServer:
     """A redis-server child process bound to 127.0.0.1, with its own data directory."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, persist: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        persist: bool = False,
+        password: str | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ConfigError(
@@ -36,12 +42,14 @@ class RedisServer:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.persist = persist
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """The redis:// URL of this server."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The redis:// URL of this server (with its password, if it has one)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start the server and wait until it answers PING."""
@@ -49,6 +57,8 @@ class RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--dir", str(self.data_dir), "--daemonize", "no", "--loglevel", "warning"]
         args += ["--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
         with (self.data_dir / "redis.log").open("ab") as log:
             # Its own session: Ctrl-C reaches only its owner, which stops it last, after
             # every process that uses it; and it dies with its owner if that is killed.

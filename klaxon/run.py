@@ -23,6 +23,7 @@ from types import FrameType
 
 from klaxon.children import Children
 from klaxon.inbox import Inbox
+from klaxon.logs import masked_url
 from klaxon.redis_server import RedisServer, free_port
 from klaxon.settings import EXAMPLES
 from watcher.errors import KlaxonError
@@ -67,7 +68,7 @@ def run(home: Path, workers: int, rules: list[Path] | None, demo: bool) -> int:
         }
         env = _child_env(redis_url, inbox.port, sim_port, creds, rules or [EXAMPLES / "demo.yaml"])
         print(
-            f"klaxon: redis {redis_url}, simulator http://127.0.0.1:{sim_port}, "
+            f"klaxon: redis {masked_url(redis_url)}, simulator http://127.0.0.1:{sim_port}, "
             f"{workers} workers; alerts print here and go to {alerts}",
             flush=True,
         )

@@ -3,7 +3,8 @@
 Secrets are SecretStr and may come from the environment or from files in a secrets directory
 (docker secrets: /run/secrets/<field name>, e.g. /run/secrets/klaxon_okx_secret_key). Each
 venue's settings (KLAXON_OKX_*, ...) are its own model, in its package; KLAXON_ACCOUNTS says
-which venue accounts there are and where each one's settings are read.
+which venue accounts there are and where each one's settings are read. The Redis URL is a secret
+too: it may carry a password (print it with klaxon.logs.masked_url).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class _Base(BaseSettings):
     # An empty variable is an unset one (docker-compose passes `${NAME:-}` through as "").
     model_config = SettingsConfigDict(env_prefix="KLAXON_", extra="ignore", env_ignore_empty=True)
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     rules: list[Path] = Field(default_factory=lambda: [EXAMPLES / "demo.yaml"])
     # Ticker streams; each is drained by one worker at a time: about one per worker.
     partitions: int = Field(default=4, ge=1, le=4096)

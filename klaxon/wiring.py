@@ -62,7 +62,7 @@ def build_watchers(
     unwatched = sorted(set(wanted) - {a.ref.venue for a in built})
     if unwatched:
         log.warning("rules name venues no account is on (they never fire): %s", unwatched)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
     errors: list[str] = []
     for account in built:
         if not account.venue.has_credentials:

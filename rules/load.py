@@ -13,7 +13,7 @@ File format (version 1):
         message: "{market} {op} {level}"                 # optional
         repeat: once               # or every, or `cooldown: 10m` instead
     tables:                        # price rules in bulk, one CSV row each (see rules/table.py)
-      - file: levels.csv           # relative to this file
+      - file: levels.csv           # relative to this file, and under its directory
         notify: [desk]             # message, repeat / cooldown: as for a rule, shared by rows
 """
 
@@ -38,7 +38,7 @@ from rules.env import interpolate
 from rules.kinds import KINDS, empty_books
 from rules.options import read_message, read_repeat
 from rules.price import PriceRule
-from rules.reader import Reader, line_of
+from rules.reader import HIDDEN, Reader, line_of, secretish, shown
 from rules.ruleset import FileStamp, RuleSet
 from rules.table import TableErrors, duplicate_names, parse_table
 from rules.template import Template
@@ -143,7 +143,7 @@ def load_rules(
         known = ", ".join(sorted(declared)) or "none are defined"
         for ref in notify:
             if ref.name not in declared:
-                message = f"notify: unknown channel {ref.name!r}; channels: {known}"
+                message = f"notify: unknown channel {shown(ref.name)}; channels: {known}"
                 errors.append((f.index, 0, ref.line, f.reader.path, message))
 
     books = empty_books()
@@ -359,12 +359,16 @@ def _read_table(
     name = reader.string(node, "file")
     if name is None:
         return None
-    table = path.parent / name  # relative to the rule file; an absolute name stays as is
+    table = path.parent / name  # relative to the rule file
+    label = HIDDEN if secretish(name) else repr(str(table))
+    if not _under(table, path.parent):  # /proc/self/environ, ../.env: never read, never shown
+        reader.error(node, f"file: table {label} is not under the rule file's directory")
+        return _Table(str(table), notify, None, message, repeat)
     try:
         data = _read_bytes(table, stamps, digest)
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
-        reader.error(node, f"file: cannot read table {str(table)!r}: {why}")
+        reader.error(node, f"file: cannot read table {label}: {why}")
         return _Table(str(table), notify, None, message, repeat)
     try:
         text = data.decode("utf-8-sig")  # a spreadsheet's byte order mark is not a column
@@ -373,6 +377,14 @@ def _read_table(
         reader.error(node, f"file: table {str(table)!r} is not UTF-8 text (line {line})")
         return _Table(str(table), notify, None, message, repeat)
     return _Table(str(table), notify, text, message, repeat)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    """Whether `path`, symbolic links followed, lies inside `folder`."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Named], Rule | None]:

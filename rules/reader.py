@@ -19,6 +19,11 @@ STR, INT, FLOAT, BOOL, NULL, MERGE = (
 )
 
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_SHOWN = 40  # characters of a value quoted in an error message
+# A run of token characters long enough to be a key or a bot token (checked for letters and
+# digits both): names and markets are shorter, or words without digits.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_:+/=.-]{24,}")
+HIDDEN = "(a value like a URL or a token: not shown)"
 
 Entry = tuple[yaml.Node, yaml.Node]  # (key node, value node)
 
@@ -44,6 +49,23 @@ def missing_venue(venues: Sequence[str]) -> str:
     if not venues:
         return "no venue is configured"
     return f"{len(venues)} venues are configured ({', '.join(venues)}): name one"
+
+
+def secretish(value: str) -> bool:
+    """Whether a value looks like a URL, an address or a token: errors never quote those."""
+    if "://" in value or "@" in value:
+        return True
+    return any(
+        any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
+        for run in _TOKEN_RUN.findall(value)
+    )
+
+
+def shown(value: str) -> str:
+    """Quote a value for an error message: shortened when long, and never a URL or a token."""
+    if secretish(value):
+        return HIDDEN
+    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "...")
 
 
 class Reader:
@@ -93,9 +115,9 @@ class Reader:
                 self.error(key, f"{what}: keys must be strings, got {describe(key)}")
             elif key.value in entries:
                 first = line_of(entries[key.value][0])
-                self.error(key, f"{what}: duplicate key {key.value!r} (first at line {first})")
+                self.error(key, f"{what}: duplicate key {shown(key.value)} (first at line {first})")
             elif allowed is not None and key.value not in allowed:
-                self.error(key, f"{what}: unknown key {key.value!r}; allowed: {choices}")
+                self.error(key, f"{what}: unknown key {shown(key.value)}; allowed: {choices}")
             else:
                 entries[key.value] = (key, value)
         for name in sorted(set(required) - entries.keys()):
@@ -119,7 +141,7 @@ class Reader:
             return None
         value = str(node.value)
         if pattern is not None and not pattern.fullmatch(value):
-            self.error(node, f"{what}: {value!r} is not valid: {rule}")
+            self.error(node, f"{what}: {shown(value)} is not valid: {rule}")
             return None
         return value
 
@@ -127,7 +149,7 @@ class Reader:
         """Return a string that must be one of `options`."""
         value = self.string(node, what)
         if value is not None and value not in options:
-            self.error(node, f"{what}: {value!r} is not one of: {', '.join(options)}")
+            self.error(node, f"{what}: {shown(value)} is not one of: {', '.join(options)}")
             return None
         return value
 
@@ -138,7 +160,7 @@ class Reader:
             return None
         raw = str(node.value).strip()
         if node.tag == INT and _LEADING_ZERO.fullmatch(raw):
-            self.error(node, f"{what}: {raw!r} has a leading zero (YAML reads it as octal)")
+            self.error(node, f"{what}: {shown(raw)} has a leading zero (YAML reads it as octal)")
             return None
         try:
             if node.tag == INT and not raw.lstrip("+-").replace("_", "").isdigit():
@@ -147,10 +169,10 @@ class Reader:
             else:
                 value = Decimal(raw)
         except (InvalidOperation, ValueError):
-            self.error(node, f"{what}: {raw!r} is not a decimal number")
+            self.error(node, f"{what}: {shown(raw)} is not a decimal number")
             return None
         if not value.is_finite():
-            self.error(node, f"{what}: {raw!r} is not a finite number")
+            self.error(node, f"{what}: {shown(raw)} is not a finite number")
             return None
         return value
 
@@ -162,7 +184,7 @@ class Reader:
         try:
             return int(str(node.value).replace("_", ""))
         except ValueError:
-            self.error(node, f"{what}: {node.value!r} is not a plain integer")
+            self.error(node, f"{what}: {shown(str(node.value))} is not a plain integer")
             return None
 
     def names(
@@ -180,7 +202,7 @@ class Reader:
         for item in items:
             name = self.string(item, what, pattern, rule)
             if name is not None and name in seen:
-                self.error(item, f"{what}: {name!r} is listed twice")
+                self.error(item, f"{what}: {shown(name)} is listed twice")
             elif name is not None:
                 seen.add(name)
                 found.append((name, item))

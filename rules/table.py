@@ -34,7 +34,7 @@ from rules.base import (
 )
 from rules.book import OP_CODES, PriceBook
 from rules.price import OPS, SOURCES, PriceRule, repeat_problem
-from rules.reader import missing_venue
+from rules.reader import missing_venue, shown  # shown: never a URL or token, shortened
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
@@ -47,7 +47,6 @@ MAX_ERRORS = 100  # per table: a wrong column or a pasted file must not print a 
 LEVEL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 CHUNK = 4096  # rows handed to the book at a time
 _LEVEL_CACHE = 65536  # distinct level texts remembered while parsing (levels repeat a lot)
-_SHOWN = 40
 
 
 @dataclass
@@ -63,11 +62,6 @@ class TableErrors:
             self.found.append((line, message))
         else:
             self.more += 1
-
-
-def shown(value: str) -> str:
-    """Quote a cell for an error message, shortened when long."""
-    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "...")
 
 
 def parse_table(

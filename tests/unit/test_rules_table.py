@@ -267,10 +267,10 @@ def test_a_table_path_is_relative_to_its_rule_file_not_to_the_working_directory(
     [rule] = load_rules([Path("conf/rules.yaml")], env={}).of(PriceRule)
     assert rule.name == "a"
     assert rule.where == "conf/data/levels.csv:2"
-    absolute = TABLE.replace("levels.csv", str(tmp_path / "data" / "levels.csv"))
+    absolute = TABLE.replace("levels.csv", str(tmp_path / "conf" / "data" / "levels.csv"))
     rules_file.write_text(CHANNELS + absolute)
     [rule] = load_rules([rules_file], env={}).of(PriceRule)
-    assert rule.name == "wrong"
+    assert rule.name == "a"  # an absolute path is fine, under the rule file's directory
 
 
 def test_duplicate_names_across_rule_files_and_tables_name_both_places(tmp_path: Path) -> None:
