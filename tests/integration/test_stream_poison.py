@@ -14,17 +14,8 @@ import pytest
 import redis
 from websockets.sync.server import ServerConnection
 
-from tests.integration.test_stream import (
-    FAST,
-    T0,
-    WsServer,
-    doc,
-    entries,
-    public_feed,
-    running,
-    serving,
-    ticker,
-)
+from tests.integration.test_stream import FAST, T0, doc, entries, public_feed, ticker
+from tests.integration.ws_server import WsServer, running, serving
 from tests.recording_sink import Recorder
 from tests.waiting import WAIT, wait_until
 from watcher import keys

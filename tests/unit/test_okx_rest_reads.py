@@ -146,6 +146,20 @@ def test_a_record_that_does_not_parse_is_an_unknown_message(local: LocalHttp) ->
         rest(local.url).fills_since(datetime.now(UTC))
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("fee", "1e999999999"), ("fillTime", "99999999999999999"), ("fillPx", "-51858")],
+)
+def test_a_record_with_an_absurd_value_is_an_unknown_message(
+    local: LocalHttp, field: str, value: str
+) -> None:
+    reply = json.loads(doc("okx_rest_fills_response.json"))
+    reply["data"][0][field] = value
+    local.replies.append(Reply(body=orjson.dumps(reply)))
+    with pytest.raises(UnknownMessage, match="OkxFillRow"):
+        rest(local.url, now=FILL_MS / 1000 + 60).fills_since(utc_from_ms(FILL_MS - 1000))
+
+
 BUSY = b'{"code":"50011","msg":"Rate limit reached. Please refer to API documentation and throttle requests accordingly.","data":[]}'  # noqa: E501
 TIMED_OUT = b'{"code":"50004","msg":"API endpoint request timeout. (does not mean that the request was successful or failed, please check the request result).","data":[]}'  # noqa: E501
 ORDER_TIMED_OUT = "Order timed out. Please try again. (does not mean that the request was successful or failed, please check the request result)"  # noqa: E501

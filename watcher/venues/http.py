@@ -15,7 +15,7 @@ import http.client
 import urllib.error
 import urllib.request
 from email.message import Message
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -24,6 +24,17 @@ from pydantic import BaseModel, ValidationError
 from watcher.errors import ConfigError, ExchangeUnavailable, OutcomeUnknown, UnknownMessage
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", covariant=True)
+
+
+class Convertible(Protocol[E]):
+    """A validated REST record that converts itself to a canonical event."""
+
+    def to_event(self, venue: str, account: str) -> E:
+        """Return the event."""
+
+    def model_dump_json(self) -> str:
+        """Return the record as JSON (for a sample)."""
 
 
 class Reply(NamedTuple):
@@ -73,6 +84,16 @@ def retry_after(headers: Message | None) -> float | None:
         return float(value) if value else None
     except ValueError:  # an HTTP date: let the caller's backoff decide
         return None
+
+
+def converted(venue: str, item: Convertible[E], account: str) -> E:
+    """Return a record's event, or raise UnknownMessage when it holds a value the event refuses
+    (an amount or a time out of watcher.sanity's bounds)."""
+    try:
+        return item.to_event(venue, account)
+    except ValueError as exc:  # pydantic's ValidationError; utc_from_ms's
+        reason = f"{type(item).__name__} record with a value out of range ({type(exc).__name__})"
+        raise UnknownMessage(venue, reason, item.model_dump_json()) from None
 
 
 def record(venue: str, model: type[M], item: Any) -> M:

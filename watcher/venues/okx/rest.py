@@ -17,7 +17,7 @@ import orjson
 from watcher.errors import RequestRejected, UnknownMessage
 from watcher.events import Fill, OrderUpdate, utc_from_ms
 from watcher.venues import Permission
-from watcher.venues.http import record
+from watcher.venues.http import converted, record
 from watcher.venues.okx.rest_http import (
     LIVE_REST_URL,
     VENUE,
@@ -25,7 +25,7 @@ from watcher.venues.okx.rest_http import (
     OkxHttp,
     read_order_response,
 )
-from watcher.venues.okx.wire import OkxFill, OkxOrder, OptDecimal
+from watcher.venues.okx.wire import Ms, OkxFill, OkxOrder, OptDecimal
 
 __all__ = ["LIVE_REST_URL", "OkxFillRow", "OkxRest", "read_order_response"]
 
@@ -52,13 +52,15 @@ class OkxFillRow(OkxFill):
     fee: OptDecimal = None
     feeCcy: str = ""
     billId: str
-    fillTime: int
+    fillTime: Ms
 
     def to_event(self, venue: str, account: str) -> Fill:
         """Return the Fill (the same event the orders channel yields for this execution)."""
         fill = super().to_event(venue, account)
-        return fill.model_copy(
-            update={
+        # Validated again, not model_copy()'d: the fee must pass the event's checks too.
+        return Fill.model_validate(
+            fill.model_dump()
+            | {
                 "fee": self.fee,
                 "fee_ccy": self.feeCcy,
                 "client_order_id": self.clOrdId,  # the real id here, never the channel's "0"
@@ -174,7 +176,7 @@ class OkxRest(OkxHttp):
                 if row.fillTime >= since_ms:
                     rows[row.billId] = row
         ordered = sorted(rows.values(), key=lambda r: (r.fillTime, int(r.billId)))
-        return [row.to_event(VENUE, self.account) for row in ordered]
+        return [converted(VENUE, row, self.account) for row in ordered]
 
     def key_permissions(self) -> frozenset[Permission]:
         """Return what the API key may do, from the account config's `perm` ("read_only",
@@ -202,4 +204,4 @@ class OkxRest(OkxHttp):
                 raise UnknownMessage(VENUE, f"a {path} page without {cursor}", str(page[-1]))
 
     def _order(self, item: Json) -> OrderUpdate:
-        return record(VENUE, OkxOrder, item).to_event(VENUE, self.account)
+        return converted(VENUE, record(VENUE, OkxOrder, item), self.account)
