@@ -33,11 +33,12 @@ class _Event(BaseModel):
 
 
 class Ticker(_Event):
-    """A price observation for one market: the last trade price, the mark or the index price."""
+    """A price observation for one market: the last trade, mark, index, best bid or ask price."""
 
     kind: Literal["ticker"] = "ticker"
     market: Market
-    source: Literal["last", "mark", "index"] = "last"
+    # bid/ask: the rows of a best-quote push (Binance's bookTicker), as the venues publish them.
+    source: Literal["last", "mark", "index", "bid", "ask"] = "last"
     price: Positive
     bid: Positive | None = None
     ask: Positive | None = None

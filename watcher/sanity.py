@@ -1,30 +1,32 @@
 """The bounds every value leaving a venue module keeps: prices, amounts, exchange times, names.
 
-One place for every venue: the lean ticker paths call tick() on the decoded JSON (no Decimal in
-the common case), and the canonical events
-(watcher.events) validate their amounts and times with amount() / positive() / instant(). A value
-outside them makes the frame an UnknownMessage at the edge, so nothing absurd reaches the
+One place for every venue: the lean ticker paths call tick() (or price(), quote() and
+exchange_ms()) on the decoded JSON, without a Decimal, and the canonical events
+(watcher.events) validate their amounts and times with amount(), positive() and instant(). A
+value outside them makes the frame an UnknownMessage at the edge, so nothing absurd reaches the
 publisher (orjson refuses integers past 64 bits) or a worker (datetime refuses years past 9999,
 Decimal arithmetic overflows past 1e999999). Each check raises ValueError.
 
-The time window: not before 2009-01-01 (no exchange time is older than Bitcoin; the venues' own
-documented examples date from 2019 on) and not more than a day ahead of this clock (clocks
-drift by seconds, not days).
+The time window: after the epoch (positive ms: the venues' documented examples go back that
+far, Binance's "E": 123456789 among them) and not more than a day ahead of this clock (clocks
+drift by seconds, not days). The ceiling is what protects: a datetime holds no year past 9999,
+orjson no integer past 64 bits. Watcher and workers check the same window, so a worker never
+refuses what a venue module let through.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-MIN_MS = 1_230_768_000_000  # 2009-01-01T00:00:00Z
+MIN_MS = 1  # the first ms after the epoch
 AHEAD_MS = 86_400_000  # how far ahead of this clock an exchange time may be
 MAX_TEXT = 64  # characters of a price text or a market name
 MAX_EXPONENT = 64  # an amount's magnitude lies within 1e-64 .. 1e64 (or is zero)
-_MS_DIGITS = len(str(MIN_MS))  # 13: every time in the window, up to the year 2286
-_NUMBER_CHARS = "0123456789.eE+-"
+_MS_DIGITS = 13  # every time in the window has at most 13 digits, up to the year 2286
+_SCALARS = (str, int, float, bool)
 _MIN_AT = datetime.fromtimestamp(MIN_MS / 1000, tz=UTC)
 
 # The latest time accepted, refreshed only when a time passes it: the common case reads no clock.
@@ -46,14 +48,10 @@ def latest_ms() -> int:
 def exchange_ms(value: object) -> int:
     """Return an exchange time (an int, or a string of ASCII digits) in ms, if within the window."""
     if type(value) is str:
-        # 13 characters that int() reads: a sign, a space or an underscore leaves at most 12
-        # digits, a time before 2009, so the window refuses them without a check of its own.
-        if len(value) != _MS_DIGITS or not value.isascii():
+        # isascii() first: isdigit() alone passes Arabic-Indic digits, which int() reads.
+        if not (len(value) <= _MS_DIGITS and value.isascii() and value.isdigit()):
             raise ValueError("time is not epoch milliseconds")
-        try:
-            ms = int(value)
-        except ValueError:
-            raise ValueError("time is not epoch milliseconds") from None
+        ms = int(value)
     elif type(value) is int:  # never a bool: type() is exact
         ms = value
     else:
@@ -73,9 +71,9 @@ def tick(
     """
     if type(market) is not str or not 0 < len(market) <= MAX_TEXT:
         raise ValueError("no market")
-    # price()'s common case is repeated inline for the three prices: this runs per tick, and
-    # the calls cost a third of it. Any other form (or type: only a string has replace()) is
-    # left to price() and quote().
+    # price()'s check is repeated inline for the three prices: this runs per tick, and the calls
+    # cost a third of it. What fails it (or is not a string) goes to price() and quote(), which
+    # say why, or find a zero bid or ask (an empty side of the book).
     try:
         d = last.replace(".", "", 1)
         if not (d.isdecimal() and d.isascii() and len(d) < MAX_TEXT and d.lstrip("0")):
@@ -94,22 +92,19 @@ def tick(
 
 
 def price(text: Any) -> str:
-    """Return a price text as sent, if it reads as a finite positive number in ASCII."""
-    # The common case, digits with at most one dot, is checked without a Decimal: isascii() is
-    # O(1) in CPython and refuses Arabic-Indic digits. Only a JSON string has replace(): a
-    # number, a boolean, null or a list is not a price.
+    """Return a price text as sent, if it is a plain positive decimal in ASCII digits."""
+    # Venues send digits with at most one dot: a sign, an exponent ("1e999999999"), NaN, "1_000"
+    # or spaces (all of which Decimal() reads) are not a price. isascii() is O(1) in CPython and
+    # refuses Arabic-Indic digits. Only a JSON string has replace(): a number, a boolean, null
+    # or a list is not a price.
     try:
         digits = text.replace(".", "", 1)
     except AttributeError:
         raise ValueError("price is not a string") from None
-    if digits.isdecimal() and digits.isascii() and len(digits) < MAX_TEXT:
-        if digits.lstrip("0"):  # the string itself, unless it starts with a zero
-            return text  # type: ignore[no-any-return]
+    if not (digits.isdecimal() and digits.isascii() and len(digits) < MAX_TEXT):
+        raise ValueError("price is not a plain decimal number")
+    if not digits.lstrip("0"):
         raise ZeroPrice("price is zero")
-    value = _decimal(text)
-    if not value and not value.is_signed():
-        raise ZeroPrice("price is zero")
-    positive(value)
     return text  # type: ignore[no-any-return]
 
 
@@ -121,6 +116,15 @@ def quote(text: Any) -> str:
         return price(text)
     except ZeroPrice:
         return ""
+
+
+def scalar(value: object) -> str:
+    """Return a decoded JSON scalar as text, "" for null, a list or an object.
+
+    For codes and messages a venue echoes: str() of a decoded container recurses once per level
+    of nesting, and JSON nested a thousand deep (orjson reads 1,024) overflows it.
+    """
+    return str(value) if type(value) in _SCALARS else ""
 
 
 def amount(value: Decimal) -> Decimal:
@@ -142,14 +146,3 @@ def instant(at: datetime) -> datetime:
     if at < _MIN_AT or at.timestamp() * 1000 > latest_ms():
         raise ValueError("time out of range")
     return at
-
-
-def _decimal(text: str) -> Decimal:
-    # Decimal() also reads surrounding spaces, "1_000", non-ASCII digits, NaN and Infinity: none
-    # is a price an exchange sends, so only the characters of a plain or exponent form may pass.
-    if len(text) > MAX_TEXT or not text.isascii() or text.strip(_NUMBER_CHARS):
-        raise ValueError("price has other characters than a number's")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError("price is not a number") from None

@@ -96,7 +96,27 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("trade lite: zero quantity", user("binance_futures_uds_TRADE_LITE.json", l="0.000")),
     ("trade lite: time 1e300", user("binance_futures_uds_TRADE_LITE.json", T=1.0e300)),
     ("deep nesting", b'{"e": "ORDER_TRADE_UPDATE", "o": ' + b"[" * 200 + b"]" * 200 + b"}"),
+    ("mark: a symbol past 64 characters", mark(s="X" * 65)),
+    ("mark: a time two days ahead", mark(E=10**13)),
 ]
+
+# JSON nested as deep as orjson reads: str() of it overflows the recursion limit.
+DEEP = "[" * 1_000 + "1" + "]" * 1_000
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f'{{"id": null, "status": 401, "error": {{"code": {DEEP}, "msg": {DEEP}}}}}',
+        f'{{"id": "a", "status": {DEEP}}}',
+        f'{{"code": {DEEP}, "msg": {DEEP}}}',
+    ],
+    ids=["deep error code", "deep status", "deep refusal"],
+)
+def test_a_deeply_nested_reply_is_a_status_without_it(raw: str) -> None:
+    (status,) = Binance("main").parse(raw.encode(), feed="private").events
+    assert status.kind == "feed"
+    assert "[" not in status.model_dump_json()
 
 
 @pytest.mark.parametrize(("case", "raw"), MALFORMED, ids=[c for c, _ in MALFORMED])

@@ -7,9 +7,10 @@ object, checks them, and returns rows that keep Binance's exact price strings.
 - `<symbol>@bookTicker`: sources "bid" (`b`) and "ask" (`a`), a row each; spot's carries no
   time at all, so the time of receipt stands in for it.
 - `<symbol>@markPrice` (markPriceUpdate, USD-M): source "mark" from `p`.
-A price must be a plain positive ASCII decimal (no sign, exponent, NaN or other digits), a time
-an int of epoch ms a datetime holds, a symbol ASCII letters and digits; anything else raises
-ValueError, AttributeError or KeyError, which the venue reports as an UnknownMessage.
+Prices and times are checked by watcher.sanity, as every venue's are: a price is a finite
+positive ASCII number (price(); a best bid or ask of zero is an empty side, quote()), a time an
+int of epoch ms within the window (exchange_ms()); a symbol is ASCII letters and digits. Anything
+else raises ValueError, AttributeError or KeyError, which the venue reports as UnknownMessage.
 """
 
 from __future__ import annotations
@@ -19,44 +20,31 @@ from collections.abc import Callable
 from typing import Any
 
 from watcher.events import TickRow
-from watcher.venues.binance.wire import MAX_MS
-
-
-def _is_price(text: str) -> bool:
-    """Whether `text` is a positive plain decimal: ASCII digits, at most one dot, not all 0."""
-    return text.isascii() and text.replace(".", "", 1).isdigit() and text.strip("0.") != ""
-
-
-def _book_side(text: str) -> str:
-    """Return a best bid or ask as sent, or "" for an empty side ("0"); junk raises."""
-    if _is_price(text):
-        return text
-    if text.isascii() and text.replace(".", "", 1).isdigit():
-        return ""  # zero: nobody bids (or asks)
-    raise ValueError("not a price")
+from watcher.sanity import MAX_TEXT, exchange_ms, price, quote
 
 
 def _check(market: object, ms: object) -> None:
     if type(market) is not str or not (market.isascii() and market.isalnum()):
         raise ValueError("not a symbol")
-    if type(ms) is not int or not 0 < ms <= MAX_MS:
+    if len(market) > MAX_TEXT:  # the canonical events' bound on a market name
+        raise ValueError("not a symbol")
+    if type(ms) is not int:
         raise ValueError("not a time")
+    exchange_ms(ms)  # the window every venue keeps, and the workers check again
 
 
 def ticker_rows(data: dict[str, Any]) -> list[TickRow]:
     """Return the "last" row of a 24hrTicker push (with spot's bid and ask)."""
     market, last, ms = data["s"], data["c"], data["E"]
     _check(market, ms)
-    if not _is_price(last):
-        raise ValueError("not a price")
     bid, ask = data.get("b"), data.get("a")
     return [
         (
             market,
             "last",
-            last,
-            "" if bid is None else _book_side(bid),
-            "" if ask is None else _book_side(ask),
+            price(last),
+            "" if bid is None else quote(bid),
+            "" if ask is None else quote(ask),
             ms,
         )
     ]
@@ -64,7 +52,7 @@ def ticker_rows(data: dict[str, Any]) -> list[TickRow]:
 
 def book_rows(data: dict[str, Any]) -> list[TickRow]:
     """Return the "bid" and "ask" rows of a bookTicker push (none for an empty side)."""
-    market, bid, ask = data["s"], _book_side(data["b"]), _book_side(data["a"])
+    market, bid, ask = data["s"], quote(data["b"]), quote(data["a"])
     ms = data.get("T")
     if ms is None:  # spot's bookTicker has no time
         ms = int(time.time() * 1000)
@@ -81,9 +69,7 @@ def mark_price_rows(data: dict[str, Any]) -> list[TickRow]:
     """Return the "mark" row of a markPriceUpdate push."""
     market, mark, ms = data["s"], data["p"], data["E"]
     _check(market, ms)
-    if not _is_price(mark):
-        raise ValueError("not a price")
-    return [(market, "mark", mark, "", "", ms)]
+    return [(market, "mark", price(mark), "", "", ms)]
 
 
 # The data object's event type -> its rows; spot's bookTicker is the one push without "e".

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from watcher.errors import ConfigError, UnknownMessage, sample
 from watcher.events import Event, FeedState, FeedStatus
+from watcher.sanity import scalar
 from watcher.venues import Feed, Heartbeat, Parsed, VenueSettings
 from watcher.venues.binance.auth import DEFAULT_RECV_WINDOW, BinanceCredentials
 from watcher.venues.binance.listen_key import ListenKeys
@@ -171,7 +172,7 @@ class Binance:
         if "id" in msg and "status" in msg:  # a WebSocket API reply
             return self._api_reply(msg, feed)
         if "code" in msg and "msg" in msg:  # a refused request
-            return self._status(feed, "error", str(msg["code"]), str(msg["msg"]))
+            return self._status(feed, "error", scalar(msg["code"]), scalar(msg["msg"]))
         raise self._unknown("no event, reply or error", raw)
 
     def _event(self, event: object, msg: dict[str, Any], raw: str | bytes, feed: str) -> Parsed:
@@ -203,7 +204,8 @@ class Binance:
         error = msg.get("error")
         code, text = ("", "") if type(error) is not dict else (error.get("code"), error.get("msg"))
         state: FeedState = "login_failed" if status == 401 else "error"
-        return self._status(feed, state, str(code), f"HTTP {status}: {text}")
+        # scalar(), never str(): a decoded value nested deep enough overflows repr.
+        return self._status(feed, state, scalar(code), f"HTTP {scalar(status)}: {scalar(text)}")
 
     def _status(self, feed: str, status: FeedState, code: str, detail: str) -> Parsed:
         event = FeedStatus(

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from watcher.errors import ConfigError, UnknownMessage, sample
 from watcher.events import Event, FeedState, FeedStatus, TickRow
-from watcher.sanity import tick
+from watcher.sanity import scalar, tick
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.okx.auth import OkxCredentials, login_frame
 from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest
@@ -102,14 +102,6 @@ def _subscribe_frames(args: list[dict[str, str]]) -> list[str]:
     if batch:
         frames.append(orjson.dumps({"op": "subscribe", "args": batch}).decode())
     return frames
-
-
-_SCALARS = (str, int, float, bool)
-
-
-def _scalar(value: object) -> str:
-    """Return a JSON scalar as text ("" for null, a list or an object)."""
-    return str(value) if type(value) in _SCALARS else ""
 
 
 class Okx:
@@ -217,8 +209,8 @@ class Okx:
             raise self._unknown(f"{channel}: bad item ({type(exc).__name__})", raw) from None
 
     def _event(self, event: str, msg: dict[str, Any], raw: str | bytes, feed: str) -> Parsed:
-        code = _scalar(msg.get("code"))
-        text = _scalar(msg.get("msg"))
+        code = scalar(msg.get("code"))
+        text = scalar(msg.get("msg"))
         if event in _ACKS:
             return Parsed([], [])
         if event == "login" and code == "0":
@@ -230,7 +222,7 @@ class Okx:
         if event == "notice" and code == _SERVICE_UPGRADE:
             return self._status(feed, "closing", code, text)
         if event == "channel-conn-count-error":
-            count = f"{_scalar(msg.get('channel'))} ({_scalar(msg.get('connCount'))})"
+            count = f"{scalar(msg.get('channel'))} ({scalar(msg.get('connCount'))})"
             return self._status(feed, "error", code, f"too many connections on channel {count}")
         raise self._unknown(f"unknown event {event!r}", raw)
 
