@@ -298,6 +298,13 @@ def _private_without(name: str, field: str) -> bytes:
     return orjson.dumps(broken)
 
 
+# JSON nested as deep as orjson reads: str() or repr() of it overflows the recursion limit.
+DEEP = b"[" * 1_000 + b'"x"' + b"]" * 1_000
+
+WALLET = doc("bybit_ws_wallet_push.json")
+WALLET["data"][0].update(totalMarginBalance="1e999999", totalMaintenanceMargin="1e-999999")
+WALLET_OVERFLOW = orjson.dumps(WALLET)  # margin over maintenance: past Decimal's exponent
+
 PRIVATE_UNKNOWN: list[tuple[str, bytes | str, str]] = [
     ("bad JSON", b'{"topic": "order"', "not JSON"),
     ("JSON array", b"[]", "not a JSON object"),
@@ -314,6 +321,8 @@ PRIVATE_UNKNOWN: list[tuple[str, bytes | str, str]] = [
     ("position size", _private_with("bybit_ws_position_push.json", "size", "many"), "size"),
     ("wallet time", b'{"topic":"wallet","creationTime":"x","data":[]}', "wallet"),
     ("unknown reply", b'{"op":"mystery","success":false}', "reply"),
+    ("a deep topic", b'{"topic":' + DEEP + b',"data":[]}', "topic is not a string"),
+    ("a wallet ratio past Decimal's range", WALLET_OVERFLOW, "Overflow"),
 ]
 
 
@@ -328,6 +337,27 @@ def test_private_malformed_frames_are_unknown(
     assert caught.value.venue == "bybit"
     assert reason in caught.value.reason
     assert caught.value.sample
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"op":' + DEEP + b',"success":false,"ret_msg":' + DEEP + b"}",
+        b'{"type":"COMMAND_RESP","success":false,"data":{"failTopics":' + DEEP + b"}}",
+    ],
+    ids=["deep op and message", "deep failed topics"],
+)
+def test_a_deeply_nested_reply_never_overflows(bybit: Bybit, raw: bytes) -> None:
+    try:
+        events = bybit.parse(raw).events
+    except UnknownMessage as exc:
+        events, reason = [], exc.reason
+    else:
+        reason = ""
+    assert all("[[" not in e.model_dump_json() for e in events)
+    assert "[[" not in reason
+    with pytest.raises(UnknownMessage, match="topic is not a string"):
+        TickerBook("linear", "public-linear").parse(b'{"topic":' + DEEP + b',"data":{}}')
 
 
 def test_unknown_samples_never_show_the_api_key(bybit: Bybit) -> None:

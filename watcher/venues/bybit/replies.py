@@ -18,6 +18,7 @@ import orjson
 
 from watcher.errors import UnknownMessage, sample
 from watcher.events import FeedState, FeedStatus
+from watcher.sanity import scalar
 from watcher.venues import Parsed
 
 VENUE = "bybit"
@@ -36,18 +37,21 @@ def feed_status(feed: str, status: FeedState, detail: str) -> Parsed:
 
 def reply(msg: dict[str, Any], feed: str, redact: Callable[[str], str]) -> Parsed | None:
     """Map a frame without a topic to what it says; None when it is no reply Bybit documents."""
+    # Decoded values are read with scalar(), never str(): JSON nested deep overflows repr.
     op = msg.get("op")
     request = msg.get("request")
     if op is None and type(request) is dict:
         op = request.get("op")  # a refused request may come back inside "request"
+    op = scalar(op) or None
     success = msg.get("success")
-    text = redact(str(msg.get("ret_msg", "")))
+    text = redact(scalar(msg.get("ret_msg", "")))
     if msg.get("type") == "COMMAND_RESP":  # option and spread streams
         data = msg.get("data")
         failed = data.get("failTopics") if type(data) is dict else None
         if success is True and failed == []:
             return NOTHING
-        return feed_status(feed, "error", f"subscribe failed: {failed or text}")
+        topics = ", ".join(map(scalar, failed)) if type(failed) is list else scalar(failed)
+        return feed_status(feed, "error", f"subscribe failed: {redact(topics) or text}")
     if op == "pong" or (op in _ACKED and success is True):
         return NOTHING
     if op == "auth" and success is True:

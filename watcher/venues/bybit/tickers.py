@@ -6,18 +6,19 @@ inverse tickers come as a snapshot, then deltas carrying only the fields that ch
 snapshots only. The book keeps each symbol's last, bid, ask, mark and index price strings and
 merges every frame onto them; a frame yields a row per price source it touched: "last" (with
 bid and ask) when any of the three came, "mark", "index". Prices keep Bybit's exact strings;
-"" or a zero is "no price" (an option nobody bid on); anything else must read as a finite,
-positive decimal, or the frame is malformed. A delta before any snapshot starts from nothing.
+"" or a zero is "no price" (an option nobody bid on); anything else must be a plain positive
+ASCII decimal (watcher.sanity's rule for every venue), or the frame is malformed. A delta before
+any snapshot starts from nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from watcher.errors import UnknownMessage
 from watcher.events import TickRow
+from watcher.sanity import MAX_TEXT, exchange_ms, quote
 from watcher.venues import Parsed
 from watcher.venues.bybit.replies import answer, decode, unknown
 from watcher.venues.bybit.wire import market_name
@@ -30,30 +31,15 @@ FIELDS: dict[str, tuple[str, str, str, str, str]] = {
     "option": ("lastPrice", "bidPrice", "askPrice", "markPrice", "indexPrice"),
     "spot": ("lastPrice", "", "", "", ""),  # usdIndexPrice is a USD index, not the pair's
 }
-MAX_MS = 4_102_444_800_000  # 2100-01-01: a ts past it is not epoch milliseconds
 _TOPIC = "tickers."
 _ABSENT: Any = object()  # a field the push leaves out: unchanged (null is malformed)
 # A symbol's state: [market, last, bid, ask, mark, index, want last, want mark, want index].
 _MARKET, _LAST, _BID, _ASK, _MARK, _INDEX, _WANT_LAST, _WANT_MARK, _WANT_INDEX = range(9)
 
 
-def _slow_price(text: str) -> str:
-    """Check a price in a form other than digits with one dot (a sign, an exponent, junk)."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError("not a price") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError("not a price")
-    return text if value else ""
-
-
 def price(text: str) -> str:
     """Return a price string as sent, "" for none ("" or zero); raise ValueError if not one."""
-    # Only a JSON string has replace(): a number, null or list raises AttributeError.
-    if text.replace(".", "", 1).isdecimal():
-        return text if text[0] != "0" or text.strip("0.") else ""
-    return _slow_price(text) if text else ""
+    return quote(text)  # watcher.sanity's rule, as every venue's: a plain positive ASCII decimal
 
 
 class TickerBook:
@@ -79,7 +65,9 @@ class TickerBook:
         topic = msg.get("topic")
         if topic is None:
             return answer(msg, raw, self.feed, self._redact)
-        if type(topic) is not str or not topic.startswith(_TOPIC):
+        if type(topic) is not str:  # never repr() a decoded value: deep JSON overflows it
+            raise self._unknown("topic is not a string", raw)
+        if not topic.startswith(_TOPIC):
             raise self._unknown(f"unknown topic {topic!r}", raw)
         try:
             return Parsed(self.rows(msg["data"], msg["type"], msg["ts"]), [])
@@ -89,10 +77,11 @@ class TickerBook:
     def rows(self, data: dict[str, Any], kind: str, ts: int) -> list[TickRow]:
         """Merge one ticker push's data onto the book; return the rows of the sources it moved."""
         symbol = data["symbol"]
-        if type(symbol) is not str or not symbol:
-            raise ValueError("no symbol")
-        if type(ts) is not int or not 0 < ts < MAX_MS:
+        if type(symbol) is not str or not symbol or len(self.category) + len(symbol) >= MAX_TEXT:
+            raise ValueError("no symbol")  # the market name, category:symbol, is at most MAX_TEXT
+        if type(ts) is not int:
             raise ValueError("bad ts")
+        exchange_ms(ts)  # the window every venue keeps, and the workers check again
         if kind == "snapshot":
             absent = ""  # a snapshot's missing field is no price: every slot is overwritten
         elif kind == "delta":
@@ -104,36 +93,60 @@ class TickerBook:
         last, bid, ask = get(last_f, absent), get(bid_f, absent), get(ask_f, absent)
         mark, index = get(mark_f, absent), get(index_f, absent)
         # Check every price before merging any (a bad frame changes nothing): "" is no price;
-        # inline for the form Bybit sends (digits, at most one dot, not zero), price() otherwise.
+        # inline for the form Bybit sends (ASCII digits, at most one dot, not zero; sanity.price's
+        # rule), price() otherwise.
         if (
             last is not _ABSENT
             and last != ""
-            and not (last.replace(".", "", 1).isdecimal() and (last[0] != "0" or last.strip("0.")))
+            and not (
+                last.replace(".", "", 1).isdecimal()
+                and last.isascii()
+                and len(last) < MAX_TEXT
+                and (last[0] != "0" or last.strip("0."))
+            )
         ):
             last = price(last)
         if (
             bid is not _ABSENT
             and bid != ""
-            and not (bid.replace(".", "", 1).isdecimal() and (bid[0] != "0" or bid.strip("0.")))
+            and not (
+                bid.replace(".", "", 1).isdecimal()
+                and bid.isascii()
+                and len(bid) < MAX_TEXT
+                and (bid[0] != "0" or bid.strip("0."))
+            )
         ):
             bid = price(bid)
         if (
             ask is not _ABSENT
             and ask != ""
-            and not (ask.replace(".", "", 1).isdecimal() and (ask[0] != "0" or ask.strip("0.")))
+            and not (
+                ask.replace(".", "", 1).isdecimal()
+                and ask.isascii()
+                and len(ask) < MAX_TEXT
+                and (ask[0] != "0" or ask.strip("0."))
+            )
         ):
             ask = price(ask)
         if (
             mark is not _ABSENT
             and mark != ""
-            and not (mark.replace(".", "", 1).isdecimal() and (mark[0] != "0" or mark.strip("0.")))
+            and not (
+                mark.replace(".", "", 1).isdecimal()
+                and mark.isascii()
+                and len(mark) < MAX_TEXT
+                and (mark[0] != "0" or mark.strip("0."))
+            )
         ):
             mark = price(mark)
         if (
             index is not _ABSENT
             and index != ""
             and not (
-                index.replace(".", "", 1).isdecimal() and (index[0] != "0" or index.strip("0."))
+                index.replace(".", "", 1).isdecimal()
+                and index.isascii()
+                and len(index) < MAX_TEXT
+                and (index[0] != "0" or index.strip("0."))
             )
         ):
             index = price(index)

@@ -215,7 +215,9 @@ class Bybit:
         topic = msg.get("topic")
         if topic is None:
             return answer(msg, raw, "private", self._redact)
-        base, _, category = str(topic).partition(".")  # order, or categorised: order.linear
+        if type(topic) is not str:  # never str() a decoded value: deep JSON overflows repr
+            raise self._unknown("topic is not a string", raw)
+        base, _, category = topic.partition(".")  # order, or categorised: order.linear
         handler = self._private.get(base)
         if handler is None or (category and category not in CATEGORIES):
             raise self._unknown(f"unknown topic {topic!r}", raw)
@@ -227,7 +229,8 @@ class Bybit:
         except ValidationError as exc:
             fields = ",".join(".".join(map(str, e["loc"])) for e in exc.errors())
             raise self._unknown(f"{topic}: invalid {fields}", raw) from None
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            # ArithmeticError: OverflowError, and decimal's Overflow (a ratio of absurd amounts)
             raise self._unknown(f"{topic}: bad push ({type(exc).__name__})", raw) from None
 
     def trading(self, timeout: float = 10.0) -> Trading:
