@@ -118,6 +118,20 @@ def quote(text: Any) -> str:
         return ""
 
 
+def tick_value(price: str, ms: object) -> Decimal:
+    """Return a stored tick row's price as a Decimal, if it and the row's time are in bounds.
+
+    The workers' check of what any writer put in a ticks stream: positive() and exchange_ms()
+    for an int, in one call (this runs per tick).
+    """
+    value = Decimal(price)
+    if not (value.is_finite() and value > 0 and -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT):
+        raise ValueError("tick price out of range")
+    if type(ms) is not int or ms < MIN_MS or (ms > _ceiling and ms > latest_ms()):
+        raise ValueError("tick time out of range")
+    return value
+
+
 def scalar(value: object) -> str:
     """Return a decoded JSON scalar as text, "" for null, a list or an object.
 

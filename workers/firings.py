@@ -23,7 +23,7 @@ from rules.base import Cooldown, Every, Rule
 from watcher import keys
 from watcher.errors import sample
 from watcher.events import Event, decode_event
-from watcher.sanity import exchange_ms, positive
+from watcher.sanity import tick_value
 from workers.context import Context
 from workers.state import ClaimRequest
 
@@ -173,11 +173,8 @@ def _decode_ticks(data: bytes) -> list[Tick]:
         market, source, price, bid, ask, ms = row
         if not all(isinstance(v, str) for v in (market, source, price, bid, ask)):
             raise TypeError("tick row fields must be strings")
-        if type(ms) is not int:
-            raise TypeError("tick row time must be integer milliseconds")
         # What the watcher refuses is undecodable here too (any writer may add to a stream): an
         # absurd time or price would raise later, rendering a message, before the entry is acked.
-        exchange_ms(ms)
-        now = positive(Decimal(price))
+        now = tick_value(price, ms)
         ticks.append((market, source, price, now, bid, ask, ms))
     return ticks

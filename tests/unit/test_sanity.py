@@ -183,3 +183,19 @@ def test_a_tick_with_one_bad_part_is_refused(part: int, value: object) -> None:
     row[part] = value
     with pytest.raises(ValueError, match=r"market|price|amount|time"):
         sanity.tick(*row)
+
+
+def test_a_stored_tick_reads_only_within_bounds() -> None:
+    assert sanity.tick_value("65000.5", NOW_MS) == Decimal("65000.5")
+    for price, ms in [
+        ("-1", NOW_MS),
+        ("0", NOW_MS),
+        ("NaN", NOW_MS),
+        ("1e999999999", NOW_MS),
+        ("1", NOW_MS + 2 * sanity.AHEAD_MS),
+        ("1", 0),
+        ("1", True),
+        ("1", "1597026383085"),
+    ]:
+        with pytest.raises(ValueError, match="tick"):
+            sanity.tick_value(price, ms)
