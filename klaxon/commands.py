@@ -104,8 +104,11 @@ def notify(paths: list[Path], channel: str, message: str) -> int:
 
 
 def watch(paths: list[Path] | None) -> int:
-    """Run the watcher until SIGINT/SIGTERM."""
-    from klaxon.wiring import accounts, build_watchers
+    """Run the watcher until SIGINT/SIGTERM, on the series of the published rules version;
+    SIGHUP publishes the rule files' version (as `klaxon reload` does)."""
+    from klaxon.reload import publish_in_child
+    from klaxon.wiring import MarketFollower, accounts, build_watchers
+    from watcher.published import read_published
 
     settings = load(WatcherSettings, rules=paths)
     redis_secrets = logs.url_secrets(settings.redis_url.get_secret_value())
@@ -113,15 +116,38 @@ def watch(paths: list[Path] | None) -> int:
     built = accounts(settings.accounts)
     secrets = redis_secrets + [s for account in built for s in account.settings.secrets()]
     logs.setup(settings.log_level, secrets, "watcher")
-    ruleset = _ruleset(settings.rules, settings.venues())
-    logs.setup(settings.log_level, secrets + _channel_secrets(ruleset), "watcher")
-    watchers = build_watchers(settings, built, ruleset)
-    stop = threading.Event()
+    client = redis.Redis.from_url(settings.redis_url)
+
+    def publish() -> None:
+        try:
+            for line in publish_in_child(settings.rules):
+                log.info("%s", line)
+        except ConfigError as exc:
+            log.error("rule files not published; the version in force stays:")
+            for line in exc.errors:
+                log.error("%s", line)
+
+    published = read_published(client)
+    if published is None:
+        # A first start: nothing published yet, so this watcher publishes its files.
+        log.info("no rules version published yet: publishing the rule files")
+        for line in publish_in_child(settings.rules):
+            log.info("%s", line)
+        published = read_published(client)
+        if published is None:
+            raise ConfigError("the rules version was published but cannot be read back")
+    watchers = build_watchers(settings, built, published.series)
+    follower = MarketFollower(client, watchers, published)
+    stop, hup = threading.Event(), threading.Event()
     _on_stop(stop)
+    signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())
     runners = [
         threading.Thread(target=w.run, name=f"watcher-{w.publisher.venue}-{w.publisher.account}")
         for w in watchers
     ]
+    runners.append(
+        threading.Thread(target=follower.run, args=(stop, hup, publish), name="rules-follower")
+    )
     for runner in runners:
         runner.start()
     stop.wait()

@@ -1,18 +1,21 @@
-"""Build the venue accounts of KLAXON_ACCOUNTS, and their watchers, from settings and rules."""
+"""Build the venue accounts of KLAXON_ACCOUNTS and their watchers from settings and the price
+series of the published rules version; keep the watchers on the series of each new version."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
 
 from klaxon.settings import AccountRef, WatcherSettings, load
-from rules.load import RuleSet
 from watcher.audit import audit_key
 from watcher.backfill import BackfillOptions
 from watcher.errors import ConfigError
 from watcher.publish import Publisher
+from watcher.published import Published, Series, published_version, read_published
 from watcher.service import Watcher
 from watcher.venues import Venue, VenueSettings, venue_class
 
@@ -47,17 +50,17 @@ def accounts(refs: list[AccountRef]) -> list[Account]:
 
 
 def build_watchers(
-    settings: WatcherSettings, built: list[Account], ruleset: RuleSet
+    settings: WatcherSettings, built: list[Account], series: Iterable[Series]
 ) -> list[Watcher]:
     """One Watcher per account, each with its own connections and publisher.
 
-    The first account of a venue holds its public feed (every series the rules name on that
-    venue); every account with an API key holds its own private feed. A later account of a venue
-    without a key would watch nothing: ConfigError. Each key is audited first (watcher.audit):
-    one that may withdraw is a ConfigError.
+    The first account of a venue holds its public feed (every (venue, market, source) series
+    the rules stream on that venue); every account with an API key holds its own private feed.
+    A later account of a venue without a key would watch nothing: ConfigError. Each key is
+    audited first (watcher.audit): one that may withdraw is a ConfigError.
     """
     wanted: dict[str, set[tuple[str, str]]] = {}
-    for name, market, source in ruleset.markets():
+    for name, market, source in series:
         wanted.setdefault(name, set()).add((market, source))
     unwatched = sorted(set(wanted) - {a.ref.venue for a in built})
     if unwatched:
@@ -77,7 +80,7 @@ def build_watchers(
     watchers: list[Watcher] = []
     for account in built:
         venue = account.venue
-        series = wanted.pop(venue.name, set())
+        mine = wanted.pop(venue.name, set())
         first = all(w.publisher.venue != venue.name for w in watchers)
         if not first and not venue.has_credentials:
             errors.append(
@@ -89,8 +92,68 @@ def build_watchers(
             client, venue.name, venue.account, settings.partitions, settings.maxlen
         )
         watchers.append(
-            Watcher(venue, publisher, series, private=venue.has_credentials, backfill=backfill)
+            Watcher(venue, publisher, mine, private=venue.has_credentials, backfill=backfill)
         )
     if errors:
         raise ConfigError("bad accounts", errors=errors)
     return watchers
+
+
+def public_holders(watchers: Iterable[Watcher]) -> dict[str, Watcher]:
+    """Return, by venue, the watcher that holds the venue's public feed (its first account)."""
+    holders: dict[str, Watcher] = {}
+    for watcher in watchers:
+        holders.setdefault(watcher.publisher.venue, watcher)
+    return holders
+
+
+class MarketFollower:
+    """Keeps every venue's public feed on the series of the published rules version.
+
+    poll() reads the published version (one HGET); when it changed, it reads the version's
+    series and resubscribes each venue's public feed to its share (Watcher.resubscribe:
+    reconnects the feeds whose series changed, and only those).
+    """
+
+    def __init__(
+        self, client: redis.Redis, watchers: Iterable[Watcher], published: Published
+    ) -> None:
+        self.client = client
+        self.holders = public_holders(watchers)
+        self.version = published.version
+
+    def poll(self) -> bool:
+        """Follow a new published version, if there is one; return whether one was followed."""
+        if published_version(self.client) in (None, self.version):
+            return False
+        published = read_published(self.client)
+        if published is None:
+            return False
+        self.version = published.version
+        venues = {venue for venue, _, _ in published.series}
+        unwatched = sorted(venues - set(self.holders))
+        if unwatched:
+            log.warning("rules name venues no account is on (they never fire): %s", unwatched)
+        for venue, watcher in self.holders.items():
+            watcher.resubscribe(published.venue_series(venue))
+        log.info("following rules version %s", published.version[:12])
+        return True
+
+    def run(
+        self,
+        stop: threading.Event,
+        hup: threading.Event,
+        publish: Callable[[], None],
+        interval: float = 1.0,
+    ) -> None:
+        """Poll every `interval` seconds until `stop`; when `hup` is set, clear it and
+        `publish` (the rule files' version) first."""
+        while not stop.is_set():
+            if hup.is_set():
+                hup.clear()
+                publish()
+            try:
+                self.poll()
+            except redis.RedisError as exc:
+                log.warning("cannot read the published rules version: %s", type(exc).__name__)
+            hup.wait(interval)

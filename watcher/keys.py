@@ -183,3 +183,12 @@ def backfill_mark(venue: str, account: str) -> str:
 def key_permissions(venue: str, account: str) -> str:
     """What an account's API key may do, as the watcher's audit found ("read,trade")."""
     return f"{PREFIX}:key:{venue}:{account}"
+
+
+# --- the published rules version (klaxon reload; workers and the watcher follow it) ---------
+
+# Hash: the rules version the workers run, the price series the watcher streams for it, when.
+RULES = f"{PREFIX}:rules"
+RULES_VERSION = "version"  # RuleSet.version: a hash of the rule files' bytes
+RULES_SERIES = "series"  # JSON: the sorted [venue, market, source] series the rules stream
+RULES_PUBLISHED = "published"  # epoch ms of the publication

@@ -11,7 +11,6 @@ its claim. Every other event is decoded to its model and matched by the kinds th
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -146,7 +145,7 @@ class Batch:
             if slot in self.slots:
                 return  # one claim per once/cooldown rule per batch: later ones would lose
             if isinstance(repeat, Cooldown):
-                if self.context.cooldown_until.get(rule.id, 0.0) > time.monotonic():
+                if self.context.cooldown_until.get(rule.id, 0.0) > self.context.clock():
                     return
                 ttl = max(1, round(repeat.seconds * 1000))
             else:

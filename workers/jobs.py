@@ -26,7 +26,7 @@ def _job() -> Job:
 def evaluate(stream: str) -> int:
     """Drain one stream's new events through the rules; return how many were evaluated."""
     connection: redis.Redis = _job().connection
-    return evaluate_stream(connection, stream, context.current())
+    return evaluate_stream(connection, stream, context.current(connection))
 
 
 def notify(channel: str, title: str, body: str, firing: str) -> str:
@@ -34,7 +34,7 @@ def notify(channel: str, title: str, body: str, firing: str) -> str:
     at most once per job id, within the channel's rate limits (see workers/delivery.py)."""
     job = _job()
     message = Message(id=job.id, firing=firing, title=title, body=body)
-    channels = context.current().ruleset.channels
+    channels = context.current(job.connection).ruleset.channels
     outcome = submit(job.connection, channels, channel, message)
     log.debug("firing %s for channel '%s': %s", firing, channel, outcome)
     return outcome
@@ -43,4 +43,5 @@ def notify(channel: str, title: str, body: str, firing: str) -> str:
 def flush(channel: str, due: int | None = None) -> int:
     """Send what a channel's outbox may send now (a scheduled flush); return how many."""
     job = _job()
-    return delivery.flush(job.connection, context.current().ruleset.channels, channel, due)
+    channels = context.current(job.connection).ruleset.channels
+    return delivery.flush(job.connection, channels, channel, due)

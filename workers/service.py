@@ -64,21 +64,22 @@ def load(
     rule_paths: Sequence[Path] | None = None,
     venues: Collection[str] | None = None,
 ) -> context.Context:
-    """Install a RuleSet, or load rule files; files given are watched and reloaded on change.
+    """Install a RuleSet, or load rule files; files given are reloaded when a new rules
+    version is published in Redis (see workers.context).
 
     With a RuleSet and `rule_paths` (the files it was loaded from) the RuleSet is used as is
-    and the files are watched. Files are loaded on the configured `venues` (see load_rules).
+    and the files are followed. Files are loaded on the configured `venues` (see load_rules).
     Channels apprise cannot use are refused (ConfigError).
     """
     silence_url_loggers()
     if not isinstance(rules, RuleSet):
         # Refuses channels apprise cannot use, as every reload does.
-        return context.watch(rules, venues=venues)
+        return context.follow(rules, venues=venues)
     errors = check_channels(rules)
     if errors:
         raise ConfigError(errors[0], errors=errors)
     if rule_paths:
-        return context.watch(rule_paths, loaded=rules, venues=venues)
+        return context.follow(rule_paths, loaded=rules, venues=venues)
     return context.install(rules)
 
 

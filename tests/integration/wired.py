@@ -21,4 +21,4 @@ def build(
     settings = load(WatcherSettings, rules=[rules])
     ruleset = load_rules(settings.rules, env={}, venues=settings.venues())
     configured = accounts(settings.accounts)
-    return configured, build_watchers(settings, configured, ruleset)
+    return configured, build_watchers(settings, configured, ruleset.markets())

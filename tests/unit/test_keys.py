@@ -58,6 +58,10 @@ from watcher import keys
         (keys.NOTIFY_JOB, "workers.jobs.notify"),
         (keys.FLUSH_JOB, "workers.jobs.flush"),
         (keys.STAT_DUPLICATES, "duplicates_dropped"),
+        (keys.RULES, "klaxon:rules"),
+        (keys.RULES_VERSION, "version"),
+        (keys.RULES_SERIES, "series"),
+        (keys.RULES_PUBLISHED, "published"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from rules.fill import FillRule
 from rules.load import load_rules
 from rules.price import PriceRule
 from watcher.errors import ConfigError
+from watcher.published import publish
 from workers import context
 
 CHANNELS = 'channels: {desk: "json://127.0.0.1:9/x"}\n'
@@ -88,13 +90,18 @@ def _no_worker_rules() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("_no_worker_rules")
-def test_the_worker_loads_and_reloads_on_the_configured_venues(tmp_path: Path) -> None:
+def test_the_worker_loads_and_reloads_on_the_configured_venues(
+    tmp_path: Path, r: redis.Redis
+) -> None:
     path = write(tmp_path / "r.yaml", RULES)
     with pytest.raises(ConfigError, match=r"r\.yaml:5: price: no venue given"):
-        context.watch([path], env={}, venues=("okx", "bybit"))
-    context.watch([path], env={}, interval=0.0, venues=("bybit",))
-    assert [r.venue for r in context.current().ruleset.of(PriceRule)] == ["bybit", "okx"]
+        context.follow([path], env={}, venues=("okx", "bybit"))
+    context.follow([path], env={}, interval=0.0, venues=("bybit",))
+    assert [rule.venue for rule in context.current(r).ruleset.of(PriceRule)] == ["bybit", "okx"]
     # A reload reads the files on the same venues: still bybit, not the default.
     write(path, RULES.replace('"65000"', '"66000.5"'))
-    assert [str(r.level) for r in context.current().ruleset.of(PriceRule)] == ["66000.5", "3000"]
-    assert context.current().ruleset.of(PriceRule)[0].venue == "bybit"
+    new = load_rules([path], env={}, venues=("bybit",))
+    publish(r, new.version, new.markets())
+    rules = context.current(r).ruleset.of(PriceRule)
+    assert [str(rule.level) for rule in rules] == ["66000.5", "3000"]
+    assert rules[0].venue == "bybit"

@@ -140,7 +140,7 @@ def test_a_later_account_without_a_key_would_watch_nothing(
     settings = load(WatcherSettings)
     ruleset = load_rules([rules], env={}, venues=settings.venues())
     with pytest.raises(ConfigError) as caught:
-        build_watchers(settings, accounts(settings.accounts), ruleset)
+        build_watchers(settings, accounts(settings.accounts), ruleset.markets())
     assert caught.value.errors == [
         "account okx/hedge: no API key, and its venue's market data comes with the first "
         "account: it would watch nothing"
