@@ -1,4 +1,5 @@
-"""The `klaxon` command: run | watch | work | check | notify | sim | status | redeliver | bench."""
+"""The `klaxon` command: run | watch | work | check | reload | replay | record | notify | sim |
+status | redeliver | bench."""
 
 from __future__ import annotations
 
@@ -62,6 +63,35 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate rule files; print file:line errors")
     check.add_argument("rules", type=Path, nargs="+")
     check.set_defaults(func=_check)
+
+    reload = sub.add_parser(
+        "reload",
+        help="check rule files, then publish their version: workers and the watcher follow it",
+    )
+    reload.add_argument("rules", type=Path, nargs="*", help="rule files (default KLAXON_RULES)")
+    reload.set_defaults(func=_reload)
+
+    replay = sub.add_parser(
+        "replay", help="print what rules would have fired over a price path; sends nothing"
+    )
+    replay.add_argument("rules", type=Path, nargs="+")
+    replay.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        help="a `klaxon record` file, or a CSV of ts,market,price[,venue,source]",
+    )
+    replay.set_defaults(func=_replay)
+
+    record = sub.add_parser("record", help="write the live streams to a file for klaxon replay")
+    record.add_argument("--out", type=Path, required=True)
+    record.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    record.add_argument("--count", type=int, help="stop after this many entries")
+    record.add_argument(
+        "--backlog", action="store_true", help="start with every entry the streams still hold"
+    )
+    record.set_defaults(func=_record)
 
     notify = sub.add_parser("notify", help="send a test message to a channel of a rule file")
     notify.add_argument("channel")
@@ -137,6 +167,24 @@ def _check(args: argparse.Namespace) -> int:
     from klaxon.commands import check
 
     return check(args.rules)
+
+
+def _reload(args: argparse.Namespace) -> int:
+    from klaxon.reload import reload
+
+    return reload(args.rules or None)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from klaxon.replay import replay
+
+    return replay(args.rules, args.source)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from klaxon.record import record
+
+    return record(args.out, args.seconds, args.count, args.backlog)
 
 
 def _notify(args: argparse.Namespace) -> int:
