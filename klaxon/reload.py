@@ -60,14 +60,15 @@ def reload(paths: list[Path] | None) -> int:
     return 0
 
 
-def publish_in_child(paths: Sequence[Path]) -> list[str]:
-    """Run `klaxon reload PATHS` in a child process with this environment; return what it
-    printed; ConfigError with its error lines when it refused the files."""
+def publish_in_child(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> list[str]:
+    """Run `klaxon reload PATHS` in a child process (with this process's environment, or
+    `env`); return what it printed; ConfigError with its error lines when it refused the
+    files."""
     command = [sys.executable, "-m", "klaxon", "reload", *(str(p) for p in paths)]
     try:
         # argv is our own klaxon command line and the configured rule paths
         done = subprocess.run(  # noqa: S603
-            command, capture_output=True, text=True, timeout=CHILD_TIMEOUT
+            command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, env=env
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(f"klaxon reload took more than {CHILD_TIMEOUT:.0f}s") from None

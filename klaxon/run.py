@@ -1,6 +1,7 @@
 """`klaxon run`: the whole service on embedded defaults, in one command.
 
-A private redis-server (unless KLAXON_REDIS_URL is set), the OKX simulator, the watcher and two
+A private redis-server (unless KLAXON_REDIS_URL is set), the OKX simulator, then the rules
+version published (`klaxon reload`, so the watcher finds its series), the watcher and two
 workers, with rules/examples/demo.yaml; its channel is a local inbox that prints each alert and
 appends it to .klaxon/alerts.jsonl, reached through apprise's json:// plugin. A demo driver moves
 the simulated BTC price across a rule's level and places a market order so that a price alert and
@@ -25,6 +26,7 @@ from klaxon.children import Children
 from klaxon.inbox import Inbox
 from klaxon.logs import masked_url
 from klaxon.redis_server import RedisServer, free_port
+from klaxon.reload import publish_in_child
 from klaxon.settings import EXAMPLES
 from watcher.errors import KlaxonError
 from watcher.venues.okx import Okx, OkxCredentials
@@ -73,6 +75,10 @@ def run(home: Path, workers: int, rules: list[Path] | None, demo: bool) -> int:
             flush=True,
         )
         children.klaxon("simulator", ["sim"], env)
+        # The rules version first (`klaxon reload`): the watcher subscribes to its series, and
+        # rule files that do not load stop everything here, with their file:line errors.
+        for line in publish_in_child(rules or [EXAMPLES / "demo.yaml"], env):
+            log.info("%s", line)
         _wait_http(f"http://127.0.0.1:{sim_port}/api/v5/public/time", stop, children)
         children.klaxon("watcher", ["watch"], env)
         for n in range(1, workers + 1):

@@ -123,11 +123,14 @@ def test_a_published_version_whose_files_do_not_load_here_keeps_the_running_rule
     assert _level(r) == "65000"
     assert _level(r) == "65000"
     errors = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR]
-    assert errors == [  # once per published version, however often the worker looks
-        f"rules version {published[:12]} is published but the rule files here do not load; "
-        f"keeping version {running[:12]}",
-        f"{path}:6: notify: unknown channel 'nowhere'; channels: desk",
-    ]
+    assert (
+        errors
+        == [  # once per published version, however often the worker looks
+            f"rules version {published[:12]} is published but the rule files here do not load; "
+            f"keeping version {running[:12]}",
+            f"{path}:6: notify: unknown channel 'nowhere'; channels: desk",
+        ]
+    )
     _write(path, "71000.25")
     _publish(r, path)
     assert _level(r) == "71000.25"
@@ -273,7 +276,9 @@ class _WindowBook:
 
 
 def _windowed(version: str) -> RuleSet:
-    return RuleSet(channels={}, books={"price": PriceBook(), "fill": _WindowBook()}, version=version)
+    return RuleSet(
+        channels={}, books={"price": PriceBook(), "fill": _WindowBook()}, version=version
+    )
 
 
 def test_a_matcher_that_adopts_takes_over_the_previous_matchers_state() -> None:
@@ -283,8 +288,7 @@ def test_a_matcher_that_adopts_takes_over_the_previous_matchers_state() -> None:
     window.state["rule-a"] = 7
     second = context.install(_windowed("v2"))
     adopted = second.dispatch.matchers["fill"]
-    assert isinstance(adopted, _Window) and adopted is not window
+    assert isinstance(adopted, _Window)
+    assert adopted is not window
     assert adopted.state == {"rule-a": 7}
-    assert adopted.adopted == [
-        (window, first.ruleset.books["fill"], second.ruleset.books["fill"])
-    ]
+    assert adopted.adopted == [(window, first.ruleset.books["fill"], second.ruleset.books["fill"])]
