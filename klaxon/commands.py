@@ -225,10 +225,11 @@ def sim(
 
 
 def status() -> int:
-    """Print each account's key permissions and backfill mark, stream lengths and lag, queue
-    sizes and counters."""
+    """Print the published rules version, each account's key permissions and backfill mark,
+    stream lengths and lag, queue sizes and counters."""
     settings = load(WorkerSettings)
     r = redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    print(_rules_status(r))
     for ref in settings.accounts:
         print(f"account {ref.label}: {_account_status(r, ref.venue, ref.account)}")
     for stream in sorted(r.scan_iter(f"{keys.PREFIX}:*", _type="stream")):
@@ -269,6 +270,18 @@ def redeliver(job_ids: list[str], everything: bool) -> int:
         print(f"not a dead letter: {job_id}", file=sys.stderr)
     print(f"{len(moved)} dead letter(s) queued for redelivery")
     return 1 if unknown else 0
+
+
+def _rules_status(r: redis.Redis) -> str:
+    """The rules version in force: its hash, when it was published, how many series."""
+    from watcher.published import read_published
+
+    published = read_published(r)
+    if published is None:
+        return "rules: no version published yet (klaxon reload publishes the rule files)"
+    at = utc_from_ms(published.published_ms).isoformat(timespec="seconds")
+    count = len(published.series)
+    return f"rules: version {published.version[:12]} published {at}, {count} price series"
 
 
 def _account_status(r: redis.Redis, venue: str, account: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from klaxon.cli import main
+from watcher.published import publish
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "rules" / "examples").glob("*.yaml"))
 
@@ -70,3 +72,10 @@ def test_status_shows_streams_queues_and_counters(
     assert "klaxon:ticks:0: 1 entries; evaluators pending 0 lag 1" in out
     assert "queue klaxon-evaluate: 0 waiting" in out
     assert "ticks_in: 5" in out
+    assert out[0] == "rules: no version published yet (klaxon reload publishes the rule files)"
+    publish(r, "0123456789abcdef", [("okx", "BTC-USDT", "last"), ("okx", "ETH-USDT", "mark")])
+    assert main(["status"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert re.fullmatch(
+        r"rules: version 0123456789ab published 20\d\d-[-0-9T:]{14}\+00:00, 2 price series", first
+    )
