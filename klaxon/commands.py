@@ -110,6 +110,8 @@ def watch(paths: list[Path] | None) -> int:
     from klaxon.wiring import MarketFollower, accounts, build_watchers
     from watcher.published import read_published
 
+    stop, hup = threading.Event(), threading.Event()
+    signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())  # handled once running
     settings = load(WatcherSettings, rules=paths)
     redis_secrets = logs.url_secrets(settings.redis_url.get_secret_value())
     logs.setup(settings.log_level, redis_secrets, "watcher")
@@ -138,9 +140,7 @@ def watch(paths: list[Path] | None) -> int:
             raise ConfigError("the rules version was published but cannot be read back")
     watchers = build_watchers(settings, built, published.series)
     follower = MarketFollower(client, watchers, published)
-    stop, hup = threading.Event(), threading.Event()
     _on_stop(stop)
-    signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())
     runners = [
         threading.Thread(target=w.run, name=f"watcher-{w.publisher.venue}-{w.publisher.account}")
         for w in watchers
