@@ -72,7 +72,13 @@ def publish_in_child(paths: Sequence[Path], env: Mapping[str, str] | None = None
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(f"klaxon reload took more than {CHILD_TIMEOUT:.0f}s") from None
-    if done.returncode != 0:
-        lines = done.stderr.splitlines() or [f"klaxon reload exited with {done.returncode}"]
+    if done.returncode == 1:  # refused: its stderr is klaxon's own file:line messages
+        lines = done.stderr.splitlines() or ["klaxon reload refused the rule files"]
         raise ConfigError("the rule files were not published", errors=lines)
+    if done.returncode != 0:
+        # Anything else (a crash): its output is not ours to vouch for, and could quote a
+        # channel URL this process does not know to mask; it is not passed on.
+        raise ConfigError(
+            f"klaxon reload failed (exit {done.returncode}); run it by hand to see why"
+        )
     return done.stdout.splitlines()
