@@ -118,7 +118,7 @@ def watch(paths: list[Path] | None) -> int:
     built = accounts(settings.accounts)
     secrets = redis_secrets + [s for account in built for s in account.settings.secrets()]
     logs.setup(settings.log_level, secrets, "watcher")
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
 
     def publish() -> None:
         try:

@@ -35,7 +35,7 @@ def record(out: Path, seconds: float | None, count: int | None, backlog: bool) -
     """Write the streams' entries to `out` until `seconds` pass or `count` entries are written
     (or Ctrl-C); print how many were written."""
     settings = load(WorkerSettings)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
     streams = streams_of(settings)
     written = 0
     try:

@@ -44,7 +44,7 @@ def publish_files(
 def reload(paths: list[Path] | None) -> int:
     """Publish the rule files' version (KLAXON_RULES, or `paths`); print what changed."""
     settings = load(WorkerSettings, rules=paths)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
     try:
         ruleset, published, previous = publish_files(client, settings.rules, settings.venues())
     finally:
