@@ -38,6 +38,15 @@ class SimConfig:
     # start by a CA made with it (Simulator.certificates; needs the `sim` extra).
     tls: bool = False
     tls_port: int = 0
+    # Where the venue's connections have these limits (Binance), compressible for tests: a
+    # listen key's life without a keepalive (Binance 60 min), a connection's longest life
+    # (Binance 24 h), and seconds between server pings (0: the venue's documented interval).
+    listen_key_ttl: float = 3600.0
+    max_connection_age: float = 86400.0
+    ping_interval: float = 0.0
+    # The API key's Ed25519 public key (PEM): set, REST signatures are Ed25519 over it (where the
+    # venue has such keys: Binance) instead of the HMAC of secret_key; needs the `sim` extra.
+    ed25519_public_key: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.markets is not None and not self.markets:
@@ -58,6 +67,10 @@ class SimConfig:
             raise ValueError("SimConfig.tick_interval must be > 0")
         if self.idle_timeout <= 0:
             raise ValueError("SimConfig.idle_timeout must be > 0")
+        if self.listen_key_ttl <= 0 or self.max_connection_age <= 0:
+            raise ValueError("SimConfig.listen_key_ttl and max_connection_age must be > 0")
+        if self.ping_interval < 0:
+            raise ValueError("SimConfig.ping_interval must be >= 0 (0: the venue's own)")
         if not 0 <= self.port <= 65535:
             raise ValueError("SimConfig.port must be in 0..65535")
         if not 0 <= self.tls_port <= 65535:

@@ -40,6 +40,7 @@ class Client:
         self.subscriptions: list[dict[str, str]] = []
         self.logged_in = False
         self.last_traffic = asyncio.get_running_loop().time()
+        self.last_pong: float | None = None  # loop time of the last pong (venues that ping)
 
     def touch(self) -> None:
         """Records traffic in either direction (it postpones the idle close)."""
@@ -114,6 +115,7 @@ class Hub:
 
 OnText = Callable[[Client, str], Awaitable[None]]
 OnBinary = Callable[[Client, bytes], Awaitable[None]]
+OnOpen = Callable[[Client], None]
 
 
 async def serve(
@@ -123,14 +125,19 @@ async def serve(
     on_text: OnText,
     on_binary: OnBinary | None = None,
     idle: IdleClose | None = None,
+    on_open: OnOpen | None = None,
 ) -> web.WebSocketResponse:
     """Runs one websocket connection of `feed`: text frames go to `on_text`, binary ones to
-    `on_binary` (ignored without one); protocol pings are answered and do not count as traffic."""
+    `on_binary` (ignored without one); protocol pings are answered and do not count as traffic,
+    pongs are recorded (Client.last_pong). `on_open` sees the client before any event can reach
+    it (a venue sets up what the request's URL subscribed to)."""
     # autoping off: a protocol ping is answered here but, as on OKX, does not postpone `idle`;
     # only data frames (a venue's text "ping" among them) keep a connection alive.
     ws = web.WebSocketResponse(autoping=False, timeout=2.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
     client = Client(feed, ws, request)
+    if on_open is not None:
+        on_open(client)
     hub.clients[feed].add(client)
     watchdog = asyncio.create_task(client.watch_idle(idle)) if idle is not None else None
     try:
@@ -140,6 +147,8 @@ async def serve(
                 await on_text(client, msg.data)
             elif msg.type is WSMsgType.PING:
                 await ws.pong(msg.data)
+            elif msg.type is WSMsgType.PONG:
+                client.last_pong = asyncio.get_running_loop().time()
             elif msg.type is WSMsgType.BINARY:
                 client.touch()
                 if on_binary is not None:

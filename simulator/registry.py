@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from simulator.binance import Binance, BinanceUsdm
 from simulator.okx import Okx
 from simulator.protocol import VenueProtocol
 
 PROTOCOLS: Mapping[str, type[VenueProtocol]] = MappingProxyType(
     {
         "okx": Okx,
+        "binance": Binance,
+        "binanceusdm": BinanceUsdm,
     }
 )
 
