@@ -105,27 +105,32 @@ def spot_cancel(o: OrderView, cancel_id: str) -> Record:
     }
 
 
-def usdm_order(o: OrderView, with_time: bool = False) -> Record:
-    """POST, DELETE and (`with_time`) GET /fapi/v1/order."""
+def usdm_order(o: OrderView, query: bool = False) -> Record:
+    """POST and DELETE /fapi/v1/order; with `query`, GET (which has `time`, not `cumQty`)."""
     record: Record = {
         "avgPrice": fmt_amount(o.avg_price) if o.avg_price is not None else "0",
         "clientOrderId": o.request.client_id,
-        "cumQty": fmt_amount(o.filled),
-        "cumQuote": quote_filled(o),
-        "executedQty": fmt_amount(o.filled),
-        "orderId": numeric_id(o.order_id),
-        "origQty": fmt(o.request.size),
-        "origType": order_type(o),
-        "price": price(o),
-        "reduceOnly": o.request.reduce_only,
-        "side": side(o),
-        "positionSide": "BOTH",
-        "status": status(o),
-        "stopPrice": "0",
-        "closePosition": False,
-        "symbol": o.request.market,
     }
-    if with_time:
+    if not query:
+        record["cumQty"] = fmt_amount(o.filled)
+    record.update(
+        {
+            "cumQuote": quote_filled(o),
+            "executedQty": fmt_amount(o.filled),
+            "orderId": numeric_id(o.order_id),
+            "origQty": fmt(o.request.size),
+            "origType": order_type(o),
+            "price": price(o),
+            "reduceOnly": o.request.reduce_only,
+            "side": side(o),
+            "positionSide": "BOTH",
+            "status": status(o),
+            "stopPrice": "0",
+            "closePosition": False,
+            "symbol": o.request.market,
+        }
+    )
+    if query:
         record["time"] = o.c_time
     record.update(
         {

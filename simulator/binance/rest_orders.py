@@ -160,7 +160,7 @@ async def query(call: Call) -> web.Response:
     if found is None:
         raise RejectedError(Reject(400, -2013, "Order does not exist."))
     if call.product.futures:
-        return web.json_response(records.usdm_order(found, with_time=True))
+        return web.json_response(records.usdm_order(found, query=True))
     return web.json_response(records.spot_order(found))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -58,14 +59,16 @@ async def _keep(client: Client, config: SimConfig, product: Product) -> None:
     interval = config.ping_interval or product.ping_interval
     pong_timeout = 3 * config.ping_interval if config.ping_interval else product.pong_timeout
     close_at = loop.time() + config.max_connection_age
-    next_ping, pinged_at = loop.time() + interval, -1.0
+    next_ping = loop.time() + interval
+    waiting: float | None = None  # when the oldest ping not answered yet was sent
     while not client.ws.closed:
         now = loop.time()
+        if waiting is not None and client.last_pong is not None and client.last_pong >= waiting:
+            waiting = None
         if now >= close_at:
             await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"")
             return
-        answered = client.last_pong is not None and client.last_pong >= pinged_at
-        if pinged_at >= 0 and not answered and now - pinged_at >= pong_timeout:
+        if waiting is not None and now - waiting >= pong_timeout:
             await client.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"")
             return
         if now >= next_ping:
@@ -73,11 +76,10 @@ async def _keep(client: Client, config: SimConfig, product: Product) -> None:
                 await client.ws.ping(str(int(now * 1000)).encode())
             except ConnectionResetError:
                 return
-            pinged_at, next_ping = now, now + interval
-        due = [close_at, next_ping]
-        if pinged_at >= 0 and not answered:
-            due.append(pinged_at + pong_timeout)
-        await asyncio.sleep(max(min(due) - loop.time(), 0.0))
+            waiting = now if waiting is None else waiting
+            next_ping = now + interval
+        due = min(close_at, next_ping, math.inf if waiting is None else waiting + pong_timeout)
+        await asyncio.sleep(max(due - loop.time(), 0.0))
 
 
 async def _snapshot(pushes: Pushes, venue: Venue, client: Client) -> None:
