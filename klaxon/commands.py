@@ -215,6 +215,9 @@ def sim(
             walk=s.walk,
             tick_interval=s.tick_interval,
             perm=s.perm,
+            listen_key_ttl=s.listen_key_ttl,
+            max_connection_age=s.max_connection_age,
+            ping_interval=s.ping_interval,
             tls=s.tls,
             tls_port=s.tls_port + index if s.tls_port else 0,
         )

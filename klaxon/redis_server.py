@@ -23,6 +23,24 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int, attempts: int = 50) -> int:
+    """Return the first of `count` consecutive TCP ports free on 127.0.0.1 right now."""
+    for _ in range(attempts):
+        first = free_port()
+        if first + count - 1 <= 65535 and all(_free(first + i) for i in range(1, count)):
+            return first
+    raise OSError(f"no {count} consecutive free ports on 127.0.0.1 in {attempts} tries")
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class RedisServer:
     """A redis-server child process bound to 127.0.0.1, with its own data directory."""
 

@@ -123,6 +123,11 @@ class SimSettings(BaseSettings):
     walk: bool = True
     tick_interval: float = 0.5
     perm: str = "read_only,trade"  # what the key may do (read_only, trade, withdraw)
+    # Time limits of the venues that have them (Binance), compressible to test them: a listen
+    # key's life, a connection's longest life, seconds between server pings (0: the venue's).
+    listen_key_ttl: float = Field(default=3600.0, gt=0)
+    max_connection_age: float = Field(default=86400.0, gt=0)
+    ping_interval: float = Field(default=0.0, ge=0)
     # Also https:// and wss:// (the first venue on tls_port, the next on tls_port+1, ...; 0: free
     # ports), with a CA made at start and written to tls_ca for clients to trust.
     tls: bool = False

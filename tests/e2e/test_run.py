@@ -1,4 +1,5 @@
-"""`klaxon run` (what `make run` calls): alerts within 60 s, no secret in any log, clean Ctrl-C."""
+"""`klaxon run` (what `make run` calls): alerts from every demo venue (OKX and Binance) within
+60 s, no secret in any log, clean Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from klaxon.demo import DEMO_VENUES
 from rules.load import load_rules
 from tests.waiting import wait_until
 
@@ -48,7 +51,8 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
     # The demo's rules, with a channel URL that carries a token, as a real one would.
     rules = tmp_path / "demo.yaml"
     rules.write_text(DEMO.read_text().replace('/alerts"', f'/alerts/{TOKEN}"'))
-    load_rules([rules], env={"KLAXON_INBOX_PORT": "1"})  # still a valid rule file
+    venues = tuple(v.venue for v in DEMO_VENUES)
+    load_rules([rules], env={"KLAXON_INBOX_PORT": "1"}, venues=venues)  # still a valid rule file
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLAXON_")}
     env |= {
         "KLAXON_OKX_SECRET_KEY": SECRET,
@@ -69,14 +73,20 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
     alerts = home / "alerts.jsonl"
     try:
 
-        def both() -> list[str]:
+        def every_venue() -> list[str]:
             lines = alerts.read_text().splitlines() if alerts.exists() else []
             messages = [json.loads(line)["message"] for line in lines]
-            price = [m for m in messages if "crossed above 60100" in m]
-            fill = [m for m in messages if m.startswith("Filled buy 0.01 BTC-USDT")]
-            return messages if price and fill else []
+            wanted: list[Callable[[str], bool]] = [
+                lambda m: m.startswith("BTC-USDT crossed above 60100"),
+                lambda m: m.startswith("Filled buy 0.01 BTC-USDT @ ") and " on okx/main " in m,
+                lambda m: m.startswith("BTCUSDT crossed above 60100 on binance"),
+                lambda m: m.startswith("Filled buy 0.01 BTCUSDT @ ") and " on binance/main " in m,
+            ]
+            return messages if all(any(w(m) for m in messages) for w in wanted) else []
 
-        messages = wait_until(both, 60, "a price alert and a fill alert from klaxon run")
+        messages = wait_until(
+            every_venue, 60, "a price alert and a fill alert from each venue of klaxon run"
+        )
         first_alerts_s = time.monotonic() - started
         family = _descendants(proc.pid)
         assert len(family) >= 5  # redis-server, simulator, watcher, two workers
@@ -88,6 +98,7 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
     output = log.read_text()
     assert "klaxon: stopping" in output
     assert "crossed above 60100" in output  # the alert is printed in the terminal too
+    assert "BTCUSDT crossed above 60100 on binance" in output
     for secret in (SECRET, PASSPHRASE, TOKEN):
         assert secret not in output
         assert secret not in alerts.read_text()

@@ -108,4 +108,4 @@ def test_klaxon_sim_names_the_known_venues_for_an_unknown_one(
     assert main(["sim", "--venue", "okx", "--venue", "nope"]) == 1
     err = capsys.readouterr().err
     assert "KLAXON_SIM_VENUES" in err
-    assert "must name distinct venues of: okx" in err
+    assert f"must name distinct venues of: {', '.join(sorted(PROTOCOLS))}" in err

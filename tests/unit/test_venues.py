@@ -14,10 +14,10 @@ from watcher.venues import DEFAULT_VENUE, VENUES, Feed, VenueSettings, venue_cla
 from watcher.venues.okx import Okx, OkxSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-# The one module outside a venue's package that names it, and the demo, which runs OKX's
-# simulator on purpose.
+# The one module outside a venue's package that names it, and the demo, which runs the
+# simulated venues on purpose.
 REGISTRY = ROOT / "watcher" / "venues" / "__init__.py"
-DEMO = ROOT / "klaxon" / "run.py"
+DEMO = ROOT / "klaxon" / "demo.py"
 
 
 def test_the_registry_maps_each_name_to_its_class() -> None:
