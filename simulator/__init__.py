@@ -22,7 +22,7 @@ The venue-neutral core knows no wire format:
                sees its venue at the root, as on the real host); Endpoint gives a venue's URLs
 - registry.py  PROTOCOLS: venue name -> protocol class
 
-One package per venue protocol: okx/ (OKX v5).
+One package per venue protocol: okx/ (OKX v5), binance/ (Binance spot and USD-M futures).
 
 Adding a venue (simulator/<name>/ plus one line in registry.py)
 ---------------------------------------------------------------
