@@ -8,7 +8,9 @@ errors and .../derivatives/usds-margined-futures/error-code).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from simulator.account import MarginMode
 from simulator.admission import Refusal
@@ -46,7 +48,7 @@ class Product:
     trades_window_h: int  # the longest startTime..endTime of the trade list
     ping_interval: float  # s between server pings
     pong_timeout: float  # s a ping waits for its pong before the connection is dropped
-    refusals: dict[Refusal, Reject]
+    refusals: Mapping[Refusal, Reject]
 
     @property
     def futures(self) -> bool:
@@ -94,17 +96,19 @@ SPOT = Product(
     trades_window_h=24,
     ping_interval=20.0,
     pong_timeout=60.0,
-    refusals={
-        Refusal.DUPLICATE_CLIENT_ID: Reject(400, -2010, "Duplicate order sent."),
-        Refusal.INSUFFICIENT_BALANCE: Reject(
-            400, -2010, "Account has insufficient balance for requested action."
-        ),
-        Refusal.INSUFFICIENT_MARGIN: Reject(
-            400, -2010, "Account has insufficient balance for requested action."
-        ),
-        Refusal.UNKNOWN_ORDER: _UNKNOWN_ORDER,
-        Refusal.NOT_PENDING: _UNKNOWN_ORDER,
-    },
+    refusals=MappingProxyType(
+        {
+            Refusal.DUPLICATE_CLIENT_ID: Reject(400, -2010, "Duplicate order sent."),
+            Refusal.INSUFFICIENT_BALANCE: Reject(
+                400, -2010, "Account has insufficient balance for requested action."
+            ),
+            Refusal.INSUFFICIENT_MARGIN: Reject(
+                400, -2010, "Account has insufficient balance for requested action."
+            ),
+            Refusal.UNKNOWN_ORDER: _UNKNOWN_ORDER,
+            Refusal.NOT_PENDING: _UNKNOWN_ORDER,
+        }
+    ),
 )
 USDM = Product(
     venue="binanceusdm",
@@ -120,16 +124,18 @@ USDM = Product(
     trades_window_h=7 * 24,
     ping_interval=180.0,
     pong_timeout=600.0,
-    refusals={
-        Refusal.DUPLICATE_CLIENT_ID: Reject(400, -4116, "clientOrderId is duplicated"),
-        Refusal.INSUFFICIENT_BALANCE: Reject(400, -2019, "Margin is insufficient."),
-        Refusal.INSUFFICIENT_MARGIN: Reject(400, -2019, "Margin is insufficient."),
-        Refusal.NO_POSITION: _REDUCE_ONLY,
-        Refusal.SAME_DIRECTION: _REDUCE_ONLY,
-        Refusal.REDUCE_TOO_LARGE: _REDUCE_ONLY,
-        Refusal.UNKNOWN_ORDER: _UNKNOWN_ORDER,
-        Refusal.NOT_PENDING: _UNKNOWN_ORDER,
-    },
+    refusals=MappingProxyType(
+        {
+            Refusal.DUPLICATE_CLIENT_ID: Reject(400, -4116, "clientOrderId is duplicated"),
+            Refusal.INSUFFICIENT_BALANCE: Reject(400, -2019, "Margin is insufficient."),
+            Refusal.INSUFFICIENT_MARGIN: Reject(400, -2019, "Margin is insufficient."),
+            Refusal.NO_POSITION: _REDUCE_ONLY,
+            Refusal.SAME_DIRECTION: _REDUCE_ONLY,
+            Refusal.REDUCE_TOO_LARGE: _REDUCE_ONLY,
+            Refusal.UNKNOWN_ORDER: _UNKNOWN_ORDER,
+            Refusal.NOT_PENDING: _UNKNOWN_ORDER,
+        }
+    ),
 )
 
 

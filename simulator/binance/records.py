@@ -23,13 +23,9 @@ from simulator.orders import Fill, OrderView
 Record = dict[str, Any]
 
 
-def spot_order(o: OrderView) -> Record:
-    """GET /api/v3/order."""
+def _spot_state(o: OrderView) -> Record:
+    """The keys every spot order record shares, in Binance's order."""
     return {
-        "symbol": o.request.market,
-        "orderId": numeric_id(o.order_id),
-        "orderListId": -1,
-        "clientOrderId": o.request.client_id,
         "price": price(o),
         "origQty": fmt(o.request.size),
         "executedQty": fmt_amount(o.filled),
@@ -38,6 +34,17 @@ def spot_order(o: OrderView) -> Record:
         "timeInForce": "GTC",
         "type": order_type(o),
         "side": side(o),
+    }
+
+
+def spot_order(o: OrderView) -> Record:
+    """GET /api/v3/order."""
+    return {
+        "symbol": o.request.market,
+        "orderId": numeric_id(o.order_id),
+        "orderListId": -1,
+        "clientOrderId": o.request.client_id,
+        **_spot_state(o),
         "stopPrice": "0",
         "icebergQty": "0",
         "time": o.c_time,
@@ -60,14 +67,7 @@ def spot_new_order(o: OrderView, resp_type: str, fills: list[Fill]) -> Record:
         return record
     record.update(
         {
-            "price": price(o),
-            "origQty": fmt(o.request.size),
-            "executedQty": fmt_amount(o.filled),
-            "cummulativeQuoteQty": quote_filled(o),
-            "status": status(o),
-            "timeInForce": "GTC",
-            "type": order_type(o),
-            "side": side(o),
+            **_spot_state(o),
             "workingTime": o.c_time,
             "selfTradePreventionMode": "NONE",
         }
@@ -94,14 +94,7 @@ def spot_cancel(o: OrderView, cancel_id: str) -> Record:
         "orderId": numeric_id(o.order_id),
         "orderListId": -1,
         "clientOrderId": cancel_id,
-        "price": price(o),
-        "origQty": fmt(o.request.size),
-        "executedQty": fmt_amount(o.filled),
-        "cummulativeQuoteQty": quote_filled(o),
-        "status": status(o),
-        "timeInForce": "GTC",
-        "type": order_type(o),
-        "side": side(o),
+        **_spot_state(o),
     }
 
 

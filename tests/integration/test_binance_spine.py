@@ -63,16 +63,12 @@ class Spine:
 
     def work_until(self, predicate: Callable[[], T], what: str, timeout: float = 30) -> T:
         """Runs burst workers (as `klaxon work --burst`) until `predicate` holds."""
-        worker_redis = redis.Redis.from_url(self.redis_url)
 
         def step() -> T:
-            make_worker(worker_redis).work(burst=True, with_scheduler=True)
+            make_worker(self.redis).work(burst=True, with_scheduler=True)
             return predicate()
 
-        try:
-            return wait_until(step, timeout, what)
-        finally:
-            worker_redis.close()
+        return wait_until(step, timeout, what)
 
     def idle(self) -> bool:
         """Whether no evaluation or notification waits in its queue."""
