@@ -157,12 +157,20 @@ def test_config_keeps_secrets_out_of_repr_and_refuses_bad_values() -> None:
         SimConfig(markets={"BTC-USDT": "1e5"})
     with pytest.raises(ValueError, match="tick_interval"):
         SimConfig(tick_interval=0)
+    with pytest.raises(ValueError, match="listen_key_ttl and max_connection_age"):
+        SimConfig(listen_key_ttl=0)
+    with pytest.raises(ValueError, match="ping_interval"):
+        SimConfig(ping_interval=-1)
 
 
 def test_a_venue_refuses_market_names_it_cannot_have_and_unknown_venues_are_named() -> None:
     with pytest.raises(ValueError, match=r"'BTCUSDT'\] is not a market name of okx"):
         Simulator(SimConfig(markets={"BTCUSDT": "60000"}))
-    with pytest.raises(ValueError, match="no venue 'nope'; known: okx"):
+    with pytest.raises(ValueError, match=r"'BTC-USDT'\] is not a market name of binance"):
+        Simulator(SimConfig(venue="binance", markets={"BTC-USDT": "60000"}))
+    with pytest.raises(ValueError, match=r"'BTC'\] is not a market name of binanceusdm"):
+        Simulator(SimConfig(venue="binanceusdm", markets={"BTC": "60000"}))
+    with pytest.raises(ValueError, match="no venue 'nope'; known: binance, binanceusdm, .*okx"):
         Simulator(SimConfig(venue="nope"))
     with pytest.raises(ValueError, match="each venue is served once"):
         Simulator(SimConfig(), SimConfig())
