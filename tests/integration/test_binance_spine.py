@@ -17,11 +17,9 @@ import redis
 from rq import Queue
 
 from klaxon.inbox import Inbox
-from klaxon.settings import WatcherSettings, load
-from klaxon.wiring import accounts, build_watchers
-from rules.load import load_rules
 from simulator import Simulator
 from tests.integration.binance_sim import KEY, SECRET, config, control, rest
+from tests.integration.wired import build
 from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import Fill, decode_event
@@ -34,7 +32,7 @@ pytestmark = pytest.mark.timeout(90)
 T = TypeVar("T")
 RULES = """\
 channels:
-  desk: "json://127.0.0.1:${{INBOX_PORT}}/alerts"
+  desk: "json://127.0.0.1:{port}/alerts"
 rules:
   - name: btc-up
     price: {{venue: {venue}, market: BTCUSDT, source: {source}, crosses_up: "60100"}}
@@ -117,16 +115,11 @@ def spine_of(
         stops.append(simulator.stop)
         inbox = Inbox().start()
         stops.append(inbox.stop)
-        for name, value in _env(simulator, venue, redis_url).items():
-            monkeypatch.setenv(name, value)
         path = tmp_path / "rules.yaml"
-        path.write_text(RULES.format(venue=venue, source=source))
-        settings = load(WatcherSettings, rules=[path])
-        ruleset = load_rules(settings.rules, env={"INBOX_PORT": str(inbox.port)},
-                             venues=settings.venues())  # fmt: skip
-        load_worker_rules(ruleset)
+        path.write_text(RULES.format(venue=venue, source=source, port=inbox.port))
+        _, watchers = build(monkeypatch, _env(simulator, venue, redis_url), path)
+        load_worker_rules([path], venues=(venue,))
         stops.append(context.uninstall)
-        watchers = build_watchers(settings, accounts(settings.accounts), ruleset)
         threads = [threading.Thread(target=w.run, name="binance-watcher") for w in watchers]
         for thread in threads:
             thread.start()
