@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from simulator.binance import Binance, BinanceUsdm
+from simulator.bybit import Bybit
 from simulator.okx import Okx
 from simulator.protocol import VenueProtocol
 
@@ -17,6 +18,7 @@ PROTOCOLS: Mapping[str, type[VenueProtocol]] = MappingProxyType(
         "okx": Okx,
         "binance": Binance,
         "binanceusdm": BinanceUsdm,
+        "bybit": Bybit,
     }
 )
 
