@@ -100,6 +100,21 @@ def test_market_reduce_only_order(local: LocalHttp) -> None:
     }
 
 
+def test_a_spot_market_order_is_sized_in_the_base_coin(local: LocalHttp) -> None:
+    # Bybit sizes a spot market buy in the quote coin unless marketUnit says baseCoin.
+    local.replies.append(Reply(body=doc("bybit_rest_create_order_response.json")))
+    rest(local.url).place_order("spot:BTCUSDT", "buy", "market", "0.01")
+    (seen,) = local.seen
+    assert orjson.loads(seen.body) == {
+        "category": "spot",
+        "symbol": "BTCUSDT",
+        "side": "Buy",
+        "orderType": "Market",
+        "qty": "0.01",
+        "marketUnit": "baseCoin",
+    }
+
+
 def test_cancel_order_by_either_id(local: LocalHttp) -> None:
     local.replies += [Reply(body=doc("bybit_rest_cancel_order_response.json"))] * 2
     client = rest(local.url)

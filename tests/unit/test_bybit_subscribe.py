@@ -128,6 +128,7 @@ def test_bad_series_are_config_errors(series: list[tuple[str, str]], message: st
 def test_private_feed_logs_in_then_subscribes() -> None:
     (feed,) = Bybit("main", CREDS).feeds([], private=True)
     assert (feed.name, feed.account, feed.heartbeat) == ("private", "main", HEARTBEAT)
+    assert feed.private  # the watcher backfills it over REST after each connect
     assert feed.url() == "wss://stream.bybit.com/v5/private"
     assert feed.login is not None
     assert orjson.loads(feed.login())["op"] == "auth"

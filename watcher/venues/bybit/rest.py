@@ -84,6 +84,10 @@ class BybitRest(BybitHttp):
         }
         if price is not None:
             params["price"] = price
+        if category == "spot" and ord_type == "market":
+            # A spot market buy is sized in the quote coin unless marketUnit says otherwise;
+            # `size` is in the base coin, as on every venue.
+            params["marketUnit"] = "baseCoin"
         if client_order_id:
             params["orderLinkId"] = client_order_id  # <= 36 chars; Bybit refuses a duplicate
         if reduce_only:

@@ -205,6 +205,7 @@ class Bybit:
                     parse=self.parse,
                     heartbeat=HEARTBEAT,
                     login=self.login,
+                    private=True,  # the watcher backfills what a reconnect missed (fills_since)
                 )
             )
         return feeds
