@@ -1,4 +1,5 @@
-"""Fixtures of the integration tests: a simulator, and python-okx's TradeAPI pointed at it."""
+"""Fixtures of the integration tests: simulators (OKX, Bybit), and python-okx's TradeAPI pointed at
+the OKX one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from okx import Trade
 
 from simulator import Simulator
+from tests.integration.bybit_client import bybit_config
 from tests.integration.sim_client import KEY, PASSPHRASE, SECRET, _config
 
 
@@ -25,3 +27,10 @@ def trade(sim: Simulator) -> Iterator[Any]:
     api = Trade.TradeAPI(KEY, SECRET, PASSPHRASE, flag="1", domain=sim.base_url, debug=False)
     yield api
     api.close()
+
+
+@pytest.fixture
+def bybit_sim() -> Iterator[Simulator]:
+    """A Bybit simulator whose prices move only through the control API."""
+    with Simulator(bybit_config()) as running:
+        yield running
