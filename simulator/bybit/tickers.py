@@ -116,7 +116,9 @@ class TickerPushes:
         self._sent.get(client, {}).pop(market, None)
 
     def _direction(self, t: Ticker) -> str:
-        previous, current, direction = self._moves.get(t.market, (t.last, t.last, "ZeroPlusTick"))
+        previous, current, direction = self._moves.setdefault(
+            t.market, (t.last, t.last, "ZeroPlusTick")
+        )
         if t.last != current:
             previous, current = current, t.last
             direction = "PlusTick" if current > previous else "MinusTick"
