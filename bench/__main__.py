@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.report import save, table
 from bench.run import ROOT, Options, execute
+from bench.venues import VENUES
 
 
 def _phases(text: str) -> tuple[tuple[int, float], ...]:
@@ -36,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--partitions", type=int, default=Options.partitions)
     p.add_argument("--fire-fraction", type=float, default=Options.fire_fraction)
     p.add_argument("--seed", type=int, default=Options.seed)
+    p.add_argument(
+        "--venue", choices=sorted(VENUES), default=Options.venue, help="whose ticker frames"
+    )
     p.add_argument("--baseline-seconds", type=float, default=Options.baseline_seconds)
     p.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
     a = p.parse_args(argv)
@@ -43,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     phases = a.phases or (full if a.full else Options.phases)
     opts = Options(
         markets=a.markets, rules=a.rules, phases=phases, workers=a.workers, notifiers=a.notifiers,
-        partitions=a.partitions, fire_fraction=a.fire_fraction, seed=a.seed,
+        partitions=a.partitions, fire_fraction=a.fire_fraction, seed=a.seed, venue=a.venue,
         baseline_seconds=a.baseline_seconds,
     )  # fmt: skip
     result = execute(opts, a.cache)

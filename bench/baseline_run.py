@@ -17,8 +17,8 @@ from rq import Queue, Worker
 
 from bench.baseline import DONE, QUEUE
 from bench.loadgen import Load, serve
+from bench.venues import VENUES, BenchVenue
 from klaxon.redis_server import RedisServer
-from watcher.venues.okx import Okx
 
 if TYPE_CHECKING:  # bench.run imports this module
     from bench.run import Options
@@ -52,7 +52,8 @@ def run_baseline(
 def _measure(opts: Options, client: redis.Redis) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    load = Load(opts.markets, ((opts.baseline_rate, opts.baseline_seconds),), opts.seed)
+    phases = ((opts.baseline_rate, opts.baseline_seconds),)
+    load = Load(opts.markets, phases, opts.seed, venue=opts.venue)
     gen = ctx.Process(target=serve, args=(load, child), name="baseline-loadgen", daemon=True)
     gen.start()
     _, port = parent.recv()
@@ -60,7 +61,9 @@ def _measure(opts: Options, client: redis.Redis) -> dict[str, Any]:
     stop = threading.Event()
     enqueued = [0]
     producer = threading.Thread(
-        target=_produce, args=(port, queue, stop, enqueued), name="baseline-producer"
+        target=_produce,
+        args=(VENUES[opts.venue], port, queue, stop, enqueued),
+        name="baseline-producer",
     )
     producer.start()
     parent.recv()  # ("phase", 0, t)
@@ -88,10 +91,13 @@ def _done(client: redis.Redis) -> int:
     return int(value) if value else 0
 
 
-def _produce(port: int, queue: Queue, stop: threading.Event, enqueued: list[int]) -> None:
-    venue = Okx("bench")
+def _produce(
+    venue: BenchVenue, port: int, queue: Queue, stop: threading.Event, enqueued: list[int]
+) -> None:
+    parse = venue.parser()
     ws = websocket.create_connection(f"ws://127.0.0.1:{port}/", skip_utf8_validation=True)
-    ws.send('{"op":"subscribe","args":[]}')
+    if venue.subscribes:
+        ws.send('{"op":"subscribe","args":[]}')
     ws.settimeout(0.5)
     try:
         while not stop.is_set():
@@ -99,8 +105,8 @@ def _produce(port: int, queue: Queue, stop: threading.Event, enqueued: list[int]
                 raw = ws.recv()
             except websocket.WebSocketTimeoutException:
                 continue
-            for row in venue.parse(raw).ticks:
-                queue.enqueue("bench.baseline.evaluate_tick", "okx", row, result_ttl=0)
+            for row in parse(raw).ticks:
+                queue.enqueue("bench.baseline.evaluate_tick", venue.name, row, result_ttl=0)
                 enqueued[0] += 1
     except (websocket.WebSocketException, OSError):
         pass

@@ -1,8 +1,9 @@
-"""A WebSocket server that pushes precomputed OKX ticker frames at a fixed aggregate rate.
+"""A WebSocket server that pushes precomputed ticker frames of one venue (bench/venues.py: OKX,
+Bybit, Binance) at a fixed aggregate rate.
 
 It is the benchmark's exchange: it must never be the bottleneck, so it speaks just enough of
 RFC 6455 over a raw socket (handshake, unmasked server text frames, client ping text), builds
-every frame before the clock starts, and only patches the 13-digit `ts` at send time so the
+every frame before the clock starts, and only patches the 13-digit timestamp at send time so the
 watcher sees real exchange timestamps. It runs in its own process.
 """
 
@@ -18,10 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from multiprocessing.connection import Connection
 
-import orjson
+from bench.venues import VENUES, BenchVenue
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_TS = b'"ts":"'
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,17 @@ class Load:
     steps: int = 64  # distinct prices per market, replayed round-robin
     start_price: str = "100.0"
     tick: str = "0.1"
+    venue: str = "okx"  # a name in bench.venues.VENUES
+
+    @property
+    def speaks(self) -> BenchVenue:
+        """The venue whose frames are sent."""
+        return VENUES[self.venue]
 
 
-def market_name(i: int) -> str:
-    """The instId of the i-th benchmark market."""
-    return f"M{i:04d}-USDT"
+def market_name(i: int, venue: str = "okx") -> str:
+    """The i-th benchmark market, as the venue's rules name it."""
+    return VENUES[venue].market(i)
 
 
 def price_paths(load: Load) -> list[list[Decimal]]:
@@ -64,26 +70,16 @@ def _frame(payload: bytes) -> bytes:
     return bytes((0x81, 127)) + struct.pack("!Q", n) + payload
 
 
-def ticker_payload(market: str, price: Decimal, ts_ms: int) -> bytes:
-    """One OKX tickers push, field for field as in the documentation's example."""
-    bid, ask = price - Decimal("0.1"), price + Decimal("0.1")
-    data = {
-        "instType": "SPOT", "instId": market, "last": str(price), "lastSz": "0.1",
-        "askPx": str(ask), "askSz": "11", "bidPx": str(bid), "bidSz": "5", "open24h": "100",
-        "high24h": "110", "low24h": "90", "volCcy24h": "2222", "vol24h": "2222",
-        "sodUtc0": "100", "sodUtc8": "100", "ts": f"{ts_ms:013d}",
-    }  # fmt: skip
-    return orjson.dumps({"arg": {"channel": "tickers", "instId": market}, "data": [data]})
-
-
 def build_frames(load: Load) -> tuple[bytearray, list[int], list[int]]:
     """Every frame of one round (all markets, all steps), with their ends and ts offsets."""
     paths = price_paths(load)
+    venue = load.speaks
+    markets = [venue.market(m) for m in range(load.markets)]
     buf, ends, ts_at = bytearray(), [], []
     for step in range(load.steps):
         for m in range(load.markets):
-            frame = _frame(ticker_payload(market_name(m), paths[m][step], 0))
-            ts_at.append(len(buf) + frame.rindex(_TS) + len(_TS))
+            frame = _frame(venue.payload(markets[m], paths[m][step]))
+            ts_at.append(len(buf) + frame.rindex(venue.ts_marker) + len(venue.ts_marker))
             buf += frame
             ends.append(len(buf))
     return buf, ends, ts_at
@@ -122,7 +118,8 @@ def serve(load: Load, report: Connection) -> None:
         with conn:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _handshake(conn)
-            conn.recv(65536)  # the subscribe request(s): content does not matter here
+            if load.speaks.subscribes:
+                conn.recv(65536)  # the subscribe request(s): content does not matter here
             pump = _Pump(conn, buf, ends, ts_at)
             for index, (rate, seconds) in enumerate(load.phases):
                 report.send(("phase", index, time.time()))

@@ -62,6 +62,7 @@ def save(opts: Options, result: dict[str, Any]) -> Path:
 def table(opts: Options, result: dict[str, Any]) -> str:
     """The human-readable summary of a run."""
     rows = [
+        ("venue (ticker frames)", opts.venue),
         ("rules / markets / evaluators / notifiers / partitions",
          f"{opts.rules:,} / {opts.markets:,} / {opts.workers} / {opts.notifiers}"
          f" / {opts.partitions}"),
@@ -79,6 +80,8 @@ def table(opts: Options, result: dict[str, Any]) -> str:
              f"({p['sent'] / max(p['sent_seconds'], 1e-9):,.0f}/s)"),
             ("  into Redis (watcher) / evaluated (workers)",
              f"{p['into_redis_per_s']:,.0f}/s / {p['evaluated_per_s']:,.0f}/s"),
+            ("  watcher: ticks per CPU second (CPU s used)",
+             f"{p['ticks_per_watcher_cpu_s']:,.0f}/s ({p['watcher_cpu_s']})"),
             ("  backlog max / at end / slope 2nd half",
              f"{p['backlog_max']:,} / {p['backlog_end']:,} / {p['backlog_slope_per_s']:+,}/s"),
             ("  tick->decision ms p50 / p99 / max (bucket bounds)",

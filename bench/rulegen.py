@@ -37,10 +37,10 @@ def write_rules(load: Load, spec: RuleSpec, out: Path) -> tuple[Path, int]:
     fires = 0
     with (out / "levels.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["name", "market", "op", "level"])
+        writer.writerow(["name", "venue", "market", "op", "level"])
         n = 0
         for m in range(load.markets):
-            market = market_name(m)
+            market = market_name(m, load.venue)
             path = paths[m]
             count = per_market + (1 if m < extra else 0)
             # Spread the firing rules evenly over the markets.
@@ -51,7 +51,7 @@ def write_rules(load: Load, spec: RuleSpec, out: Path) -> tuple[Path, int]:
                     fires += 1
                 else:
                     op, level = _quiet_level(path, k, rnd)
-                writer.writerow([f"r{n:07d}", market, op, str(level)])
+                writer.writerow([f"r{n:07d}", load.venue, market, op, str(level)])
                 n += 1
     yaml = out / "rules.yaml"
     yaml.write_text(

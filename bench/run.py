@@ -1,4 +1,5 @@
-"""One benchmark run: the real watcher, Redis and rq workers under a paced OKX ticker load.
+"""One benchmark run: the real watcher, Redis and rq workers under a paced ticker load of one
+venue (OKX by default; bench/venues.py).
 
 Processes: redis-server, the load generator (bench/loadgen.py), `klaxon watch` and W
 `klaxon work`, each its own process as in production. The harness samples Redis and /proc once
@@ -24,6 +25,7 @@ from rq import Worker
 from bench.loadgen import Load, serve
 from bench.procs import Usage, usage
 from bench.rulegen import RuleSpec, write_rules
+from bench.venues import VENUES
 from klaxon.inbox import Inbox
 from klaxon.redis_server import RedisServer
 from watcher import keys
@@ -47,6 +49,7 @@ class Options:
     partitions: int = 2  # one per worker: a partition is drained by one worker at a time
     fire_fraction: float = 0.0001  # 100 of 1M rules fire (each once)
     seed: int = 1
+    venue: str = "okx"  # whose ticker frames the generator sends (bench.venues.VENUES)
     baseline_seconds: float = 8.0
     baseline_rate: int = 1000
     drain_timeout: float = 30.0
@@ -79,12 +82,16 @@ class Phase:
     backlog_slope_per_s: float = 0.0
     decision_ms: dict[str, int | None] = field(default_factory=dict)
     enqueued_ms: dict[str, int | None] = field(default_factory=dict)
+    watcher_cpu_s: float = 0.0  # the watcher process's CPU seconds during the phase
+    ticks_per_watcher_cpu_s: float = 0.0  # ticks into Redis per second of watcher CPU
 
 
 def rules_for(opts: Options, cache: Path) -> tuple[Path, int]:
     """Generate (or reuse) the run's rule files; return the YAML path and how many fire."""
-    load = Load(opts.markets, opts.phases, opts.seed)
-    where = cache / f"m{opts.markets}-n{opts.rules}-f{opts.fire_fraction}-s{opts.seed}"
+    load = Load(opts.markets, opts.phases, opts.seed, venue=opts.venue)
+    where = cache / (
+        f"{opts.venue}-m{opts.markets}-n{opts.rules}-f{opts.fire_fraction}-s{opts.seed}"
+    )
     marker = where / "fires"
     if marker.exists():
         return where / "rules.yaml", int(marker.read_text())
@@ -125,8 +132,8 @@ class Run:
             KLAXON_PARTITIONS=str(self.opts.partitions),
             KLAXON_LOG_LEVEL="WARNING",
             KLAXON_INBOX_PORT=str(self.inbox.port),
-            KLAXON_OKX_WS_PUBLIC_URL=ws_url,
         )
+        env.update(VENUES[self.opts.venue].env(ws_url))
         return env
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
@@ -185,7 +192,7 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
     opts = run.opts
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    load = Load(opts.markets, opts.phases, opts.seed)
+    load = Load(opts.markets, opts.phases, opts.seed, venue=opts.venue)
     gen = ctx.Process(target=serve, args=(load, child), name="loadgen", daemon=True)
     gen.start()
     _, port = parent.recv()
@@ -233,6 +240,7 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
 def _sample_phases(run: Run, client: redis.Redis, pipe: Any) -> None:
     phase = -1
     marks: list[tuple[float, dict[bytes, bytes]]] = []
+    cpu: list[float] = []  # the watcher's CPU seconds at each mark
     next_sample = time.monotonic()
     while True:
         while pipe.poll(0):
@@ -240,12 +248,14 @@ def _sample_phases(run: Run, client: redis.Redis, pipe: Any) -> None:
             if message[0] == "phase":
                 phase = message[1]
                 marks.append((time.monotonic(), _stats(client)))
+                cpu.append(_watcher_cpu(run))
             elif message[0] == "sent":
                 p = run.phases[message[1]]
                 p.sent, p.sent_seconds = message[2], round(message[3], 3)
             elif message[0] == "done":
                 marks.append((time.monotonic(), _stats(client)))
-                _phase_figures(run, marks)
+                cpu.append(_watcher_cpu(run))
+                _phase_figures(run, marks, cpu)
                 return
         now = time.monotonic()
         if now >= next_sample and phase >= 0:
@@ -255,11 +265,21 @@ def _sample_phases(run: Run, client: redis.Redis, pipe: Any) -> None:
         time.sleep(0.01)
 
 
-def _phase_figures(run: Run, marks: list[tuple[float, dict[bytes, bytes]]]) -> None:
+def _watcher_cpu(run: Run) -> float:
+    found = usage(run.procs["watcher"].pid)
+    return found.cpu_s if found is not None else 0.0
+
+
+def _phase_figures(
+    run: Run, marks: list[tuple[float, dict[bytes, bytes]]], cpu: list[float]
+) -> None:
     for i, p in enumerate(run.phases):
         (t0, s0), (t1, s1) = marks[i], marks[i + 1]
         span = t1 - t0
-        p.into_redis_per_s = round((_int(s1, TICKS_IN) - _int(s0, TICKS_IN)) / span)
+        ticks = _int(s1, TICKS_IN) - _int(s0, TICKS_IN)
+        p.into_redis_per_s = round(ticks / span)
+        p.watcher_cpu_s = round(cpu[i + 1] - cpu[i], 2)
+        p.ticks_per_watcher_cpu_s = round(ticks / p.watcher_cpu_s) if p.watcher_cpu_s else 0.0
         d0, d1 = counts_from_stats(s0, DECISION), counts_from_stats(s1, DECISION)
         e0, e1 = counts_from_stats(s0, ENQUEUED), counts_from_stats(s1, ENQUEUED)
         decided = [b - a for a, b in zip(d0, d1, strict=True)]
