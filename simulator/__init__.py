@@ -22,7 +22,8 @@ The venue-neutral core knows no wire format:
                sees its venue at the root, as on the real host); Endpoint gives a venue's URLs
 - registry.py  PROTOCOLS: venue name -> protocol class
 
-One package per venue protocol: okx/ (OKX v5), binance/ (Binance spot and USD-M futures).
+One package per venue protocol: okx/ (OKX v5), binance/ (Binance spot and USD-M futures),
+bybit/ (Bybit v5: spot and linear).
 
 Adding a venue (simulator/<name>/ plus one line in registry.py)
 ---------------------------------------------------------------
