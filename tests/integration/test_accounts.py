@@ -8,7 +8,6 @@ The simulator knows one API key, so both accounts use it, each under its own lab
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import redis
 from klaxon.wiring import Account
 from simulator import Simulator
 from tests.integration.sim_client import account_env
-from tests.integration.wired import build
+from tests.integration.wired import build, running
 from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import FeedStatus, Fill, decode_event, decode_ticks
@@ -65,17 +64,8 @@ def wired(
     path = tmp_path / "rules.yaml"
     path.write_text(RULES)
     configured, built = build(monkeypatch, env, path)
-    threads = [threading.Thread(target=w.run) for w in built]
-    for thread in threads:
-        thread.start()
-    try:
+    with running(built):
         yield configured, built
-    finally:
-        for watcher in built:
-            watcher.stop()
-        for thread in threads:
-            thread.join(10)
-        assert not any(t.is_alive() for t in threads)
 
 
 def test_two_accounts_each_publish_to_their_own_private_stream(

@@ -5,9 +5,6 @@ late, and through a real rq worker and apprise each notifies once."""
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -18,21 +15,17 @@ import redis
 from simulator import Simulator
 from tests.integration.sim_client import _control, _state, okx_account
 from tests.integration.test_workers_harness import harness
+from tests.integration.wired import QUICK_RETRY, watching_private
 from tests.waiting import wait_until
 from watcher import keys
 from watcher.backfill import BACKFILL_CODE, Backfill, BackfillOptions
 from watcher.events import Event, FeedStatus, Fill, OrderUpdate, decode_event
 from watcher.publish import Publisher
-from watcher.service import Watcher
-from watcher.stream import StreamOptions
 from watcher.venues import Trading
 from watcher.venues.okx import Okx
 
 PRIVATE = keys.private_stream("okx", "main")
 MARK = keys.backfill_mark("okx", "main")
-# The first reconnect waits 3-6 s: long enough to make fills on the simulator meanwhile.
-SLOW_RECONNECT = StreamOptions(backoff_base=6.0, backoff_cap=6.0, login_timeout=5.0)
-QUICK_RETRY = BackfillOptions(retry_base=0.3, retry_cap=1.0, timeout=2.0)
 NOTIFIED = re.compile(r"trade (\S+)( late)?\s*$")
 FILL_RULE = """\
   - name: fills
@@ -69,31 +62,6 @@ def subscribed(sim: Simulator) -> bool:
     return len(clients) == 1 and clients[0]["loggedIn"] and bool(clients[0]["subscriptions"])
 
 
-@contextmanager
-def watching(
-    venue: Okx, r: redis.Redis, backfill: BackfillOptions = QUICK_RETRY
-) -> Iterator[Watcher]:
-    """The watcher of the account's private feed, running, past its first backfill."""
-    watcher = Watcher(
-        venue,
-        Publisher(r, "okx", "main", 4),
-        set(),
-        private=True,
-        options=SLOW_RECONNECT,
-        kick_interval=0.1,
-        backfill=backfill,
-    )
-    thread = threading.Thread(target=watcher.run)
-    thread.start()
-    try:
-        wait_until(lambda: r.exists(MARK), 10, "the first backfill")
-        yield watcher
-    finally:
-        watcher.stop()
-        thread.join(10)
-    assert not thread.is_alive()
-
-
 @pytest.fixture
 def sim_okx(sim: Simulator) -> Okx:
     """The account on the simulator."""
@@ -107,7 +75,7 @@ def test_fills_made_while_disconnected_arrive_once_marked_late_and_notify_once(
     start = datetime.now(UTC)
     with harness(redis_url, tmp_path) as kx:
         kx.rules(FILL_RULE)
-        with watching(sim_okx, kx.r) as watcher:
+        with watching_private(sim_okx, kx.r) as watcher:
             (stream,) = watcher.streams
             live = buy(trading)
             wait_until(lambda: fills(kx.r), 5, "the live fill")
@@ -143,7 +111,7 @@ def test_a_failing_rest_api_is_reported_and_retried_without_losing_a_fill(
     trading = sim_okx.trading()
     start = datetime.now(UTC)
     slow_retry = BackfillOptions(retry_base=2.0, retry_cap=2.0, timeout=2.0)
-    with watching(sim_okx, r, slow_retry) as watcher:
+    with watching_private(sim_okx, r, slow_retry) as watcher:
         (stream,), (backfill,) = watcher.streams, watcher.backfills
         _control(sim, "drop", {"feed": "private"})
         missed = buy(trading)
@@ -175,11 +143,11 @@ def test_fills_made_while_the_watcher_was_stopped_arrive_at_its_next_start(
     trading = sim_okx.trading()
     start = datetime.now(UTC)
     before = buy(trading)  # before the first start: within the first backfill's lookback
-    with watching(sim_okx, r):
+    with watching_private(sim_okx, r):
         wait_until(lambda: fills(r), 5, "the fill made before the first start")
     first_mark = int(r.get(MARK) or 0)
     after = buy(trading)
-    with watching(sim_okx, r):
+    with watching_private(sim_okx, r):
         wait_until(lambda: len(fills(r)) == 2, 10, "the fill made while stopped")
     got = fills(r)
     assert [(f.order_id, f.late) for f in got] == [(before, True), (after, True)]

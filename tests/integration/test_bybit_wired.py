@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -21,19 +18,13 @@ from simulator import Simulator
 from tests.integration.bybit_client import bybit_account, bybit_env
 from tests.integration.sim_client import _control, _state
 from tests.integration.test_workers_harness import harness
-from tests.integration.wired import build
+from tests.integration.wired import build, running, watching_private
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.backfill import BackfillOptions
 from watcher.events import Fill, decode_event
-from watcher.publish import Publisher
-from watcher.service import Watcher
-from watcher.stream import StreamOptions
-from watcher.venues.bybit import Bybit
 
 pytestmark = pytest.mark.timeout(60)
 PRIVATE = keys.private_stream("bybit", "main")
-MARK = keys.backfill_mark("bybit", "main")
 RULES = """\
   - name: btc-up
     price: {venue: bybit, market: "linear:BTCUSDT", crosses_up: "60100"}
@@ -49,9 +40,6 @@ RULES = """\
     message: "Filled {side} {size} {market} @ {price} on {venue}/{account} trade {trade_id} {late}"
 """
 NOTIFIED = re.compile(r"trade (\S+)( late)?\s*$")
-# The first reconnect waits 3-6 s: long enough to make fills on the simulator meanwhile.
-SLOW_RECONNECT = StreamOptions(backoff_base=6.0, backoff_cap=6.0, login_timeout=5.0)
-QUICK_RETRY = BackfillOptions(retry_base=0.3, retry_cap=1.0, timeout=2.0)
 
 
 def clients(sim: Simulator, feed: str) -> list[dict[str, Any]]:
@@ -77,22 +65,6 @@ def fills(r: redis.Redis) -> list[Fill]:
     entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(PRIVATE))
     events = [decode_event(fields[b"d"]) for _, fields in entries]
     return [e for e in events if isinstance(e, Fill)]
-
-
-@contextmanager
-def running(watchers: list[Watcher]) -> Iterator[None]:
-    """The watchers, each in its thread, stopped and joined afterwards."""
-    threads = [threading.Thread(target=w.run) for w in watchers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        for watcher in watchers:
-            watcher.stop()
-        for thread in threads:
-            thread.join(10)
-    assert not any(t.is_alive() for t in threads)
 
 
 def test_a_crossing_and_a_fill_on_bybit_notify_through_a_real_worker(
@@ -139,23 +111,6 @@ def test_a_crossing_and_a_fill_on_bybit_notify_through_a_real_worker(
     found = NOTIFIED.search(filled)
     assert found is not None
     assert found[1] == fill.trade_id
-
-
-@contextmanager
-def watching_private(venue: Bybit, r: redis.Redis) -> Iterator[Watcher]:
-    """The account's private feed, watched, past its first backfill."""
-    watcher = Watcher(
-        venue,
-        Publisher(r, "bybit", "main", 4),
-        set(),
-        private=True,
-        options=SLOW_RECONNECT,
-        kick_interval=0.1,
-        backfill=QUICK_RETRY,
-    )
-    with running([watcher]):
-        wait_until(lambda: r.exists(MARK), 10, "the first backfill")
-        yield watcher
 
 
 def test_fills_made_while_the_private_feed_was_down_arrive_once_and_notify_once(
