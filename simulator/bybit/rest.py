@@ -71,18 +71,26 @@ def signed_get(handler: Callable[[web.Request, Venue], web.Response]) -> Handler
     return run
 
 
-async def _trading_body(request: web.Request) -> dict[str, Any] | web.Response:
-    """Returns the JSON body of an authentic trading request, or the response refusing it."""
-    raw, refusal = await authentic(request)
-    if refusal is not None:
-        return refusal
-    if not request.app[VENUE_KEY].config.permits("trade"):
-        return refused(PERMISSION)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return refused(Reject(10001, "params error: the body is not JSON"))
-    return body if isinstance(body, dict) else refused(Reject(10001, "params error: body"))
+def signed_post(handler: Callable[[dict[str, Any], Venue], Awaitable[web.Response]]) -> Handler:
+    """Wraps a trading request: it runs with the JSON body of an authentic request by a key
+    that may trade."""
+
+    async def run(request: web.Request) -> web.StreamResponse:
+        raw, refusal = await authentic(request)
+        if refusal is not None:
+            return refusal
+        venue = request.app[VENUE_KEY]
+        if not venue.config.permits("trade"):
+            return refused(PERMISSION)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return refused(Reject(10001, "params error: the body is not JSON"))
+        if not isinstance(body, dict):
+            return refused(Reject(10001, "params error: the body is not a JSON object"))
+        return await handler(body, venue)
+
+    return run
 
 
 def _used(venue: Venue, link_id: str) -> bool:
@@ -92,12 +100,8 @@ def _used(venue: Venue, link_id: str) -> bool:
     )
 
 
-async def create_order(request: web.Request) -> web.Response:
+async def create_order(body: dict[str, Any], venue: Venue) -> web.Response:
     """POST /v5/order/create."""
-    body = await _trading_body(request)
-    if isinstance(body, web.Response):
-        return body
-    venue = request.app[VENUE_KEY]
     parsed = parse_order(body, venue.exchange.markets)
     if isinstance(parsed, Reject):
         return refused(parsed)
@@ -112,12 +116,8 @@ async def create_order(request: web.Request) -> web.Response:
     return response
 
 
-async def cancel_order(request: web.Request) -> web.Response:
+async def cancel_order(body: dict[str, Any], venue: Venue) -> web.Response:
     """POST /v5/order/cancel: by orderId, else by orderLinkId (orderId first when both)."""
-    body = await _trading_body(request)
-    if isinstance(body, web.Response):
-        return body
-    venue = request.app[VENUE_KEY]
     market = market_of(body, venue.exchange.markets)
     if isinstance(market, Reject):
         return refused(market)
@@ -139,5 +139,5 @@ async def cancel_order(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Mounts the time and order-entry endpoints on their Bybit paths."""
     app.router.add_get("/v5/market/time", server_time)
-    app.router.add_post("/v5/order/create", create_order)
-    app.router.add_post("/v5/order/cancel", cancel_order)
+    app.router.add_post("/v5/order/create", signed_post(create_order))
+    app.router.add_post("/v5/order/cancel", signed_post(cancel_order))
