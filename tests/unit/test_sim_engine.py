@@ -170,6 +170,8 @@ def test_a_venue_refuses_market_names_it_cannot_have_and_unknown_venues_are_name
         Simulator(SimConfig(venue="binance", markets={"BTC-USDT": "60000"}))
     with pytest.raises(ValueError, match=r"'BTC'\] is not a market name of binanceusdm"):
         Simulator(SimConfig(venue="binanceusdm", markets={"BTC": "60000"}))
+    with pytest.raises(ValueError, match=r"'BTCUSDT'\] is not a market name of bybit"):
+        Simulator(SimConfig(venue="bybit", markets={"BTCUSDT": "60000"}))  # linear:BTCUSDT
     with pytest.raises(ValueError, match=r"no venue 'nope'; known: binance, binanceusdm, .*okx"):
         Simulator(SimConfig(venue="nope"))
     with pytest.raises(ValueError, match="each venue is served once"):
