@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from watcher.venues import Trading
 from watcher.venues.binance import Binance, BinanceCredentials
+from watcher.venues.bybit import Bybit, BybitCredentials
 from watcher.venues.okx import Okx, OkxCredentials
 
 log = logging.getLogger("klaxon.demo")
@@ -37,12 +38,14 @@ Credentials = Mapping[str, str]
 
 @dataclass(frozen=True)
 class DemoVenue:
-    """One simulated venue of the demo: the market the driver moves and buys, a public REST path
-    that answers once the venue listens, its account's settings (KLAXON_<VENUE>_*) for the
-    simulator at host:port, and the account's REST client at a base URL."""
+    """One simulated venue of the demo: the market the driver moves and buys, the subscription
+    that shows the watcher listens to it, a public REST path that answers once the venue
+    listens, its account's settings (KLAXON_<VENUE>_*) for the simulator at host:port, and the
+    account's REST client at a base URL."""
 
     venue: str
     market: str
+    subscription: str  # as /sim/state shows it among the public clients' (any case)
     ready_path: str
     settings: Callable[[str, Credentials], dict[str, str]]
     trading: Callable[[str, Credentials], Trading]
@@ -80,9 +83,36 @@ def _binance_trading(base_url: str, creds: Credentials) -> Trading:
     return Binance("main", key, rest_url=base_url).trading()
 
 
+def _bybit_settings(where: str, creds: Credentials) -> dict[str, str]:
+    return {
+        "KLAXON_BYBIT_API_KEY": creds["api_key"],
+        "KLAXON_BYBIT_SECRET_KEY": creds["secret_key"],
+        "KLAXON_BYBIT_WS_PUBLIC_URL": f"ws://{where}/v5/public",  # /<category> is appended
+        "KLAXON_BYBIT_WS_PRIVATE_URL": f"ws://{where}/v5/private",
+        "KLAXON_BYBIT_REST_URL": f"http://{where}",
+    }
+
+
+def _bybit_trading(base_url: str, creds: Credentials) -> Trading:
+    key = BybitCredentials(
+        api_key=SecretStr(creds["api_key"]), secret_key=SecretStr(creds["secret_key"])
+    )
+    return Bybit("main", key, rest_url=base_url).trading()
+
+
 DEMO_VENUES: tuple[DemoVenue, ...] = (
-    DemoVenue("okx", "BTC-USDT", "/api/v5/public/time", _okx_settings, _okx_trading),
-    DemoVenue("binance", "BTCUSDT", "/api/v3/ping", _binance_settings, _binance_trading),
+    DemoVenue("okx", "BTC-USDT", "BTC-USDT", "/api/v5/public/time", _okx_settings, _okx_trading),
+    DemoVenue(
+        "binance", "BTCUSDT", "btcusdt@", "/api/v3/ping", _binance_settings, _binance_trading
+    ),
+    DemoVenue(
+        "bybit",
+        "linear:BTCUSDT",
+        "tickers.BTCUSDT",
+        "/v5/market/time",
+        _bybit_settings,
+        _bybit_trading,
+    ),
 )
 
 
@@ -125,20 +155,22 @@ def _post(url: str, path: str, body: dict[str, object]) -> None:
         pass
 
 
-def _listening(url: str, market: str) -> bool:
-    """Whether the watcher has the venue's market subscribed and its private feed logged in."""
+def _listening(url: str, subscription: str) -> bool:
+    """Whether a public client of the venue holds the subscription and its private feed is
+    logged in and subscribed."""
     try:
         clients = _state(url).get("clients", {})
     except OSError:
         return False
-    public = json.dumps(clients.get("public", [])).lower()
+    public = json.dumps([c for f, cs in clients.items() if f != "private" for c in cs]).lower()
     private = clients.get("private", [])
-    return market.lower() in public and any(c["loggedIn"] and c["subscriptions"] for c in private)
+    logged_in = any(c["loggedIn"] and c["subscriptions"] for c in private)
+    return subscription.lower() in public and logged_in
 
 
 def _drive(venue: DemoVenue, url: str, creds: Credentials, stop: threading.Event) -> None:
     deadline = time.monotonic() + SUBSCRIBE_TIMEOUT
-    while not stop.is_set() and not _listening(url, venue.market):
+    while not stop.is_set() and not _listening(url, venue.subscription):
         if time.monotonic() > deadline:
             log.warning("demo: the watcher has not subscribed on %s after 30 s", venue.venue)
             return

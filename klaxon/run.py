@@ -1,13 +1,13 @@
 """`klaxon run`: the whole service on embedded defaults, in one command.
 
 A private redis-server (unless KLAXON_REDIS_URL is set), the simulator hosting the demo's venues
-(klaxon/demo.py: OKX and Binance, each on its own port), then the rules version published
-(`klaxon reload`, so the watcher finds its series), the watcher with an account on each venue,
-and two workers, with rules/examples/demo.yaml; its channel is a local inbox that prints each
-alert and appends it to .klaxon/alerts.jsonl, reached through apprise's json:// plugin. A demo
-driver moves each venue's simulated BTC price across a rule's level and places a market order,
-so that a price alert and a fill alert arrive from every venue within seconds. Ctrl-C stops
-every child.
+(klaxon/demo.py: OKX, Binance and Bybit, each on its own port), then the rules version
+published (`klaxon reload`, so the watcher finds its series), the watcher with an account on
+each venue, and two workers, with rules/examples/demo.yaml; its channel is a local inbox that
+prints each alert and appends it to .klaxon/alerts.jsonl, reached through apprise's json://
+plugin. A demo driver moves each venue's simulated BTC price across a rule's level and places a
+market order, so that a price alert and a fill alert arrive from every venue within seconds.
+Ctrl-C stops every child.
 """
 
 from __future__ import annotations

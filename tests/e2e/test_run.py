@@ -1,5 +1,5 @@
-"""`klaxon run` (what `make run` calls): alerts from every demo venue (OKX and Binance) within
-60 s, no secret in any log, clean Ctrl-C."""
+"""`klaxon run` (what `make run` calls): alerts from every demo venue (OKX, Binance and Bybit)
+within 60 s, no secret in any log, clean Ctrl-C."""
 
 from __future__ import annotations
 
@@ -81,6 +81,10 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
                 lambda m: m.startswith("Filled buy 0.01 BTC-USDT @ ") and " on okx/main " in m,
                 lambda m: m.startswith("BTCUSDT crossed above 60100 on binance"),
                 lambda m: m.startswith("Filled buy 0.01 BTCUSDT @ ") and " on binance/main " in m,
+                lambda m: m.startswith("linear:BTCUSDT crossed above 60100 on bybit"),
+                lambda m: (
+                    m.startswith("Filled buy 0.01 linear:BTCUSDT @ ") and " on bybit/main " in m
+                ),
             ]
             return messages if all(any(w(m) for m in messages) for w in wanted) else []
 
@@ -99,6 +103,7 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
     assert "klaxon: stopping" in output
     assert "crossed above 60100" in output  # the alert is printed in the terminal too
     assert "BTCUSDT crossed above 60100 on binance" in output
+    assert "linear:BTCUSDT crossed above 60100 on bybit" in output
     for secret in (SECRET, PASSPHRASE, TOKEN):
         assert secret not in output
         assert secret not in alerts.read_text()

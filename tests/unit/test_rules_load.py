@@ -35,18 +35,24 @@ def errors_of(paths: list[Path], env: dict[str, str] | None = None) -> list[str]
 def test_demo_example_loads() -> None:
     # `klaxon run` configures an account on each of its venues: every rule names its own.
     env = {"KLAXON_INBOX_PORT": "8765"}
-    rules = load_rules([EXAMPLES / "demo.yaml"], env=env, venues=("okx", "binance"))
+    rules = load_rules([EXAMPLES / "demo.yaml"], env=env, venues=("okx", "binance", "bybit"))
     assert rules.channels["demo"].url.get_secret_value() == "json://127.0.0.1:8765/alerts"
     assert [(r.name, r.venue, r.op, r.level) for r in rules.of(PriceRule)] == [
         ("btc-crosses-60100", "okx", "crosses_up", Decimal("60100")),
         ("btc-below-59000", "okx", "below", Decimal("59000")),
         ("binance-btc-crosses-60100", "binance", "crosses_up", Decimal("60100")),
+        ("bybit-btc-crosses-60100", "bybit", "crosses_up", Decimal("60100")),
     ]
     assert [(r.name, r.venue) for r in rules.of(FillRule)] == [
         ("every-fill", "okx"),
         ("binance-every-fill", "binance"),
+        ("bybit-every-fill", "bybit"),
     ]
-    assert rules.markets() == {("okx", "BTC-USDT", "last"), ("binance", "BTCUSDT", "last")}
+    assert rules.markets() == {
+        ("okx", "BTC-USDT", "last"),
+        ("binance", "BTCUSDT", "last"),
+        ("bybit", "linear:BTCUSDT", "last"),
+    }
 
 
 def test_telegram_example_loads() -> None:
