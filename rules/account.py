@@ -38,13 +38,17 @@ class AccountRule(Rule):
 def read_filters(reader: Reader, entries: dict[str, Entry], kind: str) -> dict[str, Any]:
     """Read the venue, account, market and side filters of `kind: {...}` (errors to reader)."""
     fields: dict[str, Any] = {}
-    for key, pattern, rule in (
-        ("venue", VENUE, VENUE_RULE),
-        ("account", ACCOUNT, ACCOUNT_RULE),
-        ("market", MARKET, MARKET_RULE),
-    ):
+    for key, pattern, rule in (("venue", VENUE, VENUE_RULE), ("account", ACCOUNT, ACCOUNT_RULE)):
         if key in entries:
             fields[key] = reader.string(entries[key][1], f"{kind}.{key}", pattern, rule)
+    if "market" in entries:
+        # As the venue spells it; with no venue (any venue), as one configured venue does.
+        node, venue = entries["market"][1], fields.get("venue")
+        fields["market"] = (
+            reader.string(node, f"{kind}.market", MARKET, MARKET_RULE)
+            if "venue" in entries and venue is None
+            else reader.market(node, f"{kind}.market", venue)
+        )
     if "side" in entries:
         fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", SIDES)
     return fields

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from rules.actions import Action, Notify
 from rules.channel import Rate
+from rules.reader import MARKET as MARKET
+from rules.reader import MARKET_RULE as MARKET_RULE
 from rules.reader import Reader
 from rules.template import Template
 from watcher.events import Event
@@ -24,8 +26,6 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 NAME_RULE = "lower-case letters, digits, '_' and '-', starting with a letter or digit, at most 64"
 VENUE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 VENUE_RULE = "a lower-case venue name such as okx"
-MARKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}")
-MARKET_RULE = "the market as the venue spells it, such as BTC-USDT"
 ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 ACCOUNT_RULE = "an account name without spaces"
 
@@ -62,12 +62,14 @@ class Channel(_Frozen):
     """A named notification destination; the apprise URL is a secret.
 
     `rates` empty means the scheme's default limits; `fallback` names the channel that gets
-    this one's messages when it is dead; `digest_after` None means the default.
+    this one's messages when it is dead; `digest_after` None means the default. `where` is
+    "path:line" of its name, `column` that name's column (for klaxon check's JSON).
     """
 
     name: str
     url: SecretStr
     where: str
+    column: int | None = None
     rates: tuple[Rate, ...] = ()
     fallback: str | None = None
     digest_after: int | None = None
@@ -176,7 +178,10 @@ def _own(cls: type[Rule]) -> dict[str, Any]:
 def _canonical(value: object) -> object:
     """Return a JSON-able form that doesn't change when a number is merely respelled."""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        # Without Decimal.normalize(): it rounds to the context's 28 digits, and a level is
+        # allowed more (rules.reader bounds it: 18 digits before the point, 30 after).
+        digits = format(value, "f")
+        return digits.rstrip("0").rstrip(".") if "." in digits else digits
     return value
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.codes import BAD_RATE, OUT_OF_RANGE, SELF_REFERENCE
 from rules.duration import parse_duration
 from rules.reader import Reader
 
@@ -78,13 +79,21 @@ def read_channel(
     if "fallback" in entries:
         fallback = reader.string(entries["fallback"][1], f"{what}.fallback", names, rule)
         if fallback == name:
-            reader.error(entries["fallback"][1], f"{what}.fallback: cannot be the channel itself")
+            reader.error(
+                entries["fallback"][1],
+                f"{what}.fallback: cannot be the channel itself",
+                SELF_REFERENCE,
+            )
             fallback = None
     digest_after = None
     if "digest" in entries:
         digest_after = reader.integer(entries["digest"][1], f"{what}.digest")
         if digest_after is not None and not 0 <= digest_after <= MAX_DIGEST_AFTER:
-            reader.error(entries["digest"][1], f"{what}.digest: must be 0 to {MAX_DIGEST_AFTER}")
+            reader.error(
+                entries["digest"][1],
+                f"{what}.digest: must be 0 to {MAX_DIGEST_AFTER}",
+                OUT_OF_RANGE,
+            )
             digest_after = None
     return url, ChannelOptions(rates, fallback, digest_after)
 
@@ -99,5 +108,5 @@ def _read_rates(reader: Reader, node: yaml.Node, what: str) -> tuple[Rate, ...]:
         try:
             rates.append(parse_rate(text))
         except ValueError as exc:
-            reader.error(item, f"{what}: {exc}")
+            reader.error(item, f"{what}: {exc}", BAD_RATE)
     return tuple(rates)

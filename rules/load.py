@@ -1,4 +1,5 @@
-"""YAML rule files -> a RuleSet, or a ConfigError listing every problem as `file:line: message`.
+"""YAML rule files -> a RuleSet, or a RuleLoadError (a ConfigError) listing every problem as
+`file:line: message` (its `problems` hold each with its column and code: rules/codes.py).
 
 File format (version 1):
 
@@ -26,7 +27,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
 
 import yaml
 from pydantic import SecretStr
@@ -34,11 +34,26 @@ from pydantic import SecretStr
 from rules.base import NAME, NAME_RULE, Channel, Cooldown, Every, Once, Rule
 from rules.book import PriceBook
 from rules.channel import read_channel
+from rules.codes import (
+    BAD_REPEAT,
+    BAD_URL,
+    BAD_VERSION,
+    DUPLICATE_NAME,
+    ENV_VARIABLE,
+    NOT_UTF8,
+    ONE_OF,
+    TABLE_OUTSIDE,
+    UNKNOWN_CHANNEL,
+    UNREADABLE,
+    Code,
+    Problem,
+)
 from rules.env import interpolate
+from rules.files import compose, read_bytes, table_text
 from rules.kinds import KINDS, empty_books
 from rules.options import read_message, read_repeat
 from rules.price import PriceRule
-from rules.reader import HIDDEN, Reader, line_of, secretish, shown
+from rules.reader import HIDDEN, Reader, column_of, line_of, secretish, shown
 from rules.ruleset import FileStamp, RuleSet
 from rules.table import TableErrors, duplicate_names, parse_table
 from rules.template import Template
@@ -51,10 +66,7 @@ VERSION = 1
 TOP_KEYS = ("version", "channels", "rules", "tables")
 RULE_KEYS = ("name", "notify", "message", "repeat", "cooldown")
 TABLE_KEYS = ("file", "notify", "message", "repeat", "cooldown")
-_LAST: Final = 2**62  # sorts a table's "... and N more" after its lines
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-# libyaml's composer is much faster; both give nodes with line marks.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -63,6 +75,12 @@ class _Named:
 
     name: str
     line: int
+    column: int
+
+    @classmethod
+    def at(cls, name: str, node: yaml.Node) -> _Named:
+        """Return `name` declared at `node`."""
+        return cls(name, line_of(node), column_of(node))
 
 
 @dataclass
@@ -88,10 +106,12 @@ class _File:
 
 
 class RuleLoadError(ConfigError):
-    """Rule files that do not load; `files` stamps every file read, to watch for a fix."""
+    """Rule files that do not load: `problems` each with its place and code, `errors` their
+    `file:line: message` texts; `files` stamps every file read, to watch for a fix."""
 
-    def __init__(self, message: str, errors: list[str], files: tuple[FileStamp, ...]) -> None:
-        super().__init__(message, errors=errors)
+    def __init__(self, message: str, problems: list[Problem], files: tuple[FileStamp, ...]) -> None:
+        super().__init__(message, errors=[problem.text() for problem in problems])
+        self.problems = problems
         self.files = files
 
 
@@ -110,14 +130,15 @@ def load_rules(
     files = [
         _read(i, Path(path), environ, digest, stamps, configured) for i, path in enumerate(paths)
     ]
-    # (file index, part: 0 the rule file, n its n-th table, line, path, message)
-    errors = [
-        (f.index, 0, line, f.reader.path, msg) for f in files for line, msg in f.reader.errors
-    ]
+    # (file index, part: 0 the rule file, n its n-th table, problem)
+    errors = [(f.index, 0, problem) for f in files for problem in f.reader.errors]
+
+    def add(f: _File, named: _Named, code: Code, message: str) -> None:
+        problem = Problem(f.reader.path, named.line, named.column, code, message)
+        errors.append((f.index, 0, problem))
 
     def clash(what: str, f: _File, named: _Named, other: str) -> None:
-        message = f"duplicate {what} name {named.name!r} (also at {other})"
-        errors.append((f.index, 0, named.line, f.reader.path, message))
+        add(f, named, DUPLICATE_NAME, f"duplicate {what} name {named.name!r} (also at {other})")
 
     channels: dict[str, Channel] = {}
     declared: dict[str, str] = {}
@@ -135,16 +156,14 @@ def load_rules(
             if channel is not None and channel.fallback and channel.fallback not in declared:
                 known = ", ".join(sorted(declared))
                 message = f"channels.{named.name}.fallback: unknown channel {channel.fallback!r}"
-                errors.append(
-                    (f.index, 0, named.line, f.reader.path, f"{message}; channels: {known}")
-                )
+                add(f, named, UNKNOWN_CHANNEL, f"{message}; channels: {known}")
 
     def unknown(f: _File, notify: list[_Named]) -> None:
         known = ", ".join(sorted(declared)) or "none are defined"
         for ref in notify:
             if ref.name not in declared:
                 message = f"notify: unknown channel {shown(ref.name)}; channels: {known}"
-                errors.append((f.index, 0, ref.line, f.reader.path, message))
+                add(f, ref, UNKNOWN_CHANNEL, message)
 
     books = empty_books()
     book = books[PriceRule.KIND]  # tables hold price rules
@@ -176,16 +195,14 @@ def load_rules(
             tables.append((f, part, table, found, range(start, len(book))))
     _table_duplicates(book, tables, seen, clash)
     for f, part, table, found, _ in tables:
-        errors += [(f.index, part, line, table.path, msg) for line, msg in found.found]
-        if found.more:
-            errors.append((f.index, part, _LAST, table.path, f"... and {found.more} more"))
+        if found.found or found.more:
+            text = table_text(table.path)  # read again, only to find the bad cells' columns
+            errors += [(f.index, part, problem) for problem in found.problems(table.path, text)]
     if errors:
-        errors.sort(key=lambda e: (e[0], e[1], e[2]))
-        lines = [
-            f"{path}: {message}" if line == _LAST else f"{path}:{line}: {message}"
-            for _, _, line, path, message in errors
-        ]
-        raise RuleLoadError(f"{len(lines)} error(s) in rule files", lines, tuple(stamps))
+        # A table's "... and N more" (no line) after its lines.
+        errors.sort(key=lambda e: (e[0], e[1], e[2].line is None, e[2].line or 0))
+        problems = [problem for _, _, problem in errors]
+        raise RuleLoadError(f"{len(problems)} error(s) in rule files", problems, tuple(stamps))
     return RuleSet(
         channels=MappingProxyType(channels),
         books=MappingProxyType(books),
@@ -214,14 +231,16 @@ def _table_duplicates(
                 if other is not None and other[0].index <= f.index
                 else book.where(first_row[name])
             )
-            found.add(book.line(position), f"duplicate rule name {name!r} (also at {where})")
+            message = f"duplicate rule name {name!r} (also at {where})"
+            found.add(book.line(position), message, DUPLICATE_NAME, found.name_field)
         for name, (yaml_file, named) in seen.items():
             row = first_row.get(name)
             if row is None or row not in rows:
                 continue  # no row of this table is the first one named so
             if yaml_file.index <= f.index:
                 where = f"{yaml_file.reader.path}:{named.line}"
-                found.add(book.line(row), f"duplicate rule name {name!r} (also at {where})")
+                message = f"duplicate rule name {name!r} (also at {where})"
+                found.add(book.line(row), message, DUPLICATE_NAME, found.name_field)
             else:
                 clash("rule", yaml_file, named, book.where(row))
 
@@ -236,7 +255,7 @@ def _read(
 ) -> _File:
     """Read one file's channels, rules and tables, recording its problems."""
     f = _File(index, Reader(str(path), venues))
-    root = _compose(path, f.reader, digest, stamps)
+    root = compose(path, f.reader, digest, stamps)
     if root is None:
         return f
     top = f.reader.mapping(root, "file", TOP_KEYS)
@@ -245,7 +264,8 @@ def _read(
     if "version" in top:
         version = f.reader.integer(top["version"][1], "version")
         if version is not None and version != VERSION:
-            f.reader.error(top["version"][1], f"version: must be {VERSION}, got {version}")
+            message = f"version: must be {VERSION}, got {version}"
+            f.reader.error(top["version"][1], message, BAD_VERSION)
     if "channels" in top:
         _read_channels(f, top["channels"][1], env)
     if "rules" in top:
@@ -257,59 +277,6 @@ def _read(
             if table is not None:
                 f.tables.append(table)
     return f
-
-
-def _read_bytes(path: Path, stamps: list[FileStamp], digest: hashlib._Hash) -> bytes:
-    """Return a file's bytes (OSError if unreadable), stamped as read and added to the digest."""
-    try:
-        with path.open("rb") as file:
-            # Stamped before reading: a change made while reading shows as a change later.
-            stamps.append(FileStamp.of(str(path), os.fstat(file.fileno())))
-            data = file.read()
-    except OSError:
-        stamps.append(FileStamp(str(path), None, None))
-        raise
-    # Length-prefixed, so moving bytes from one file to the next changes the version.
-    digest.update(len(data).to_bytes(8, "big"))
-    digest.update(data)
-    return data
-
-
-def _compose(
-    path: Path, reader: Reader, digest: hashlib._Hash, stamps: list[FileStamp]
-) -> yaml.Node | None:
-    """Return the file's single YAML document as nodes, or None after recording why not."""
-    try:
-        data = _read_bytes(path, stamps, digest)
-    except OSError as exc:
-        reader.error(1, f"cannot read rule file: {exc.strerror or type(exc).__name__}")
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        reader.error(data[: exc.start].count(b"\n") + 1, "not UTF-8 text")
-        return None
-    try:
-        root: yaml.Node | None = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = int(mark.line) + 1 if mark is not None else 1
-        # Built from the parser's words only: its snippet could quote a secret from the file.
-        words = "; ".join(str(w) for w in (exc.context, exc.problem) if w)
-        reader.error(line, f"YAML syntax error: {words or 'unparsable'}")
-        return None
-    except yaml.reader.ReaderError as exc:
-        char = exc.character
-        code = ord(char) if isinstance(char, str) else int(char)
-        line = text[: exc.position].count("\n") + 1
-        reader.error(line, f"YAML error: character #x{code:04x} is not allowed in YAML")
-        return None
-    except yaml.YAMLError as exc:
-        reader.error(1, f"YAML error: {type(exc).__name__}")
-        return None
-    if root is None:
-        reader.error(1, "empty file: expected a mapping with `rules:` (and `channels:`)")
-    return root
 
 
 def _read_channels(f: _File, node: yaml.Node, env: Mapping[str, str]) -> None:
@@ -324,20 +291,22 @@ def _read_channels(f: _File, node: yaml.Node, env: Mapping[str, str]) -> None:
         if raw is not None:
             url, problems = interpolate(raw, env)
             for problem in problems:
-                reader.error(value, f"channels.{name}: {problem}")
+                reader.error(value, f"channels.{name}: {problem}", ENV_VARIABLE)
             if not problems and not _URL.match(url):
                 # Never echo the URL: it may hold a token.
-                reader.error(value, f"channels.{name}: not an apprise URL (expected scheme://...)")
+                message = f"channels.{name}: not an apprise URL (expected scheme://...)"
+                reader.error(value, message, BAD_URL)
             elif not problems:
                 channel = Channel(
                     name=name,
                     url=SecretStr(url),
                     where=reader.where(key),
+                    column=column_of(key),
                     rates=options.rates,
                     fallback=options.fallback,
                     digest_after=options.digest_after,
                 )
-        f.channels.append((_Named(name, line_of(key)), channel))
+        f.channels.append((_Named.at(name, key), channel))
 
 
 def _read_table(
@@ -350,7 +319,7 @@ def _read_table(
     notify: list[_Named] = []
     if "notify" in entries:
         found = reader.names(entries["notify"][1], "notify", NAME, NAME_RULE) or []
-        notify = [_Named(name, line_of(node)) for name, node in found]
+        notify = [_Named.at(name, node) for name, node in found]
     message = read_message(reader, entries, PriceRule)
     repeat = read_repeat(reader, entries, PriceRule)
     if "file" not in entries:
@@ -362,19 +331,20 @@ def _read_table(
     table = path.parent / name  # relative to the rule file
     label = HIDDEN if secretish(name) else repr(str(table))
     if not _under(table, path.parent):  # /proc/self/environ, ../.env: never read, never shown
-        reader.error(node, f"file: table {label} is not under the rule file's directory")
+        outside = f"file: table {label} is not under the rule file's directory"
+        reader.error(node, outside, TABLE_OUTSIDE)
         return _Table(str(table), notify, None, message, repeat)
     try:
-        data = _read_bytes(table, stamps, digest)
+        data = read_bytes(table, stamps, digest)
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
-        reader.error(node, f"file: cannot read table {label}: {why}")
+        reader.error(node, f"file: cannot read table {label}: {why}", UNREADABLE)
         return _Table(str(table), notify, None, message, repeat)
     try:
         text = data.decode("utf-8-sig")  # a spreadsheet's byte order mark is not a column
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        reader.error(node, f"file: table {str(table)!r} is not UTF-8 text (line {line})")
+        reader.error(node, f"file: table {str(table)!r} is not UTF-8 text (line {line})", NOT_UTF8)
         return _Table(str(table), notify, None, message, repeat)
     return _Table(str(table), notify, text, message, repeat)
 
@@ -396,20 +366,21 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
     present = [key for key in KINDS if key in entries]
     kinds = ", ".join(KINDS)
     if not present:
-        reader.error(item, f"rule: needs exactly one kind key: {kinds}")
+        reader.error(item, f"rule: needs exactly one kind key: {kinds}", ONE_OF)
     elif len(present) > 1:
         both = " and ".join(present)
-        reader.error(entries[present[1]][0], f"rule: has both {both}; give exactly one of {kinds}")
+        problem = f"rule: has both {both}; give exactly one of {kinds}"
+        reader.error(entries[present[1]][0], problem, ONE_OF)
     cls = KINDS[present[0]].rule if len(present) == 1 else None
     fields = cls.parse_spec(reader, entries[present[0]][1]) if cls is not None else None
     named: _Named | None = None
     if "name" in entries:
         name = reader.string(entries["name"][1], "name", NAME, NAME_RULE)
-        named = _Named(name, line_of(entries["name"][1])) if name is not None else None
+        named = _Named.at(name, entries["name"][1]) if name is not None else None
     notify: list[_Named] = []
     if "notify" in entries:
         found = reader.names(entries["notify"][1], "notify", NAME, NAME_RULE) or []
-        notify = [_Named(name, line_of(node)) for name, node in found]
+        notify = [_Named.at(name, node) for name, node in found]
     message = read_message(reader, entries, cls)
     repeat = read_repeat(reader, entries, cls)
     if (
@@ -431,6 +402,6 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
     )
     problem = rule.repeat_problem(repeat)
     if problem:
-        reader.error(entries["repeat"][1] if "repeat" in entries else item, problem)
+        reader.error(entries["repeat"][1] if "repeat" in entries else item, problem, BAD_REPEAT)
         return named, notify, None
     return named, notify, rule

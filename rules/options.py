@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import yaml
 
 from rules.base import Cooldown, Every, Once, Rule
-from rules.duration import EXAMPLES, parse_duration
-from rules.reader import FLOAT, INT, Reader
+from rules.codes import BAD_REPEAT, BAD_TEMPLATE, EMPTY_MESSAGE, NOT_A_CHOICE
+from rules.duration import EXAMPLES
+from rules.reader import Reader
 from rules.template import Template, TemplateError
 
 REPEATS = ("once", "every")
@@ -27,12 +28,12 @@ def read_message(
     if text is None:
         return None
     if not text.strip():
-        reader.error(node, "message: is empty; remove it to use the default")
+        reader.error(node, "message: is empty; remove it to use the default", EMPTY_MESSAGE)
         return None
     try:
         return Template(text, cls.PLACEHOLDERS)
     except TemplateError as exc:
-        reader.error(node, f"message: {exc}")
+        reader.error(node, f"message: {exc}", BAD_TEMPLATE)
         return None
 
 
@@ -43,26 +44,22 @@ def read_repeat(
     if "cooldown" in entries:
         key, node = entries["cooldown"]
         if "repeat" in entries:
-            reader.error(key, "cooldown: replaces repeat; remove `repeat` or `cooldown`")
+            reader.error(
+                key, "cooldown: replaces repeat; remove `repeat` or `cooldown`", BAD_REPEAT
+            )
             return None
-        if node.tag in (INT, FLOAT):
-            reader.error(node, f"cooldown: needs a unit ({EXAMPLES})")
-            return None
-        text = reader.string(node, "cooldown")
-        if text is None:
-            return None
-        try:
-            return Cooldown(seconds=parse_duration(text))
-        except ValueError as exc:
-            reader.error(node, f"cooldown: {exc}")
-            return None
+        seconds = reader.duration(node, "cooldown")
+        return None if seconds is None else Cooldown(seconds=seconds)
     if "repeat" in entries:
         node = entries["repeat"][1]
         value = reader.string(node, "repeat")
         if value == "cooldown":
-            reader.error(node, f"repeat: write `cooldown: <duration>` instead ({EXAMPLES})")
+            reader.error(
+                node, f"repeat: write `cooldown: <duration>` instead ({EXAMPLES})", BAD_REPEAT
+            )
         elif value is not None and value not in REPEATS:
-            reader.error(node, f"repeat: {value!r} is not one of: {', '.join(REPEATS)}, cooldown")
+            choices = f"{', '.join(REPEATS)}, cooldown"
+            reader.error(node, f"repeat: {value!r} is not one of: {choices}", NOT_A_CHOICE)
         elif value is not None:
             return Once() if value == "once" else Every()
         return None

@@ -13,6 +13,7 @@ import yaml
 
 from rules.account import FILTERS, AccountRule, read_filters
 from rules.base import Cooldown, Every, Once, text, utc_text
+from rules.codes import EMPTY_LIST, LISTED_TWICE
 from rules.reader import NULL, Reader
 from rules.scan import ScanBook
 from watcher.events import Event, OrderUpdate
@@ -136,13 +137,13 @@ def _states(reader: Reader, node: yaml.Node) -> tuple[str, ...] | None:
     if items is None:
         return None
     if not items:
-        reader.error(node, f"order.states: needs at least one of: {', '.join(STATES)}")
+        reader.error(node, f"order.states: needs at least one of: {', '.join(STATES)}", EMPTY_LIST)
         return None
     states: list[str] = []
     for item in items:
         state = reader.choice(item, "order.states", STATES)
         if state is not None and state in states:
-            reader.error(item, f"order.states: {state!r} is listed twice")
+            reader.error(item, f"order.states: {state!r} is listed twice", LISTED_TWICE)
         elif state is not None:
             states.append(state)
     # In the vocabulary's order: listing the same states otherwise keeps the rule's id.

@@ -20,6 +20,7 @@ from rules.base import (
     text,
     utc_text,
 )
+from rules.codes import ONE_OF
 from rules.reader import Reader
 from watcher.events import utc_from_ms
 
@@ -114,6 +115,7 @@ class PriceRule(Rule):
             reader.error(
                 entries[ops[1]][0] if ops else node,
                 f"price: {problem}give exactly one of {', '.join(OPS)}",
+                ONE_OF,
             )
         errors = len(reader.errors)
         fields: dict[str, Any] = {}
@@ -122,14 +124,17 @@ class PriceRule(Rule):
         else:
             fields["venue"] = reader.default_venue(node, "price")
         if "market" in entries:
-            fields["market"] = reader.string(
-                entries["market"][1], "price.market", MARKET, MARKET_RULE
+            node, venue = entries["market"][1], fields["venue"]
+            fields["market"] = (
+                reader.market(node, "price.market", venue)
+                if venue is not None
+                else reader.string(node, "price.market", MARKET, MARKET_RULE)
             )
         if "source" in entries:
             fields["source"] = reader.choice(entries["source"][1], "price.source", SOURCES)
         for op in ops:
             fields["op"] = op
-            fields["level"] = reader.decimal(entries[op][1], f"price.{op}")
+            fields["level"] = reader.decimal(entries[op][1], f"price.{op}", positive=True)
         if len(reader.errors) > errors or len(ops) != 1 or "market" not in entries:
             return None
         return fields

@@ -40,7 +40,7 @@ from rules.load import RuleLoadError, RuleSet, load_rules
 from watcher.errors import ConfigError
 from watcher.published import published_version
 from workers.latency import ENQUEUED, LatencyHistogram
-from workers.notify import check_channels
+from workers.notify import channel_problems
 from workers.state import NEW, ClaimResult
 
 if TYPE_CHECKING:
@@ -115,9 +115,9 @@ def load_usable(
     (RuleLoadError, a ConfigError) if apprise cannot use one of the channels (checked once per
     channel, however many rules use it)."""
     ruleset = load_rules(paths, env, venues)
-    errors = check_channels(ruleset)
-    if errors:
-        raise RuleLoadError(errors[0], errors, ruleset.files)
+    problems = channel_problems(ruleset)
+    if problems:
+        raise RuleLoadError(problems[0].text(), problems, ruleset.files)
     return ruleset
 
 

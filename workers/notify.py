@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import apprise
 from pydantic import SecretStr
 
+from rules.codes import BAD_URL, Problem
 from watcher.errors import ChannelRefused, ChannelThrottled, ConfigError, NotificationError
 from workers.responses import Answer, observe
 
@@ -75,14 +76,24 @@ def url_problem(url: str) -> str:
     return ""
 
 
-def check_channels(ruleset: RuleSet) -> list[str]:
-    """Return a file:line error for every channel whose URL apprise cannot use."""
-    errors = []
+def channel_problems(ruleset: RuleSet) -> list[Problem]:
+    """Return a Problem, at the channel's name, for every channel whose URL apprise cannot use."""
+    problems = []
     for name, channel in ruleset.channels.items():
         problem = url_problem(channel.url.get_secret_value())
         if problem:
-            errors.append(f"{channel.where}: channel '{name}': {problem}")
-    return errors
+            path, _, line = channel.where.rpartition(":")  # "path:line", as the loader wrote it
+            message = f"channel '{name}': {problem}"
+            if path and line.isdigit():
+                problems.append(Problem(path, int(line), channel.column, BAD_URL, message))
+            else:
+                problems.append(Problem(channel.where, None, None, BAD_URL, message))
+    return problems
+
+
+def check_channels(ruleset: RuleSet) -> list[str]:
+    """Return a file:line error for every channel whose URL apprise cannot use."""
+    return [problem.text() for problem in channel_problems(ruleset)]
 
 
 def deliver(channel_url: SecretStr, title: str, body: str, *, channel: str = "?") -> None:

@@ -25,7 +25,7 @@ POOL = [
         "60100", "61000", "1E+5",
     )
 ]  # fmt: skip
-SERIES = [("okx", "BTC-USDT", "last"), ("okx", "BTC-USDT", "mark"), ("binance", "BTC-USDT", "last")]
+SERIES = [("okx", "BTC-USDT", "last"), ("okx", "BTC-USDT", "mark"), ("binance", "BTCUSDT", "last")]
 
 
 def rule(n: int, series: tuple[str, str, str], op: str, level: Decimal) -> PriceRule:

@@ -94,7 +94,7 @@ def test_three_errors_in_one_file_are_all_reported_with_their_lines(tmp_path: Pa
 
 
 def test_errors_of_two_bad_files_are_all_reported(tmp_path: Path) -> None:
-    a = write(tmp_path, "a.yaml", "rules:\n  - name: a\n    price: {market: X, above: 1}\n")
+    a = write(tmp_path, "a.yaml", "rules:\n  - name: a\n    price: {market: BTC-USDT, above: 1}\n")
     b = write(tmp_path, "b.yaml", "version: 2\nrules: []\n")
     assert errors_of([a, b]) == [
         f"{a}:2: rule: missing required key 'notify'",
@@ -151,24 +151,24 @@ def test_channels_of_one_file_serve_rules_of_another(tmp_path: Path) -> None:
          "cooldown: replaces repeat"),
         ("rules:\n  - name: a\n    fill: {}\n    <<: {message: hi}\n    notify: desk\n", 4,
          "merge keys"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y}}\n", 2,
          "price: give exactly one of above, below, crosses_up, crosses_down"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: 1,\n    below: 2}}\n", 3,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1,\n    below: 2}}\n", 3,
          "price: has both above and below"),
         ("rules:\n  - {name: a, notify: desk, price: {above: 1}}\n", 2, "missing required key"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: .inf}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: .inf}}\n", 2,
          "price.above: '.inf' is not a decimal number"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: 'NaN'}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 'NaN'}}\n", 2,
          "price.above: 'NaN' is not a finite number"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: 010}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 010}}\n", 2,
          "'010' has a leading zero"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: [1]}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: [1]}}\n", 2,
          "expected a decimal number, got a list"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: 1, source: bid}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1, source: bid}}\n", 2,
          "price.source: 'bid' is not one of: last, mark"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: 1, venue: OKX}}\n", 2,
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1, venue: OKX}}\n", 2,
          "price.venue: 'OKX' is not valid"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X, above: 1},\n"
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1},\n"
          "     repeat: every}\n", 3, "repeat: every would fire on every tick while above"),
     ],
 )  # fmt: skip
@@ -243,7 +243,7 @@ def test_env_defaults_to_the_process_environment(
         ("65000.10", "65000.10"),
         ('"1e-8"', "1E-8"),
         ("0x10", "16"),
-        ("-1.5", "-1.5"),
+        ("+1.5", "1.5"),
     ],
 )
 def test_levels_keep_their_exact_text(tmp_path: Path, written: str, level: str) -> None:
@@ -251,7 +251,7 @@ def test_levels_keep_their_exact_text(tmp_path: Path, written: str, level: str) 
         tmp_path,
         "level.yaml",
         CHANNELS
-        + f"rules:\n  - {{name: a, notify: desk, price: {{market: X, above: {written}}}}}\n",
+        + f"rules:\n  - {{name: a, notify: desk, price: {{market: X-Y, above: {written}}}}}\n",
     )
     [rule] = load_rules([path], env={}).of(PriceRule)
     assert rule.level == Decimal(level)

@@ -44,7 +44,7 @@ def test_a_good_table_loads_every_row_with_defaults_and_exact_levels(tmp_path: P
         "btc-up,BTC-USDT,crosses_up,65000.10,,\n"
         "eth-mark,ETH-USDT-SWAP,below,3000,okx,mark\n"
         "\n"  # blank lines are skipped, yet counted in line numbers
-        "sol,SOL-USDT,above,1E-8,binance,last\n",
+        "sol,SOLUSDT,above,1E-8,binance,last\n",
         entry=TABLE + '    message: "{market} {op} {level}"\n    cooldown: 5m\n',
         header="name,market,op,level,venue,source\n",
     )
@@ -70,7 +70,7 @@ def test_a_good_table_loads_every_row_with_defaults_and_exact_levels(tmp_path: P
     assert ruleset.markets() == {
         ("okx", "BTC-USDT", "last"),
         ("okx", "ETH-USDT-SWAP", "mark"),
-        ("binance", "SOL-USDT", "last"),
+        ("binance", "SOLUSDT", "last"),
     }
     assert [s.path for s in ruleset.files] == [str(path), f"{tmp_path}/levels.csv"]
 
@@ -184,7 +184,7 @@ def test_venue_and_source_cells_are_checked(tmp_path: Path) -> None:
 def test_repeat_every_is_refused_for_each_above_and_below_row(tmp_path: Path) -> None:
     path = table(
         tmp_path,
-        "a,X,crosses_up,1\nb,X,above,1\nc,X,below,1\n",
+        "a,X-Y,crosses_up,1\nb,X-Y,above,1\nc,X-Y,below,1\n",
         entry=TABLE + "    repeat: every\n",
     )
     refused = "repeat: every would fire on every tick while {}; use cooldown"
@@ -197,7 +197,7 @@ def test_repeat_every_is_refused_for_each_above_and_below_row(tmp_path: Path) ->
 def test_every_bad_row_of_a_file_is_reported_after_the_rule_file_errors(tmp_path: Path) -> None:
     path = table(
         tmp_path,
-        "a,X,above,1\nb,X,above,oops\nc,X,up,1\n",
+        "a,X-Y,above,1\nb,X-Y,above,oops\nc,X-Y,up,1\n",
         entry="tables:\n  - file: levels.csv\n    notify: [pager]\n",
     )
     assert errors_of([path]) == [
@@ -224,7 +224,7 @@ def test_every_bad_row_of_a_file_is_reported_after_the_rule_file_errors(tmp_path
 def test_each_mistake_in_a_table_entry_is_an_error_in_the_rule_file(
     tmp_path: Path, entry: str, line: int, message: str
 ) -> None:
-    write(tmp_path, "levels.csv", HEADER + "a,X,above,1\n")
+    write(tmp_path, "levels.csv", HEADER + "a,X-Y,above,1\n")
     path = write(tmp_path, "rules.yaml", entry)
     desk = write(tmp_path, "desk.yaml", CHANNELS)
     [error] = errors_of([path, desk])
@@ -242,7 +242,7 @@ def test_a_missing_table_is_an_error_at_its_file_key(tmp_path: Path) -> None:
 
 
 def test_a_table_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "levels.csv").write_bytes(HEADER.encode() + b"a,X,above,1\nb,caf\xe9,above,1\n")
+    (tmp_path / "levels.csv").write_bytes(HEADER.encode() + b"a,X-Y,above,1\nb,caf\xe9,above,1\n")
     path = write(tmp_path, "rules.yaml", CHANNELS + TABLE)
     assert errors_of([path]) == [
         f"{path}:3: file: table '{tmp_path}/levels.csv' is not UTF-8 text (line 3)"
@@ -250,7 +250,7 @@ def test_a_table_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
-    (tmp_path / "levels.csv").write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"a,X,above,1\n")
+    (tmp_path / "levels.csv").write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"a,X-Y,above,1\n")
     path = write(tmp_path, "rules.yaml", CHANNELS + TABLE)
     assert [r.name for r in load_rules([path], env={}).of(PriceRule)] == ["a"]
 
@@ -258,8 +258,8 @@ def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_header(tmp_path: Path)
 def test_a_table_path_is_relative_to_its_rule_file_not_to_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path / "conf" / "data", "levels.csv", HEADER + "a,X,above,1\n")
-    write(tmp_path / "data", "levels.csv", HEADER + "wrong,X,above,1\n")  # the cwd's: not it
+    write(tmp_path / "conf" / "data", "levels.csv", HEADER + "a,X-Y,above,1\n")
+    write(tmp_path / "data", "levels.csv", HEADER + "wrong,X-Y,above,1\n")  # the cwd's: not it
     rules_file = write(
         tmp_path / "conf", "rules.yaml", CHANNELS + TABLE.replace("levels.csv", "data/levels.csv")
     )
@@ -274,9 +274,9 @@ def test_a_table_path_is_relative_to_its_rule_file_not_to_the_working_directory(
 
 
 def test_duplicate_names_across_rule_files_and_tables_name_both_places(tmp_path: Path) -> None:
-    yaml_rule = "rules:\n  - name: {name}\n    price: {{market: X, above: 1}}\n    notify: desk\n"
+    yaml_rule = "rules:\n  - name: {name}\n    price: {{market: X-Y, above: 1}}\n    notify: desk\n"
     first = write(tmp_path, "a.yaml", CHANNELS + yaml_rule.format(name="in-yaml"))
-    write(tmp_path, "levels.csv", HEADER + "in-yaml,X,above,2\nrow,X,above,3\n")
+    write(tmp_path, "levels.csv", HEADER + "in-yaml,X-Y,above,2\nrow,X-Y,above,3\n")
     second = write(tmp_path, "b.yaml", TABLE)
     third = write(tmp_path, "c.yaml", yaml_rule.format(name="row"))
     assert errors_of([first, second, third]) == [
@@ -286,8 +286,8 @@ def test_duplicate_names_across_rule_files_and_tables_name_both_places(tmp_path:
 
 
 def test_duplicate_names_across_two_tables(tmp_path: Path) -> None:
-    write(tmp_path, "one.csv", HEADER + "a,X,above,1\nb,X,above,1\n")
-    write(tmp_path, "two.csv", HEADER + "c,X,above,1\nb,X,below,1\n")
+    write(tmp_path, "one.csv", HEADER + "a,X-Y,above,1\nb,X-Y,above,1\n")
+    write(tmp_path, "two.csv", HEADER + "c,X-Y,above,1\nb,X-Y,below,1\n")
     path = write(
         tmp_path,
         "rules.yaml",
@@ -300,7 +300,7 @@ def test_duplicate_names_across_two_tables(tmp_path: Path) -> None:
 
 
 def test_errors_of_a_table_stop_at_a_hundred(tmp_path: Path) -> None:
-    path = table(tmp_path, "".join(f"r{n},X,above,x\n" for n in range(MAX_ERRORS + 50)))
+    path = table(tmp_path, "".join(f"r{n},X-Y,above,x\n" for n in range(MAX_ERRORS + 50)))
     errors = errors_of([path])
     assert len(errors) == MAX_ERRORS + 1
     assert errors[0] == f"{tmp_path}/levels.csv:2: level: 'x' is not a decimal number"
@@ -308,9 +308,9 @@ def test_errors_of_a_table_stop_at_a_hundred(tmp_path: Path) -> None:
 
 
 def test_the_version_and_file_stamps_cover_the_tables(tmp_path: Path) -> None:
-    path = table(tmp_path, "a,X,above,1\n")
+    path = table(tmp_path, "a,X-Y,above,1\n")
     before = load_rules([path], env={})
-    (tmp_path / "levels.csv").write_text(HEADER + "a,X,above,2\n")
+    (tmp_path / "levels.csv").write_text(HEADER + "a,X-Y,above,2\n")
     after = load_rules([path], env={})
     assert after.version != before.version
     assert after.files[1].path == f"{tmp_path}/levels.csv"
@@ -321,7 +321,7 @@ def test_the_version_and_file_stamps_cover_the_tables(tmp_path: Path) -> None:
 
 
 def test_a_csv_error_spoils_its_row_and_the_next_rows_are_still_checked(tmp_path: Path) -> None:
-    path = table(tmp_path, "a," + "x" * 140_000 + ",above,1\nb,X,above,oops\nc,X,above,1\n")
+    path = table(tmp_path, "a," + "x" * 140_000 + ",above,1\nb,X-Y,above,oops\nc,X-Y,above,1\n")
     assert errors_of([path]) == [
         f"{tmp_path}/levels.csv:2: CSV error: field larger than field limit (131072)",
         f"{tmp_path}/levels.csv:3: level: 'oops' is not a decimal number",

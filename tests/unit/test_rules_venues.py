@@ -17,6 +17,8 @@ from watcher.published import publish
 from workers import context
 
 CHANNELS = 'channels: {desk: "json://127.0.0.1:9/x"}\n'
+# Each venue spells its markets its own way: BTC-USDT on OKX, linear:BTCUSDT on Bybit.
+BTC = {"okx": "BTC-USDT", "bybit": "linear:BTCUSDT"}
 RULES = (
     CHANNELS + "rules:\n"
     "  - name: btc\n"
@@ -43,7 +45,7 @@ def errors_of(paths: list[Path], venues: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize("venue", ["okx", "bybit"])
 def test_a_rule_without_venue_is_on_the_one_configured(tmp_path: Path, venue: str) -> None:
-    path = write(tmp_path / "r.yaml", RULES)
+    path = write(tmp_path / "r.yaml", RULES.replace(BTC["okx"], BTC[venue], 1))
     btc, eth = load_rules([path], env={}, venues=(venue,)).of(PriceRule)
     assert (btc.venue, eth.venue) == (venue, "okx")
 
@@ -61,14 +63,15 @@ def test_a_rule_without_venue_is_an_error_when_two_venues_are_configured(tmp_pat
         f"{path}:5: price: no venue given, and 2 venues are configured (okx, bybit): name one"
     ]
     assert errors_of([path], ()) == [f"{path}:5: price: no venue given, and no venue is configured"]
-    named = write(tmp_path / "r.yaml", RULES.replace("{market: BTC", "{venue: bybit, market: BTC"))
+    on_bybit = RULES.replace("{market: BTC-USDT", "{venue: bybit, market: linear:BTCUSDT")
+    named = write(tmp_path / "r.yaml", on_bybit)
     ruleset = load_rules([named], env={}, venues=("okx", "bybit"))
     assert [r.venue for r in ruleset.of(PriceRule)] == ["bybit", "okx"]
     assert [r.venue for r in ruleset.of(FillRule)] == [None]
 
 
 def test_table_rows_without_venue(tmp_path: Path) -> None:
-    rows = "name,market,op,level,venue\na,BTC-USDT,above,1,\nb,X,above,2,okx\n"
+    rows = "name,market,op,level,venue\na,linear:BTCUSDT,above,1,\nb,BTC-USDT,above,2,okx\n"
     write(tmp_path / "levels.csv", rows)
     path = write(tmp_path / "r.yaml", TABLE)
     a, b = load_rules([path], env={}, venues=("bybit",)).of(PriceRule)
@@ -93,13 +96,13 @@ def _no_worker_rules() -> Iterator[None]:
 def test_the_worker_loads_and_reloads_on_the_configured_venues(
     tmp_path: Path, r: redis.Redis
 ) -> None:
-    path = write(tmp_path / "r.yaml", RULES)
+    path = write(tmp_path / "r.yaml", RULES.replace(BTC["okx"], BTC["bybit"], 1))
     with pytest.raises(ConfigError, match=r"r\.yaml:5: price: no venue given"):
         context.follow([path], env={}, venues=("okx", "bybit"))
     context.follow([path], env={}, interval=0.0, venues=("bybit",))
     assert [rule.venue for rule in context.current(r).ruleset.of(PriceRule)] == ["bybit", "okx"]
     # A reload reads the files on the same venues: still bybit, not the default.
-    write(path, RULES.replace('"65000"', '"66000.5"'))
+    write(path, RULES.replace(BTC["okx"], BTC["bybit"], 1).replace('"65000"', '"66000.5"'))
     new = load_rules([path], env={}, venues=("bybit",))
     publish(r, new.version, new.markets())
     rules = context.current(r).ruleset.of(PriceRule)

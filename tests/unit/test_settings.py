@@ -135,7 +135,7 @@ def test_a_later_account_without_a_key_would_watch_nothing(
     rules.write_text(
         'channels: {desk: "json://127.0.0.1:9/x"}\n'
         "rules:\n"
-        '  - {name: a, notify: desk, price: {venue: bybit, market: BTC-USDT, above: "1"}}\n'
+        '  - {name: a, notify: desk, price: {venue: bybit, market: linear:BTCUSDT, above: "1"}}\n'
     )
     settings = load(WatcherSettings)
     ruleset = load_rules([rules], env={}, venues=settings.venues())

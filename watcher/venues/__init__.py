@@ -15,7 +15,10 @@ class:
   nothing; a frame it cannot map raises UnknownMessage (logged, counted, skipped). A login reply
   parses to FeedStatus "logged_in" (the stream subscribes only after it) or "login_failed"; a
   FeedStatus "closing" or "login_failed" makes the stream reconnect;
-- gives a REST client for its account, `trading()`, that satisfies `Trading`.
+- gives a REST client for its account, `trading()`, that satisfies `Trading`;
+- says how it spells markets: `market_problem(market)` is "" for a market it could list and
+  otherwise says why not, suggesting the right spelling (`klaxon check` reports it at the
+  rule's file:line; the registry's market_problem(venue, market) asks the venue's class).
 
 watcher/stream.py holds each Feed's connection and knows no venue: a Feed says where to connect
 (`url`, called at every connect), how to log in and subscribe, how to keep the connection alive
@@ -161,6 +164,11 @@ class Venue(Protocol):
     def trading(self, timeout: float = 10.0) -> Trading:
         """Return the account's REST client (ConfigError without credentials)."""
 
+    @classmethod
+    def market_problem(cls, market: str) -> str:
+        """Say why `market` is not spelled as this venue spells markets, suggesting the right
+        spelling ("" when it is)."""
+
 
 # The venue of rule files that name none, and of KLAXON_ACCOUNTS when it is unset.
 DEFAULT_VENUE = "okx"
@@ -189,6 +197,14 @@ VENUES: Mapping[str, type[Venue]] = MappingProxyType(
     }
 )
 
+
+def market_problem(venue: str, market: str) -> str:
+    """Say why `market` is not spelled as `venue` spells markets ("" when it is, or when the
+    venue is not a registered one: no format to check it against)."""
+    cls = VENUES.get(venue)
+    return "" if cls is None else cls.market_problem(market)
+
+
 __all__ = [
     "DEFAULT_VENUE",
     "VENUES",
@@ -200,5 +216,6 @@ __all__ = [
     "Trading",
     "Venue",
     "VenueSettings",
+    "market_problem",
     "venue_class",
 ]

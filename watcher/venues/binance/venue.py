@@ -11,6 +11,7 @@ https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -31,6 +32,7 @@ from watcher.venues.binance.settings import (
     STREAMS_PER_CONNECTION,
     BinanceSettings,
 )
+from watcher.venues.binance.symbols import SPOT_SYMBOL, symbol_problem
 from watcher.venues.binance.ticks import LEAN
 from watcher.venues.binance.wire import ExecutionReport, OutboundAccountPosition
 from watcher.venues.binance.wire_usdm import (
@@ -76,6 +78,7 @@ class Binance:
         "bid": "bookTicker",
         "ask": "bookTicker",
     }
+    symbol_format: ClassVar[re.Pattern[str]] = SPOT_SYMBOL
 
     def __init__(
         self,
@@ -275,8 +278,9 @@ class Binance:
             if channel is None:
                 known = ", ".join(sorted(self.channels))
                 raise ConfigError(f"{self.name}: no price source {source!r} ({known}) for {market}")
-            if not (market.isascii() and market.isalnum()):
-                raise ConfigError(f"{self.name}: {market!r} is not a Binance symbol (BTCUSDT)")
+            problem = self.market_problem(market)
+            if problem:
+                raise ConfigError(f"{self.name}: {problem}")
             streams.add(f"{market.lower()}@{channel}")
         return sorted(streams)
 
@@ -323,6 +327,11 @@ class Binance:
                 )
             )
         return feeds
+
+    @classmethod
+    def market_problem(cls, market: str) -> str:
+        """Say why `market` is not a symbol of this venue, with the likely one ("" if it is)."""
+        return symbol_problem(market, cls.symbol_format)
 
     def trading(self, timeout: float = 10.0) -> BinanceRest:
         """Return the account's REST client (needs credentials)."""

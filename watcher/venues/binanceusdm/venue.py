@@ -7,12 +7,14 @@ https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
 from watcher.venues import Heartbeat, VenueSettings
 from watcher.venues.binance import USDM, Binance, BinanceSettings, Endpoints
+from watcher.venues.binance.symbols import USDM_SYMBOL
 
 USDM_STREAM_URL = "wss://fstream.binance.com"
 USDM_REST_URL = "https://fapi.binance.com"
@@ -36,3 +38,4 @@ class BinanceUsdm(Binance):
     endpoints: ClassVar[Endpoints] = USDM
     heartbeat: ClassVar[Heartbeat] = USDM_HEARTBEAT
     channels: ClassVar[dict[str, str]] = {**Binance.channels, "mark": "markPrice@1s"}
+    symbol_format: ClassVar[re.Pattern[str]] = USDM_SYMBOL  # and quarterlies: BTCUSDT_250328

@@ -18,6 +18,7 @@ from watcher.errors import ConfigError, UnknownMessage
 from watcher.events import Event, utc_from_ms
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.bybit.auth import BybitCredentials, auth_frame
+from watcher.venues.bybit.markets import market_problem
 from watcher.venues.bybit.replies import VENUE, answer, decode, unknown
 from watcher.venues.bybit.rest import BybitRest
 from watcher.venues.bybit.rest_http import default_rest_url
@@ -233,6 +234,11 @@ class Bybit:
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             # ArithmeticError: OverflowError, and decimal's Overflow (a ratio of absurd amounts)
             raise self._unknown(f"{topic}: bad push ({type(exc).__name__})", raw) from None
+
+    @classmethod
+    def market_problem(cls, market: str) -> str:
+        """Say why `market` is not a Bybit market name, with the likely one ("" if it is)."""
+        return market_problem(market)
 
     def trading(self, timeout: float = 10.0) -> Trading:
         """Return the account's REST client (needs credentials)."""

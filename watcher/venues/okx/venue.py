@@ -19,6 +19,7 @@ from watcher.events import Event, FeedState, FeedStatus, TickRow
 from watcher.sanity import scalar, tick
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.okx.auth import OkxCredentials, login_frame
+from watcher.venues.okx.markets import market_problem
 from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest
 from watcher.venues.okx.settings import OkxSettings
 from watcher.venues.okx.wire import (
@@ -350,6 +351,11 @@ class Okx:
 
     def _private_url(self) -> str:
         return self.private_url
+
+    @classmethod
+    def market_problem(cls, market: str) -> str:
+        """Say why `market` is not an OKX instId, with the likely one ("" if it is one)."""
+        return market_problem(market)
 
     def trading(self, timeout: float = 10.0) -> Trading:
         """Return a REST client for this account (needs credentials)."""
