@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate rule files; print file:line errors")
     check.add_argument("rules", type=Path, nargs="+")
+    check.add_argument(
+        "--format",
+        dest="output",
+        choices=("text", "json"),
+        default="text",
+        help="text: file:line: message on stderr; json: one document on stdout (for editors, CI)",
+    )
     check.set_defaults(func=_check)
 
     reload = sub.add_parser(
@@ -164,9 +171,9 @@ def _work(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from klaxon.commands import check
+    from klaxon.check import check
 
-    return check(args.rules)
+    return check(args.rules, args.output)
 
 
 def _reload(args: argparse.Namespace) -> int:

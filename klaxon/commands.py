@@ -1,15 +1,13 @@
-"""The commands behind `klaxon watch | work | check | notify | sim | status | redeliver`."""
+"""The commands behind `klaxon watch | work | notify | sim | status | redeliver`."""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import signal
 import sys
 import threading
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Collection
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
@@ -19,7 +17,6 @@ import redis
 from klaxon import logs
 from klaxon.settings import CheckSettings, SimSettings, WatcherSettings, WorkerSettings, load
 from rules.load import RuleSet, load_rules
-from rules.reader import HIDDEN, secretish
 from watcher import keys
 from watcher.audit import recorded_permissions
 from watcher.errors import ConfigError
@@ -43,54 +40,6 @@ def _on_stop(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
-
-
-class _CheckEnv(Mapping[str, str]):
-    """The environment for `klaxon check`: unset variables get a marker instead of an error.
-
-    A rule file is checked where its secrets may not be (a laptop, CI): the file is what is
-    checked; `watch` and `work` still refuse to start with a variable unset.
-    """
-
-    MARK = "klaxon-unset://"
-
-    def __init__(self) -> None:
-        self.unset: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        if name in os.environ:
-            return os.environ[name]
-        self.unset.add(name)
-        return f"{self.MARK}{name}"
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(os.environ)
-
-    def __len__(self) -> int:
-        return len(os.environ)
-
-
-def check(paths: list[Path]) -> int:
-    """Validate rule files on the configured venues; print every error as file:line: message."""
-    venues = load(CheckSettings).venues()
-    env = _CheckEnv()
-    ruleset = load_rules(paths, env, venues=venues)
-    complete = {
-        n: c for n, c in ruleset.channels.items() if env.MARK not in c.url.get_secret_value()
-    }
-    errors = check_channels(replace(ruleset, channels=complete))
-    if errors:
-        raise ConfigError("bad channels", errors=errors)
-    for name in sorted(env.unset):
-        shown = HIDDEN if secretish(name) else name  # a token pasted as ${...} stays unprinted
-        print(f"note: {shown} is not set here; channels using it were checked for syntax only")
-    for venue in sorted(ruleset.venues() - set(venues)):
-        print(f"note: rules name venue {venue!r}, which no account is on (KLAXON_ACCOUNTS)")
-    print(f"ok: {ruleset.count()} rules, {len(ruleset.channels)} channels in {len(paths)} file(s)")
-    return 0
 
 
 def notify(paths: list[Path], channel: str, message: str) -> int:

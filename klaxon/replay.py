@@ -26,7 +26,7 @@ from pathlib import Path
 
 import orjson
 
-from klaxon.commands import _CheckEnv
+from klaxon.check import CheckEnv
 from klaxon.settings import CheckSettings, load
 from rules.base import MARKET, MARKET_RULE, VENUE, VENUE_RULE
 from rules.load import RuleSet, load_rules
@@ -236,7 +236,7 @@ def replay(rule_paths: list[Path], source: Path) -> int:
     """Print each firing of the rules over the path in `source` (time, rule, channels,
     message), then a summary on stderr."""
     venues = load(CheckSettings).venues()
-    ruleset = load_rules(rule_paths, _CheckEnv(), venues)
+    ruleset = load_rules(rule_paths, CheckEnv(), venues)
     entries = read_entries(source, venues)
     fired, engine = replay_entries(ruleset, entries)
     for firing in fired:

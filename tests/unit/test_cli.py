@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -79,3 +80,69 @@ def test_status_shows_streams_queues_and_counters(
     assert re.fullmatch(
         r"rules: version 0123456789ab published 20\d\d-[-0-9T:]{14}\+00:00, 2 price series", first
     )
+
+
+def test_json_format_gives_each_error_its_place_and_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "broken.yaml"
+    rules.write_text(
+        "channels:\n"
+        '  desk: "json://127.0.0.1:9/x"\n'
+        "rules:\n"
+        "  - name: a\n"
+        "    price: {market: btc-usdt, above: -5}\n"  # line 5: market at 21, level at 38
+        "    notify: [nope]\n"  # line 6: channel at 14
+    )
+    assert main(["check", "--format", "json", str(rules)]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert (report["ok"], report["files"], report["rules"], report["notes"]) == (
+        False, 1, None, []
+    )  # fmt: skip
+    assert [(e["line"], e["column"], e["code"], e["name"]) for e in report["errors"]] == [
+        (5, 21, "KX206", "bad-market"),
+        (5, 38, "KX204", "out-of-range"),
+        (6, 14, "KX301", "unknown-channel"),
+    ]
+    assert {e["file"] for e in report["errors"]} == {str(rules)}
+    assert report["errors"][0]["message"].endswith("did you mean 'BTC-USDT'?")
+    assert report["errors"][1]["message"] == "price.above: '-5' must be greater than zero"
+    # The text format of the same file: the same messages, as file:line: message on stderr.
+    assert main(["check", str(rules)]) == 1
+    text = capsys.readouterr().err.splitlines()
+    assert text == [f"{e['file']}:{e['line']}: {e['message']}" for e in report["errors"]]
+
+
+def test_json_format_of_good_files_counts_them_with_the_notes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("TG_TOKEN", "TG_CHAT", "SMTP_URL", "KLAXON_INBOX_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["check", "--format", "json", *map(str, EXAMPLES)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    assert report["errors"] == []
+    assert report["files"] == len(EXAMPLES)
+    assert (report["rules"], report["channels"]) == (10, 3)
+    assert (
+        "TG_TOKEN is not set here; channels using it were checked for syntax only"
+        in (report["notes"])
+    )
+
+
+def test_json_format_reports_bad_settings_without_a_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KLAXON_ACCOUNTS", "[{")
+    assert main(["check", "--format", "json", *map(str, EXAMPLES)]) == 1
+    [error] = json.loads(capsys.readouterr().out)["errors"]
+    assert error == {
+        "file": None,
+        "line": None,
+        "column": None,
+        "code": "KX901",
+        "name": "bad-settings",
+        "message": "KLAXON_ACCOUNTS: not valid JSON",
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from klaxon.commands import _CheckEnv
+from klaxon.check import CheckEnv
 from klaxon.replay import read_path, replay_entries
 from rules.load import RuleSet, load_rules
 from rules.price import PriceRule
@@ -111,7 +111,7 @@ def _load(example: Example, tmp_path: Path) -> RuleSet:
         (tmp_path / name).write_text(text)
     path = tmp_path / "example.yaml"
     path.write_text(example.text)
-    return load_rules([path], _CheckEnv(), VENUES)
+    return load_rules([path], CheckEnv(), VENUES)
 
 
 def _through_levels(ruleset: RuleSet) -> str:
