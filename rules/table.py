@@ -365,7 +365,7 @@ class _Checks:
             return None
         key = float(text)
         dot = text.find(".")
-        if not (0.0 < key < _LEVEL_MAX and "e" not in text.lower()) or (
+        if not (0.0 < key < _LEVEL_MAX and "e" not in text and "E" not in text) or (
             dot >= 0 and len(text) - dot - 1 > MAX_PLACES
         ):
             # Not plainly within bounds: the exact check (an exponent may still be in them).
