@@ -66,6 +66,7 @@ _SHOWN = 40  # characters of a value quoted in an error message
 # digits both): names and markets are shorter, or words without digits.
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_:+/=.-]{24,}")
 HIDDEN = "(a value like a URL or a token: not shown)"
+_DURATION_CHARS = frozenset(" 0123456789dhms")
 
 Entry = tuple[yaml.Node, yaml.Node]  # (key node, value node)
 
@@ -325,7 +326,9 @@ class Reader:
         text = self.string(node, what)
         if text is None:
             return None
-        if secretish(text):  # parse_duration's words would quote it
+        # parse_duration quotes the text: not one that looks like a token (a duration's own
+        # characters aside: 400 digits and an s are no secret).
+        if secretish(text) and set(text) - _DURATION_CHARS:
             self.error(node, f"{what}: {HIDDEN} is not a duration ({EXAMPLES})", BAD_DURATION)
             return None
         try:

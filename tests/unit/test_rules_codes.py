@@ -39,6 +39,7 @@ PINNED = {
     "KX601": "table-header",
     "KX602": "table-row",
     "KX603": "csv-syntax",
+    "KX604": "table-outside",
     "KX699": "more-errors",
     "KX901": "bad-settings",
 }
