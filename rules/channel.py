@@ -26,6 +26,7 @@ RATE_EXAMPLES = "e.g. 1/s, 20/min, 30/m, 2/5s"
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(s|sec|m|min|h|hour|d|day)\s*")
 _UNIT = {"sec": "s", "min": "m", "hour": "h", "day": "d"}
 MAX_DIGEST_AFTER = 1000
+MAX_RATE_COUNT = 1_000_000  # messages in one window: more is no limit (and past Lua's exact ints)
 
 
 class Rate(BaseModel):
@@ -46,6 +47,8 @@ def parse_rate(text: str) -> Rate:
     if match is None:
         raise ValueError(f"bad rate {text!r}: expected messages/period ({RATE_EXAMPLES})")
     count, amount, unit = match.groups()
+    if len(count.lstrip("0")) > len(str(MAX_RATE_COUNT)) or int(count) > MAX_RATE_COUNT:
+        raise ValueError(f"bad rate {text[:24]!r}: at most {MAX_RATE_COUNT} messages a window")
     seconds = parse_duration(f"{amount or 1}{_UNIT.get(unit, unit)}")
     if int(count) <= 0:
         raise ValueError(f"bad rate {text!r}: must allow at least one message")

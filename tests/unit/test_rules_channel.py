@@ -28,10 +28,17 @@ def test_parse_rate(text: str, count: int, seconds: float) -> None:
     assert parse_rate(text) == Rate(count=count, seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["1", "s", "1/", "0/s", "-1/s", "1/0s", "1.5/s", "1/week"])
+@pytest.mark.parametrize(
+    "text", ["1", "s", "1/", "0/s", "-1/s", "1/0s", "1.5/s", "1/week", "1/367d", "1000001/s"]
+)
 def test_parse_rate_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="bad"):
         parse_rate(text)
+
+
+def test_a_400_digit_rate_is_refused_without_quoting_it_whole() -> None:
+    with pytest.raises(ValueError, match=r"^bad rate '9{24}': at most 1000000 messages a window$"):
+        parse_rate("9" * 400 + "/s")
 
 
 def test_a_channel_mapping_sets_its_options(tmp_path: Path) -> None:
