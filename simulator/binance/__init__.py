@@ -12,9 +12,9 @@ SimConfig.ed25519_public_key) places, cancels and queries orders by newClientOrd
 trades, reports the key's restrictions, and manages the listen key, refusing in Binance's codes.
 
 Modules: product (what differs between spot and USD-M, refusal codes), signing, calls (a REST
-call's checks and parameters), rest_orders, rest_account, records (REST replies), ws (endpoints,
-pings, age), push (which connection gets which frame), market_frames and user_frames (payloads),
-words (Binance's names for the engine's), listen_keys.
+call's checks and parameters), rest_orders, rest_account, rest_lists (open orders, income),
+records (REST replies), ws (endpoints, pings, age), push (which connection gets which frame),
+market_frames and user_frames (payloads), words (Binance's names for the engine's), listen_keys.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from simulator.binance import rest_account, rest_orders, ws
+from simulator.binance import rest_account, rest_lists, rest_orders, ws
 from simulator.binance.calls import PUSHES_KEY
 from simulator.binance.listen_keys import ListenKeys
 from simulator.binance.product import SPOT, USDM, Product
@@ -88,6 +88,7 @@ class _BinanceProduct:
         rest_orders.add_routes(app, product.order, product.futures)
         api = product.order.rsplit("/", 1)[0]
         rest_account.add_routes(app, product.trades, product.listen_key, api)
+        rest_lists.add_routes(app, api, product.futures)
         app.router.add_post("/sim/listen-key/expire", _expire_listen_key)
 
     def render(self, client: Client, event: Event) -> list[Frame]:

@@ -179,6 +179,27 @@ def usdm_trade(o: OrderView, f: Fill) -> Record:
     }
 
 
+def usdm_income(o: OrderView, f: Fill) -> list[Record]:
+    """The rows of GET /fapi/v1/income one fill makes: its COMMISSION, and its REALIZED_PNL when
+    it realized any."""
+    flows = [("COMMISSION", f.fee)]  # both in the quote currency, as the fee is
+    if f.pnl:
+        flows.append(("REALIZED_PNL", f.pnl))
+    return [
+        {
+            "symbol": o.request.market,
+            "incomeType": kind,
+            "income": fmt_amount(amount),
+            "asset": f.fee_ccy,
+            "info": kind,
+            "time": f.time,
+            "tranId": numeric_id(f.trade_id) * 2 + i,
+            "tradeId": f.trade_id,
+        }
+        for i, (kind, amount) in enumerate(flows)
+    ]
+
+
 def api_restrictions(config: SimConfig) -> Record:
     """GET /sapi/v1/account/apiRestrictions: the key's permissions from SimConfig.perm (trade
     allows spot and futures alike)."""

@@ -213,3 +213,36 @@ def test_listen_keys_over_the_sdk_and_the_watcher_client(sim: Simulator) -> None
     assert futures.keepalive_listen_key(usdm_key) is True
     futures.close_listen_key(usdm_key)
     assert futures.keepalive_listen_key(usdm_key) is False  # -1125, which it reads as expired
+
+
+def test_the_lists_that_name_no_symbol_and_the_markets_the_watcher_reads_in_them(
+    sim: Simulator,
+) -> None:
+    # Spot's open orders, of every symbol (the watcher's only spot list naming its symbols).
+    client, since = spot(sim), datetime.now(UTC) - timedelta(minutes=5)
+    placed = client.new_order(
+        symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.1",
+        price="2000",
+    )  # fmt: skip
+    client.new_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    (row,) = client.get_open_orders()
+    assert set(row) == set(fixture("binance_spot_rest_query_order_response.json"))
+    assert (row["symbol"], row["orderId"]) == ("ETHUSDT", placed["orderId"])
+    assert client.get_open_orders(symbol="BTCUSDT") == []
+    assert rest(sim).traded_markets(since) == {"ETHUSDT"}
+    # USD-M's income history: a COMMISSION row a fill, with its symbol, none for another one.
+    api, futures = usdm(sim), rest(sim, "binanceusdm")
+    futures.place_order("ETHUSDT", "buy", "market", "0.5")
+    bought = futures.place_order("BTCUSDT", "buy", "market", "0.1")
+    rows = api.sign_request("GET", "/fapi/v1/income", {"incomeType": "COMMISSION"})
+    assert [set(r) for r in rows] == [
+        set(fixture("binance_futures_rest_income_response.json")[1])
+    ] * 2
+    assert [(r["symbol"], r["income"], r["asset"]) for r in rows] == [
+        ("ETHUSDT", "-1.5", "USDT"), ("BTCUSDT", "-6", "USDT"),  # 0.1% taker fee
+    ]  # fmt: skip
+    assert api.sign_request("GET", "/fapi/v1/income", {"symbol": "ETHUSDT", "limit": 1}) == rows[:1]
+    assert futures.traded_markets(since) == {"ETHUSDT", "BTCUSDT"}
+    assert [f.market for f in futures.fills_since(since)] == ["ETHUSDT", "BTCUSDT"]
+    assert futures.fills_since(since)[1].order_id == bought
+    assert futures.traded_markets(datetime.now(UTC) + timedelta(minutes=1)) == set()

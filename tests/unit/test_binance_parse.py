@@ -417,6 +417,7 @@ REST_REPLIES = {
     "binance_error_response.json",
     "binance_futures_listenKey_create_response.json",
     "binance_futures_rest_cancel_order_response.json",
+    "binance_futures_rest_income_response.json",
     "binance_futures_rest_new_order_response.json",
     "binance_futures_rest_query_order_response.json",
     "binance_futures_rest_user_trades_response.json",
