@@ -2,8 +2,9 @@
 
 While a private connection is down, fills and order changes happen without reaching us. After
 each connect (Feed.on_connected: the subscriptions are sent, no frame is read yet) a Backfill
-asks the venue's REST API (the Trading protocol) for the account's fills since its mark, and for
-its open orders when the venue can list them (OpenOrders), and publishes those the private
+asks the venue's REST API (the Trading protocol) for the account's fills since its mark (naming
+the markets it knows when the venue lists fills per market: FillsByMarket), and for its open
+orders when the venue can list them (OpenOrders), and publishes those the private
 stream does not hold yet, marked `late`. The publisher writes each fill and order state once
 (watcher.publish.seen_member), so a push that also arrives live is dropped there.
 
@@ -27,7 +28,8 @@ from watcher import keys
 from watcher.errors import ExchangeError, sample
 from watcher.events import FeedStatus, Fill, OrderUpdate, utc_from_ms
 from watcher.publish import SEEN_TTL_MS, Publisher, seen_member
-from watcher.venues import Feed, OpenOrders, Parsed, Trading
+from watcher.published import read_published
+from watcher.venues import Feed, FillsByMarket, OpenOrders, Parsed, Trading
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,12 @@ class Backfill:
                 _iso(floor),
             )
             since_ms = floor
-        events: list[Fill | OrderUpdate] = list(self.trading.fills_since(utc_from_ms(since_ms)))
+        since = utc_from_ms(since_ms)
+        events: list[Fill | OrderUpdate] = []
+        if isinstance(self.trading, FillsByMarket):
+            events += self.trading.fills_in(since, self._known_markets())
+        else:
+            events += self.trading.fills_since(since)
         if isinstance(self.trading, OpenOrders):
             events += self.trading.pending_orders()
         missed = self._unseen(events)
@@ -137,6 +144,18 @@ class Backfill:
             )
         # Only now, with what was missed in the stream: a crash before this fetches it again.
         redis.set(self._mark, max(now_ms, mark or 0))
+
+    def _known_markets(self) -> set[str]:
+        """Return the markets this account is known to trade in: its venue's in the published
+        rules, and those of the fills the publisher remembers."""
+        redis, venue = self.publisher.redis, self.publisher.venue
+        published = read_published(redis)
+        known = {m for m, _ in published.venue_series(venue)} if published is not None else set()
+        for member, _ in redis.zscan_iter(self.publisher.seen, match=keys.SEEN_FILLS, count=1000):
+            market = keys.seen_fill_market(member)
+            if market is not None:
+                known.add(market)
+        return known
 
     def _unseen(self, events: list[Fill | OrderUpdate]) -> list[Fill | OrderUpdate]:
         """Return the events the private stream does not hold yet (counting stays honest; the

@@ -170,6 +170,17 @@ def seen_fill(market: str, trade_id: str) -> str:
     return f"fill|{market}|{trade_id}"
 
 
+SEEN_FILLS = "fill|*"  # matches seen_fill()'s members (ZSCAN MATCH)
+
+
+def seen_fill_market(member: str | bytes) -> str | None:
+    """Return the market of a seen_fill() member, None for any other member of seen()."""
+    text = member.decode() if isinstance(member, bytes) else member
+    kind, _, rest = text.partition("|")
+    market, sep, _ = rest.rpartition("|")
+    return market if kind == "fill" and sep and market else None
+
+
 def seen_order(order_id: str, digest: str) -> str:
     """Member of seen() for one state of one order (`digest`: of the whole state)."""
     return f"order|{order_id}|{digest}"

@@ -87,3 +87,12 @@ def test_notify_job_id_is_deterministic_and_rq_safe() -> None:
     assert a != keys.notify_job_id("r-1@1-0#0", "ops")
     assert a != keys.notify_job_id("r-1@2-0#0", "desk")
     assert re.fullmatch(r"notify-[0-9a-f]{32}", a)
+
+
+def test_a_seen_fill_member_gives_back_its_market_and_others_none() -> None:
+    member = keys.seen_fill("BTCUSDT", "28457")
+    assert keys.seen_fill_market(member) == "BTCUSDT"
+    assert keys.seen_fill_market(member.encode()) == "BTCUSDT"
+    assert re.fullmatch(keys.SEEN_FILLS.replace("|", r"\|").replace("*", ".*"), member)
+    assert keys.seen_fill_market(keys.seen_order("1", "ab12")) is None
+    assert keys.seen_fill_market("fill|28457") is None

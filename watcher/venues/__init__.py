@@ -136,6 +136,16 @@ class Trading(Protocol):
 
 
 @runtime_checkable
+class FillsByMarket(Protocol):
+    """A Trading that lists fills per market (Binance): the backfill names the markets it knows
+    (its rules', its fills'), the venue adds those it can find itself."""
+
+    def fills_in(self, since: datetime, markets: Iterable[str]) -> list[Fill]:
+        """Return the account's fills at or after `since` in `markets` and in every market the
+        venue names as traded, oldest first."""
+
+
+@runtime_checkable
 class OpenOrders(Protocol):
     """A Trading that can also list the account's open orders (the backfill asks, if it can)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -35,16 +35,19 @@ from watcher.venues.binance.auth import (
     query_string,
 )
 from watcher.venues.binance.wire_rest import (
+    SYMBOL_ROWS,
     TRADES,
     ApiRestrictions,
     ListenKey,
     RestOrder,
+    SymbolRow,
 )
 from watcher.venues.http import check_base_url, retry_after, send
 
 log = logging.getLogger(__name__)
 
 ORDER_NOT_FOUND = "-2013"  # "Order does not exist."
+INVALID_SYMBOL = "-1121"  # "Invalid symbol."
 LISTEN_KEY_NOT_FOUND = "-1125"  # "This listenKey does not exist."
 # Not carried out, slow down: too many requests, throttled, too many orders.
 _BUSY = frozenset({"-1003", "-1008", "-1015"})
@@ -54,6 +57,7 @@ _UNKNOWN_OUTCOME = frozenset({"-1007"})
 # Order types that rest on the book and so need a time in force.
 _RESTING = frozenset({"LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT", "STOP", "TAKE_PROFIT"})
 MAX_TRADES = 1_000  # the most myTrades / userTrades returns at once
+MAX_INCOME = 1_000  # the most income entries USD-M returns at once
 _MAX_PAGES = 100  # of one time window: 100,000 fills
 
 
@@ -67,6 +71,9 @@ class Endpoints(NamedTuple):
     trade_flag: str  # the apiRestrictions flag that allows trading this product
     futures: bool
     trades_window: int  # ms: the longest startTime..endTime the trade list takes
+    open_orders: str
+    # USD-M's income history names the symbol of every commission since a time; spot has none.
+    income: str | None = None
     permissions: str = "/sapi/v1/account/apiRestrictions"
 
 
@@ -78,6 +85,7 @@ SPOT: Endpoints = Endpoints(
     trade_flag="enableSpotAndMarginTrading",
     futures=False,
     trades_window=24 * 3600 * 1000,
+    open_orders="/api/v3/openOrders",
 )
 USDM: Endpoints = Endpoints(
     order="/fapi/v1/order",
@@ -87,6 +95,8 @@ USDM: Endpoints = Endpoints(
     trade_flag="enableFutures",
     futures=True,
     trades_window=7 * 24 * 3600 * 1000,
+    open_orders="/fapi/v1/openOrders",
+    income="/fapi/v1/income",
 )
 
 
@@ -193,14 +203,61 @@ class BinanceRest:
             raise UnknownMessage(self.venue, "unreadable order", orjson.dumps(data)) from None
 
     def fills_since(self, since: datetime, market: str | None = None) -> list[Fill]:
-        """Return the account's fills in `market` at or after `since`, oldest first.
-
-        Binance lists trades per symbol, over a bounded time window (spot 24 h, USD-M 7 days)
-        and at most 1000 at a time: the windows are walked up to now, a full page continued
-        by trade id.
-        """
+        """Return the account's fills at or after `since` (in `market`, else in every market
+        Binance names as traded: see fills_in), oldest first."""
         if market is None:
-            raise ValueError(f"{self.venue}: fills are listed per market; name one")
+            return self.fills_in(since, ())
+        return self._fills_of(market, since)
+
+    def fills_in(self, since: datetime, markets: Iterable[str]) -> list[Fill]:
+        """Return the account's fills at or after `since` in `markets` and in every market
+        Binance names as traded since then, oldest first.
+
+        Binance lists trades per symbol only. USD-M's income history names the symbol of each
+        commission (one a fill) since a time; spot has no such list, only its open orders (a
+        partly filled one among them): the caller names the markets it knows besides. A known
+        market Binance does not list (-1121) is logged and skipped.
+        """
+        fills: list[Fill] = []
+        for market in sorted(set(markets) | self.traded_markets(since)):
+            try:
+                fills += self._fills_of(market, since)
+            except RequestRejected as exc:
+                if exc.code != INVALID_SYMBOL:
+                    raise
+                log.warning("%s: no fills listed for %s: not a symbol here", self.venue, market)
+        return sorted(fills, key=lambda f: (f.at, f.market, f.trade_id))
+
+    def traded_markets(self, since: datetime) -> set[str]:
+        """Return the symbols Binance names as traded at or after `since` (USD-M: the income
+        history's) or with an order open (spot)."""
+        income = self.endpoints.income
+        if income is None:
+            return {r.symbol for r in self._symbol_rows(self.endpoints.open_orders, {}) if r.symbol}
+        start, now = int(since.timestamp() * 1000), int(self._clock() * 1000)
+        found: set[str] = set()
+        for _ in range(_MAX_PAGES if start <= now else 0):
+            window = {"startTime": str(start), "endTime": str(now), "limit": str(MAX_INCOME)}
+            rows = self._symbol_rows(income, window)
+            found.update(r.symbol for r in rows if r.symbol)
+            if len(rows) < MAX_INCOME:
+                break
+            start = max(rows[-1].time, start + 1)  # from the last row's time: repeats are harmless
+        return found
+
+    def _symbol_rows(self, path: str, params: dict[str, str]) -> list[SymbolRow]:
+        data = self._signed_call("GET", path, params)
+        try:
+            return SYMBOL_ROWS.validate_python(data)
+        except ValidationError:
+            raise UnknownMessage(self.venue, f"unreadable {path}", orjson.dumps(data)) from None
+
+    def _fills_of(self, market: str, since: datetime) -> list[Fill]:
+        """Return the fills in `market` at or after `since`, oldest first.
+
+        Binance lists trades over a bounded time window (spot 24 h, USD-M 7 days) and at most
+        1000 at a time: the windows are walked up to now, a full page continued by trade id.
+        """
         start, now = int(since.timestamp() * 1000), int(self._clock() * 1000)
         fills: dict[int, Fill] = {}
         while start <= now:

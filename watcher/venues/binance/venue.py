@@ -324,6 +324,7 @@ class Binance:
                     parse=partial(self.parse, feed="private"),
                     heartbeat=self.heartbeat,
                     max_age=self.max_connection_age,
+                    private=True,  # the watcher backfills its gaps (BinanceRest.fills_in)
                 )
             )
         return feeds

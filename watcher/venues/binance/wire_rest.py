@@ -132,4 +132,12 @@ class ListenKey(WireModel):
     listenKey: str
 
 
+class SymbolRow(WireModel):
+    """A row of a list that names its symbol: an open order, an income entry ("" when none)."""
+
+    symbol: str = ""
+    time: Ms = 0  # income entries: when (epoch ms); open orders: when placed
+
+
 TRADES = TypeAdapter(list[RestTrade])
+SYMBOL_ROWS = TypeAdapter(list[SymbolRow])
