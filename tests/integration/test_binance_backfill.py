@@ -6,7 +6,6 @@ per symbol: the missed markets come from the fills already seen (BTCUSDT), the p
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,24 +19,19 @@ from rq import Queue
 from klaxon.inbox import Inbox
 from simulator import Simulator
 from tests.integration.binance_sim import MARKETS, config, control, rest, venue
+from tests.integration.test_backfill import NOTIFIED, QUICK_RETRY, SLOW_RECONNECT
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.backfill import BackfillOptions
 from watcher.events import Fill, decode_event
 from watcher.publish import Publisher
 from watcher.published import publish
 from watcher.service import Watcher
-from watcher.stream import StreamOptions
 from watcher.venues.binance import BinanceRest
 from workers import context
 from workers.service import load as load_worker_rules
 from workers.service import make_worker
 
 pytestmark = pytest.mark.timeout(90)
-# The first reconnect waits 3-6 s: long enough to make fills on the simulator meanwhile.
-SLOW_RECONNECT = StreamOptions(backoff_base=6.0, backoff_cap=6.0, login_timeout=5.0)
-QUICK_RETRY = BackfillOptions(retry_base=0.3, retry_cap=1.0, timeout=2.0)
-NOTIFIED = re.compile(r"trade (\S+)( late)?\s*$")
 RULES = """\
 channels:
   desk: "{hook}"
