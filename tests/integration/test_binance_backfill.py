@@ -6,7 +6,6 @@ per symbol: the missed markets come from the fills already seen (BTCUSDT), the p
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,13 +18,12 @@ from rq import Queue
 from klaxon.inbox import Inbox
 from simulator import Simulator
 from tests.integration.binance_sim import MARKETS, config, control, rest, venue
-from tests.integration.test_backfill import NOTIFIED, QUICK_RETRY, SLOW_RECONNECT
+from tests.integration.test_backfill import NOTIFIED
+from tests.integration.wired import watching_private
 from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import Fill, decode_event
-from watcher.publish import Publisher
 from watcher.published import publish
-from watcher.service import Watcher
 from watcher.venues.binance import BinanceRest
 from workers import context
 from workers.service import load as load_worker_rules
@@ -82,45 +80,31 @@ def test_fills_made_while_the_user_data_stream_is_down_arrive_once_late_and_noti
     trading = rest(sim, name)
     start = datetime.now(UTC)
     account = venue(sim, name)
-    watcher = Watcher(
-        account,
-        Publisher(r, name, "main", 4),
-        set(),
-        private=True,
-        options=SLOW_RECONNECT,
-        kick_interval=0.1,
-        backfill=QUICK_RETRY,
-    )
-    thread = threading.Thread(target=watcher.run, name="binance-watcher")
-    thread.start()
     try:
-        (stream,) = watcher.streams
-        assert stream.feed.private
-        wait_until(lambda: r.exists(keys.backfill_mark(name, "main")), 10, "the first backfill")
-        live = trading.place_order("BTCUSDT", "buy", "market", "0.01")
-        wait_until(lambda: fills(r, name), 10, "the live fill")
-        if cut == "expire":
-            assert control(sim, name, "listen-key/expire", {})["notified"] == 1
-        else:
-            assert control(sim, name, "drop", {"feed": "private"})["dropped"] == 1
-        missed = {
-            trading.place_order("BTCUSDT", "buy", "market", "0.02"),
-            trading.place_order("ETHUSDT", "buy", "market", "0.5"),
-            trading.place_order("BTCUSDT", "sell", "market", "0.01"),
-        }
-        assert stream.connections == 1, "the fills must happen while disconnected"
-        trades = made(trading, start)
-        assert len(trades) == 4
-        wait_until(
-            lambda: {f.trade_id for f in fills(r, name)} == trades, 20, "every fill, backfilled"
-        )
-        assert stream.connections == 2
+        with watching_private(account, r) as watcher:
+            (stream,) = watcher.streams
+            assert stream.feed.private
+            live = trading.place_order("BTCUSDT", "buy", "market", "0.01")
+            wait_until(lambda: fills(r, name), 10, "the live fill")
+            if cut == "expire":
+                assert control(sim, name, "listen-key/expire", {})["notified"] == 1
+            else:
+                assert control(sim, name, "drop", {"feed": "private"})["dropped"] == 1
+            missed = {
+                trading.place_order("BTCUSDT", "buy", "market", "0.02"),
+                trading.place_order("ETHUSDT", "buy", "market", "0.5"),
+                trading.place_order("BTCUSDT", "sell", "market", "0.01"),
+            }
+            assert stream.connections == 1, "the fills must happen while disconnected"
+            trades = made(trading, start)
+            assert len(trades) == 4
+            wait_until(
+                lambda: {f.trade_id for f in fills(r, name)} == trades, 20, "every fill, backfilled"
+            )
+            assert stream.connections == 2
     finally:
-        watcher.stop()
-        thread.join(15)
         account.close()
         sim.stop()
-    assert not thread.is_alive()
     got = fills(r, name)
     assert sorted(f.trade_id for f in got) == sorted(trades)  # each exactly once
     assert {f.order_id for f in got if not f.late} == {live}
