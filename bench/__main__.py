@@ -2,7 +2,8 @@
 
 The default is `make bench`'s 20-second run: 4 s of warm-up at 20,000 ticks/s (the firing
 rules all fire on the first pass), 8 s at 20,000/s and 8 s at 50,000/s. --full runs
-10 s + 30 s at 20,000/s and 60 s at 50,000/s, the sustained-load check.
+10 s + 30 s at 20,000/s and 60 s at 50,000/s, the sustained-load check. --chaos runs the chaos
+soak instead (bench/chaos.py; `python -m bench --chaos --help`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ def _phases(text: str) -> tuple[tuple[int, float], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse options, run, print the table, write the JSON."""
+    """Parse options, run, print the table, write the JSON (--chaos: the chaos soak's)."""
+    if "--chaos" in (sys.argv[1:] if argv is None else argv):
+        from bench.chaos_main import main as chaos
+
+        return chaos(argv)
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--markets", type=int, default=Options.markets)
     p.add_argument("--rules", type=int, default=Options.rules)

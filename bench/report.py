@@ -8,9 +8,12 @@ import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.run import ROOT, Options
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {
@@ -42,8 +45,8 @@ def commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def save(opts: Options, result: dict[str, Any]) -> Path:
-    """Write the run as JSON; return the file."""
+def save(opts: DataclassInstance, result: dict[str, Any], kind: str = "") -> Path:
+    """Write the run as JSON (named by its time, and its kind if given); return the file."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     doc = {
@@ -54,7 +57,7 @@ def save(opts: Options, result: dict[str, Any]) -> Path:
         "targets": TARGETS,
         "figures": result,
     }
-    path = RESULTS / f"{stamp}.json"
+    path = RESULTS / (f"{stamp}-{kind}.json" if kind else f"{stamp}.json")
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return path
 
