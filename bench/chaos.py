@@ -17,7 +17,6 @@ import random
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from bench.rulegen import RuleSpec, write_rules
 from bench.run import _evaluated, _int, _stats
 from klaxon.inbox import Inbox
 from klaxon.redis_server import free_port
+from klaxon.run import _sim_state
 from simulator import SimConfig, Simulator
 from watcher import keys
 from watcher.errors import ExchangeUnavailable
@@ -55,6 +55,7 @@ class ChaosOptions:
     firing: int = 200  # price rules that fire (each once), over `markets` markets
     markets: int = 100
     kill_every: tuple[float, float] = (20.0, 40.0)  # seconds between kills, uniform
+    min_kills_each: int = 0  # go on past `minutes` until every kind was killed this often
     workers: int = 2
     partitions: int = 2
     seed: int = 1
@@ -106,8 +107,10 @@ class Soak:
 
     def private_ready(self) -> bool:
         """The simulator sees a private connection logged in and subscribed."""
-        with urllib.request.urlopen(f"{self.sim.base_url}/sim/state", timeout=10) as resp:
-            state: dict[str, Any] = json.load(resp)
+        try:
+            state: dict[str, Any] = _sim_state(self.sim.port)
+        except OSError:  # a busy machine: ask again
+            return False
         return any(c["loggedIn"] and c["subscriptions"] for c in state["clients"]["private"])
 
     def healed(self, kind: str, slot: str, base: list[int]) -> bool:
@@ -239,8 +242,9 @@ def _soak(soak: Soak, fires: int) -> dict[str, Any]:
     creds = OkxCredentials(
         api_key=SecretStr(KEY), secret_key=SecretStr(SECRET), passphrase=SecretStr(PASSPHRASE)
     )
-    venue = Okx("chaos", creds, public_url="ws://127.0.0.1:1/",
-                private_url=soak.sim.ws_private_url, rest_url=soak.sim.base_url, demo=True)  # fmt: skip
+    sim = soak.sim
+    venue = Okx("chaos", creds, public_url="ws://127.0.0.1:1/", private_url=sim.ws_private_url,
+                rest_url=sim.base_url, demo=True)  # fmt: skip
     trading = venue.trading(10.0)
     seconds = opts.minutes * 60
     placer = threading.Thread(target=soak.place_fills, args=(trading, seconds * 0.95))
@@ -250,7 +254,8 @@ def _soak(soak: Soak, fires: int) -> dict[str, Any]:
     end = time.monotonic() + seconds
     while True:
         pause = rnd.uniform(*opts.kill_every)
-        if time.monotonic() + pause > end:
+        short = any(soak.kills[kind] < opts.min_kills_each for kind in KINDS)
+        if time.monotonic() + pause > end and not short:
             break
         deadline = time.monotonic() + pause
         while time.monotonic() < deadline:
@@ -289,9 +294,7 @@ def _figures(
         "kills": dict(soak.kills),
         "unplanned_exits": dict(soak.fleet.exits),
         "heal_s": {k: v for k, v in soak.heals.items()},
-        "heal_max_s": {
-            k: (None if None in v else max(v)) for k, v in soak.heals.items() if v
-        },  # fmt: skip
+        "heal_max_s": {kind: _longest(v) for kind, v in soak.heals.items() if v},
         "orders_placed": len(soak.placed),
         "place_retries": soak.place_errors,
         "fills_made": len(made),
@@ -308,6 +311,12 @@ def _figures(
         "evaluated": _evaluated(stats),
         "appendfsync": fsync,
     }
+
+
+def _longest(heals: list[float | None]) -> float | None:
+    """The longest heal; None if one did not heal."""
+    done = [h for h in heals if h is not None]
+    return max(done) if len(done) == len(heals) else None
 
 
 def _until(predicate: Any, timeout: float, what: str | None) -> bool:

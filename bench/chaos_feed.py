@@ -25,7 +25,7 @@ def serve_forever(load: Load, rate: int, report: Connection) -> None:
     with socket.create_server(("127.0.0.1", 0)) as srv:
         srv.settimeout(_SLICE_S)
         report.send(("port", srv.getsockname()[1]))
-        threading.Thread(target=lambda: (report.recv(), stop.set()), daemon=True).start()
+        threading.Thread(target=_stop_on_word, args=(report, stop), daemon=True).start()
         pump_at = 0
         while not stop.is_set():
             try:
@@ -36,6 +36,11 @@ def serve_forever(load: Load, rate: int, report: Connection) -> None:
                 pump_at, n = _pump_one(conn, buf, ends, ts_at, rate, stop, pump_at)
                 sent += n
         report.send(("sent", sent))
+
+
+def _stop_on_word(report: Connection, stop: threading.Event) -> None:
+    report.recv()
+    stop.set()
 
 
 def _pump_one(

@@ -56,10 +56,7 @@ class Fleet:
     def _spawn(self, slot: str) -> None:
         self.generation[slot] += 1
         name = f"{slot}.{self.generation[slot]}"
-        if slot == "watcher":
-            args = ["watch"]
-        else:
-            args = ["work", "--name", f"chaos-{name}"]
+        args = ["watch"] if slot == "watcher" else ["work", "--name", f"chaos-{name}"]
         with (self.home / f"{name}.log").open("wb") as log:
             self.procs[slot] = subprocess.Popen(
                 [sys.executable, "-m", "klaxon", *args],
