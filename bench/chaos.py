@@ -60,7 +60,9 @@ class ChaosOptions:
     partitions: int = 2
     seed: int = 1
     heal_timeout: float = 120.0  # a kill not healed by then is reported as such
-    settle_timeout: float = 180.0  # after the last kill, for the last alerts to arrive
+    # After the last kill, for the last alerts to arrive: a notification a killed worker held
+    # is re-queued when its job timeout (180 s) + 60 s is up, at the next maintenance.
+    settle_timeout: float = 300.0
 
 
 RULES = """\

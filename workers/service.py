@@ -26,6 +26,10 @@ from workers import context
 from workers.notify import check_channels, silence_url_loggers
 
 QUEUES = (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE)  # in priority order
+# rq's maintenance (every 10 min by default) is what takes over the scheduler of a worker that
+# was killed (its retries and flushes wait until then) and re-queues the job it held (a
+# notification not yet in its outbox): between two jobs, at most this often.
+MAINTENANCE_SECONDS = 10
 
 
 class KlaxonWorker(SimpleWorker):
@@ -91,7 +95,9 @@ def make_worker(
     if unknown or not queues:
         raise ConfigError(f"queues must be among {', '.join(QUEUES)}; got {', '.join(queues)}")
     context.current().delivers = keys.NOTIFY_QUEUE in queues
-    return KlaxonWorker(list(queues), connection=connection, name=name)
+    return KlaxonWorker(
+        list(queues), connection=connection, name=name, maintenance_interval=MAINTENANCE_SECONDS
+    )
 
 
 def run_worker(

@@ -24,7 +24,7 @@ OPTIONS = ChaosOptions(
     kill_every=(3.0, 5.0),
     min_kills_each=1,
     heal_timeout=180.0,
-    settle_timeout=240.0,
+    settle_timeout=300.0,
 )
 
 
