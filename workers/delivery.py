@@ -49,6 +49,9 @@ BUDGET_SECONDS = 1.0  # one job's share of a worker before the rest goes to a ne
 SCHEDULE_GRACE_MS = 5_000  # a flush due this long ago and not run is presumed lost
 BUSY_MARGIN_MS = 1_000
 FLUSH_RETRY = Retry(max=3, interval=[1, 5, 30])
+# After a send, how long to wait for a Redis that went away (restarting) to record it: giving
+# up leaves the message in the outbox, and the next sender sends it again.
+DONE_PATIENCE_SECONDS = 30.0
 Channels = Mapping[str, Channel]
 
 
@@ -172,7 +175,7 @@ class _Sender:
             self._failed(batch, e, False)
         else:
             ids = [m.id for m in batch]
-            self.box.done(ids, DELIVERED_TTL)
+            self._done(ids)
             self.sent.update(ids)
             what = f"a digest of {used}" if used > 1 else f"firing {batch[0].firing}"
             log.info("%s delivered to channel '%s'", what, self.name)
@@ -181,6 +184,19 @@ class _Sender:
                 if used > 1:
                     pipe.hincrby(keys.STATS, keys.STAT_DIGESTS, 1)
                 pipe.execute()
+
+    def _done(self, ids: list[str]) -> None:
+        """Record `ids` as sent, waiting out a Redis restart (the send cannot be undone)."""
+        deadline = time.monotonic() + DONE_PATIENCE_SECONDS
+        while True:
+            try:
+                self.box.done(ids, DELIVERED_TTL)
+                return
+            except (redis.ConnectionError, redis.TimeoutError) as e:  # BusyLoadingError too
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("channel '%s': sent, Redis away (%s): retrying", self.name, e)
+                time.sleep(0.2)
 
     def _failed(self, batch: list[Message], error: Exception, permanent: bool) -> None:
         """Count an attempt for `batch`; dead-letter and fall back what has no attempt left."""
