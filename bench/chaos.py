@@ -31,7 +31,7 @@ from bench.chaos_feed import serve_forever
 from bench.chaos_fleet import KINDS, Fleet
 from bench.loadgen import Load
 from bench.rulegen import RuleSpec, write_rules
-from bench.run import _evaluated, _int, _stats
+from bench.run import _evaluated, _int, _stats, _wait
 from klaxon.inbox import Inbox
 from klaxon.redis_server import free_port
 from klaxon.run import _sim_state
@@ -236,9 +236,9 @@ def _soak(soak: Soak, fires: int) -> dict[str, Any]:
     fleet.start_redis()
     fleet.start_workers()
     client = soak.client()
-    _until(lambda: Worker.count(connection=client) >= opts.workers, 300, "workers to start")
+    _wait(lambda: Worker.count(connection=client) >= opts.workers, 300, "workers to start")
     fleet.start_watcher()
-    _until(soak.private_ready, 120, "the watcher to log in")
+    _wait(soak.private_ready, 120, "the watcher to log in")
     client.close()
     began = datetime.now(UTC)
     creds = OkxCredentials(
@@ -279,7 +279,7 @@ def _soak(soak: Soak, fires: int) -> dict[str, Any]:
         fills, prices = soak.delivered()
         return made <= set(fills) and len(prices) >= fires
 
-    _until(settled, opts.settle_timeout, None)
+    _wait(settled, opts.settle_timeout, None)
     _quiet(soak.inbox, 5.0)
     fills, prices = soak.delivered()
     return _figures(soak, fires, made, fills, prices, time.monotonic() - settle_started)
@@ -319,17 +319,6 @@ def _longest(heals: list[float | None]) -> float | None:
     """The longest heal; None if one did not heal."""
     done = [h for h in heals if h is not None]
     return max(done) if len(done) == len(heals) else None
-
-
-def _until(predicate: Any, timeout: float, what: str | None) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            if what is None:
-                return False
-            raise TimeoutError(f"chaos: timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-    return True
 
 
 def _quiet(inbox: Inbox, seconds: float) -> None:
