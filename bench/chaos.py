@@ -32,9 +32,9 @@ from bench.chaos_fleet import KINDS, Fleet
 from bench.loadgen import Load
 from bench.rulegen import RuleSpec, write_rules
 from bench.run import _evaluated, _int, _stats, _wait
+from klaxon.demo import _state
 from klaxon.inbox import Inbox
 from klaxon.redis_server import free_port
-from klaxon.run import _sim_state
 from simulator import SimConfig, Simulator
 from watcher import keys
 from watcher.errors import ExchangeUnavailable
@@ -110,7 +110,7 @@ class Soak:
     def private_ready(self) -> bool:
         """The simulator sees a private connection logged in and subscribed."""
         try:
-            state: dict[str, Any] = _sim_state(self.sim.port)
+            state: dict[str, Any] = _state(self.sim.base_url)
         except OSError:  # a busy machine: ask again
             return False
         return any(c["loggedIn"] and c["subscriptions"] for c in state["clients"]["private"])
