@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from simulator.binance import Binance, BinanceUsdm
 from simulator.bybit import Bybit
+from simulator.ftx import Ftx
 from simulator.okx import Okx
 from simulator.protocol import VenueProtocol
 
@@ -19,6 +20,7 @@ PROTOCOLS: Mapping[str, type[VenueProtocol]] = MappingProxyType(
         "binance": Binance,
         "binanceusdm": BinanceUsdm,
         "bybit": Bybit,
+        "ftx": Ftx,  # historical (closed 2022)
     }
 )
 

@@ -196,6 +196,7 @@ def venue_class(name: str) -> type[Venue]:
 from watcher.venues.binance import Binance  # noqa: E402
 from watcher.venues.binanceusdm import BinanceUsdm  # noqa: E402
 from watcher.venues.bybit import Bybit  # noqa: E402
+from watcher.venues.ftx import Ftx  # noqa: E402
 from watcher.venues.okx import Okx  # noqa: E402
 
 VENUES: Mapping[str, type[Venue]] = MappingProxyType(
@@ -204,6 +205,7 @@ VENUES: Mapping[str, type[Venue]] = MappingProxyType(
         "binance": Binance,
         "binanceusdm": BinanceUsdm,
         "bybit": Bybit,
+        "ftx": Ftx,  # historical: the exchange closed in 2022; runs against the simulator
     }
 )
 
