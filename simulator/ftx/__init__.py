@@ -3,7 +3,8 @@ November 2022). One feed at /ws/: {"op": "ping"} -> {"type": "pong"}; {"op": "lo
 {key, sign, time, subaccount?}} checked with this package's own signature code (no reply when
 good, as FTX; {"type": "error", "code": 400, "msg": "Invalid login credentials"} when not);
 {"op": "subscribe", "channel": "ticker", "market"} and, once logged in, "fills" and "orders".
-Engine events render as FTX updates with numbers as JSON numbers. No REST is simulated.
+Engine events render as FTX updates with numbers as JSON numbers. REST: POST /api/orders only
+(rest.py), for a test or a demo to make fills.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -21,6 +23,7 @@ from aiohttp import web
 from simulator.config import SimConfig
 from simulator.connection import Client, serve
 from simulator.events import Event
+from simulator.ftx import rest
 from simulator.market import Instrument, Ticker, default_tick, now_ms
 from simulator.orders import OrderView
 from simulator.protocol import Frame
@@ -56,8 +59,7 @@ def _num(value: Decimal) -> Any:
 
 
 def _iso(ms: int) -> str:
-    from datetime import UTC, datetime
-
+    """Epoch ms as FTX wrote times: ISO 8601 with microseconds and +00:00."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
 
 
@@ -84,8 +86,9 @@ class Ftx:
         return None
 
     def add_routes(self, app: web.Application) -> None:
-        """Mounts /ws/."""
+        """Mounts /ws/ and POST /api/orders."""
         app.router.add_get("/ws/", self._ws)
+        rest.add_routes(app)
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         venue = request.app[VENUE_KEY]

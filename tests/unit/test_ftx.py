@@ -34,7 +34,12 @@ def test_a_fill_update_is_a_fill_with_exact_amounts_and_a_charged_fee() -> None:
     (fill,) = Ftx("main").parse_private(frame("fills_update.json")).events
     assert isinstance(fill, Fill)
     assert (fill.venue, fill.account, fill.market, fill.side) == ("ftx", "main", "MARKET", "sell")
-    assert (fill.price, fill.size, fill.fee, fill.fee_ccy) == (32768, 2, Decimal(-16), "FTT")
+    assert (fill.price, fill.size, fill.fee, fill.fee_ccy) == (
+        Decimal(32768),
+        Decimal(2),
+        Decimal(-16),
+        "FTT",
+    )
     assert (fill.trade_id, fill.order_id, fill.liquidity) == ("3456789012", "23456789012", "maker")
     assert fill.at.isoformat() == "2021-08-07T14:32:42.373010+00:00"
 
@@ -46,7 +51,12 @@ def test_an_orders_update_is_an_order_update() -> None:
         "69350095302",
         "192ab87ae99970b79f624ef8bd783351",
     )
-    assert (order.state, order.size, order.filled, order.avg_price) == ("closed", 12, 4, 32768)
+    assert (order.state, order.size, order.filled, order.avg_price) == (
+        "closed",
+        Decimal(12),
+        Decimal(4),
+        Decimal(32768),
+    )
 
 
 @pytest.mark.parametrize(

@@ -25,13 +25,13 @@ from watcher.sanity import MAX_TEXT, scalar, tick
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.ftx.auth import FtxCredentials, login_frame
 from watcher.venues.ftx.settings import FtxSettings
+from watcher.venues.ftx.trading import FtxTrading
 from watcher.venues.ftx.wire import VENUE, FtxFill, FtxOrder, decode, number, seconds_to_ms
 
 DEFAULT_URL = "wss://ftx.com/ws/"  # closed since November 2022
 PING = '{"op":"ping"}'
 HEARTBEAT = Heartbeat(interval=15.0, timeout=10.0, frame=PING)
 RECONNECT = "20001"  # info code: "the server is restarting, reconnect"
-CLOSED = "ftx: the exchange closed in 2022; REST trading is not supported"
 _NOTHING = Parsed([], [])
 _ACKS = frozenset({"subscribed", "unsubscribed", "pong"})
 
@@ -176,8 +176,8 @@ class Ftx:
         return Parsed([], events)
 
     def trading(self, timeout: float = 10.0) -> Trading:
-        """FTX's REST API is gone: ConfigError (klaxon only watches FTX, on the simulator)."""
-        raise ConfigError(CLOSED)
+        """Return the account's Trading: read-only, every REST call refused (trading.py)."""
+        return FtxTrading()
 
     def _last(self, market: str, source: str) -> bool:
         if source != "last":
