@@ -1,7 +1,7 @@
 """FTX's order entry on the simulator: POST /api/orders, signed as FTX's REST was.
 
 The recipe of docs.ftx.com "REST API: Authentication" and FTX's sample client
-(github.com/ftexchange/ftx rest/client.py, `_sign_request`): headers FTX-KEY, FTX-TS (epoch
+(github.com/ftexchange/ftx rest/client.py, FtxClient._sign_request): headers FTX-KEY, FTX-TS (epoch
 ms) and FTX-SIGN = hex HMAC-SHA256(secret, f"{ts}{method}{path}" + body). Replies are
 {"success": true, "result": <order>} or {"success": false, "error": <text>}. The order's
 updates and fills go out on the WebSocket's orders and fills channels.

@@ -1,7 +1,7 @@
 """FTX (historical) credentials and the WebSocket login frame.
 
 The recipe of docs.ftx.com "Websocket API: Authentication" and of FTX's own sample client
-(github.com/ftexchange/ftx websocket/client.py, `_login`): `time` is epoch milliseconds and
+(FtxWebsocketClient._login, copied at gist.github.com/arms22/501f4f8b9b100b0275a00e7002822ddc): `time` is epoch milliseconds and
 `sign` is the hex HMAC-SHA256, keyed with the API secret, of f"{time}websocket_login".
 """
 
