@@ -1,8 +1,9 @@
 """FTX (historical) credentials and the WebSocket login frame.
 
 The recipe of docs.ftx.com "Websocket API: Authentication" and of FTX's own sample client
-(FtxWebsocketClient._login, copied at gist.github.com/arms22/501f4f8b9b100b0275a00e7002822ddc): `time` is epoch milliseconds and
-`sign` is the hex HMAC-SHA256, keyed with the API secret, of f"{time}websocket_login".
+(FtxWebsocketClient._login, copied at gist.github.com/arms22/501f4f8b9b100b0275a00e7002822ddc):
+`time` is epoch milliseconds and `sign` is the hex HMAC-SHA256, keyed with the API secret, of
+f"{time}websocket_login".
 """
 
 from __future__ import annotations
