@@ -106,3 +106,9 @@ def test_ftx_is_registered_and_its_private_feed_logs_in_first() -> None:
     login, *rest = list(private.subscribe)
     assert json.loads(login)["op"] == "login"
     assert rest == ['{"op":"subscribe","channel":"fills"}', '{"op":"subscribe","channel":"orders"}']
+
+
+def test_a_market_not_spelled_as_ftx_spells_it_is_named_with_the_likely_one() -> None:
+    assert Ftx.market_problem("BTC-PERP") == Ftx.market_problem("BTC/USD") == ""
+    assert Ftx.market_problem("btc-perp").endswith("did you mean 'BTC-PERP'?")
+    assert "not an FTX market" in Ftx.market_problem("BTCUSD")

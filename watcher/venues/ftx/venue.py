@@ -11,6 +11,7 @@ An info frame of code 20001 asks the client to reconnect.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -34,6 +35,8 @@ HEARTBEAT = Heartbeat(interval=15.0, timeout=10.0, frame=PING)
 RECONNECT = "20001"  # info code: "the server is restarting, reconnect"
 _NOTHING = Parsed([], [])
 _ACKS = frozenset({"subscribed", "unsubscribed", "pong"})
+# FTX's market names: spot BASE/QUOTE (BTC/USD), futures BASE-PERP or BASE-<expiry> (BTC-0326).
+_MARKET = re.compile(r"[A-Z0-9]{1,20}(/[A-Z0-9]{1,20}|-[A-Z0-9]{1,20}(-[A-Z0-9]{1,20})?)")
 
 
 def subscribe(channel: str, market: str | None = None) -> str:
@@ -174,6 +177,15 @@ class Ftx:
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise self._unknown(f"{channel}: bad update ({type(exc).__name__})", raw) from None
         return Parsed([], events)
+
+    @classmethod
+    def market_problem(cls, market: str) -> str:
+        """Say why `market` is not an FTX market name, with the likely one ("" if it is)."""
+        if _MARKET.fullmatch(market):
+            return ""
+        problem = f"{market!r} is not an FTX market: write BASE/QUOTE or BASE-PERP (BTC-PERP)"
+        upper = market.upper()
+        return f"{problem}; did you mean {upper!r}?" if _MARKET.fullmatch(upper) else problem
 
     def trading(self, timeout: float = 10.0) -> Trading:
         """Return the account's Trading: read-only, every REST call refused (trading.py)."""
