@@ -121,25 +121,75 @@ class AccountUpdate(_Event):
 
 
 FeedState = Literal[
-    "connected", "logged_in", "subscribed", "disconnected", "login_failed", "error", "closing"
-]
+    "connected", "logged_in", "subscribed", "disconnected", "login_failed", "error", "closing",
+    # the watcher's monitor (watcher/monitor.py): a condition lasting, then over
+    "silent", "down", "listen_key", "recovered",
+]  # fmt: skip
+# The conditions the monitor reports about a feed (FeedStatus.status, or .code of "recovered").
+FEED_CONDITIONS: tuple[FeedState, ...] = ("silent", "down", "login_failed", "listen_key")
 
 
 class FeedStatus(_Event):
-    """The health of one connection: self-monitoring travels as events like any other."""
+    """The health of one connection: self-monitoring travels as events like any other.
+
+    The connection says what happens as it happens (connected, login_failed, disconnected ...);
+    the watcher's monitor reports a condition that lasts, with `since` (when it began) set:
+    "silent", "down", "login_failed", "listen_key" after `seconds` of it, then "recovered"
+    (`code`: the condition; `seconds`: the longest stretch of it reported) once it is over.
+    """
 
     kind: Literal["feed"] = "feed"
     feed: str
     status: FeedState
     code: str = ""
     detail: str = ""
+    account: str = ""
+    seconds: float | None = None
+    since: AwareDatetime | None = None
+
+
+class _Notice(BaseModel):
+    """An event about klaxon itself, not about a venue: it travels on keys.SYSTEM_STREAM."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: AwareDatetime
+
+
+class EvaluationLag(_Notice):
+    """A stream's oldest unevaluated entry is `seconds` old (or, `recovered`, no longer is)."""
+
+    kind: Literal["lag"] = "lag"
+    stream: str
+    seconds: float  # the oldest entry's age; recovered: the largest age reported
+    entries: int  # entries not yet evaluated (0 when recovered)
+    since: AwareDatetime  # when the lag began
+    recovered: bool = False
+
+
+class DeadLetterAlert(_Notice):
+    """A channel gave up on messages (dead letters) and is now dead (workers/delivery.py)."""
+
+    kind: Literal["dead_letter"] = "dead_letter"
+    channel: str
+    error: str  # the failure's class, e.g. ChannelRefused (never the service's text or URL)
+    count: int  # messages that died in that send
+    firing: str  # the firing of the first of them
 
 
 Event = Annotated[
-    Ticker | Fill | OrderUpdate | PositionUpdate | AccountUpdate | FeedStatus,
+    Ticker
+    | Fill
+    | OrderUpdate
+    | PositionUpdate
+    | AccountUpdate
+    | FeedStatus
+    | EvaluationLag
+    | DeadLetterAlert,
     Field(discriminator="kind"),
 ]
 PrivateEvent = Fill | OrderUpdate | PositionUpdate | AccountUpdate | FeedStatus
+SystemEvent = EvaluationLag | DeadLetterAlert
 _EVENT = TypeAdapter[Event](Event)
 
 # A tick as it travels through Redis: (market, source, price, bid, ask, exchange ms).
@@ -183,7 +233,7 @@ def decode_ticks(data: bytes) -> list[list[object]]:
     return rows
 
 
-def encode_event(event: PrivateEvent | Ticker) -> bytes:
+def encode_event(event: PrivateEvent | SystemEvent | Ticker) -> bytes:
     """Serialise a non-tick event for a stream entry (JSON, Decimals as strings)."""
     return event.model_dump_json().encode()
 

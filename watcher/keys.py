@@ -68,6 +68,11 @@ def private_stream(venue: str, account: str) -> str:
     return f"{PREFIX}:private:{venue}:{account}"
 
 
+# Events about klaxon itself that belong to no account (evaluation lag, dead letters): evaluated
+# like any stream, capped (MAXLEN ~) like market data.
+SYSTEM_STREAM = f"{PREFIX}:system"
+
+
 def dirty(stream: str) -> str:
     """Flag set (NX) by the watcher when `stream` has news and no evaluation is queued."""
     return f"{PREFIX}:dirty:{stream}"

@@ -90,6 +90,17 @@ def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
     pipe.execute()
 
 
+def kick(client: redis.Redis, streams: list[str]) -> None:
+    """Flag and queue each of `streams` not already flagged (a dead job's leftovers get read)."""
+    pipe = client.pipeline(transaction=False)
+    for stream in streams:
+        pipe.set(keys.dirty(stream), 1, nx=True, ex=DIRTY_TTL)
+    flags = pipe.execute()
+    enqueue_evaluations(
+        client, [stream for stream, fresh in zip(streams, flags, strict=True) if fresh]
+    )
+
+
 class Publisher:
     """Writes one venue account's parsed frames to Redis and queues their evaluation."""
 
@@ -227,12 +238,7 @@ class Publisher:
 
     def kick(self) -> None:
         """Flag and queue every stream not already flagged, so leftovers of a dead job get read."""
-        streams = self.streams()
-        pipe = self.redis.pipeline(transaction=False)
-        for stream in streams:
-            pipe.set(keys.dirty(stream), 1, nx=True, ex=DIRTY_TTL)
-        flags = pipe.execute()
-        self._enqueue([stream for stream, fresh in zip(streams, flags, strict=True) if fresh])
+        kick(self.redis, self.streams())
 
     def _stream_for(self, market: str) -> str:
         """Return the ticker stream of a market's partition (crc32 once per market)."""

@@ -9,7 +9,8 @@ writes one Redis pipeline per WebSocket read. What the sink could not take for n
 logged and dropped, so one poisoned batch never blocks the feed. The Feed carries everything
 venue-specific (URL, login, subscriptions, heartbeat, maximum connection age, resync hook,
 parse); nothing here names a venue. A login frame is sent, never logged; of a URL only the
-host is.
+host is. A Stream also keeps, for the watcher's monitor (watcher/monitor.py, another thread),
+when it was last usable and when data last came.
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ class Stream:
         self._pending: list[Parsed] = []
         self._random = random.Random()
         self._renew = False  # the last connection ended at its max_age
+        # Health, read by the monitor (time.monotonic() seconds). Usable: connected, logged in
+        # if the feed logs in, subscribed.
+        self.ready_since: float | None = None  # when it last became usable; None while not
+        self.down_since = time.monotonic()  # when it last stopped being usable (or was made)
+        self.last_data = 0.0  # when a read last brought ticks or events
+        # The first of a run of refused logins (time, the venue's reason); None once one passes.
+        self.login_failure: tuple[float, str] | None = None
+        self.last_failure = ""  # why the last connection ended, or the last attempt failed
 
     def stop(self) -> None:
         """End run() promptly; safe to call from any thread, before or after run()."""
@@ -120,6 +129,7 @@ class Stream:
         try:
             while not self._stop.is_set():
                 reason = self._guard(self._session) or "stopped"
+                self.last_failure = reason
                 uptime = self._close(reason)
                 self._guard(self._flush)
                 if uptime is not None and uptime >= self.options.stable_after:
@@ -200,8 +210,10 @@ class Stream:
             ws.send(self.feed.login())
             if not self._await_login():
                 return
+            self.login_failure = None
         for frame in self.feed.subscribe:
             ws.send(frame)
+        self.ready_since = time.monotonic()
         if self.feed.on_connected is not None:
             resync = [p for p in self.feed.on_connected() if p.ticks or p.events]
             if resync:
@@ -245,8 +257,10 @@ class Stream:
                         else f"no frame for {beat.interval + beat.timeout:g}s"
                     )
             if self._readable(min(wait, renew_at - now)):
-                self._read_batch()
+                data = self._read_batch()
                 last_frame = time.monotonic()
+                if data:
+                    self.last_data = last_frame
                 pinged_at = None
 
     def _readable(self, timeout: float) -> bool:
@@ -293,6 +307,9 @@ class Stream:
         for parsed in batch:
             for event in parsed.events:
                 if isinstance(event, FeedStatus) and event.status in _FATAL:
+                    if event.status == "login_failed" and self.login_failure is None:
+                        why = f"{event.code} {event.detail}".strip()
+                        self.login_failure = (time.monotonic(), why)
                     raise _ReconnectError(f"{event.status} {event.code} {event.detail}".strip())
         return batch
 
@@ -338,6 +355,9 @@ class Stream:
 
     def _close(self, reason: str) -> float | None:
         """Drop the connection; return how long it was up, or None if it never came up."""
+        if self.ready_since is not None:
+            self.down_since = time.monotonic()  # first: the monitor reads ready_since first
+            self.ready_since = None
         ws, self._ws, self._sock = self._ws, None, None
         if ws is None:
             return None
@@ -350,6 +370,7 @@ class Stream:
     def _status(self, status: FeedState, code: str = "", detail: str = "") -> Parsed:
         event = FeedStatus(
             venue=self.feed.venue,
+            account=self.feed.account,
             feed=self.feed.name,
             status=status,
             code=code,

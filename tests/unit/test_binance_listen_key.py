@@ -67,3 +67,28 @@ def test_a_second_connect_asks_again_and_keeps_one_thread(local: LocalHttp) -> N
     finally:
         keys.stop()
     assert [s.method for s in local.seen] == ["POST", "POST"]
+
+
+def test_failed_keepalives_are_one_trouble_until_one_passes(local: LocalHttp) -> None:
+    local.replies.append(CREATED)
+    keys = keys_of(local, interval=0.02, retry=0.02)
+    local.default = Reply(503, b"busy")
+    try:
+        keys.url()
+        first = wait_until(keys.trouble, what="a failed keepalive")
+        assert first.state == "listen_key"
+        assert first.detail == "binanceusdm: could not extend the listen key (OutcomeUnknown)"
+        puts = len(local.seen)
+        wait_until(lambda: len(local.seen) >= puts + 2, what="two more failures")
+        assert keys.trouble() == first  # the trouble began at the first of them
+        local.default = Reply(body=b"{}")
+        wait_until(lambda: keys.trouble() is None, what="a keepalive that passes")
+        local.default = Reply(503, b"busy")
+        wait_until(keys.trouble, what="a failure again")
+        keys.stop()  # no keepalive races the connect below
+        local.replies.append(CREATED)
+        keys.url()  # a connect with a fresh key: nothing is wrong with it
+        assert keys.trouble() is None
+    finally:
+        keys.stop()
+    assert KEY not in str(first)

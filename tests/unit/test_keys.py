@@ -62,6 +62,7 @@ from watcher import keys
         (keys.RULES_VERSION, "version"),
         (keys.RULES_SERIES, "series"),
         (keys.RULES_PUBLISHED, "published"),
+        (keys.SYSTEM_STREAM, "klaxon:system"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:

@@ -22,7 +22,8 @@ class:
 
 watcher/stream.py holds each Feed's connection and knows no venue: a Feed says where to connect
 (`url`, called at every connect), how to log in and subscribe, how to keep the connection alive
-(`heartbeat`), when to replace it (`max_age`), and what to do once it is up (`on_connected`).
+(`heartbeat`), when to replace it (`max_age`), what to do once it is up (`on_connected`), and
+what else may be wrong with it (`trouble`: reported by the watcher's monitor).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from watcher.errors import ConfigError
-from watcher.events import Event, Fill, OrderUpdate, TickRow
+from watcher.events import Event, FeedState, Fill, OrderUpdate, TickRow
 
 
 class Parsed(NamedTuple):
@@ -58,6 +59,16 @@ class Heartbeat:
     frame: str | None
 
 
+class Trouble(NamedTuple):
+    """A venue-specific condition of a feed, for the watcher's monitor to report (Binance: the
+    listen key could not be extended): its FeedStatus status, since when (time.monotonic()),
+    and why (no secret in it)."""
+
+    state: FeedState
+    since: float
+    detail: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class Feed:
     """One connection to hold: where, how to log in and subscribe, and how to read its frames.
@@ -70,6 +81,8 @@ class Feed:
     dropped and made again. `max_age`, when set, replaces a connection that old (a venue's
     connection time limit), at once and without backoff. `private` marks the account's own
     feed (orders, fills): the watcher backfills over REST what it missed after each connect.
+    `trouble`, when set, is asked by the watcher's monitor (from its own thread) what else is
+    wrong with the feed, if anything.
     """
 
     venue: str
@@ -84,6 +97,7 @@ class Feed:
     on_connected: Callable[[], Sequence[Parsed]] | None = field(default=None, repr=False)
     max_age: float | None = None
     private: bool = False
+    trouble: Callable[[], Trouble | None] | None = field(default=None, repr=False)
 
 
 class VenueSettings(BaseSettings):
@@ -226,6 +240,7 @@ __all__ = [
     "Parsed",
     "Permission",
     "Trading",
+    "Trouble",
     "Venue",
     "VenueSettings",
     "market_problem",

@@ -3,7 +3,8 @@
 Before every connect the key is asked for again (POST answers the active key, extended by 60
 minutes, or a new one after it expired); while the feed runs, a thread extends it every 30
 minutes (PUT). When Binance lets it expire anyway, the stream receives `listenKeyExpired`,
-reconnects, and the next connect gets a new key.
+reconnects, and the next connect gets a new key. A keepalive that fails is a Trouble for the
+watcher's monitor to report (`listen_key`) until a keepalive passes or a connect gets a key.
 https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams
 """
 
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from watcher.errors import ExchangeError
+from watcher.venues import Trouble
 from watcher.venues.binance.rest import BinanceRest
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ class ListenKeys:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._trouble: Trouble | None = None
 
     def __repr__(self) -> str:
         return f"ListenKeys(venue={self._rest.venue!r}, interval={self.interval:g})"
@@ -49,11 +53,16 @@ class ListenKeys:
         """The key of the last connect ("" before the first): a secret, for redaction only."""
         return self._key
 
+    def trouble(self) -> Trouble | None:
+        """Return since when keepalives have failed, or None (asked by the watcher's monitor)."""
+        return self._trouble
+
     def url(self) -> str:
         """Return the user data stream's URL with the account's listen key; start keepalives."""
         key = self._rest.create_listen_key()
         with self._lock:
             self._key = key
+            self._trouble = None  # a key that lives 60 minutes from now
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(
                     target=self._keep_alive, name=f"{self._rest.venue}-listen-key", daemon=True
@@ -76,6 +85,7 @@ class ListenKeys:
                 alive = self._rest.keepalive_listen_key(self._key)
             except ExchangeError as exc:
                 wait = min(self.retry, self.interval)
+                self._failed(f"could not extend the listen key ({type(exc).__name__})")
                 log.warning(
                     "%s: could not extend the listen key (%s: %s); retrying in %gs",
                     self._rest.venue,
@@ -86,5 +96,12 @@ class ListenKeys:
                 continue
             if alive:
                 self.keepalives += 1
+                self._trouble = None
             else:  # Binance sends listenKeyExpired; the reconnect then gets a new key
+                self._failed("the listen key expired before it was extended")
                 log.warning("%s: the listen key expired", self._rest.venue)
+
+    def _failed(self, detail: str) -> None:
+        """Record a failed keepalive: the trouble began at the first of a run of them."""
+        since = self._trouble.since if self._trouble is not None else time.monotonic()
+        self._trouble = Trouble("listen_key", since, f"{self._rest.venue}: {detail}")

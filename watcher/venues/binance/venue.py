@@ -325,6 +325,7 @@ class Binance:
                     heartbeat=self.heartbeat,
                     max_age=self.max_connection_age,
                     private=True,  # the watcher backfills its gaps (BinanceRest.fills_in)
+                    trouble=self.listen_keys.trouble,
                 )
             )
         return feeds
