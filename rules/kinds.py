@@ -35,7 +35,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from rules.base import Rule, Series
 from rules.book import PriceBook
+from rules.dead_letter import DeadLetterBook, DeadLetterRule
+from rules.feed import FeedBook, FeedRule
 from rules.fill import FillBook, FillRule
+from rules.lag import LagBook, LagRule
 from rules.order import OrderBook, OrderRule
 from rules.price import PriceRule
 from watcher.events import Event
@@ -115,6 +118,9 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             Kind(PriceRule, PriceBook, (TICKER,)),
             Kind(FillRule, FillBook, ("fill",)),
             Kind(OrderRule, OrderBook, ("order",)),
+            Kind(FeedRule, FeedBook, ("feed",)),
+            Kind(LagRule, LagBook, ("lag",)),
+            Kind(DeadLetterRule, DeadLetterBook, ("dead_letter",)),
         )
     }
 )

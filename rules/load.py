@@ -402,6 +402,7 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
     )
     problem = rule.repeat_problem(repeat)
     if problem:
-        reader.error(entries["repeat"][1] if "repeat" in entries else item, problem, BAD_REPEAT)
+        said = entries.get("repeat") or entries.get("cooldown")
+        reader.error(said[1] if said is not None else item, problem, BAD_REPEAT)
         return named, notify, None
     return named, notify, rule

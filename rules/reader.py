@@ -264,6 +264,13 @@ class Reader:
             return None
         return value
 
+    def boolean(self, node: yaml.Node, what: str) -> bool | None:
+        """Return a true/false scalar."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
+            self.error(node, f"{what}: expected true or false, got {describe(node)}", WRONG_TYPE)
+            return None
+        return bool(SafeConstructor().construct_yaml_bool(node))
+
     def integer(self, node: yaml.Node, what: str) -> int | None:
         """Return a plain integer scalar."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != INT:

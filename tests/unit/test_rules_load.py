@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from rules.base import Cooldown, Every, Once
+from rules.feed import FeedRule
 from rules.fill import FillRule
+from rules.lag import LagRule
 from rules.load import load_rules
 from rules.order import OrderRule
 from rules.price import PriceRule
@@ -53,6 +55,13 @@ def test_demo_example_loads() -> None:
         ("binance", "BTCUSDT", "last"),
         ("bybit", "linear:BTCUSDT", "last"),
     }
+    feeds = [(r.name, r.state, r.seconds, r.recovered) for r in rules.of(FeedRule)]
+    assert feeds == [
+        ("feed-down", "down", 10.0, True),
+        ("prices-silent", "silent", 30.0, True),
+        ("login-refused", "login_failed", 0.0, False),
+    ]
+    assert [(r.name, r.seconds) for r in rules.of(LagRule)] == [("evaluation-lag", 15.0)]
 
 
 def test_telegram_example_loads() -> None:
