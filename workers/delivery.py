@@ -10,7 +10,10 @@ workers run (workers/service.py). Per send:
 - another failure: an attempt is counted and the channel backs off (BACKOFF_SECONDS); after the
   last one, or at once when the service refused for good, the messages become dead letters, the
   channel is dead for DEAD_FOR_SECONDS (each later send gets a single attempt until one
-  succeeds), and each dead message goes to the channel's fallback, marked as such.
+  succeeds), and each dead message goes to the channel's fallback, marked as such. A channel
+  that was alive and now has dead letters is an event on the system stream (DeadLetterAlert),
+  which `dead_letter:` rules route; later ones while it stays dead are not (no alert loops
+  through a dead channel), only counted and listed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from rq import Queue, Retry
 from rules.base import Channel
 from watcher import keys
 from watcher.errors import ChannelRefused, ChannelThrottled, ConfigError, NotificationError
+from watcher.events import DeadLetterAlert
+from watcher.system import publish_system
 from workers.digest import compose
 from workers.notify import deliver
 from workers.outbox import ALREADY_DEAD, ALREADY_SENT, Limits, Message, Outbox, Take
@@ -159,7 +164,8 @@ class _Sender:
         if not take.messages:
             return
         if self.channel is None:
-            self._failed(take.messages, ChannelRefused(f"unknown channel '{self.name}'"), True)
+            unknown = ChannelRefused(f"unknown channel '{self.name}'")
+            self._failed(take.messages, unknown, True, take.dead)
             return
         title, body, used = compose(take.messages)
         batch = take.messages[:used]
@@ -170,9 +176,9 @@ class _Sender:
             self.box.defer(max(1, math.ceil(e.retry_after * 1000)))
             self._count(keys.STAT_THROTTLED, 1)
         except (ChannelRefused, ConfigError) as e:
-            self._failed(batch, e, True)
+            self._failed(batch, e, True, take.dead)
         except NotificationError as e:
-            self._failed(batch, e, False)
+            self._failed(batch, e, False, take.dead)
         else:
             ids = [m.id for m in batch]
             self._done(ids)
@@ -198,8 +204,11 @@ class _Sender:
                 log.warning("channel '%s': sent, Redis away (%s): retrying", self.name, e)
                 time.sleep(0.2)
 
-    def _failed(self, batch: list[Message], error: Exception, permanent: bool) -> None:
-        """Count an attempt for `batch`; dead-letter and fall back what has no attempt left."""
+    def _failed(
+        self, batch: list[Message], error: Exception, permanent: bool, was_dead: bool
+    ) -> None:
+        """Count an attempt for `batch`; dead-letter and fall back what has no attempt left;
+        report the channel's death when it was alive (`was_dead`: the send's take said)."""
         died = self.box.fail(
             [m.id for m in batch],
             type(error).__name__,
@@ -214,6 +223,16 @@ class _Sender:
             return
         self.died.update(i for i, _ in died)
         self._count(keys.STAT_DEAD_LETTERS, len(died))
+        if not was_dead:
+            first = Message.from_json(died[0][1]["message"])
+            alert = DeadLetterAlert(
+                channel=self.name,
+                error=type(error).__name__,
+                count=len(died),
+                firing=first.firing,
+                at=datetime.now(UTC),
+            )
+            publish_system(self.client, [alert], int(time.time() * 1000))
         self._fall_back([Message.from_json(record["message"]) for _, record in died])
 
     def _fall_back(self, dead: list[Message]) -> None:
