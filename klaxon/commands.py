@@ -56,7 +56,7 @@ def watch(paths: list[Path] | None) -> int:
     """Run the watcher until SIGINT/SIGTERM, on the series of the published rules version;
     SIGHUP publishes the rule files' version (as `klaxon reload` does)."""
     from klaxon.reload import publish_in_child
-    from klaxon.wiring import MarketFollower, accounts, build_watchers
+    from klaxon.wiring import MarketFollower, accounts, build_monitor, build_watchers
     from watcher.published import read_published
 
     stop, hup = threading.Event(), threading.Event()
@@ -89,6 +89,7 @@ def watch(paths: list[Path] | None) -> int:
             raise ConfigError("the rules version was published but cannot be read back")
     watchers = build_watchers(settings, built, published.series)
     follower = MarketFollower(client, watchers, published)
+    monitor = build_monitor(settings, watchers)
     _on_stop(stop)
     runners = [
         threading.Thread(target=w.run, name=f"watcher-{w.publisher.venue}-{w.publisher.account}")
@@ -97,9 +98,11 @@ def watch(paths: list[Path] | None) -> int:
     runners.append(
         threading.Thread(target=follower.run, args=(stop, hup, publish), name="rules-follower")
     )
+    runners.append(threading.Thread(target=monitor.run, name="monitor"))
     for runner in runners:
         runner.start()
     stop.wait()
+    monitor.stop()
     for watcher in watchers:
         watcher.stop()
     for runner in runners:

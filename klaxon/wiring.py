@@ -1,5 +1,6 @@
 """Build the venue accounts of KLAXON_ACCOUNTS and their watchers from settings and the price
-series of the published rules version; keep the watchers on the series of each new version."""
+series of the published rules version; keep the watchers on the series of each new version;
+build the watcher process's monitor."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from klaxon.settings import AccountRef, WatcherSettings, load
 from watcher.audit import audit_key
 from watcher.backfill import BackfillOptions
 from watcher.errors import ConfigError
+from watcher.monitor import Monitor, MonitorOptions
 from watcher.publish import Publisher
 from watcher.published import Published, Series, published_version, read_published
 from watcher.service import Watcher
@@ -157,3 +159,16 @@ class MarketFollower:
             except redis.RedisError as exc:
                 log.warning("cannot read the published rules version: %s", type(exc).__name__)
             hup.wait(interval)
+
+
+def build_monitor(
+    settings: WatcherSettings, watchers: list[Watcher], options: MonitorOptions | None = None
+) -> Monitor:
+    """The monitor of every feed and stream of `watchers` (watcher/monitor.py); it reports at
+    the `seconds:` of the published rules version's feed and lag rules too."""
+    return Monitor(
+        redis.Redis.from_url(settings.redis_url.get_secret_value()),
+        [(stream, w.publisher) for w in watchers for stream in w.streams],
+        [stream for w in watchers for stream in w.publisher.streams()],
+        options,
+    )
