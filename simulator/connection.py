@@ -90,10 +90,13 @@ class Client:
 
 
 class Hub:
-    """All connected clients of one venue, by feed."""
+    """All connected clients of one venue, by feed; feeds whose pushes are paused (a silent
+    feed) and feeds that refuse new connections (a feed that is down), as /sim/* sets them."""
 
     def __init__(self, feeds: Iterable[str]) -> None:
         self.clients: dict[str, set[Client]] = {feed: set() for feed in feeds}
+        self.paused: set[str] = set()
+        self.refused: set[str] = set()
 
     def all(self, feed: str | None = None) -> list[Client]:
         """Returns the clients of one feed, or of every feed."""
@@ -126,13 +129,15 @@ async def serve(
     on_binary: OnBinary | None = None,
     idle: IdleClose | None = None,
     on_open: OnOpen | None = None,
-) -> web.WebSocketResponse:
+) -> web.StreamResponse:
     """Runs one websocket connection of `feed`: text frames go to `on_text`, binary ones to
     `on_binary` (ignored without one); protocol pings are answered and do not count as traffic,
     pongs are recorded (Client.last_pong). `on_open` sees the client before any event can reach
     it (a venue sets up what the request's URL subscribed to)."""
     # autoping off: a protocol ping is answered here but, as on OKX, does not postpone `idle`;
     # only data frames (a venue's text "ping" among them) keep a connection alive.
+    if feed in hub.refused:  # no upgrade: the client's handshake fails, as on an outage
+        return web.Response(status=503, text="the feed refuses connections (/sim/refuse)")
     ws = web.WebSocketResponse(autoping=False, timeout=2.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
     client = Client(feed, ws, request)

@@ -139,6 +139,37 @@ async def drop(request: web.Request) -> web.Response:
     return _ok(feed=feed, dropped=dropped)
 
 
+def _switch(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, True)
+    if not isinstance(value, bool):
+        raise BadControlError(f"{key} must be true or false")
+    return value
+
+
+async def pause(request: web.Request) -> web.Response:
+    """POST /sim/pause {"feed", "paused"?}: stops (true, the default) or resumes pushing prices
+    and account events to a feed's clients; pings are still answered (a silent feed)."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    feed = _feed(venue, body)
+    if _switch(body, "paused"):
+        venue.hub.paused.add(feed)
+    else:
+        venue.hub.paused.discard(feed)
+    return _ok(feed=feed, paused=sorted(venue.hub.paused))
+
+
+async def refuse(request: web.Request) -> web.Response:
+    """POST /sim/refuse {"feed", "refused"?}: answers new connections to a feed 503 (true, the
+    default) or accepts them again; with /sim/drop, a feed that is down."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    feed = _feed(venue, body)
+    if _switch(body, "refused"):
+        venue.hub.refused.add(feed)
+    else:
+        venue.hub.refused.discard(feed)
+    return _ok(feed=feed, refused=sorted(venue.hub.refused))
+
+
 def _fault(body: dict[str, Any]) -> Fault:
     mode, count = body.get("mode"), body.get("count")
     if mode not in ("5xx", "timeout"):
@@ -198,5 +229,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/sim/path", _guarded(play_path))
     app.router.add_post("/sim/inject", _guarded(inject))
     app.router.add_post("/sim/drop", _guarded(drop))
+    app.router.add_post("/sim/pause", _guarded(pause))
+    app.router.add_post("/sim/refuse", _guarded(refuse))
     app.router.add_post("/sim/fail", _guarded(fail))
     app.router.add_get("/sim/state", state)

@@ -89,9 +89,12 @@ class Venue:
             await self.hub.close_all(feed, 1001)
 
     async def publish(self, events: Sequence[Event]) -> None:
-        """Sends each event to every client its protocol renders it for."""
+        """Sends each event to every client its protocol renders it for (but paused feeds')."""
+        paused = self.hub.paused
         for event in events:
             for client in self.hub.all():
+                if client.feed in paused:
+                    continue
                 for frame in self.protocol.render(client, event):
                     await client.send(frame)
 
@@ -120,6 +123,8 @@ class Venue:
             "paths": sorted(self._paths),
             "walk": self.config.walk,
             "connected": {feed: len(items) for feed, items in clients.items()},
+            "paused": sorted(self.hub.paused),
+            "refused": sorted(self.hub.refused),
             "loggedIn": sum(1 for items in clients.values() for c in items if c["loggedIn"]),
             "clients": clients,
         }

@@ -166,6 +166,8 @@ def test_drop_closes_the_feed_and_state_shows_subscriptions(sim: Simulator) -> N
         ("path", {"instId": "BTC-USDT", "prices": ["1"], "interval": 0}, "interval must be"),
         ("inject", {"feed": "both", "raw": "x"}, "feed must be"),
         ("drop", {"feed": "public", "code": 1006}, "code must be"),
+        ("pause", {"feed": "public", "paused": "yes"}, "paused must be true or false"),
+        ("refuse", {"feed": "nope"}, "feed must be"),
     ],
 )
 def test_control_api_refuses_bad_requests(
@@ -221,3 +223,29 @@ def test_drop_with_abort_cuts_without_a_close_frame(sim: Simulator) -> None:
     with pytest.raises(websocket.WebSocketConnectionClosedException):
         ws.recv()
     ws.close()
+
+
+def test_a_paused_feed_gets_no_pushes_but_answers_pings(sim: Simulator) -> None:
+    ws = _connect(sim.ws_public_url)
+    _subscribe(ws, {"channel": "tickers", "instId": "BTC-USDT"})
+    _recv(ws)  # the ack
+    _recv(ws)  # the snapshot
+    assert _control(sim, "pause", {"feed": "public"})["paused"] == ["public"]
+    _control(sim, "price", {"instId": "BTC-USDT", "price": "60001"})  # not pushed
+    ws.send("ping")
+    assert ws.recv() == "pong"  # the next frame: nothing was pushed before it
+    assert _state(sim)["paused"] == ["public"]
+    _control(sim, "pause", {"feed": "public", "paused": False})
+    _control(sim, "price", {"instId": "BTC-USDT", "price": "60002"})
+    assert _recv(ws)["data"][0]["last"] == "60002"
+    ws.close()
+
+
+def test_a_refused_feed_answers_503_until_it_accepts_again(sim: Simulator) -> None:
+    assert _control(sim, "refuse", {"feed": "public"})["refused"] == ["public"]
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        _connect(sim.ws_public_url)
+    assert refused.value.status_code == 503
+    _connect(sim.ws_private_url).close()  # the other feed still accepts
+    assert _control(sim, "refuse", {"feed": "public", "refused": False})["refused"] == []
+    _connect(sim.ws_public_url).close()
