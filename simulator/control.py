@@ -139,35 +139,30 @@ async def drop(request: web.Request) -> web.Response:
     return _ok(feed=feed, dropped=dropped)
 
 
-def _switch(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, True)
-    if not isinstance(value, bool):
+async def _toggle(request: web.Request, key: str, feeds: set[str]) -> web.Response:
+    """Add the request's feed to `feeds` (`key` true, the default) or take it out."""
+    venue, body = request.app[VENUE_KEY], await _json(request)
+    feed = _feed(venue, body)
+    on = body.get(key, True)
+    if not isinstance(on, bool):
         raise BadControlError(f"{key} must be true or false")
-    return value
+    if on:
+        feeds.add(feed)
+    else:
+        feeds.discard(feed)
+    return _ok(feed=feed, **{key: sorted(feeds)})
 
 
 async def pause(request: web.Request) -> web.Response:
     """POST /sim/pause {"feed", "paused"?}: stops (true, the default) or resumes pushing prices
     and account events to a feed's clients; pings are still answered (a silent feed)."""
-    venue, body = request.app[VENUE_KEY], await _json(request)
-    feed = _feed(venue, body)
-    if _switch(body, "paused"):
-        venue.hub.paused.add(feed)
-    else:
-        venue.hub.paused.discard(feed)
-    return _ok(feed=feed, paused=sorted(venue.hub.paused))
+    return await _toggle(request, "paused", request.app[VENUE_KEY].hub.paused)
 
 
 async def refuse(request: web.Request) -> web.Response:
     """POST /sim/refuse {"feed", "refused"?}: answers new connections to a feed 503 (true, the
     default) or accepts them again; with /sim/drop, a feed that is down."""
-    venue, body = request.app[VENUE_KEY], await _json(request)
-    feed = _feed(venue, body)
-    if _switch(body, "refused"):
-        venue.hub.refused.add(feed)
-    else:
-        venue.hub.refused.discard(feed)
-    return _ok(feed=feed, refused=sorted(venue.hub.refused))
+    return await _toggle(request, "refused", request.app[VENUE_KEY].hub.refused)
 
 
 def _fault(body: dict[str, Any]) -> Fault:

@@ -5,16 +5,14 @@ once per death; the alert sent to the dead channel itself cannot loop."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import cast
 
 import pytest
 import redis
 
 from klaxon.cli import main
-from tests.integration.test_workers_harness import FILL_EVERY, SECRET, Inbox, Klaxon, harness
+from tests.integration.test_workers_harness import FILL_EVERY, SECRET, Inbox, Klaxon, stream_events
 from watcher import keys
-from watcher.events import DeadLetterAlert, decode_event
+from watcher.events import DeadLetterAlert
 from workers import deadletter
 
 DEAD = """\
@@ -25,12 +23,6 @@ DEAD = """\
 
 
 @pytest.fixture
-def kx(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
-    with harness(redis_url, tmp_path) as k:
-        yield k
-
-
-@pytest.fixture
 def ops() -> Iterator[Inbox]:
     inbox = Inbox()
     yield inbox
@@ -38,8 +30,7 @@ def ops() -> Iterator[Inbox]:
 
 
 def alerts(r: redis.Redis) -> list[DeadLetterAlert]:
-    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(keys.SYSTEM_STREAM))
-    found = [decode_event(fields[b"d"]) for _, fields in entries]
+    found = stream_events(r, keys.SYSTEM_STREAM)
     return [e for e in found if isinstance(e, DeadLetterAlert)]
 
 

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
 
 import pytest
 import redis
@@ -23,11 +22,11 @@ from rules.base import utc_text
 from rules.load import load_rules
 from simulator import Simulator
 from tests.integration.sim_client import KEY, SECRET, _control, _state, account_env, okx_account
-from tests.integration.test_workers_harness import Klaxon, harness
+from tests.integration.test_workers_harness import Klaxon, stream_events
 from tests.integration.wired import build
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.events import FeedStatus, decode_event
+from watcher.events import FeedStatus
 from watcher.monitor import Monitor, MonitorOptions
 from watcher.publish import Publisher
 from watcher.service import Watcher
@@ -41,17 +40,9 @@ QUICK = MonitorOptions(interval=0.1, settle=0.5, silent=(1.0,), down=(1.0,), lag
 MESSAGE = '    message: "{status} {state} {venue}/{account} {feed} since={since} {summary}"\n'
 
 
-@pytest.fixture
-def kx(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
-    with harness(redis_url, tmp_path) as k:
-        yield k
-
-
 def statuses(r: redis.Redis) -> list[FeedStatus]:
     """The FeedStatus events of okx/main's private stream, oldest first."""
-    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(PRIVATE))
-    found = [decode_event(fields[b"d"]) for _, fields in entries]
-    return [e for e in found if isinstance(e, FeedStatus)]
+    return [e for e in stream_events(r, PRIVATE) if isinstance(e, FeedStatus)]
 
 
 def reports(r: redis.Redis) -> list[FeedStatus]:

@@ -5,28 +5,19 @@ worker and apprise to the local inbox, once per episode and once more when caugh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import cast
 
-import pytest
 import redis
 
-from tests.integration.test_workers_harness import STREAM, Klaxon, harness
+from tests.integration.test_workers_harness import STREAM, Klaxon, stream_events
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.events import EvaluationLag, decode_event, encode_ticks
+from watcher.events import EvaluationLag, encode_ticks
 from watcher.lag import backlogs
 from watcher.monitor import Monitor, MonitorOptions
 
 SETTLE = 0.2
 OPTIONS = MonitorOptions(interval=0.05, settle=SETTLE, lag=(5.0,))
-
-
-@pytest.fixture
-def kx(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
-    with harness(redis_url, tmp_path) as k:
-        yield k
 
 
 def server_ms(r: redis.Redis) -> int:
@@ -49,9 +40,7 @@ def ids(r: redis.Redis, stream: str) -> list[bytes]:
 
 
 def lag_events(r: redis.Redis) -> list[EvaluationLag]:
-    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(keys.SYSTEM_STREAM))
-    found = [decode_event(fields[b"d"]) for _, fields in entries]
-    return [e for e in found if isinstance(e, EvaluationLag)]
+    return [e for e in stream_events(r, keys.SYSTEM_STREAM) if isinstance(e, EvaluationLag)]
 
 
 def test_backlogs_count_what_the_group_has_not_acked(r: redis.Redis) -> None:

@@ -5,19 +5,15 @@ to the local inbox, and its end once a keepalive passes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import cast
 
 import orjson
-import pytest
 import redis
 
-from tests.integration.test_workers_harness import Klaxon, harness
+from tests.integration.test_workers_harness import Klaxon, stream_events
 from tests.local_http import LocalHttp, Reply
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.events import FeedStatus, decode_event
+from watcher.events import FeedStatus
 from watcher.monitor import Monitor, MonitorOptions
 from watcher.publish import Publisher
 from watcher.stream import Stream
@@ -29,15 +25,8 @@ PRIVATE = keys.private_stream("binance", "main")
 OPTIONS = MonitorOptions(interval=0.05, settle=0.2, down=(3600.0,))
 
 
-@pytest.fixture
-def kx(redis_url: str, tmp_path: Path) -> Iterator[Klaxon]:
-    with harness(redis_url, tmp_path) as k:
-        yield k
-
-
 def reports(r: redis.Redis) -> list[FeedStatus]:
-    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(PRIVATE))
-    found = [decode_event(fields[b"d"]) for _, fields in entries]
+    found = stream_events(r, PRIVATE)
     return [e for e in found if isinstance(e, FeedStatus) and e.since is not None]
 
 

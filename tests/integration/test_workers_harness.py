@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from rq import Queue
@@ -20,7 +20,7 @@ from rq.registry import ScheduledJobRegistry
 from klaxon.inbox import Inbox as LocalInbox
 from tests.waiting import wait_until
 from watcher import keys
-from watcher.events import Fill, TickRow, encode_event, encode_ticks
+from watcher.events import Event, Fill, TickRow, decode_event, encode_event, encode_ticks
 from workers import context
 from workers.service import load, make_worker
 
@@ -158,6 +158,12 @@ FILL_EVERY = """\
     notify: [desk]
     message: "{side} {size} {market} @ {price} fee {fee} {fee_ccy} trade {trade_id}"
 """
+
+
+def stream_events(r: redis.Redis, stream: str) -> list[Event]:
+    """Every event entry of a stream (tick entries aside), decoded, oldest first."""
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(stream))
+    return [decode_event(fields[b"d"]) for _, fields in entries if fields[b"k"] != b"ticks"]
 
 
 def text_id(entry_id: bytes | str) -> str:

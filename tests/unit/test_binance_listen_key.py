@@ -76,6 +76,7 @@ def test_failed_keepalives_are_one_trouble_until_one_passes(local: LocalHttp) ->
     try:
         keys.url()
         first = wait_until(keys.trouble, what="a failed keepalive")
+        assert first is not None
         assert first.state == "listen_key"
         assert first.detail == "binanceusdm: could not extend the listen key (OutcomeUnknown)"
         puts = len(local.seen)
