@@ -153,7 +153,7 @@ class _Notice(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    at: AwareDatetime
+    at: Instant
 
 
 class EvaluationLag(_Notice):

@@ -189,7 +189,7 @@ class Monitor:
     def _guard(self, what: str, step: Callable[[], None]) -> None:
         try:
             step()
-        except redis.RedisError as exc:  # Redis is away: the next look tries again
+        except (redis.RedisError, OSError) as exc:  # Redis is away: the next look tries again
             log.warning("monitor: %s not written: %s: %s", what, type(exc).__name__, exc)
 
     def _feed_events(self, watched: _Watched, now: float) -> list[Event]:
