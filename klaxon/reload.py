@@ -20,6 +20,8 @@ from pathlib import Path
 import redis
 
 from klaxon.settings import WorkerSettings, load
+from rules.feed import FeedRule
+from rules.lag import LagRule
 from rules.load import RuleSet
 from watcher.errors import ConfigError
 from watcher.published import Published, publish, published_version
@@ -38,7 +40,19 @@ def publish_files(
     return the rules, what was published and the version it replaced (None: none)."""
     ruleset = load_usable(paths, env, venues)
     previous = published_version(client)
-    return ruleset, publish(client, ruleset.version, ruleset.markets()), previous
+    published = publish(client, ruleset.version, ruleset.markets(), thresholds(ruleset))
+    return ruleset, published, previous
+
+
+def thresholds(ruleset: RuleSet) -> dict[str, list[float]]:
+    """Return the `seconds:` of the rules' feed and lag conditions, by condition: the watcher's
+    monitor reports each condition when it has lasted them (watcher/monitor.py)."""
+    feeds = list(ruleset.of(FeedRule))
+    return {
+        "silent": [rule.seconds for rule in feeds if rule.state == "silent"],
+        "down": [rule.seconds for rule in feeds if rule.state == "down"],
+        "lag": [rule.seconds for rule in ruleset.of(LagRule)],
+    }
 
 
 def reload(paths: list[Path] | None) -> int:

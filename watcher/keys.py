@@ -208,3 +208,6 @@ RULES = f"{PREFIX}:rules"
 RULES_VERSION = "version"  # RuleSet.version: a hash of the rule files' bytes
 RULES_SERIES = "series"  # JSON: the sorted [venue, market, source] series the rules stream
 RULES_PUBLISHED = "published"  # epoch ms of the publication
+# JSON: {condition: [seconds, ...]}: the `seconds:` of the rules' feed and lag conditions, at
+# which the watcher's monitor reports them (watcher/monitor.py)
+RULES_THRESHOLDS = "thresholds"

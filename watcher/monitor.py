@@ -12,7 +12,8 @@ a second at what only a timer can see:
   EvaluationLag to the system stream (watcher/system.py).
 
 Every condition goes in episodes (Episode): reported when a stretch of it passes each threshold
-(the ladder below, plus the `seconds:` of the rules the watcher loaded), then once it has been
+(the ladder below, plus the `seconds:` of the feed and lag rules of the published rules version,
+watcher/published.py, followed as it changes), then once it has been
 clear for `settle` seconds, reported recovered. A stretch that comes back within `settle` belongs
 to the same episode, so a flapping feed is one episode, not a message per flap. Rules fire once
 per episode (their subject is the episode's start, see rules/feed.py and rules/lag.py).
@@ -27,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -39,14 +40,16 @@ from watcher.errors import sample
 from watcher.events import EvaluationLag, Event, FeedState, FeedStatus, SystemEvent
 from watcher.lag import backlogs
 from watcher.publish import Publisher, kick
+from watcher.published import published_version, read_published
 from watcher.stream import Stream
 from watcher.system import ensure_system_group, publish_system
 from watcher.venues import Feed, Parsed
 
 log = logging.getLogger(__name__)
 
-# Seconds at which a lasting condition is reported, whatever the rules ask: a rule's own
-# `seconds:` is added, and a rule written after the watcher started fires at the next step.
+# Seconds at which a lasting condition is reported, whatever the rules ask; the published rules'
+# own `seconds:` are added (a rule fires at its own seconds, or at the next step if a report
+# passed it before its version was published).
 LADDER = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 AT_ONCE = (0.0,)  # a refused login, a listen key not extended: reported the first time seen
 KICK_INTERVAL = 5.0  # seconds between two kicks of the system stream (as Watcher's kick_interval)
@@ -103,6 +106,16 @@ class Episode:
         self._passed = 0  # thresholds reported in this episode
         self._longest = 0.0  # the longest stretch reported
 
+    def retune(self, thresholds: Sequence[float]) -> None:
+        """Report at these thresholds from now on; those the longest stretch reported in this
+        episode has passed count as reported."""
+        if not thresholds:
+            raise ValueError("an Episode needs at least one threshold")
+        self.thresholds = sorted(set(thresholds))
+        active = self.since is not None
+        passed = [t for t in self.thresholds if t <= self._longest] if active else []
+        self._passed = len(passed)
+
     def observe(self, now: float, stretch: float | None) -> Report | None:
         """Look once: `stretch` is how long the condition has held now (None: it does not)."""
         if stretch is not None and stretch >= self.thresholds[0]:
@@ -149,6 +162,7 @@ class Monitor:
     ) -> None:
         self.client = client
         self.options = opt = options or MonitorOptions()
+        self.tuned = opt  # the thresholds in force: the options', and the published rules'
         self.streams = list(dict.fromkeys([*streams, keys.SYSTEM_STREAM]))
         self._feeds = [_Watched(stream, publisher) for stream, publisher in feeds]
         for watched in self._feeds:
@@ -163,6 +177,7 @@ class Monitor:
         # time.monotonic() -> epoch seconds, fixed once: an episode's start converts the same
         # way in each of its reports (its rules' claims are about it, to the millisecond).
         self._epoch = time.time() - time.monotonic()
+        self._version: str | None = None  # the published rules version whose thresholds apply
 
     def run(self) -> None:
         """Look every `interval` seconds until stop()."""
@@ -179,12 +194,40 @@ class Monitor:
 
     def check(self) -> None:
         """Look once at every feed and stream; publish what is to be reported."""
+        self._guard("rules version", self._follow)
         now = time.monotonic()
         for watched in self._feeds:
             events = self._feed_events(watched, now)
             if events:
                 self._guard("feed events", partial(watched.publisher.publish, [Parsed([], events)]))
         self._guard("lag", partial(self._check_lag, now))
+
+    def retune(self, thresholds: Mapping[str, Iterable[float]]) -> None:
+        """Report each condition at these seconds (by condition: "silent", "down", "lag") and
+        at the ladder's."""
+        tuned = self.options.adding(
+            silent=thresholds.get("silent", ()),
+            down=thresholds.get("down", ()),
+            lag=thresholds.get("lag", ()),
+        )
+        self.tuned = tuned
+        by_state: dict[str, tuple[float, ...]] = {"silent": tuned.silent, "down": tuned.down}
+        for watched in self._feeds:
+            for state, episode in watched.episodes.items():
+                if state in by_state:
+                    episode.retune(by_state[state])
+        for episode in self._lag.values():
+            episode.retune(tuned.lag)
+
+    def _follow(self) -> None:
+        """Take the thresholds of a newly published rules version (one HGET a look)."""
+        if published_version(self.client) in (None, self._version):
+            return
+        published = read_published(self.client)
+        if published is not None:
+            self._version = published.version
+            self.retune(published.thresholds)
+            log.info("monitor: thresholds of rules version %s", published.version[:12])
 
     def _guard(self, what: str, step: Callable[[], None]) -> None:
         try:

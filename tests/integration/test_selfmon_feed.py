@@ -17,10 +17,10 @@ import pytest
 import redis
 from pydantic import SecretStr
 
+from klaxon.reload import publish_files
 from klaxon.settings import WatcherSettings, load
 from klaxon.wiring import build_monitor
 from rules.base import utc_text
-from rules.load import load_rules
 from simulator import Simulator
 from tests.integration.sim_client import KEY, SECRET, _control, _state, account_env, okx_account
 from tests.integration.test_workers_harness import Klaxon, stream_events
@@ -174,25 +174,36 @@ def test_a_refused_login_is_one_alert_however_often_it_is_tried(sim: Simulator, 
     assert "not-it" not in json.dumps(kx.inbox.accepted())
 
 
-def test_the_rules_seconds_are_thresholds_of_the_watchers_monitor(
+def test_the_published_rules_seconds_are_thresholds_of_the_watchers_monitor(
     sim: Simulator, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text(
+    text = (
         'channels:\n  desk: "json://127.0.0.1:9/alerts"\nrules:\n'
         "  - {name: quiet, notify: desk, feed: {state: silent, seconds: 7.5}}\n"
         "  - {name: down, notify: desk, feed: {state: down, seconds: 45}}\n"
         "  - {name: lag, notify: desk, lag: {seconds: 2.5}}\n"
         "  - {name: btc, notify: desk, price: {market: BTC-USDT, above: '1'}}\n"
     )
+    rules.write_text(text)
     env = {"KLAXON_REDIS_URL": redis_url} | account_env(sim)
     _, watchers = build(monkeypatch, env, rules)
     settings = load(WatcherSettings, rules=[rules])
-    monitor = build_monitor(settings, watchers, load_rules([rules], env={}))
-    assert 7.5 in monitor.options.silent
-    assert 7.5 not in monitor.options.down
-    assert 45.0 in monitor.options.down
-    assert monitor.options.lag[0] == 2.5
+    client = redis.Redis.from_url(redis_url)
+    publish_files(client, [rules], settings.venues(), env={})  # as klaxon reload does
+    monitor = build_monitor(settings, watchers)
+    assert 7.5 not in monitor.tuned.silent  # the ladder, until the monitor looks
+    monitor.check()
+    assert 7.5 in monitor.tuned.silent
+    assert 7.5 not in monitor.tuned.down
+    assert 45.0 in monitor.tuned.down
+    assert monitor.tuned.lag[0] == 2.5
+    rules.write_text(text.replace("seconds: 7.5", "seconds: 20"))
+    publish_files(client, [rules], settings.venues(), env={})  # a reload
+    monitor.check()
+    assert 20.0 in monitor.tuned.silent
+    assert 7.5 not in monitor.tuned.silent
+    client.close()
     assert set(monitor.streams) == {
         *(keys.ticks_stream(p) for p in range(settings.partitions)),
         PRIVATE,

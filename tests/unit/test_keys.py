@@ -63,6 +63,7 @@ from watcher import keys
         (keys.RULES_SERIES, "series"),
         (keys.RULES_PUBLISHED, "published"),
         (keys.SYSTEM_STREAM, "klaxon:system"),
+        (keys.RULES_THRESHOLDS, "thresholds"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:

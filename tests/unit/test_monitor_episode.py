@@ -85,3 +85,14 @@ def test_the_rules_thresholds_join_the_ladder() -> None:
     assert 7.5 not in options.down
     assert options.lag[0] == 0.5
     assert list(options.lag) == sorted(set(options.lag))
+
+
+def test_retuned_thresholds_count_what_the_episode_passed() -> None:
+    episode = Episode((5, 10), settle=3)
+    assert episode.observe(100, 6) == Report(False, 6, 94, 100)
+    episode.retune((5, 7, 20))  # a reload published a 7 s and a 20 s rule; 10 went
+    assert episode.observe(101, 7) == Report(False, 7, 94, 101)  # 5 was reported, 7 was not
+    assert episode.observe(104, 10) is None
+    assert episode.observe(114, 20) == Report(False, 20, 94, 114)
+    episode.retune((1,))
+    assert episode.observe(115, 21) is None  # 1 was passed long ago
