@@ -255,16 +255,17 @@ def serve_forever(config: SimConfig, *more: SimConfig, ca_file: Path | None = No
     """Runs the simulated venues until SIGINT or SIGTERM, after printing a line of URLs each;
     with TLS, writes the CA that clients must trust to `ca_file` and names it."""
     with Simulator(config, *more) as sim:
-        for endpoint in sim.endpoints.values():
-            print(endpoint.describe(), flush=True)
-        if sim.certificates is not None and ca_file is not None:
-            written = sim.certificates.write_ca(ca_file)
-            print(f"klaxon simulator: https/wss clients trust the CA in {written}", flush=True)
-        # Both signals end the wait below the same way, even where SIGINT arrived ignored.
+        # Both signals end the wait below the same way, even where SIGINT arrived ignored;
+        # handled before the URLs are printed: whoever reads them may signal at once.
         in_main = threading.current_thread() is threading.main_thread()
         handled = (signal.SIGINT, signal.SIGTERM) if in_main else ()
         previous = {signum: signal.signal(signum, _interrupt) for signum in handled}
         try:
+            for endpoint in sim.endpoints.values():
+                print(endpoint.describe(), flush=True)
+            if sim.certificates is not None and ca_file is not None:
+                written = sim.certificates.write_ca(ca_file)
+                print(f"klaxon simulator: https/wss clients trust the CA in {written}", flush=True)
             threading.Event().wait()
         except KeyboardInterrupt:
             log.info("simulator stopping")
