@@ -19,8 +19,9 @@ to the same episode, so a flapping feed is one episode, not a message per flap. 
 per episode (their subject is the episode's start, see rules/feed.py and rules/lag.py).
 
 The watcher owns this because it alone sees frames arrive; lag is read from Redis, so a watcher
-process is enough for it (several watchers each report it: the rules' claims keep one firing).
-Nothing runs when the watcher is stopped, and a lag event waits, like every event, for a worker.
+process is enough for it (with several watcher processes each reports lag, and a lag rule fires
+once per process). Nothing runs when the watcher is stopped, and a lag event waits, like every
+event, for a worker.
 """
 
 from __future__ import annotations
