@@ -18,10 +18,18 @@ rule is retired through its matcher.
 
 State: a matcher lives as long as its worker's loaded RuleSet (a reload builds new ones) and
 is never shared between processes, so state that must survive a restart or move between
-workers (a trailing stop's high-water mark) belongs in Redis, with the drain's own: it loads a
-stream's state in one pipeline when it takes the stream's lock (today the last prices) and
-saves it in each batch's MULTI beside the XACK (workers/evaluate.py, _Drain._persist_and_ack).
-A stateful kind declares its state there, in those same round trips.
+workers (a trailing stop's high-water mark, a move's window, a hold timer) belongs in Redis,
+with the drain's own. A kind declares it by giving its matcher a bind(state) method (a
+StatefulMatcher): then, for each stream it drains, the drain loads the kind's KindState (one
+Redis hash per (stream, kind), keys.kind_state) in the pipeline that takes the stream's lock,
+evaluates through matcher.bind(state) (a view of the matcher that reads and writes that state,
+sharing what is retired with the worker's matcher), and saves the fields that changed in each
+batch's MULTI beside the XACK (workers/evaluate.py, _Drain._persist_and_ack), as it does the
+last prices. A killed evaluator so leaves the state of the last batch it acked, and the next
+holder re-evaluates what is pending from exactly there. Fields are strings named by the kind
+(by rule id, not position, so that a reload keeps the state of unchanged rules; a bound matcher
+may delete the fields of rules it no longer has). Kinds without state cost nothing: no read,
+no write, no call per event.
 """
 
 from __future__ import annotations
@@ -52,6 +60,52 @@ class Matcher(Protocol):
 
     def retire(self, position: int) -> None:
         """Stop matching a rule that can never fire again (a once-rule already claimed)."""
+
+
+class KindState:
+    """One stateful kind's state for one stream, while a drain holds the stream: string fields
+    as saved in Redis (keys.kind_state), and which of them changed since the last save."""
+
+    __slots__ = ("deleted", "fields", "written")
+
+    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
+        self.fields: dict[str, str] = dict(fields or {})
+        self.written: set[str] = set()
+        self.deleted: set[str] = set()
+
+    def get(self, field: str) -> str | None:
+        """Return a field's value (None when absent)."""
+        return self.fields.get(field)
+
+    def set(self, field: str, value: str) -> None:
+        """Set a field, saved with the batch (an unchanged value writes nothing)."""
+        if self.fields.get(field) != value:
+            self.fields[field] = value
+            self.written.add(field)
+            self.deleted.discard(field)
+
+    def delete(self, field: str) -> None:
+        """Delete a field; the deletion is saved with the batch."""
+        if self.fields.pop(field, None) is not None:
+            self.deleted.add(field)
+            self.written.discard(field)
+
+    def take(self) -> tuple[dict[str, str], list[str]]:
+        """Return the fields written and the fields deleted since the last take, and forget them."""
+        written = {field: self.fields[field] for field in self.written}
+        deleted = sorted(self.deleted)
+        self.written.clear()
+        self.deleted.clear()
+        return written, deleted
+
+
+@runtime_checkable
+class StatefulMatcher(Matcher, Protocol):
+    """A matcher whose state follows the stream from worker to worker (see the module doc)."""
+
+    def bind(self, state: KindState) -> Matcher:
+        """Return this matcher evaluating one stream's events against that stream's `state`
+        (it shares which rules are retired with this matcher)."""
 
 
 @runtime_checkable
@@ -191,17 +245,26 @@ class Dispatch:
     """A worker's live matchers over a RuleSet's books, by the event kinds they read.
 
     Built once per loaded RuleSet per worker: kinds without rules are left out, so an event
-    that no rule reads costs one dict lookup.
+    that no rule reads costs one dict lookup. A drain evaluates through bound(): the same
+    matchers, the stateful kinds' bound to the stream's state (itself when no kind has state).
     """
 
-    def __init__(self, books: Mapping[str, Book[Any]]) -> None:
-        self.matchers: dict[str, Matcher] = {}
+    def __init__(
+        self, books: Mapping[str, Book[Any]], matchers: Mapping[str, Matcher] | None = None
+    ) -> None:
+        self.books = books
+        self.matchers: dict[str, Matcher] = (
+            dict(matchers) if matchers is not None else {n: b.matcher() for n, b in books.items()}
+        )
         ticks: list[TickConsumer] = []
         events: dict[str, list[EventConsumer]] = {}
+        stateful: list[str] = []
         for name, book in books.items():
-            matcher = self.matchers[name] = book.matcher()
+            matcher = self.matchers[name]
             if not len(book):
                 continue
+            if isinstance(matcher, StatefulMatcher):
+                stateful.append(name)
             for event_kind in KINDS[name].events:
                 if event_kind == TICKER:
                     if not isinstance(matcher, TickMatcher):
@@ -215,6 +278,21 @@ class Dispatch:
         self.events: Mapping[str, tuple[EventConsumer, ...]] = {
             kind: tuple(found) for kind, found in events.items()
         }
+        # The kinds (with rules) whose state the drain loads and saves per stream.
+        self.stateful: tuple[str, ...] = tuple(stateful)
+
+    def bound(self, states: Mapping[str, KindState]) -> Dispatch:
+        """Return this dispatch with each stateful kind's matcher bound to one stream's state
+        (by kind, as the drain loaded them); itself when there are none."""
+        if not states:
+            return self
+        matchers = dict(self.matchers)
+        for kind, state in states.items():
+            matcher = self.matchers[kind]
+            if not isinstance(matcher, StatefulMatcher):
+                raise TypeError(f"{kind} keeps no state: its matcher has no bind()")
+            matchers[kind] = matcher.bind(state)
+        return Dispatch(self.books, matchers)
 
     def retire(self, kind: str, position: int) -> None:
         """Retire one rule of one kind in this worker (its once-claim is held for good)."""

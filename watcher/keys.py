@@ -93,6 +93,12 @@ def last_price_field(venue: str, market: str, source: str) -> str:
     return f"{venue}|{market}|{source}"
 
 
+def kind_state(stream: str, kind: str) -> str:
+    """Hash of one stateful rule kind's state for one stream (fields: the kind's own), loaded
+    with the stream's lock and saved with each batch (rules.kinds.KindState)."""
+    return f"{PREFIX}:state:{stream}:{kind}"
+
+
 def claim(rule_id: str) -> str:
     """Once-per-arming (or per-cooldown) firing claim of a rule."""
     return f"{PREFIX}:claim:{rule_id}"

@@ -4,9 +4,10 @@ One evaluator holds a stream at a time (keys.lock), which keeps events in order 
 previous price per series live in memory while draining. Per batch there is one XREADGROUP,
 one Lua call for all the batch's claims (only when something fired) and one MULTI pipeline that
 carries the won claims' actions (workers/actions.py: the notify jobs), saves the last prices
-and XACKs: a killed evaluator leaves either all of a batch's effects or none, and its batch
-stays pending for the next holder, whose re-evaluation finds the same firing ids (claim answer
-REDELIVERED) and completes what is missing.
+and the stateful kinds' state (rules/kinds.py KindState, loaded with the lock) and XACKs: a
+killed evaluator leaves either all of a batch's effects or none, and its batch stays pending
+for the next holder, whose re-evaluation finds the same firing ids (claim answer REDELIVERED)
+and completes what is missing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
+from rules.kinds import KindState
 from watcher import keys
 from watcher.publish import enqueue_evaluations
 from workers.actions import act
@@ -30,7 +32,9 @@ from workers.state import (
     Scripts,
     StreamLock,
     claim_firings,
+    decode_hash,
     load_last_prices,
+    save_kind_state,
     save_last_prices,
 )
 
@@ -57,14 +61,20 @@ def evaluate_stream(
     total = 0
     while True:
         lock = StreamLock(client, scripts, stream)
+        stateful = context.dispatch.stateful
         with client.pipeline(transaction=False) as pipe:
             lock.acquire(pipe)
             pipe.hgetall(keys.last_prices(stream))
-            taken, last = pipe.execute()
+            for kind in stateful:
+                pipe.hgetall(keys.kind_state(stream, kind))
+            taken, last, *saved = pipe.execute()
         if not taken:
             # The holder re-checks the dirty flag after releasing: it will see our news.
             return total
-        drain = _Drain(client, scripts, stream, context, lock, last, deadline)
+        states = {
+            kind: KindState(decode_hash(raw)) for kind, raw in zip(stateful, saved, strict=True)
+        }
+        drain = _Drain(client, scripts, stream, context, lock, last, deadline, states)
         try:
             total += drain.run()
         finally:
@@ -98,6 +108,7 @@ class _Drain:
         lock: StreamLock,
         last: Mapping[bytes | str, bytes | str],
         deadline: float,
+        states: Mapping[str, KindState] | None = None,
     ) -> None:
         self.client = client
         self.scripts = scripts
@@ -108,6 +119,9 @@ class _Drain:
         self.held = True
         self.deadline = deadline
         self.out_of_time = False
+        # Each stateful kind's state for this stream (loaded with the lock), saved per batch.
+        self.states = dict(states or {})
+        self.dispatch = context.dispatch.bound(self.states)
         self.last: dict[str, Decimal] = {}
         for field, text in load_last_prices(last).items():
             try:
@@ -217,7 +231,7 @@ class _Drain:
 
     def _evaluate(self, entries: list[Entry]) -> Batch:
         """Decode and match every entry of the batch (no Redis)."""
-        batch = Batch(self.stream, self.context, self.last)
+        batch = Batch(self.stream, self.context, self.last, self.dispatch)
         for entry_id, fields in entries:
             batch.ids.append(entry_id)
             if fields:
@@ -225,10 +239,13 @@ class _Drain:
         return batch
 
     def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> None:
-        """Queue the last prices, the counters and the XACK into the batch's MULTI pipeline
-        (last: the notify queue's length, when this worker also delivers)."""
+        """Queue the last prices, the stateful kinds' changes, the counters and the XACK into
+        the batch's MULTI pipeline (last: the notify queue's length, when this worker also
+        delivers)."""
         decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
         save_last_prices(pipe, self.stream, batch.changed)
+        for kind, state in self.states.items():
+            save_kind_state(pipe, self.stream, kind, state)
         if batch.undecodable:
             pipe.hincrby(keys.STATS, keys.STAT_UNDECODABLE, batch.undecodable)
         for field, n in decided.items():

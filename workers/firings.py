@@ -19,6 +19,7 @@ from functools import partial
 import orjson
 
 from rules.base import Cooldown, Every, Rule
+from rules.kinds import Dispatch
 from watcher import keys
 from watcher.errors import sample
 from watcher.events import Event, decode_event
@@ -52,9 +53,17 @@ class Firing:
 class Batch:
     """What one batch of entries produced: firings, changed prices, tick times, counts."""
 
-    def __init__(self, stream: str, context: Context, last: dict[str, Decimal]) -> None:
+    def __init__(
+        self,
+        stream: str,
+        context: Context,
+        last: dict[str, Decimal],
+        dispatch: Dispatch | None = None,
+    ) -> None:
         self.stream = stream
         self.context = context
+        # The drain's: the context's matchers, stateful kinds' bound to this stream's state.
+        self.dispatch = dispatch if dispatch is not None else context.dispatch
         self.last = last  # the drain's previous price per series, updated as ticks pass
         self.ids: list[bytes] = []
         self.firings: list[Firing] = []
@@ -90,7 +99,7 @@ class Batch:
             self._event(entry_id, event)  # events no kind reads are acked as seen
 
     def _ticks(self, entry_id: str, venue: str, ticks: list[Tick]) -> None:
-        dispatch = self.context.dispatch.ticks
+        dispatch = self.dispatch.ticks
         candidates = dispatch.candidates
         slots = self.slots
         last = self.last
@@ -111,7 +120,7 @@ class Batch:
         self.evaluated += len(ticks)
 
     def _event(self, entry_id: str, event: Event) -> None:
-        consumers = self.context.dispatch.events.get(event.kind)
+        consumers = self.dispatch.events.get(event.kind)
         if not consumers:
             return
         at_ms = int(event.at.timestamp() * 1000)

@@ -1,4 +1,5 @@
-"""Evaluator state in Redis: the per-stream lock, batched firing claims and last prices.
+"""Evaluator state in Redis: the per-stream lock, batched firing claims, last prices and the
+stateful rule kinds' per-stream state.
 
 Every check-and-set runs as a Lua script (EVALSHA through redis-py Script objects), so two
 evaluators, a restart or a redelivered event can never both win the same claim.
@@ -17,6 +18,7 @@ from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.typing import EncodableT, FieldT
 
+from rules.kinds import KindState
 from watcher import keys
 
 # A claim's answer: what the evaluator does with the firing.
@@ -158,11 +160,27 @@ def claim_firings(
 
 def load_last_prices(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     """Decode an HGETALL of keys.last_prices(): field -> the exact price string."""
+    return decode_hash(raw)
+
+
+def decode_hash(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """Decode an HGETALL answer to text fields and values."""
     return {_text(field): _text(value) for field, value in raw.items()}
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def save_kind_state(pipe: Pipeline, stream: str, kind: str, state: KindState) -> None:
+    """Queue the HSET and HDEL of what a stateful kind changed in its state for `stream`."""
+    written, deleted = state.take()
+    key = keys.kind_state(stream, kind)
+    if written:
+        mapping: dict[FieldT, EncodableT] = {field: value for field, value in written.items()}
+        pipe.hset(key, mapping=mapping)
+    if deleted:
+        pipe.hdel(key, *deleted)
 
 
 def save_last_prices(pipe: Pipeline, stream: str, changed: Mapping[str, str]) -> None:
