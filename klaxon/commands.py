@@ -112,15 +112,21 @@ def watch(paths: list[Path] | None) -> int:
 
 def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | None) -> int:
     """Run one rq worker until SIGINT/SIGTERM (or until the queues are empty with burst)."""
+    from klaxon.wiring import accounts, desk
+    from workers import order_desk
     from workers.service import run_worker
 
     chosen = [f"klaxon-{q.strip()}" for q in queues.split(",")] if queues else None
     settings = load(WorkerSettings, rules=paths, name=name, queues=chosen)
     redis_secrets = logs.url_secrets(settings.redis_url.get_secret_value())
     logs.setup(settings.log_level, redis_secrets, settings.name or "worker")
-    ruleset = _ruleset(settings.rules, settings.venues())
-    secrets = redis_secrets + _channel_secrets(ruleset)
+    built = accounts(settings.accounts)
+    secrets = redis_secrets + [s for account in built for s in account.settings.secrets()]
     logs.setup(settings.log_level, secrets, settings.name or "worker")
+    ruleset = _ruleset(settings.rules, settings.venues())
+    secrets += _channel_secrets(ruleset)
+    logs.setup(settings.log_level, secrets, settings.name or "worker")
+    order_desk.install(desk(settings, built))
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
     run_worker(

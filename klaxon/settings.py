@@ -10,6 +10,7 @@ too: it may carry a password (print it with klaxon.logs.masked_url).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -99,11 +100,24 @@ class CheckSettings(_Base):
 
 
 class WorkerSettings(_Base):
-    """`klaxon work`: one rq worker evaluating rules and/or delivering notifications."""
+    """`klaxon work`: one rq worker evaluating rules, placing orders and/or delivering
+    notifications; it places the emulated orders of KLAXON_ACCOUNTS' accounts with a key."""
 
     name: str | None = None
-    # Queue names (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE); both by default.
-    queues: list[str] = Field(default_factory=lambda: ["klaxon-evaluate", "klaxon-notify"])
+    # Queue names (keys.EVALUATE_QUEUE, ORDERS_QUEUE, NOTIFY_QUEUE); all by default.
+    queues: list[str] = Field(
+        default_factory=lambda: ["klaxon-evaluate", "klaxon-orders", "klaxon-notify"]
+    )
+    # Emulated orders: placed by the evaluating job (true) or by a job on the orders queue.
+    orders_inline: bool = True
+    order_timeout: float = Field(default=5.0, gt=0, le=60)  # seconds a REST call may take
+    # Global risk limits (a rule's `limits:` add its own): the markets orders may be placed in
+    # ("venue:market" or "market"; unset: any), max size by market, max notional (size x
+    # price) and orders per minute per account.
+    risk_markets: list[str] | None = None
+    risk_max_size: dict[str, Decimal] = Field(default_factory=dict)
+    risk_max_notional: Decimal | None = Field(default=None, gt=0)
+    risk_orders_per_minute: int | None = Field(default=None, ge=1)
 
 
 class SimSettings(BaseSettings):

@@ -1,6 +1,7 @@
 """Build the venue accounts of KLAXON_ACCOUNTS and their watchers from settings and the price
 series of the published rules version; keep the watchers on the series of each new version;
-build the watcher process's monitor."""
+build the watcher process's monitor, and the workers' trading desk (each account's REST
+client, the risk limits)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import redis
 
-from klaxon.settings import AccountRef, WatcherSettings, load
+from klaxon.settings import AccountRef, WatcherSettings, WorkerSettings, load
 from watcher.audit import audit_key
 from watcher.backfill import BackfillOptions
 from watcher.errors import ConfigError
@@ -19,7 +20,9 @@ from watcher.monitor import Monitor, MonitorOptions
 from watcher.publish import Publisher
 from watcher.published import Published, Series, published_version, read_published
 from watcher.service import Watcher
-from watcher.venues import Venue, VenueSettings, venue_class
+from watcher.venues import Trading, Venue, VenueSettings, venue_class
+from workers.order_desk import Desk
+from workers.risk import RiskLimits
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,24 @@ def accounts(refs: list[AccountRef]) -> list[Account]:
     if errors:
         raise ConfigError("bad account settings", errors=errors)
     return built
+
+
+def desk(settings: WorkerSettings, built: list[Account]) -> Desk:
+    """The trading side of a worker: the REST client of every account with an API key (its
+    secrets stay in this process), the partitions, the risk limits, inline or queued."""
+    traders: dict[tuple[str, str], Trading] = {
+        (a.venue.name, a.venue.account): a.venue.trading(settings.order_timeout)
+        for a in built
+        if a.venue.has_credentials
+    }
+    markets = frozenset(settings.risk_markets) if settings.risk_markets is not None else None
+    risk = RiskLimits(
+        markets=markets,
+        max_size=dict(settings.risk_max_size),
+        max_notional=settings.risk_max_notional,
+        per_minute=settings.risk_orders_per_minute,
+    )
+    return Desk(traders, settings.partitions, risk, inline=settings.orders_inline)
 
 
 def build_watchers(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -145,6 +146,17 @@ class Rule(_Frozen):
         """Return what a firing of this rule does once its claim is won: notify each channel."""
         return tuple(Notify(channel) for channel in self.channels)
 
+    def tick_actions(
+        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
+    ) -> tuple[Action, ...]:
+        """Return what a firing by this tick row does (a kind whose actions depend on the price
+        overrides it; by default, actions())."""
+        return self.actions()
+
+    def event_actions(self, event: Event) -> tuple[Action, ...]:
+        """Return what a firing by this model event does (by default, actions())."""
+        return self.actions()
+
     # A kind that reads model events (its Kind lists event kinds other than "ticker") overrides
     # matches() and render_event(), and subject() if `repeat: every` must dedupe by event id;
     # a kind that reads tick rows overrides render_tick().
@@ -182,6 +194,8 @@ def _canonical(value: object) -> object:
         # allowed more (rules.reader bounds it: 18 digits before the point, 30 after).
         digits = format(value, "f")
         return digits.rstrip("0").rstrip(".") if "." in digits else digits
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an order's limits
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value
 
 

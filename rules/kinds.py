@@ -43,15 +43,27 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from rules.base import Rule, Series
 from rules.book import PriceBook
+from rules.bracket import BracketBook, BracketRule
 from rules.dead_letter import DeadLetterBook, DeadLetterRule
 from rules.feed import FeedBook, FeedRule
 from rules.fill import FillBook, FillRule
 from rules.lag import LagBook, LagRule
+from rules.oco import OcoBook, OcoRule
 from rules.order import OrderBook, OrderRule
 from rules.price import PriceRule
+from rules.state import KindState
+from rules.stop import StopBook, StopRule, TakeProfitBook, TakeProfitRule
+from rules.trailing import TrailingBook, TrailingRule
 from watcher.events import Event
 
 TICKER = "ticker"  # the event kind of tick rows
+ORDER_EVENTS = ("order", "emulated")  # what an emulated order kind reads on the private stream
+
+__all__ = [
+    "KINDS", "ORDER_EVENTS", "TICKER", "Book", "Dispatch", "EventConsumer", "EventMatcher",
+    "Kind", "KindState", "Matcher", "StatefulMatcher", "TickConsumer", "TickMatcher", "Ticks",
+    "empty_books",
+]  # fmt: skip
 
 
 @runtime_checkable
@@ -60,43 +72,6 @@ class Matcher(Protocol):
 
     def retire(self, position: int) -> None:
         """Stop matching a rule that can never fire again (a once-rule already claimed)."""
-
-
-class KindState:
-    """One stateful kind's state for one stream, while a drain holds the stream: string fields
-    as saved in Redis (keys.kind_state), and which of them changed since the last save."""
-
-    __slots__ = ("deleted", "fields", "written")
-
-    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
-        self.fields: dict[str, str] = dict(fields or {})
-        self.written: set[str] = set()
-        self.deleted: set[str] = set()
-
-    def get(self, field: str) -> str | None:
-        """Return a field's value (None when absent)."""
-        return self.fields.get(field)
-
-    def set(self, field: str, value: str) -> None:
-        """Set a field, saved with the batch (an unchanged value writes nothing)."""
-        if self.fields.get(field) != value:
-            self.fields[field] = value
-            self.written.add(field)
-            self.deleted.discard(field)
-
-    def delete(self, field: str) -> None:
-        """Delete a field; the deletion is saved with the batch."""
-        if self.fields.pop(field, None) is not None:
-            self.deleted.add(field)
-            self.written.discard(field)
-
-    def take(self) -> tuple[dict[str, str], list[str]]:
-        """Return the fields written and the fields deleted since the last take, and forget them."""
-        written = {field: self.fields[field] for field in self.written}
-        deleted = sorted(self.deleted)
-        self.written.clear()
-        self.deleted.clear()
-        return written, deleted
 
 
 @runtime_checkable
@@ -175,6 +150,14 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             Kind(FeedRule, FeedBook, ("feed",)),
             Kind(LagRule, LagBook, ("lag",)),
             Kind(DeadLetterRule, DeadLetterBook, ("dead_letter",)),
+            # Emulated orders: triggers on ticks; the updates of their real orders and their
+            # own transitions on the private stream (a bracket: its entries' fills, and the
+            # armings it writes to the ticker streams).
+            Kind(StopRule, StopBook, (TICKER, *ORDER_EVENTS)),
+            Kind(TakeProfitRule, TakeProfitBook, (TICKER, *ORDER_EVENTS)),
+            Kind(TrailingRule, TrailingBook, (TICKER, *ORDER_EVENTS)),
+            Kind(OcoRule, OcoBook, (TICKER, *ORDER_EVENTS)),
+            Kind(BracketRule, BracketBook, (TICKER, "fill", "arming", *ORDER_EVENTS)),
         )
     }
 )

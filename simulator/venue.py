@@ -44,6 +44,22 @@ def exchange_state(exchange: Exchange) -> dict[str, Any]:
         "cash": fmt_amount(exchange.account.cash),
         "equity": fmt_amount(exchange.account.equity(exchange.marks())),
         "fills": len(exchange.fills),
+        # Every order ever accepted, oldest first, with when it was (ms): tests count them.
+        "history": [
+            {
+                "ordId": o.order_id,
+                "clOrdId": o.request.client_id,
+                "instId": o.request.market,
+                "side": o.request.side,
+                "ordType": o.request.ord_type,
+                "px": fmt(o.request.price) if o.request.price is not None else "",
+                "sz": fmt(o.request.size),
+                "reduceOnly": o.request.reduce_only,
+                "state": o.state,
+                "cTime": o.c_time,
+            }
+            for o in exchange.orders.values()
+        ],
     }
 
 

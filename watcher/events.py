@@ -177,6 +177,53 @@ class DeadLetterAlert(_Notice):
     firing: str  # the firing of the first of them
 
 
+# An emulated order's states: armed (watching the price), triggered (its trigger held: the real
+# order is being placed), placed (the venue took it), then one final state.
+EmulatedState = Literal["armed", "triggered", "placed", "filled", "rejected", "canceled", "expired"]
+
+
+class EmulatedOrder(_Event):
+    """A transition of one of klaxon's emulated orders (stop, take-profit, trailing stop, OCO or
+    bracket leg), written by the workers to the account's private stream; its real order is
+    known to the venue by `client_order_id` (empty until it is triggered)."""
+
+    kind: Literal["emulated"] = "emulated"
+    account: str
+    market: str
+    rule: str  # the rule's name
+    order: str  # the rule's kind: stop, take_profit, trailing, oco, bracket
+    leg: str = ""  # of an OCO or bracket: take_profit or stop
+    state: EmulatedState
+    client_order_id: str = ""
+    side: Side
+    size: Decimal
+    ord_type: Literal["market", "limit"]
+    price: Decimal | None = None  # the limit price
+    trigger: Decimal | None = None  # the level whose crossing fired it (a trailing: its stop)
+    fired_at: Decimal | None = None  # the price that fired it
+    source: str = "last"
+    reduce_only: bool = False
+    order_id: str = ""
+    filled: Decimal = Decimal(0)
+    avg_price: Decimal | None = None
+    code: str = ""  # why it was rejected, canceled or expired (a venue's code, or klaxon's)
+    reason: str = ""
+
+
+class OrderArming(_Event):
+    """Arms an emulated order where its market's ticks are evaluated (written by the workers to
+    the market's ticker stream, e.g. a bracket's exits once its entry filled)."""
+
+    kind: Literal["arming"] = "arming"
+    account: str
+    market: str
+    rule: str  # the arming rule's id
+    arming: str  # this arming's id: one order at most per arming
+    size: Decimal  # what the armed order closes (a bracket: the entry's fills so far)
+    take_profit: Decimal  # trigger levels
+    stop: Decimal
+
+
 Event = Annotated[
     Ticker
     | Fill
@@ -185,10 +232,14 @@ Event = Annotated[
     | AccountUpdate
     | FeedStatus
     | EvaluationLag
-    | DeadLetterAlert,
+    | DeadLetterAlert
+    | EmulatedOrder
+    | OrderArming,
     Field(discriminator="kind"),
 ]
-PrivateEvent = Fill | OrderUpdate | PositionUpdate | AccountUpdate | FeedStatus
+PrivateEvent = (
+    Fill | OrderUpdate | PositionUpdate | AccountUpdate | FeedStatus | EmulatedOrder | OrderArming
+)
 SystemEvent = EvaluationLag | DeadLetterAlert
 _EVENT = TypeAdapter[Event](Event)
 

@@ -12,10 +12,12 @@ PREFIX = "klaxon"
 
 EVALUATE_QUEUE = f"{PREFIX}-evaluate"
 NOTIFY_QUEUE = f"{PREFIX}-notify"
+ORDERS_QUEUE = f"{PREFIX}-orders"  # emulated orders placed off the evaluator (retries, or all)
 # rq job functions, as dotted paths (the watcher enqueues evaluations without importing workers).
 EVALUATE_JOB = "workers.jobs.evaluate"
 NOTIFY_JOB = "workers.jobs.notify"
 FLUSH_JOB = "workers.jobs.flush"
+PLACE_JOB = "workers.jobs.place"
 GROUP = "evaluators"
 # One evaluator holds a stream at a time (see lock), so one consumer name per stream is enough,
 # and a new holder re-reads what a dead one left pending simply by reading its own history.
@@ -31,6 +33,8 @@ STAT_DELIVERED = "delivered"  # messages the delivery engine sent (a digest coun
 STAT_DIGESTS = "digests"  # digests sent (several messages in one send)
 STAT_THROTTLED = "throttled"  # sends a channel answered with 429
 STAT_DEAD_LETTERS = "dead_letters"  # messages given up on (see DEAD_LETTERS)
+STAT_ORDERS_PLACED = "orders_placed"  # real orders the venues accepted for emulated orders
+STAT_ORDERS_REJECTED = "orders_rejected"  # emulated orders refused (venue, risk or key)
 
 
 def rq_queue(name: str) -> str:
@@ -217,3 +221,57 @@ RULES_PUBLISHED = "published"  # epoch ms of the publication
 # JSON: {condition: [seconds, ...]}: the `seconds:` of the rules' feed and lag conditions, at
 # which the watcher's monitor reports them (watcher/monitor.py)
 RULES_THRESHOLDS = "thresholds"
+
+
+# --- emulated orders (workers/orders.py): their records, guards and rate windows ------------
+
+# Client order ids: "kx", 8 hex digits naming the rule, 22 naming the firing: 32 letters and
+# digits, valid as OKX clOrdId (alphanumeric, <= 32), Binance newClientOrderId
+# (^[.A-Z:/a-z0-9_-]{1,36}$) and Bybit orderLinkId (<= 36: letters, digits, "-", "_").
+CLIENT_ID_PREFIX = "kx"
+
+
+def rule_tag(rule_name: str) -> str:
+    """The 8 hex digits naming a rule in its orders' client ids (by name: stable across edits)."""
+    return hashlib.sha1(rule_name.encode(), usedforsecurity=False).hexdigest()[:8]
+
+
+def client_order_id(rule_name: str, firing: str) -> str:
+    """The client order id of the one real order a firing of an order rule may place."""
+    digest = hashlib.sha1(firing.encode(), usedforsecurity=False).hexdigest()[:22]
+    return f"{CLIENT_ID_PREFIX}{rule_tag(rule_name)}{digest}"
+
+
+def emulated(client_order_id: str) -> str:
+    """Hash of one emulated order's record (its state machine), by its client order id."""
+    return f"{PREFIX}:emulated:{client_order_id}"
+
+
+def order_guard(arming: str) -> str:
+    """Held (SET NX) by the client order id of the one order an arming may place."""
+    return f"{PREFIX}:guard:{arming}"
+
+
+def order_lease(client_order_id: str) -> str:
+    """Held (SET NX PX) by the one worker sending an emulated order's real order right now."""
+    return f"{PREFIX}:emulated:{client_order_id}:lease"
+
+
+def order_window(scope: str) -> str:
+    """Sorted set of the orders placed in the last minute under one limit (an account, a rule)."""
+    return f"{PREFIX}:orders:window:{scope}"
+
+
+def armed(rule_id: str) -> str:
+    """Hash of a bracket's armed exits: the arming, the size the entry filled, the levels."""
+    return f"{PREFIX}:armed:{rule_id}"
+
+
+def place_job_id(client_order_id: str, attempt: int) -> str:
+    """rq job id of one attempt to place an emulated order's real order."""
+    return f"place-{client_order_id}-{attempt}"
+
+
+def firing_stream(firing: str) -> str:
+    """The stream whose entry made a firing (see firing_id)."""
+    return firing.rpartition("@")[2].rpartition("/")[0]

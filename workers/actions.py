@@ -3,8 +3,9 @@
 The evaluator hands a batch's won claims over (act()) without knowing what their actions are;
 each handler queues its effects into the batch's MULTI pipeline, beside the XACK, so a killed
 evaluator leaves all of a batch's effects or none, and the next holder, finding its claims
-REDELIVERED, completes what is missing. Today: Notify -> one rq notify job per channel. Every
-rq job this module enqueues has its policy (function, queue, retries, TTLs) in one JobPolicy.
+REDELIVERED, completes what is missing. Notify -> one rq notify job per channel; the emulated
+orders' actions (PlaceOrder, TrackOrder, ArmBracket) -> workers/orders.py. Every rq job these
+handlers enqueue has its policy (function, queue, retries, TTLs) in one JobPolicy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.job import Job
 
-from rules.actions import Action, Notify
+from rules.actions import Action, ArmBracket, Notify, PlaceOrder, TrackOrder
 from watcher import keys
 from workers.firings import Firing
 from workers.state import NEW, REDELIVERED, ClaimResult
@@ -110,7 +111,17 @@ def _channel(action: Action) -> str:
     return action.channel
 
 
-HANDLERS: Mapping[type[Action], Handler] = MappingProxyType({Notify: NotifyJobs()})
+# The emulated orders' handlers use this module's JobPolicy and Won: imported below them.
+from workers.orders import ArmBrackets, PlaceOrders, TrackOrders  # noqa: E402
+
+HANDLERS: Mapping[type[Action], Handler] = MappingProxyType(
+    {
+        Notify: NotifyJobs(),
+        PlaceOrder: PlaceOrders(),
+        TrackOrder: TrackOrders(),
+        ArmBracket: ArmBrackets(),
+    }
+)
 
 
 def act(
@@ -121,6 +132,6 @@ def act(
     for f, r in zip(firings, results, strict=True):
         if r.status in (NEW, REDELIVERED):
             redelivered = r.status == REDELIVERED
-            for action in f.rule.actions():
+            for action in f.actions:
                 by_type.setdefault(type(action), []).append(Won(f, action, redelivered))
     return sum(HANDLERS[kind].stage(client, pipe, won) for kind, won in by_type.items())

@@ -18,6 +18,7 @@ from functools import partial
 
 import orjson
 
+from rules.actions import Action
 from rules.base import Cooldown, Every, Rule
 from rules.kinds import Dispatch
 from watcher import keys
@@ -48,6 +49,7 @@ class Firing:
     claim: ClaimRequest
     body: str
     at_ms: int  # the exchange time of the event that fired it
+    actions: tuple[Action, ...]  # what it does once its claim is won (the rule's, for this cause)
 
 
 class Batch:
@@ -116,7 +118,8 @@ class Batch:
                     continue  # a once/cooldown rule already queued in this batch (_consider)
                 rule = book[position]
                 message = partial(rule.render_tick, now, prev, ms, bid, ask)
-                self._consider(rule, slot, entry_id, row, None, message, ms)
+                actions = partial(rule.tick_actions, now, prev, ms, bid, ask)
+                self._consider(rule, slot, entry_id, row, None, message, actions, ms)
         self.evaluated += len(ticks)
 
     def _event(self, entry_id: str, event: Event) -> None:
@@ -129,7 +132,9 @@ class Batch:
                 rule = consumer.book[position]
                 slot = (consumer.kind, position)
                 message = partial(rule.render_event, event)
-                self._consider(rule, slot, entry_id, 0, rule.subject(event), message, at_ms)
+                actions = partial(rule.event_actions, event)
+                subject = rule.subject(event)
+                self._consider(rule, slot, entry_id, 0, subject, message, actions, at_ms)
 
     def _consider(
         self,
@@ -139,6 +144,7 @@ class Batch:
         row: int,
         subject: str | None,
         message: Callable[[], str],
+        actions: Callable[[], tuple[Action, ...]],
         at_ms: int,
     ) -> None:
         """Queue a firing for the batch's claim call, unless local state says it cannot win."""
@@ -161,7 +167,7 @@ class Batch:
                 ttl = 0
             self.slots.add(slot)
             claim = ClaimRequest(keys.claim(rule.id), firing, ttl)
-        self.firings.append(Firing(rule, slot, firing, claim, message(), at_ms))
+        self.firings.append(Firing(rule, slot, firing, claim, message(), at_ms, actions()))
 
 
 def firing_of(rule_id: str, stream: str, entry_id: str, row: int) -> str:

@@ -8,9 +8,10 @@ import redis
 from rq import get_current_job
 from rq.job import Job
 
-from workers import context, delivery
+from workers import context, delivery, order_desk
 from workers.delivery import submit
 from workers.evaluate import evaluate_stream
+from workers.order_place import attempt
 from workers.outbox import Message
 
 log = logging.getLogger(__name__)
@@ -45,3 +46,9 @@ def flush(channel: str, due: int | None = None) -> int:
     job = _job()
     channels = context.current(job.connection).ruleset.channels
     return delivery.flush(job.connection, channels, channel, due)
+
+
+def place(client_order_id: str, retry: int) -> None:
+    """Try to place an emulated order's real order (queued, or a retry after the venue was
+    unavailable): see workers/order_place.py."""
+    attempt(_job().connection, order_desk.current(), client_order_id, retry)

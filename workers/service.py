@@ -25,7 +25,7 @@ from watcher.errors import ConfigError
 from workers import context
 from workers.notify import check_channels, silence_url_loggers
 
-QUEUES = (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE)  # in priority order
+QUEUES = (keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE, keys.NOTIFY_QUEUE)  # in priority order
 # rq's maintenance (every 10 min by default) is what takes over the scheduler of a worker that
 # was killed (its retries and flushes wait until then) and re-queues the job it held (a
 # notification not yet in its outbox): between two jobs, at most this often.

@@ -18,13 +18,18 @@ from klaxon.inbox import Inbox
 from rules.load import RuleSet, load_rules
 from simulator import SimConfig, Simulator
 from tests.waiting import wait_until
+from watcher import keys
+from watcher.audit import audit_key
 from watcher.publish import Publisher
 from watcher.service import Watcher
 from watcher.venues import Trading
 from watcher.venues.okx import Okx, OkxCredentials
+from workers import order_desk
+from workers.order_desk import Desk
 from workers.service import load as load_worker_rules
 from workers.service import make_worker
 
+PARTITIONS = 4
 API_KEY, SECRET, PASSPHRASE = "e2e-key-7f3a9c", "e2e-secret-5b8d2e", "e2e-pass-1c4f6a"
 T = TypeVar("T")
 
@@ -54,6 +59,7 @@ class Stack:
     ruleset: RuleSet
     watcher: Watcher
     rest: Trading
+    venue: Okx
 
     def sim_state(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.sim.base_url}/sim/state", timeout=2) as resp:
@@ -121,14 +127,14 @@ def stack(redis_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
         series = {(m, s) for _, m, s in ruleset.markets()}
         watcher = Watcher(
             venue,
-            Publisher(client, "okx", "main", 4),
+            Publisher(client, "okx", "main", PARTITIONS),
             series,
             private=True,
             kick_interval=1.0,
         )
         thread = threading.Thread(target=watcher.run, name="e2e-watcher")
         thread.start()
-        stack = Stack(sim, inbox, redis_url, client, ruleset, watcher, venue.trading())
+        stack = Stack(sim, inbox, redis_url, client, ruleset, watcher, venue.trading(), venue)
         try:
             wait_until(stack.subscribed, 15, "the watcher to log in and subscribe")
             yield stack
@@ -136,3 +142,39 @@ def stack(redis_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
             watcher.stop()
             thread.join(timeout=15)
             client.close()
+
+
+@pytest.fixture
+def desk(stack: Stack) -> Iterator[Desk]:
+    """The stack's account places emulated orders from this process (its API key audited first,
+    as the watcher does at start)."""
+    audit_key(stack.venue, "okx/main", stack.redis)
+    installed = Desk({("okx", "main"): stack.rest}, partitions=PARTITIONS)
+    order_desk.install(installed)
+    yield installed
+    order_desk.uninstall()
+
+
+def sim_orders(stack: Stack) -> list[dict[str, Any]]:
+    """Every order the simulator ever accepted, oldest first."""
+    history: list[dict[str, Any]] = stack.sim_state()["history"]
+    return history
+
+
+def messages(stack: Stack) -> list[str]:
+    """The messages the inbox received, in order."""
+    return [p["message"] for p in stack.inbox.received]
+
+
+def evaluated_at(stack: Stack, market: str, price: str) -> bool:
+    """Return whether the workers have evaluated `market` at `price` (its last price saved)."""
+    stream = keys.ticks_stream(keys.partition("okx", market, PARTITIONS))
+    last = stack.redis.hget(keys.last_prices(stream), keys.last_price_field("okx", market, "last"))
+    return last == price.encode()
+
+
+def walk(stack: Stack, market: str, *prices: str) -> None:
+    """Set each price on the simulator in turn, each evaluated by burst workers before the next."""
+    for price in prices:
+        stack.control("/sim/price", {"instId": market, "price": price})
+        stack.work_until(lambda p=price: evaluated_at(stack, market, p), 10, f"{market} at {price}")

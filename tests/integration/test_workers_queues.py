@@ -33,7 +33,7 @@ def test_an_evaluator_decides_and_a_notifier_delivers(kx: Klaxon) -> None:
     assert context.current().delivers is True
 
 
-@pytest.mark.parametrize("queues", [[], ["klaxon-evaluate", "klaxon-orders"]])
+@pytest.mark.parametrize("queues", [[], ["klaxon-evaluate", "klaxon-trades"]])
 def test_unknown_or_no_queues_are_refused(kx: Klaxon, queues: list[str]) -> None:
     kx.rules(CROSS_UP)
     with pytest.raises(ConfigError, match="queues must be among"):

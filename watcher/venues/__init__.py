@@ -119,8 +119,10 @@ class Trading(Protocol):
     """A venue account's signed REST API, as the workers use it.
 
     Sizes and prices are the exact decimal text to send; `side` is "buy" or "sell";
-    `ord_type` is "market" or "limit" (a venue maps them to its own words). Errors follow
-    watcher.errors: OrderRejected (the venue said no), ExchangeUnavailable (retry later).
+    `ord_type` is "market" or "limit" (a venue maps them to its own words); `reduce_only`
+    only reduces a position (swaps, margin). Errors follow watcher.errors: OrderRejected (the
+    venue said no), ExchangeUnavailable (retry later), OutcomeUnknown (look the order up by
+    client id before placing it again).
     """
 
     def place_order(
@@ -131,6 +133,8 @@ class Trading(Protocol):
         size: str,
         price: str | None = None,
         client_order_id: str | None = None,
+        *,
+        reduce_only: bool = False,
     ) -> str:
         """Place an order; return the venue's order id."""
 

@@ -91,11 +91,14 @@ class OkxRest(OkxHttp):
         size: str | Decimal,
         price: str | Decimal | None = None,
         client_order_id: str | None = None,
-        td_mode: str = "cash",
+        td_mode: str | None = None,
         reduce_only: bool = False,
     ) -> str:
         """Place an order and return OKX's ordId; raise OrderRejected, ExchangeUnavailable
-        (not placed) or OutcomeUnknown (look it up by client id before placing again)."""
+        (not placed) or OutcomeUnknown (look it up by client id before placing again).
+        `td_mode` defaults to "cash" for spot and "cross" for swaps, futures and options."""
+        if td_mode is None:
+            td_mode = "cross" if market.count("-") >= 2 else "cash"
         params: dict[str, object] = {
             "instId": market, "tdMode": td_mode, "side": side, "ordType": ord_type,
             "sz": _text(size),

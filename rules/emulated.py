@@ -1,0 +1,355 @@
+"""What every emulated order kind shares (stop, take_profit, trailing, oco, bracket): the order
+it places, how a rule file writes it, and the events of its life it reads and notifies.
+
+An order rule fires once per arming: when its trigger holds on a tick, its firing's action is a
+PlaceOrder (workers/orders.py places the real order, client order id derived from the firing).
+Its matcher keeps, per ticker stream, which rules have fired (and a trailing stop's high-water
+mark, a bracket's armed exits) in the stream's KindState (rules/kinds.py), so a rule fires once
+whichever worker holds the stream. On the account's private stream the same rule matches the
+updates of its real orders (client ids carry the rule's tag: keys.rule_tag) to move their state
+(TrackOrder) and the EmulatedOrder events of that state machine, which it notifies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+import yaml
+
+from rules.actions import Action, Limits, Notify, Offset, OrderSpec, PlaceOrder, TrackOrder
+from rules.base import (
+    ACCOUNT,
+    ACCOUNT_RULE,
+    MARKET,
+    MARKET_RULE,
+    VENUE,
+    VENUE_RULE,
+    Cooldown,
+    Every,
+    Once,
+    Rule,
+    Series,
+    text,
+    utc_text,
+)
+from rules.price import SOURCES
+from rules.reader import BOOL, Entry, Reader
+from rules.state import KindState
+from watcher import keys
+from watcher.events import EmulatedOrder, Event, OrderUpdate, Side
+
+SIDES = ("buy", "sell")
+ORDER_KEYS = ("venue", "account", "market", "side", "size", "reduce_only", "source", "limits")
+LIMIT_KEYS = ("max_size", "max_notional", "per_minute")
+FIRED = "fired"  # a rule's state field once it fired (its order is placed or being placed)
+_OFFSET = re.compile(r"(?P<amount>[0-9]+(?:\.[0-9]+)?)(?P<percent>%?)")
+NAMES = {
+    "stop": "stop",
+    "take_profit": "take-profit",
+    "trailing": "trailing stop",
+    "oco": "OCO",
+    "bracket": "bracket",
+}
+LEG_NAMES = {"take_profit": "take-profit", "stop": "stop"}
+
+
+class EmulatedRule(Rule):
+    """An emulated order: which account's order, in which market, which way and how much."""
+
+    PLACEHOLDERS: ClassVar[frozenset[str]] = frozenset(
+        (
+            "rule", "venue", "account", "market", "order", "leg", "state", "side", "size",
+            "ord_type", "price", "trigger", "fired_at", "source", "order_id", "client_order_id",
+            "filled", "avg_price", "code", "reason", "summary", "time",
+        )
+    )  # fmt: skip
+    DEFAULT_MESSAGE: ClassVar[str] = "[{rule}] {summary}"
+    # Once per arming: the matcher's state (per stream) keeps a fired rule from firing again,
+    # and each event of its orders is claimed once.
+    DEFAULT_REPEAT: ClassVar[Once | Every | Cooldown] = Every()
+
+    venue: str
+    account: str
+    market: str
+    side: Side
+    size: Decimal | None = None  # None: sized when armed (a bracket's exits)
+    reduce_only: bool = False
+    source: Literal["last", "mark"] = "last"
+    limits: Limits = Limits()
+
+    def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
+        """Refuse repeat and cooldown: an order rule fires once per arming."""
+        if not isinstance(repeat, Every):
+            return "an order rule fires once per arming: remove repeat/cooldown"
+        return ""
+
+    def venues(self) -> frozenset[str]:
+        """Return the venue the order is placed on."""
+        return frozenset((self.venue,))
+
+    def series(self) -> Series:
+        """Return the price series the trigger watches."""
+        return (self.venue, self.market, self.source)
+
+    def spec(self, ord_type: str = "market", price: Decimal | None = None) -> OrderSpec:
+        """Return the real order this rule places."""
+        return OrderSpec(
+            self.venue, self.account, self.market, self.side, self.size or Decimal(0), ord_type,
+            price, self.reduce_only,
+        )  # fmt: skip
+
+    def place(
+        self,
+        fired_at: Decimal,
+        trigger: Decimal | None,
+        price: Decimal | None = None,
+        leg: str = "",
+        cancels: str = "",
+    ) -> PlaceOrder:
+        """Return the action of a firing at `fired_at`: a market order, or a limit at `price`."""
+        return PlaceOrder(
+            rule=self.name, rule_id=self.id, order=self.KIND,
+            spec=self.spec("market" if price is None else "limit", price), source=self.source,
+            trigger=trigger, fired_at=fired_at, arming=self.id, leg=leg, cancels=cancels,
+            limits=self.limits, size_from_arming=self.size is None,
+        )  # fmt: skip
+
+    def matches(self, event: Event) -> bool:
+        """Return whether `event` is an update of one of this rule's orders, or a transition."""
+        if isinstance(event, OrderUpdate):
+            cid = event.client_order_id
+            return cid.startswith(keys.CLIENT_ID_PREFIX) and cid[2:10] == keys.rule_tag(self.name)
+        return isinstance(event, EmulatedOrder) and event.rule == self.name
+
+    def subject(self, event: Event) -> str | None:
+        """Return one update of one real order (a repeat of it claims the same)."""
+        if isinstance(event, OrderUpdate):
+            ms = int(event.at.timestamp() * 1000)
+            return (
+                f"{self.id}:{event.venue}:{event.account}:{event.client_order_id}:{event.state}"
+                f":{text(event.filled)}:{ms}"
+            )
+        return None
+
+    def event_actions(self, event: Event) -> tuple[Action, ...]:
+        """Track the real order's update; notify the channels of a transition."""
+        if isinstance(event, OrderUpdate):
+            return (TrackOrder(event),)
+        return tuple(Notify(channel) for channel in self.channels)
+
+    def render_event(self, event: Event) -> str:
+        """Return the message of a transition (an update of the real order: a log line)."""
+        if isinstance(event, EmulatedOrder):
+            return self.render(self.fields(event))
+        if isinstance(event, OrderUpdate):
+            return f"{self.name}: {event.client_order_id} {event.state}"
+        return f"{self.name}: {event.kind}"
+
+    def render_tick(self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str) -> str:
+        """Return what a firing tick says (not sent: its transitions are notified instead)."""
+        return f"{NAMES.get(self.KIND, self.KIND)} {self.market} triggered at {text(now)}"
+
+    def fields(self, event: EmulatedOrder) -> dict[str, str]:
+        """Return every placeholder's value for one transition (absent values are "")."""
+        return {
+            "rule": self.name, "venue": event.venue, "account": event.account,
+            "market": event.market, "order": event.order, "leg": event.leg,
+            "state": event.state, "side": event.side, "size": text(event.size),
+            "ord_type": event.ord_type, "price": text(event.price),
+            "trigger": text(event.trigger), "fired_at": text(event.fired_at),
+            "source": event.source, "order_id": event.order_id,
+            "client_order_id": event.client_order_id, "filled": text(event.filled),
+            "avg_price": text(event.avg_price), "code": event.code, "reason": event.reason,
+            "summary": summary(event), "time": utc_text(event.at),
+        }  # fmt: skip
+
+
+def summary(e: EmulatedOrder) -> str:
+    """Say in one line how far an emulated order got, e.g. "stop BTC-USDT triggered at 59800,
+    sell 0.5 placed, filled 0.5 @ 59790"."""
+    what = NAMES.get(e.order, e.order)
+    if e.leg:
+        what += f" ({LEG_NAMES.get(e.leg, e.leg)})"
+    what += f" {e.market}"
+    order = f"{e.side} {text(e.size)}" + (f" limit {text(e.price)}" if e.price is not None else "")
+    why = " ".join(part for part in (e.code, e.reason) if part)
+    if e.state == "armed":
+        return f"{what} armed: {order} at {text(e.trigger)}{f' ({e.reason})' if e.reason else ''}"
+    if e.fired_at is None:  # never triggered: an OCO's other leg, an order that expired armed
+        return f"{what} {e.state}" + (f": {why}" if why else "")
+    parts = [f"{what} triggered at {text(e.fired_at)}"]
+    if e.state == "triggered":
+        parts[0] += f" ({e.source}), placing {order}"
+    if e.order_id or e.state in ("placed", "filled"):
+        parts.append(f"{order} placed")
+    if e.state == "filled" or (e.filled and e.state != "placed"):
+        parts.append(f"filled {text(e.filled)} @ {text(e.avg_price)}")
+    if e.state in ("rejected", "canceled", "expired"):
+        if not e.order_id:
+            parts.append(f"{order} {e.state}")
+        else:
+            parts.append(e.state)
+        if why:
+            parts[-1] += f": {why}"
+    return ", ".join(parts)
+
+
+class EmulatedMatcher:
+    """The live side of an order kind's rules: triggers on ticks (subclasses), and the events
+    of their orders on the private stream. `state` is a stream's KindState while bound."""
+
+    def __init__(
+        self,
+        rules: tuple[EmulatedRule, ...],
+        state: KindState | None = None,
+        shared: _Shared | None = None,
+    ) -> None:
+        self.rules = rules
+        self.state = state if state is not None else KindState()
+        self.shared = shared if shared is not None else _Shared(rules)
+
+    def bind(self, state: KindState) -> EmulatedMatcher:
+        """Return this matcher reading and writing one stream's state."""
+        bound = type(self).__new__(type(self))
+        bound.__dict__.update(self.__dict__)
+        bound.state = state
+        return bound
+
+    def retire(self, position: int) -> None:
+        """Nothing to do: an order rule fires once per arming, as its state says."""
+
+    def match(self, event: Event) -> list[int]:
+        """Return the rules whose orders an update or transition is about."""
+        if isinstance(event, OrderUpdate):
+            cid = event.client_order_id
+            if not cid.startswith(keys.CLIENT_ID_PREFIX):
+                return []
+            return self.shared.by_tag.get(cid[2:10], [])
+        if isinstance(event, EmulatedOrder):
+            return self.shared.by_name.get(event.rule, [])
+        return []
+
+    def fire(self, rule: EmulatedRule) -> bool:
+        """Mark `rule` fired in the stream's state; False if it had fired already."""
+        if self.state.get(rule.id) == FIRED:
+            return False
+        self.state.set(rule.id, FIRED)
+        return True
+
+
+class _Shared:
+    """What every binding of a matcher shares: its rules by tag and by name."""
+
+    def __init__(self, rules: Iterable[EmulatedRule]) -> None:
+        self.by_tag: dict[str, list[int]] = {}
+        self.by_name: dict[str, list[int]] = {}
+        for position, rule in enumerate(rules):
+            self.by_tag.setdefault(keys.rule_tag(rule.name), []).append(position)
+            self.by_name.setdefault(rule.name, []).append(position)
+
+
+# --- reading a rule file ------------------------------------------------------------------
+
+
+def read_order(
+    reader: Reader,
+    node: yaml.Node,
+    kind: str,
+    own: tuple[str, ...],
+    required: tuple[str, ...],
+    sized: bool = True,
+    sided: bool = True,
+) -> tuple[dict[str, Entry], dict[str, Any]] | None:
+    """Read the keys every order kind shares (market, account, side, size...) and return the
+    mapping's entries with the fields read; None when the node is not a mapping. A kind that
+    is not `sized` (or `sided`) has no size (side) key: it sets them itself."""
+    left_out = {*(() if sized else ("size",)), *(() if sided else ("side",))}
+    common = tuple(k for k in ORDER_KEYS if k not in left_out)
+    needed = tuple(k for k in ("account", "market", "side", "size") if k not in left_out)
+    needed += required
+    entries = reader.mapping(node, kind, (*common, *own), needed)
+    if entries is None:
+        return None
+    fields: dict[str, Any] = {}
+    if "venue" in entries:
+        fields["venue"] = reader.string(entries["venue"][1], f"{kind}.venue", VENUE, VENUE_RULE)
+    else:
+        fields["venue"] = reader.default_venue(node, kind)
+    for key, pattern, rule in (("account", ACCOUNT, ACCOUNT_RULE), ("market", MARKET, MARKET_RULE)):
+        if key in entries:
+            fields[key] = reader.string(entries[key][1], f"{kind}.{key}", pattern, rule)
+    if "side" in entries:
+        fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", SIDES)
+    if "size" in entries:
+        fields["size"] = positive(reader, entries["size"][1], f"{kind}.size")
+    if "reduce_only" in entries:
+        fields["reduce_only"] = boolean(reader, entries["reduce_only"][1], f"{kind}.reduce_only")
+    if "source" in entries:
+        fields["source"] = reader.choice(entries["source"][1], f"{kind}.source", SOURCES)
+    if "limits" in entries:
+        fields["limits"] = read_limits(reader, entries["limits"][1], f"{kind}.limits")
+    return entries, fields
+
+
+def complete(
+    fields: Mapping[str, Any], entries: Mapping[str, Entry], required: Iterable[str]
+) -> bool:
+    """Return whether every field read is valid and every required key is there."""
+    return all(v is not None for v in fields.values()) and all(k in entries for k in required)
+
+
+def positive(reader: Reader, node: yaml.Node, what: str) -> Decimal | None:
+    """Return a decimal number above zero."""
+    value = reader.decimal(node, what)
+    if value is not None and value <= 0:
+        reader.error(node, f"{what}: must be above zero, got {text(value)}")
+        return None
+    return value
+
+
+def boolean(reader: Reader, node: yaml.Node, what: str) -> bool | None:
+    """Return true or false."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
+        reader.error(node, f"{what}: expected true or false")
+        return None
+    return str(node.value).lower() in ("true", "yes", "on", "y")
+
+
+def read_offset(reader: Reader, node: yaml.Node, what: str) -> Offset | None:
+    """Return a distance: a percentage ("1%", "0.5%": under 100) or an amount ("250")."""
+    raw = str(node.value).strip() if isinstance(node, yaml.ScalarNode) else ""
+    match = _OFFSET.fullmatch(raw)
+    if match is None or (isinstance(node, yaml.ScalarNode) and node.tag == BOOL):
+        example = 'a percentage such as "1%" or an amount such as "250"'
+        reader.error(node, f"{what}: expected {example}")
+        return None
+    amount, percent = Decimal(match["amount"]), bool(match["percent"])
+    if amount <= 0 or (percent and amount >= 100):
+        bound = "between 0% and 100%" if percent else "above zero"
+        reader.error(node, f"{what}: must be {bound}, got {raw}")
+        return None
+    return Offset(amount, percent)
+
+
+def read_limits(reader: Reader, node: yaml.Node, what: str) -> Limits | None:
+    """Read a rule's own limits: max_size, max_notional, per_minute (orders a minute)."""
+    entries = reader.mapping(node, what, LIMIT_KEYS)
+    if entries is None:
+        return None
+    errors = len(reader.errors)
+    size = notional = None
+    per_minute: int | None = None
+    if "max_size" in entries:
+        size = positive(reader, entries["max_size"][1], f"{what}.max_size")
+    if "max_notional" in entries:
+        notional = positive(reader, entries["max_notional"][1], f"{what}.max_notional")
+    if "per_minute" in entries:
+        per_minute = reader.integer(entries["per_minute"][1], f"{what}.per_minute")
+        if per_minute is not None and per_minute < 1:
+            reader.error(entries["per_minute"][1], f"{what}.per_minute: must be at least 1")
+    if len(reader.errors) > errors:
+        return None
+    return Limits(size, notional, per_minute)

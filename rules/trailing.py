@@ -1,0 +1,145 @@
+"""Trailing stop rules: follow the price's best level since activation (the high for a sell,
+the low for a buy) and place the order once the price comes back by the callback.
+
+    trailing: {market: BTC-USDT, account: main, side: sell, size: "0.5", callback: "1%",
+               activation: "61000"}
+
+A sell trails the high-water mark: it activates when the price is at or above `activation`
+(at once without one) and fires at or below high - callback (a percentage of the high, or an
+amount). A buy trails the low: it activates at or below `activation` and fires at or above
+low + callback. The mark is kept, per ticker stream, in Redis with the stream (KindState):
+it survives the stream moving to another worker.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar, cast
+
+import yaml
+
+from rules.actions import Action, Offset
+from rules.base import Series
+from rules.emulated import (
+    FIRED,
+    EmulatedMatcher,
+    EmulatedRule,
+    complete,
+    positive,
+    read_offset,
+    read_order,
+)
+from rules.reader import Reader
+from rules.scan import ScanBook
+from rules.state import KindState
+
+_MARK = "x:"  # a rule's state once active: "x:<its high (sell) or low (buy) so far>"
+
+
+class TrailingRule(EmulatedRule):
+    """A trailing stop: fire when the price comes back `callback` from its best since
+    `activation` (None: active at once)."""
+
+    KIND: ClassVar[str] = "trailing"
+
+    callback: Offset
+    activation: Decimal | None = None
+
+    def active(self, price: Decimal) -> bool:
+        """Return whether `price` activates the rule (at or beyond its activation price)."""
+        if self.activation is None:
+            return True
+        return price >= self.activation if self.side == "sell" else price <= self.activation
+
+    def stop_level(self, mark: Decimal) -> Decimal:
+        """Return the stop level for a high-water (sell) or low-water (buy) `mark`."""
+        distance = self.callback.of(mark)
+        return mark - distance if self.side == "sell" else mark + distance
+
+    def tick_actions(
+        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
+    ) -> tuple[Action, ...]:
+        """Place the order: the price came back to `now`."""
+        return (self.place(now, None),)
+
+    @classmethod
+    def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
+        """Read `trailing: {market, account, side, size, callback, activation?, venue?,
+        source?, reduce_only?, limits?}`."""
+        errors = len(reader.errors)
+        read = read_order(reader, node, "trailing", ("callback", "activation"), ("callback",))
+        if read is None:
+            return None
+        entries, fields = read
+        if "callback" in entries:
+            fields["callback"] = read_offset(reader, entries["callback"][1], "trailing.callback")
+        if "activation" in entries:
+            node = entries["activation"][1]
+            fields["activation"] = positive(reader, node, "trailing.activation")
+        if len(reader.errors) > errors or not complete(fields, entries, ("callback",)):
+            return None
+        return fields
+
+
+class TrailingMatcher(EmulatedMatcher):
+    """Moves each live rule's mark on every tick of its series; fires the ones called back."""
+
+    def __init__(self, rules: tuple[TrailingRule, ...]) -> None:
+        super().__init__(rules)
+        self.trailing = rules
+        self.by_series: dict[Series, list[int]] = {}
+        for position, rule in enumerate(rules):
+            self.by_series.setdefault(rule.series(), []).append(position)
+        self.marks: dict[str, Decimal] = {}  # rule id -> mark, parsed from this binding's state
+
+    def bind(self, state: KindState) -> TrailingMatcher:
+        """Return this matcher reading and writing one stream's state (marks parsed anew)."""
+        bound = cast(TrailingMatcher, super().bind(state))
+        bound.marks = {}
+        return bound
+
+    def candidates(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+    ) -> list[int]:
+        """Move the marks of the series' rules to `now`; return the rules it calls back."""
+        positions = self.by_series.get((venue, market, source))
+        if not positions:
+            return []
+        state, marks, found = self.state, self.marks, []
+        for position in positions:
+            rule = self.trailing[position]
+            held = state.get(rule.id)
+            if held == FIRED:
+                continue
+            sell = rule.side == "sell"
+            mark = marks.get(rule.id)
+            if mark is None and held is not None:
+                mark = Decimal(held[len(_MARK) :])
+            if mark is None:
+                if not rule.active(now):
+                    continue
+                mark = now
+            elif now > mark if sell else now < mark:
+                mark = now
+            stop = rule.stop_level(mark)
+            if now <= stop if sell else now >= stop:
+                state.set(rule.id, FIRED)
+                marks.pop(rule.id, None)
+                found.append(position)
+            else:
+                if marks.get(rule.id) != mark:
+                    marks[rule.id] = mark
+                    state.set(rule.id, _MARK + format(mark, "f"))
+        return found
+
+
+class TrailingBook(ScanBook[TrailingRule]):
+    """Every trailing stop rule of a RuleSet."""
+
+    def markets(self) -> set[Series]:
+        """Return the price series the rules trail."""
+        return {rule.series() for rule in self}
+
+    def matcher(self) -> TrailingMatcher:  # type: ignore[override]
+        """Return a fresh live matcher (no marks: the drain binds it to a stream's state)."""
+        return TrailingMatcher(tuple(self))

@@ -1,0 +1,258 @@
+"""Placing an emulated order's one real order, and following what became of it.
+
+An attempt runs on a TRIGGERED record (workers/order_state.py), under a short lease so two
+workers never send it at once: the account's key must allow trading, the order must pass the
+risk limits (once), then place_order with the record's client order id. The venue's answer
+moves the state: accepted -> PLACED; OrderRejected -> REJECTED (notified, never retried; but
+first the order is looked up by client id: a "duplicate" means it was placed); OutcomeUnknown
+(a timeout or 5xx after sending) -> the order is looked up by client id before it is ever sent
+again; ExchangeUnavailable -> retried later, with backoff, while the trigger still holds
+(after the last retry: EXPIRED). Later updates of the real order (its fills, a cancel) move it
+on: apply().
+
+KLAXON_TEST_KILL_AT (tests only) SIGKILLs the worker at a control point: "before_place" (the
+record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not yet saved).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import uuid
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+import redis
+from rq import Queue
+
+from rules.actions import Limits, OrderSpec
+from rules.base import text
+from watcher import keys
+from watcher.errors import ExchangeUnavailable, OrderRejected, OutcomeUnknown, RequestRejected
+from watcher.events import OrderUpdate
+from watcher.venues import Trading
+from workers import order_state, risk
+from workers.order_desk import Desk
+
+log = logging.getLogger(__name__)
+
+KILL_AT: Final = "KLAXON_TEST_KILL_AT"
+# Seconds before each retry while the venue is unavailable; after the last: EXPIRED.
+RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
+LEASE_MS: Final = 30_000  # longer than a place and a lookup take, timeouts included
+LIVE = frozenset({"live", "partially_filled", "effective", "partially_effective"})
+CANCELED = frozenset({"canceled", "mmp_canceled"})
+
+
+def attempt(client: redis.Redis, desk: Desk | None, cid: str, retry: int = 0) -> None:
+    """Try to place the real order of the TRIGGERED record `cid` (`retry`: how many attempts
+    came before); schedule the next attempt if the venue is unavailable."""
+    lease = keys.order_lease(cid)
+    token = uuid.uuid4().hex
+    if not client.set(lease, token, nx=True, px=LEASE_MS):
+        return  # another worker is on it: it places, or schedules the next attempt
+    try:
+        record = order_state.load(client, cid)
+        if record.get("state") != "triggered":
+            return
+        delay = _attempt(client, desk, record, retry)
+        if delay is not None:
+            _schedule(client, record, retry + 1, delay)
+    finally:
+        if client.get(lease) == token.encode():
+            client.delete(lease)
+
+
+def _attempt(
+    client: redis.Redis, desk: Desk | None, record: dict[str, str], retry: int
+) -> float | None:
+    """Return None when the record moved on, or the seconds to wait before trying again."""
+    venue, account, cid = record["venue"], record["account"], record["client_order_id"]
+    trader = desk.trader(venue, account) if desk is not None else None
+    if desk is None or trader is None:
+        _reject(client, record, "account", f"no REST client for {venue}/{account} in this worker")
+        return None
+    if retry or record.get("_unknown"):
+        # A previous attempt may have been carried out: never send twice.
+        try:
+            found = trader.order_by_client_id(record["market"], cid)
+        except ExchangeUnavailable as exc:
+            return _backoff(retry, exc)
+        except RequestRejected as exc:
+            _reject(client, record, exc.code, f"looking the order up: {exc.message}")
+            return None
+        if found is not None:
+            apply(client, record, found)
+            return None
+        order_state.update(client, cid, {"_unknown": ""})
+    refused = desk.refused(client, venue, account)
+    if refused is not None:
+        _reject(client, record, "key", refused)
+        return None
+    spec = spec_of(record)
+    if record.get("_risk") != "ok":
+        limits = limits_of(record.get("_limits", ""))
+        fired_at = Decimal(record["fired_at"])
+        why = risk.refusal(client, desk.risk, limits, spec, fired_at, record["_rule_id"], cid)
+        if why is not None:
+            _reject(client, record, "risk", why)
+            return None
+        order_state.update(client, cid, {"_risk": "ok"})
+    if retry and not holds(client, record):
+        return RETRY_SECONDS[min(retry, len(RETRY_SECONDS) - 1)]  # wait for the trigger
+    return _send(client, trader, record, spec, retry)
+
+
+def _send(
+    client: redis.Redis, trader: Trading, record: dict[str, str], spec: OrderSpec, retry: int
+) -> float | None:
+    cid = record["client_order_id"]
+    _kill_point("before_place")
+    try:
+        order_id = trader.place_order(
+            spec.market, spec.side, spec.ord_type, text(spec.size),
+            text(spec.price) if spec.price is not None else None,
+            client_order_id=cid, reduce_only=spec.reduce_only,
+        )  # fmt: skip
+    except OutcomeUnknown as exc:
+        order_state.update(client, cid, {"_unknown": "1"})
+        log.warning("order %s: the venue's answer is unknown (%s): looking it up next", cid, exc)
+        return _backoff(retry, exc)
+    except ExchangeUnavailable as exc:
+        log.warning("order %s: the venue is unavailable (%s): retrying", cid, exc)
+        return _backoff(retry, exc)
+    except OrderRejected as exc:
+        if _placed_after_all(client, trader, record):
+            return None
+        _reject(
+            client, record, exc.code + (f"_{exc.sub_code}" if exc.sub_code else ""), exc.message
+        )
+        return None
+    except RequestRejected as exc:
+        _reject(client, record, exc.code, exc.message)
+        return None
+    _kill_point("after_place")
+    order_state.move(client, record, ("triggered",), "placed", {"order_id": order_id})
+    client.hincrby(keys.STATS, keys.STAT_ORDERS_PLACED, 1)
+    log.info(
+        "order %s placed: %s %s %s (order %s)",
+        cid,
+        spec.side,
+        text(spec.size),
+        spec.market,
+        order_id,
+    )
+    return None
+
+
+def _placed_after_all(client: redis.Redis, trader: Trading, record: dict[str, str]) -> bool:
+    """After a refusal: whether an order with our client id exists (a "duplicate" refusal of
+    an order an earlier, unanswered attempt placed); it then moves the record on."""
+    try:
+        found = trader.order_by_client_id(record["market"], record["client_order_id"])
+    except (ExchangeUnavailable, RequestRejected):
+        return False
+    if found is None:
+        return False
+    apply(client, record, found)
+    return True
+
+
+def apply(client: redis.Redis, record: dict[str, str], update: OrderUpdate) -> None:
+    """Move a record after an update of its real order (pushed, or looked up)."""
+    cid = record["client_order_id"]
+    placed = {"order_id": update.order_id}
+    if update.state in LIVE or update.state == "filled":
+        order_state.move(client, record, ("triggered",), "placed", placed)
+    done = {
+        "filled": text(update.filled),
+        "avg_price": text(update.avg_price) if update.avg_price is not None else "",
+    }
+    if update.state == "filled":
+        order_state.move(client, record, ("placed",), "filled", placed | done)
+    elif update.state in CANCELED:
+        why = {"code": update.code or "canceled", "reason": update.message or "on the venue"}
+        order_state.move(client, record, ("triggered", "placed"), "canceled", placed | done | why)
+    elif update.state == "order_failed":
+        why = {"code": update.code or "failed", "reason": update.message}
+        order_state.move(client, record, ("triggered", "placed"), "rejected", placed | why)
+        client.hincrby(keys.STATS, keys.STAT_ORDERS_REJECTED, 1)
+    elif update.state in LIVE and update.filled:
+        order_state.update(client, cid, done)  # a partial fill: no transition
+
+
+def holds(client: redis.Redis, record: dict[str, str]) -> bool:
+    """Return whether the trigger still holds at the last price evaluated (True if unknown)."""
+    op, _, level = record.get("_holds", "").partition(":")
+    field = keys.last_price_field(record["venue"], record["market"], record.get("source", "last"))
+    raw = client.hget(keys.last_prices(record.get("_stream", "")), field)
+    if not op or raw is None:
+        return True
+    try:
+        price, bound = Decimal(raw.decode()), Decimal(level)  # type: ignore[union-attr]
+    except (InvalidOperation, AttributeError):
+        return True
+    return price <= bound if op == "le" else price >= bound
+
+
+def spec_of(record: dict[str, str]) -> OrderSpec:
+    """Return the real order a record describes."""
+    price = record.get("price") or None
+    return OrderSpec(
+        venue=record["venue"], account=record["account"], market=record["market"],
+        side="buy" if record["side"] == "buy" else "sell", size=Decimal(record["size"]),
+        ord_type=record["ord_type"], price=Decimal(price) if price else None,
+        reduce_only=record.get("reduce_only") == "true",
+    )  # fmt: skip
+
+
+def limits_text(limits: Limits) -> str:
+    """Return a rule's limits as a record keeps them: "max_size|max_notional|per_minute"."""
+    parts = (limits.max_size, limits.max_notional, limits.per_minute)
+    return "|".join(
+        "" if p is None else text(p) if isinstance(p, Decimal) else str(p) for p in parts
+    )
+
+
+def limits_of(raw: str) -> Limits:
+    """Return the limits of limits_text()."""
+    size, notional, per_minute = [*raw.split("|"), "", "", ""][:3]
+    return Limits(
+        Decimal(size) if size else None,
+        Decimal(notional) if notional else None,
+        int(per_minute) if per_minute else None,
+    )
+
+
+def _reject(client: redis.Redis, record: dict[str, str], code: str, reason: str) -> None:
+    cid = record["client_order_id"]
+    log.warning("order %s (rule %s) rejected: %s %s", cid, record.get("rule"), code, reason)
+    fields = {"code": code, "reason": reason}
+    if order_state.move(client, record, ("triggered",), "rejected", fields) == "ok":
+        client.hincrby(keys.STATS, keys.STAT_ORDERS_REJECTED, 1)
+
+
+def _backoff(retry: int, exc: ExchangeUnavailable) -> float:
+    delay = RETRY_SECONDS[min(retry, len(RETRY_SECONDS) - 1)]
+    return max(delay, exc.retry_after or 0.0)
+
+
+def _schedule(client: redis.Redis, record: dict[str, str], retry: int, delay: float) -> None:
+    """Queue attempt `retry` after `delay` seconds, or give up (EXPIRED) past the last."""
+    cid = record["client_order_id"]
+    if retry > len(RETRY_SECONDS):
+        fields = {"code": "unavailable", "reason": f"the venue stayed unavailable ({retry} tries)"}
+        order_state.move(client, record, ("triggered",), "expired", fields)
+        return
+    queue = Queue(keys.ORDERS_QUEUE, connection=client)
+    queue.enqueue_in(
+        timedelta(seconds=delay), keys.PLACE_JOB, cid, retry,
+        job_id=keys.place_job_id(cid, retry), description=f"place {cid} (retry {retry})",
+    )  # fmt: skip
+
+
+def _kill_point(name: str) -> None:
+    if os.environ.get(KILL_AT) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

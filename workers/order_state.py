@@ -1,0 +1,177 @@
+"""An emulated order's record in Redis, and its state machine:
+
+    ARMED -> TRIGGERED -> PLACED -> FILLED | REJECTED | CANCELED | EXPIRED
+
+(TRIGGERED -> REJECTED or EXPIRED when no order could be placed). The record is a hash keyed by
+the client order id of its one real order (keys.emulated); its public fields are exactly an
+EmulatedOrder's, its own start with "_". Each transition is one Lua call that checks the state
+it moves from, writes the record and XADDs the EmulatedOrder event to the account's private
+stream (flagging the stream for evaluation), so a state is entered once and announced once,
+whoever moves it: the worker that placed the order, or the one reading its updates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import redis
+from redis.commands.core import Script
+
+from rules.base import utc_text
+from watcher import keys
+from watcher.events import EmulatedOrder
+from watcher.publish import DIRTY_TTL, enqueue_evaluations
+from workers.state import decode_hash, registered
+
+RECORD_TTL: Final = 30 * 86_400  # seconds a record stays after its last change
+GUARD_TTL: Final = 90 * 86_400  # an arming places one order for this long at least
+FINAL: Final = frozenset({"filled", "rejected", "canceled", "expired"})
+
+# The event of a record: its public fields (non-empty), as EmulatedOrder JSON.
+_EVENT = """
+local function event(key, at)
+  local flat = redis.call('HGETALL', key)
+  local e = {kind = 'emulated', at = at}
+  for i = 1, #flat, 2 do
+    local k, v = flat[i], flat[i + 1]
+    if string.sub(k, 1, 1) ~= '_' and v ~= '' then e[k] = v end
+  end
+  e.reduce_only = (e.reduce_only == 'true')
+  return cjson.encode(e)
+end
+local function announce(stream, dirty, key, at, ms, ttl)
+  redis.call('XADD', stream, '*', 'k', 'emulated', 'd', event(key, at), 't', ms)
+  if redis.call('SET', dirty, '1', 'NX', 'EX', ttl) then return 1 end
+  return 0
+end
+"""
+
+# KEYS: guard, record, private stream, its dirty flag. ARGV: client order id, at (ISO), ms,
+# dirty ttl, record ttl, guard ttl, a sibling's event JSON ("" if none), then field pairs.
+# Returns {outcome, state or holder, stream newly flagged}: outcome "new" (this call created
+# the record, TRIGGERED), "again" (this client id holds the guard: the record's state), or
+# "other" (another client id holds the arming's guard: the holder).
+_TRIGGER = (
+    _EVENT
+    + """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return {'other', holder, 0} end
+if holder then return {'again', redis.call('HGET', KEYS[2], 'state') or '', 0} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
+redis.call('HSET', KEYS[2], 'state', 'triggered', unpack(ARGV, 8))
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+local fresh = announce(KEYS[3], KEYS[4], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
+if ARGV[7] ~= '' then
+  redis.call('XADD', KEYS[3], '*', 'k', 'emulated', 'd', ARGV[7], 't', ARGV[3])
+end
+return {'new', 'triggered', fresh}
+"""
+)
+
+# KEYS: record, private stream, its dirty flag. ARGV: the states it may move from (" a b "),
+# the new state, at, ms, dirty ttl, record ttl, then field pairs. Returns {"ok" or the state it
+# is in ("" when there is no record), stream newly flagged}.
+_MOVE = (
+    _EVENT
+    + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'', 0} end
+if not string.find(ARGV[1], ' ' .. state .. ' ', 1, true) then return {state, 0} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {'ok', announce(KEYS[2], KEYS[3], KEYS[1], ARGV[3], ARGV[4], ARGV[5])}
+"""
+)
+
+
+class _Scripts:
+    """The record's Lua scripts, registered once per client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.trigger: Script = client.register_script(_TRIGGER)
+        self.move: Script = client.register_script(_MOVE)
+
+
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    """What asking to trigger an order came to (see _TRIGGER)."""
+
+    outcome: str  # new, again, other
+    state: str  # the record's state ("new"/"again"), or the guard's holder ("other")
+
+
+def _now() -> tuple[str, int]:
+    ms = int(time.time() * 1000)
+    return utc_text(datetime.fromtimestamp(ms / 1000, UTC)), ms
+
+
+def _flat(fields: Mapping[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
+
+
+def _kick(client: redis.Redis, stream: str, fresh: object) -> None:
+    if int(str(fresh)):
+        enqueue_evaluations(client, [stream])
+
+
+def trigger(
+    client: redis.Redis,
+    record: Mapping[str, str],
+    arming: str,
+    sibling: EmulatedOrder | None = None,
+) -> Triggered:
+    """Create an order's record in state TRIGGERED unless its arming's guard is held (by
+    another client id: "other"; by this one: "again"), announcing it (and a canceled sibling)."""
+    cid = record["client_order_id"]
+    stream = keys.private_stream(record["venue"], record["account"])
+    at, ms = _now()
+    scripts = registered(client, _Scripts)
+    sibling_json = sibling.model_dump_json() if sibling is not None else ""
+    outcome, state, fresh = scripts.trigger(
+        keys=[keys.order_guard(arming), keys.emulated(cid), stream, keys.dirty(stream)],
+        args=[cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, *_flat(record)],
+    )
+    _kick(client, stream, fresh)
+    return Triggered(_text(outcome), _text(state))
+
+
+def move(
+    client: redis.Redis,
+    record: Mapping[str, str],
+    frm: Sequence[str],
+    to: str,
+    fields: Mapping[str, str] | None = None,
+) -> str:
+    """Move a record from one of `frm` to `to` (setting `fields`), announcing it; return "ok",
+    or the state it was in (untouched), "" when there is none."""
+    cid = record["client_order_id"]
+    stream = keys.private_stream(record["venue"], record["account"])
+    at, ms = _now()
+    scripts = registered(client, _Scripts)
+    result, fresh = scripts.move(
+        keys=[keys.emulated(cid), stream, keys.dirty(stream)],
+        args=[
+            f" {' '.join(frm)} ", to, at, ms, DIRTY_TTL, RECORD_TTL, *_flat(fields or {}),
+        ],
+    )  # fmt: skip
+    _kick(client, stream, fresh)
+    return _text(result)
+
+
+def load(client: redis.Redis, cid: str) -> dict[str, str]:
+    """Return an order's record ({} when there is none)."""
+    raw = client.hgetall(keys.emulated(cid))
+    return decode_hash(raw)
+
+
+def update(client: redis.Redis, cid: str, fields: Mapping[str, str]) -> None:
+    """Set record fields that announce nothing (its own, "_..."), without a transition."""
+    client.hset(keys.emulated(cid), mapping=dict(fields))  # type: ignore[arg-type]
+
+
+def _text(value: bytes | str | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,223 @@
+"""Emulated orders' actions (rules/actions.py), handled for the evaluator (workers/actions.py):
+
+- PlaceOrder: an order rule's trigger held. The record of its one real order is created
+  TRIGGERED under the arming's guard (workers/order_state.py: exactly one order per arming,
+  client order id derived from the firing), then the order is placed at once by the evaluating
+  job (inline: the default, for latency) or by a job on the orders queue (KLAXON_ORDERS_INLINE
+  false); see workers/order_place.py. A redelivered firing finds its record and only finishes
+  what is missing (looking the order up by client id first).
+- TrackOrder: an update of a real order came on the private stream: its record moves on.
+- ArmBracket: a bracket's entry filled: its exits are armed (or grown) in Redis and announced
+  to the market's ticker stream (an OrderArming entry) and to the account's (ARMED).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import redis
+from redis.client import Pipeline
+from rq import Queue
+
+from rules.actions import ArmBracket, OrderSpec, PlaceOrder, TrackOrder
+from rules.base import text
+from rules.trigger import falls, reached
+from watcher import keys
+from watcher.events import EmulatedOrder, OrderArming, encode_event
+from watcher.publish import DIRTY_TTL, enqueue_evaluations
+from workers import order_desk, order_state
+from workers.actions import JobPolicy, Won
+from workers.order_place import apply, attempt, limits_text
+from workers.state import decode_hash
+
+log = logging.getLogger(__name__)
+
+PLACE = JobPolicy(func=keys.PLACE_JOB, queue=keys.ORDERS_QUEUE, failure_ttl=7 * 86_400)
+
+# Takes a bracket's armed exits for one order: KEYS[1] the armed record, ARGV[1] the arming.
+# Returns the size armed (and marks them fired), or false if that arming is not armed.
+_TAKE = """
+if redis.call('HGET', KEYS[1], 'arming') ~= ARGV[1]
+   or redis.call('HGET', KEYS[1], 'state') ~= 'armed' then
+  return false
+end
+redis.call('HSET', KEYS[1], 'state', 'fired')
+return redis.call('HGET', KEYS[1], 'size')
+"""
+
+
+class PlaceOrders:
+    """PlaceOrder: create each firing's TRIGGERED record, then place it (inline or queued)."""
+
+    def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
+        """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
+        desk = order_desk.current()
+        jobs = []
+        for w in won:
+            action = w.action
+            if not isinstance(action, PlaceOrder):
+                raise TypeError(f"PlaceOrders handed a {type(action).__name__}")
+            cid = keys.client_order_id(action.rule, w.firing.firing)
+            triggered = _trigger(client, action, cid, w.firing.firing)
+            if triggered is None or triggered.state != "triggered":
+                continue  # not armed, another firing's, or done before (a redelivery)
+            if desk is not None and desk.inline:
+                attempt(client, desk, cid, retry=1 if triggered.outcome == "again" else 0)
+            else:
+                jobs.append(PLACE.prepare((cid, 0), keys.place_job_id(cid, 0), f"place {cid}"))
+        if jobs:
+            Queue(PLACE.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
+        return len(jobs)
+
+
+def _trigger(
+    client: redis.Redis, action: PlaceOrder, cid: str, firing: str
+) -> order_state.Triggered | None:
+    """Create the firing's record under its arming's guard (None: nothing is armed)."""
+    spec, trigger, leg, arming = action.spec, action.trigger, action.leg, action.arming
+    if action.size_from_arming:
+        armed = decode_hash(client.hgetall(keys.armed(action.rule_id)))
+        if armed.get("state") != "armed":
+            log.info("%s: fired with no exits armed; nothing to place", action.rule)
+            return None
+        take_profit, stop = Decimal(armed["take_profit"]), Decimal(armed["stop"])
+        hit = reached("take_profit", spec.side, take_profit, action.fired_at)
+        leg, trigger = ("take_profit", take_profit) if hit else ("stop", stop)
+        arming = armed["arming"]
+        spec = OrderSpec(
+            spec.venue, spec.account, spec.market, spec.side, Decimal(armed["size"]),
+            spec.ord_type, spec.price, spec.reduce_only,
+        )  # fmt: skip
+    holds_at = trigger if trigger is not None else action.fired_at
+    direction = (
+        falls(leg or action.order, spec.side)
+        if action.order != "trailing"
+        else (spec.side == "sell")
+    )
+    record = {
+        "venue": spec.venue, "account": spec.account, "market": spec.market,
+        "rule": action.rule, "order": action.order, "leg": leg, "client_order_id": cid,
+        "side": spec.side, "size": text(spec.size), "ord_type": spec.ord_type,
+        "price": text(spec.price), "trigger": text(trigger), "fired_at": text(action.fired_at),
+        "source": action.source, "reduce_only": "true" if spec.reduce_only else "false",
+        "_firing": firing, "_arming": arming, "_rule_id": action.rule_id,
+        "_stream": keys.firing_stream(firing), "_limits": limits_text(action.limits),
+        "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
+    }  # fmt: skip
+    sibling = None
+    if action.cancels:
+        other = "stop" if leg == "take_profit" else "take_profit"
+        sibling = EmulatedOrder(
+            venue=spec.venue, at=datetime.now(UTC), account=spec.account, market=spec.market,
+            rule=action.rule, order=action.order, leg=other, state="canceled",
+            side=spec.side, size=spec.size, ord_type="market", source=action.source,
+            reduce_only=spec.reduce_only, code="oco",
+            reason=f"the {leg.replace('_', '-')} leg fired first",
+        )  # fmt: skip
+    triggered = order_state.trigger(client, record, arming, sibling)
+    if triggered.outcome == "other":
+        log.info("%s: arming %s already placed order %s", action.rule, arming, triggered.state)
+        return None
+    if action.size_from_arming and triggered.outcome == "new":
+        client.eval(_TAKE, 1, keys.armed(action.rule_id), arming)
+    return triggered
+
+
+class TrackOrders:
+    """TrackOrder: an update of one of the emulated orders' real orders moves its record."""
+
+    def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
+        """Move each update's record (no job is queued)."""
+        for w in won:
+            action = w.action
+            if not isinstance(action, TrackOrder):
+                raise TypeError(f"TrackOrders handed a {type(action).__name__}")
+            update = action.update
+            record = order_state.load(client, update.client_order_id)
+            if not record:
+                log.info("update of %s: no emulated order has it", update.client_order_id)
+                continue
+            apply(client, record, update)
+        return 0
+
+
+class ArmBrackets:
+    """ArmBracket: count an entry fill into its bracket's armed exits and announce them."""
+
+    def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
+        """Arm or grow each bracket's exits (no job is queued)."""
+        for w in won:
+            action = w.action
+            if not isinstance(action, ArmBracket):
+                raise TypeError(f"ArmBrackets handed a {type(action).__name__}")
+            _arm(client, action)
+        return 0
+
+
+def _arm(client: redis.Redis, action: ArmBracket) -> None:
+    """Count the fill into the armed record and announce the exits, in one transaction."""
+    fill, key = action.fill, keys.armed(action.rule_id)
+    desk = order_desk.current()
+    if desk is None:
+        log.error("%s: cannot arm its exits: no trading desk in this worker", action.rule)
+        return
+    market_stream = keys.ticks_stream(keys.partition(fill.venue, fill.market, desk.partitions))
+    private = keys.private_stream(fill.venue, fill.account)
+    streams = (market_stream, private)
+    with client.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                armed = decode_hash(pipe.hgetall(key))
+                trade = f"t:{fill.trade_id}"
+                if trade in armed:
+                    return  # counted and announced already (a redelivered fill)
+                if armed.get("state") != "armed":
+                    armed = {"arming": f"{action.rule_id}:{fill.trade_id}", "state": "armed"}
+                armed[trade] = f"{text(fill.size)}|{text(fill.price)}"
+                events = _armed(action, armed)
+                pipe.multi()
+                pipe.delete(key)
+                pipe.hset(key, mapping=armed)  # type: ignore[arg-type]
+                arming, announced = events
+                pipe.xadd(market_stream, {"k": arming.kind, "d": encode_event(arming)})
+                pipe.xadd(private, {"k": announced.kind, "d": encode_event(announced)})
+                for stream in streams:
+                    pipe.set(keys.dirty(stream), 1, nx=True, ex=DIRTY_TTL)
+                flags = pipe.execute()[-len(streams) :]
+                break
+            except redis.WatchError:
+                continue
+    enqueue_evaluations(client, [s for s, f in zip(streams, flags, strict=True) if f])
+
+
+def _armed(action: ArmBracket, armed: dict[str, str]) -> tuple[OrderArming, EmulatedOrder]:
+    """Fill in the armed record's size and levels; return its arming and its announcement."""
+    fill = action.fill
+    size = notional = Decimal(0)
+    for field, value in armed.items():
+        if field.startswith("t:"):
+            amount, price = (Decimal(part) for part in value.split("|"))
+            size += amount
+            notional += amount * price
+    entry = notional / size
+    take_profit, stop = action.levels(entry)
+    armed |= {
+        "size": text(size), "entry": text(entry),
+        "take_profit": text(take_profit), "stop": text(stop),
+    }  # fmt: skip
+    arming = OrderArming(
+        venue=fill.venue, at=fill.at, account=fill.account, market=fill.market,
+        rule=action.rule_id, arming=armed["arming"], size=size, take_profit=take_profit,
+        stop=stop,
+    )  # fmt: skip
+    announced = EmulatedOrder(
+        venue=fill.venue, at=fill.at, account=fill.account, market=fill.market,
+        rule=action.rule, order="bracket", state="armed",
+        side="sell" if fill.side == "buy" else "buy", size=size, ord_type="market",
+        reason=f"entry {text(entry)}: take-profit at {text(take_profit)}, stop at {text(stop)}",
+    )  # fmt: skip
+    return arming, announced
