@@ -177,7 +177,8 @@ def summary(e: EmulatedOrder) -> str:
     order = f"{e.side} {text(e.size)}" + (f" limit {text(e.price)}" if e.price is not None else "")
     why = " ".join(part for part in (e.code, e.reason) if part)
     if e.state == "armed":
-        return f"{what} armed: {order} at {text(e.trigger)}{f' ({e.reason})' if e.reason else ''}"
+        at = f" at {text(e.trigger)}" if e.trigger is not None else ""
+        return f"{what} armed: {order}{at}" + (f", {e.reason}" if e.reason else "")
     if e.fired_at is None:  # never triggered: an OCO's other leg, an order that expired armed
         return f"{what} {e.state}" + (f": {why}" if why else "")
     parts = [f"{what} triggered at {text(e.fired_at)}"]

@@ -78,6 +78,7 @@ def _trigger(
 ) -> order_state.Triggered | None:
     """Create the firing's record under its arming's guard (None: nothing is armed)."""
     spec, trigger, leg, arming = action.spec, action.trigger, action.leg, action.arming
+    cancels = action.cancels
     if action.size_from_arming:
         armed = decode_hash(client.hgetall(keys.armed(action.rule_id)))
         if armed.get("state") != "armed":
@@ -86,6 +87,7 @@ def _trigger(
         take_profit, stop = Decimal(armed["take_profit"]), Decimal(armed["stop"])
         hit = reached("take_profit", spec.side, take_profit, action.fired_at)
         leg, trigger = ("take_profit", take_profit) if hit else ("stop", stop)
+        cancels = "stop" if hit else "take_profit"  # a bracket's exits are an OCO
         arming = armed["arming"]
         spec = OrderSpec(
             spec.venue, spec.account, spec.market, spec.side, Decimal(armed["size"]),
@@ -108,11 +110,10 @@ def _trigger(
         "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
     }  # fmt: skip
     sibling = None
-    if action.cancels:
-        other = "stop" if leg == "take_profit" else "take_profit"
+    if cancels:
         sibling = EmulatedOrder(
             venue=spec.venue, at=datetime.now(UTC), account=spec.account, market=spec.market,
-            rule=action.rule, order=action.order, leg=other, state="canceled",
+            rule=action.rule, order=action.order, leg=cancels, state="canceled",
             side=spec.side, size=spec.size, ord_type="market", source=action.source,
             reduce_only=spec.reduce_only, code="oco",
             reason=f"the {leg.replace('_', '-')} leg fired first",
@@ -203,7 +204,7 @@ def _armed(action: ArmBracket, armed: dict[str, str]) -> tuple[OrderArming, Emul
             amount, price = (Decimal(part) for part in value.split("|"))
             size += amount
             notional += amount * price
-    entry = notional / size
+    size, entry = size.normalize(), (notional / size).normalize()  # sums print as "0.5"
     take_profit, stop = action.levels(entry)
     armed |= {
         "size": text(size), "entry": text(entry),
