@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from functools import partial
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -177,4 +178,4 @@ def walk(stack: Stack, market: str, *prices: str) -> None:
     """Set each price on the simulator in turn, each evaluated by burst workers before the next."""
     for price in prices:
         stack.control("/sim/price", {"instId": market, "price": price})
-        stack.work_until(lambda p=price: evaluated_at(stack, market, p), 10, f"{market} at {price}")
+        stack.work_until(partial(evaluated_at, stack, market, price), 10, f"{market} at {price}")
