@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import partial
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -107,7 +107,10 @@ class Stack:
 def stack(redis_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Every part running; the rules are the test module's RULES if it has its own."""
     rules: str = getattr(request.module, "RULES", RULES)
-    config = SimConfig(walk=False, api_key=API_KEY, secret_key=SECRET, passphrase=PASSPHRASE)
+    perm: str = getattr(request.module, "SIM_PERM", "read_only,trade")
+    config = SimConfig(
+        walk=False, api_key=API_KEY, secret_key=SECRET, passphrase=PASSPHRASE, perm=perm
+    )
     creds = OkxCredentials(
         api_key=SecretStr(API_KEY), secret_key=SecretStr(SECRET), passphrase=SecretStr(PASSPHRASE)
     )
