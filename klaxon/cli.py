@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("rules", type=Path, nargs="*", help="rule files (default KLAXON_RULES)")
     work.add_argument("--name", help="worker name")
     work.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    work.add_argument("--queues", help="evaluate, notify or evaluate,notify (the default)")
+    work.add_argument(
+        "--queues", help="of evaluate, orders, notify (comma-separated; default: all three)"
+    )
     work.set_defaults(func=_work)
 
     check = sub.add_parser("check", help="validate rule files; print file:line errors")

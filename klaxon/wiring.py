@@ -69,7 +69,11 @@ def desk(settings: WorkerSettings, built: list[Account]) -> Desk:
         max_notional=settings.risk_max_notional,
         per_minute=settings.risk_orders_per_minute,
     )
-    return Desk(traders, settings.partitions, risk, inline=settings.orders_inline)
+    # An attempt holds an order for a lookup and a place at most, each within the timeout.
+    lease_ms = int((2 * settings.order_timeout + 2) * 1000)
+    return Desk(
+        traders, settings.partitions, risk, inline=settings.orders_inline, lease_ms=lease_ms
+    )
 
 
 def build_watchers(

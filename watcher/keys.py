@@ -254,7 +254,7 @@ def order_guard(arming: str) -> str:
 
 def order_lease(client_order_id: str) -> str:
     """Held (SET NX PX) by the one worker sending an emulated order's real order right now."""
-    return f"{PREFIX}:emulated:{client_order_id}:lease"
+    return f"{PREFIX}:lease:{client_order_id}"
 
 
 def order_window(scope: str) -> str:
@@ -267,9 +267,10 @@ def armed(rule_id: str) -> str:
     return f"{PREFIX}:armed:{rule_id}"
 
 
-def place_job_id(client_order_id: str, attempt: int) -> str:
-    """rq job id of one attempt to place an emulated order's real order."""
-    return f"place-{client_order_id}-{attempt}"
+def place_job_id(client_order_id: str, attempt: int, token: str = "") -> str:
+    """rq job id of one attempt to place an emulated order's real order (`token` tells apart
+    the checks scheduled for one attempt)."""
+    return f"place-{client_order_id}-{attempt}" + (f"-{token}" if token else "")
 
 
 def firing_stream(firing: str) -> str:

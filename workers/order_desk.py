@@ -28,6 +28,9 @@ class Desk:
     partitions: int = 4  # the ticker partitions (a market's stream, for armings)
     risk: RiskLimits = field(default_factory=RiskLimits)
     inline: bool = True  # place in the evaluating job (False: through the orders queue)
+    # How long one attempt may hold an order (a place and a lookup, timeouts included): a
+    # worker that dies holding it delays the next attempt this long.
+    lease_ms: int = 15_000
     _refused: dict[tuple[str, str], tuple[float, str | None]] = field(default_factory=dict)
 
     def trader(self, venue: str, account: str) -> Trading | None:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 # Seconds before each retry while the venue is unavailable; after the last: EXPIRED.
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
-LEASE_MS: Final = 30_000  # longer than a place and a lookup take, timeouts included
+LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
 LIVE = frozenset({"live", "partially_filled", "effective", "partially_effective"})
 CANCELED = frozenset({"canceled", "mmp_canceled"})
 
@@ -49,15 +49,18 @@ CANCELED = frozenset({"canceled", "mmp_canceled"})
 def attempt(client: redis.Redis, desk: Desk | None, cid: str, retry: int = 0) -> None:
     """Try to place the real order of the TRIGGERED record `cid` (`retry`: how many attempts
     came before); schedule the next attempt if the venue is unavailable."""
+    record = order_state.load(client, cid)
+    if record.get("state") != "triggered":
+        return
     lease = keys.order_lease(cid)
     token = uuid.uuid4().hex
-    if not client.set(lease, token, nx=True, px=LEASE_MS):
-        return  # another worker is on it: it places, or schedules the next attempt
+    if not client.set(lease, token, nx=True, px=desk.lease_ms if desk else LEASE_MS):
+        # Another worker is on it; should it die on it, this check finishes the job.
+        held = int(client.pttl(lease))
+        _schedule(client, record, retry + 1, max(held, 100) / 1000, token[:8])
+        return
     try:
-        record = order_state.load(client, cid)
-        if record.get("state") != "triggered":
-            return
-        delay = _attempt(client, desk, record, retry)
+        delay = _attempt(client, desk, order_state.load(client, cid), retry)
         if delay is not None:
             _schedule(client, record, retry + 1, delay)
     finally:
@@ -239,7 +242,9 @@ def _backoff(retry: int, exc: ExchangeUnavailable) -> float:
     return max(delay, exc.retry_after or 0.0)
 
 
-def _schedule(client: redis.Redis, record: dict[str, str], retry: int, delay: float) -> None:
+def _schedule(
+    client: redis.Redis, record: dict[str, str], retry: int, delay: float, token: str = ""
+) -> None:
     """Queue attempt `retry` after `delay` seconds, or give up (EXPIRED) past the last."""
     cid = record["client_order_id"]
     if retry > len(RETRY_SECONDS):
@@ -249,7 +254,7 @@ def _schedule(client: redis.Redis, record: dict[str, str], retry: int, delay: fl
     queue = Queue(keys.ORDERS_QUEUE, connection=client)
     queue.enqueue_in(
         timedelta(seconds=delay), keys.PLACE_JOB, cid, retry,
-        job_id=keys.place_job_id(cid, retry), description=f"place {cid} (retry {retry})",
+        job_id=keys.place_job_id(cid, retry, token), description=f"place {cid} (retry {retry})",
     )  # fmt: skip
 
 

@@ -65,6 +65,23 @@ from watcher import keys
         (keys.RULES_PUBLISHED, "published"),
         (keys.SYSTEM_STREAM, "klaxon:system"),
         (keys.RULES_THRESHOLDS, "thresholds"),
+        (keys.ORDERS_QUEUE, "klaxon-orders"),
+        (keys.PLACE_JOB, "workers.jobs.place"),
+        (keys.STAT_ORDERS_PLACED, "orders_placed"),
+        (keys.STAT_ORDERS_REJECTED, "orders_rejected"),
+        (keys.rule_tag("btc-stop"), "3faa5ad3"),
+        (
+            keys.client_order_id("btc-stop", "r@klaxon:ticks:3/1-0#0"),
+            "kx3faa5ad331fd797abf694eca9a1ce2",
+        ),
+        (keys.emulated("kx1"), "klaxon:emulated:kx1"),
+        (keys.order_guard("r-1"), "klaxon:guard:r-1"),
+        (keys.order_lease("kx1"), "klaxon:lease:kx1"),
+        (keys.order_window("okx:main"), "klaxon:orders:window:okx:main"),
+        (keys.armed("r-1"), "klaxon:armed:r-1"),
+        (keys.place_job_id("kx1", 2), "place-kx1-2"),
+        (keys.place_job_id("kx1", 2, "ab"), "place-kx1-2-ab"),
+        (keys.firing_stream("r-1@klaxon:ticks:3/1-0#0"), "klaxon:ticks:3"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:
@@ -72,7 +89,7 @@ def test_key_formats_are_pinned(built: str, expected: str) -> None:
 
 
 def test_rq_queue_is_the_list_rq_itself_reads() -> None:
-    for name in (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE):
+    for name in (keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE, keys.NOTIFY_QUEUE):
         assert keys.rq_queue(name) == Queue(name, connection=redis.Redis()).key
 
 
