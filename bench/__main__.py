@@ -1,6 +1,7 @@
 """`python -m bench` (or `klaxon bench`, `make bench`): run the hot-path benchmark.
 
-The default is `make bench`'s 20-second run: 4 s of warm-up at 20,000 ticks/s (the firing
+`--orders` runs the emulated orders benchmark instead (bench/orders.py). The default is `make
+bench`'s 20-second run: 4 s of warm-up at 20,000 ticks/s (the firing
 rules all fire on the first pass), 8 s at 20,000/s and 8 s at 50,000/s. --full runs
 10 s + 30 s at 20,000/s and 60 s at 50,000/s, the sustained-load check. --chaos runs the chaos
 soak instead (bench/chaos.py; `python -m bench --chaos --help`).
@@ -13,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import orders
+from bench.orders import OrderOptions
 from bench.report import save, table
 from bench.run import ROOT, Options, execute
 from bench.venues import VENUES
@@ -47,7 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--baseline-seconds", type=float, default=Options.baseline_seconds)
     p.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
+    o = p.add_argument_group("emulated orders (--orders)")
+    o.add_argument("--orders", action="store_true", help="the emulated orders benchmark")
+    o.add_argument("--order-count", type=int, default=OrderOptions.orders, help="orders armed")
+    o.add_argument("--firing", type=int, default=OrderOptions.firing, help="orders that fire")
+    o.add_argument("--rate", type=int, default=OrderOptions.rate, help="ticks per second")
+    o.add_argument("--seconds", type=float, default=OrderOptions.seconds, help="after warm-up")
+    o.add_argument("--queued", action="store_true", help="place through the orders queue")
     a = p.parse_args(argv)
+    if a.orders:
+        return _orders(a)
     full = ((20_000, 10.0), (20_000, 30.0), (50_000, 60.0))
     phases = a.phases or (full if a.full else Options.phases)
     opts = Options(
@@ -58,6 +70,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = execute(opts, a.cache)
     print(table(opts, result))
     print(f"\nwritten: {save(opts, result).relative_to(ROOT)}")
+    return 0
+
+
+def _orders(a: argparse.Namespace) -> int:
+    markets = a.markets
+    opts = OrderOptions(
+        markets=markets, orders=a.order_count, firing=a.firing, rate=a.rate, seconds=a.seconds,
+        workers=a.workers, partitions=a.partitions, inline=not a.queued, seed=a.seed,
+    )  # fmt: skip
+    figures = orders.execute(opts)
+    print(orders.table(opts, figures))
+    print(f"\nwritten: {orders.save(opts, figures).relative_to(ROOT)}")
     return 0
 
 

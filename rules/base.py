@@ -187,6 +187,9 @@ def _own(cls: type[Rule]) -> dict[str, Any]:
     return {key: info.get_default() for key, info in cls.model_fields.items() if key not in _BASE}
 
 
+_PLAIN = frozenset((str, int, float, bool, tuple))
+
+
 def _canonical(value: object) -> object:
     """Return a JSON-able form that doesn't change when a number is merely respelled."""
     if isinstance(value, Decimal):
@@ -194,6 +197,8 @@ def _canonical(value: object) -> object:
         # allowed more (rules.reader bounds it: 18 digits before the point, 30 after).
         digits = format(value, "f")
         return digits.rstrip("0").rstrip(".") if "." in digits else digits
+    if value is None or type(value) in _PLAIN:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an order's limits
         return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value

@@ -214,7 +214,8 @@ class Ticks:
         found: list[int] = []
         for start, consumer in zip(self._starts, self._consumers, strict=True):
             positions = consumer.matcher.candidates(venue, market, source, prev, now)
-            found.extend(start + p for p in positions)
+            if positions:
+                found.extend(start + p for p in positions)
         return found
 
     def resolve(self, joint: int) -> tuple[str, Book[Any], int]:

@@ -34,6 +34,8 @@ from rules.scan import ScanBook
 from rules.state import KindState
 
 _MARK = "x:"  # a rule's state once active: "x:<its high (sell) or low (buy) so far>"
+_INACTIVE = (Decimal(-1), Decimal(0))  # a rule with no mark yet
+_NEVER = Decimal(-1)  # the mark of a rule activated by the current tick: any price moves it
 
 
 class TrailingRule(EmulatedRule):
@@ -90,7 +92,8 @@ class TrailingMatcher(EmulatedMatcher):
         self.by_series: dict[Series, list[int]] = {}
         for position, rule in enumerate(rules):
             self.by_series.setdefault(rule.series(), []).append(position)
-        self.marks: dict[str, Decimal] = {}  # rule id -> mark, parsed from this binding's state
+        # Rule id -> (mark, stop level), None once fired: this binding's parse of its state.
+        self.marks: dict[str, tuple[Decimal, Decimal] | None] = {}
 
     def bind(self, state: KindState) -> TrailingMatcher:
         """Return this matcher reading and writing one stream's state (marks parsed anew)."""
@@ -105,32 +108,42 @@ class TrailingMatcher(EmulatedMatcher):
         positions = self.by_series.get((venue, market, source))
         if not positions:
             return []
-        state, marks, found = self.state, self.marks, []
+        marks, found = self.marks, []
         for position in positions:
             rule = self.trailing[position]
-            held = state.get(rule.id)
-            if held == FIRED:
-                continue
+            key = rule.id
+            if key in marks:
+                held = marks[key]
+            else:
+                held = marks[key] = self._parse(rule)
+            if held is None:
+                continue  # fired
+            mark, stop = held
             sell = rule.side == "sell"
-            mark = marks.get(rule.id)
-            if mark is None and held is not None:
-                mark = Decimal(held[len(_MARK) :])
-            if mark is None:
+            if mark < 0:  # not active yet
                 if not rule.active(now):
                     continue
-                mark = now
-            elif now > mark if sell else now < mark:
-                mark = now
-            stop = rule.stop_level(mark)
-            if now <= stop if sell else now >= stop:
-                state.set(rule.id, FIRED)
-                marks.pop(rule.id, None)
+                mark = _NEVER
+            if now > mark if sell else (now < mark or mark == _NEVER):
+                stop = rule.stop_level(now)
+                marks[key] = (now, stop)
+                self.state.set(key, _MARK + format(now, "f"))
+            elif now <= stop if sell else now >= stop:
+                marks[key] = None
+                self.state.set(key, FIRED)
                 found.append(position)
-            else:
-                if marks.get(rule.id) != mark:
-                    marks[rule.id] = mark
-                    state.set(rule.id, _MARK + format(mark, "f"))
         return found
+
+    def _parse(self, rule: TrailingRule) -> tuple[Decimal, Decimal] | None:
+        """Return a rule's (mark, stop) from the state; None once fired; a mark below zero
+        while not active yet."""
+        held = self.state.get(rule.id)
+        if held == FIRED:
+            return None
+        if held is None:
+            return _INACTIVE
+        mark = Decimal(held[len(_MARK) :])
+        return mark, rule.stop_level(mark)
 
 
 class TrailingBook(ScanBook[TrailingRule]):

@@ -15,6 +15,9 @@ from rules.base import Series
 from watcher.events import Side
 
 Entry = tuple[Series, bool, Decimal, int]  # series, fires at or below, level, rule position
+_Runs = tuple[Decimal, Decimal, list[Decimal], list[int], list[Decimal], list[int]]
+_NEVER_LOW, _NEVER_HIGH = Decimal("-Infinity"), Decimal("Infinity")
+_NEVER_LOW, _NEVER_HIGH = Decimal("-Infinity"), Decimal("Infinity")
 
 
 def falls(kind: str, side: Side) -> bool:
@@ -36,11 +39,15 @@ class TriggerIndex:
         for series, down, level, position in entries:
             below, above = grouped.setdefault(series, ([], []))
             (below if down else above).append((level, position))
-        self._series: dict[Series, tuple[list[Decimal], list[int], list[Decimal], list[int]]] = {}
+        # Per series: the highest level fired by a fall and the lowest fired by a rise (a price
+        # strictly between them reaches nothing: the usual tick costs two comparisons), then
+        # each direction's levels and positions, ascending.
+        self._series: dict[Series, _Runs] = {}
         for series, (below, above) in grouped.items():
             below.sort()
             above.sort()
             self._series[series] = (
+                below[-1][0] if below else _NEVER_LOW, above[0][0] if above else _NEVER_HIGH,
                 [level for level, _ in below], [p for _, p in below],
                 [level for level, _ in above], [p for _, p in above],
             )  # fmt: skip
@@ -50,7 +57,9 @@ class TriggerIndex:
         runs = self._series.get((venue, market, source))
         if runs is None:
             return []
-        below_levels, below, above_levels, above = runs
+        highest_below, lowest_above, below_levels, below, above_levels, above = runs
+        if highest_below < price < lowest_above:
+            return []
         found = below[bisect_left(below_levels, price) :]  # levels at or above the price
         top = bisect_right(above_levels, price)  # levels at or below it
         if top:

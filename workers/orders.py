@@ -61,7 +61,7 @@ class PlaceOrders:
             if not isinstance(action, PlaceOrder):
                 raise TypeError(f"PlaceOrders handed a {type(action).__name__}")
             cid = keys.client_order_id(action.rule, w.firing.firing)
-            triggered = _trigger(client, action, cid, w.firing.firing)
+            triggered = _trigger(client, action, cid, w.firing.firing, w.firing.at_ms)
             if triggered is None or triggered.state != "triggered":
                 continue  # not armed, another firing's, or done before (a redelivery)
             if desk is not None and desk.inline:
@@ -74,7 +74,7 @@ class PlaceOrders:
 
 
 def _trigger(
-    client: redis.Redis, action: PlaceOrder, cid: str, firing: str
+    client: redis.Redis, action: PlaceOrder, cid: str, firing: str, tick_ms: int
 ) -> order_state.Triggered | None:
     """Create the firing's record under its arming's guard (None: nothing is armed)."""
     spec, trigger, leg, arming = action.spec, action.trigger, action.leg, action.arming
@@ -108,6 +108,7 @@ def _trigger(
         "_firing": firing, "_arming": arming, "_rule_id": action.rule_id,
         "_stream": keys.firing_stream(firing), "_limits": limits_text(action.limits),
         "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
+        "_tick_ms": str(tick_ms),  # the exchange time of the tick that fired it
     }  # fmt: skip
     sibling = None
     if cancels:

@@ -1,0 +1,245 @@
+"""`python -m bench --orders`: emulated orders under a ticker load, tick -> order request sent.
+
+Processes, as in production: redis-server, the load generator (bench/loadgen.py: OKX tickers for
+M markets at a paced rate over a real WebSocket), the OKX simulator (every bench market; its REST
+takes the orders and its private feed sends their updates back), `klaxon watch`, W workers
+(`--queues evaluate,orders`) and one notifier. N emulated orders (bench/ordergen.py: stops,
+take-profits and trailing stops) are armed over the markets; F of them fire, each at a known
+tick after the warm-up. Latency runs from the firing tick's exchange time (stamped by the load
+generator when it sends the frame) to the simulator's creation time of the order (both ms,
+one clock); every order on the simulator is matched to its rule by its client id, so the run
+also counts orders placed, missing, unexpected and placed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Worker
+
+from bench.loadgen import Load, market_name, serve
+from bench.ordergen import Expected, write_orders
+from bench.run import ROOT, Run, _quantiles, _wait
+from klaxon.inbox import Inbox
+from klaxon.redis_server import RedisServer
+from simulator import SimConfig, Simulator
+from watcher import keys
+from workers.latency import DECISION, ENQUEUED, counts_from_stats
+from workers.state import decode_hash
+
+KEY, SECRET, PASSPHRASE = "bench-key", "bench-secret", "bench-pass"
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    """Everything an orders run depends on."""
+
+    markets: int = 1000
+    orders: int = 10_000
+    firing: int = 500
+    rate: int = 20_000
+    warmup: float = 4.0
+    seconds: float = 10.0
+    workers: int = 2
+    partitions: int = 2
+    inline: bool = True
+    seed: int = 1
+    settle_timeout: float = 60.0
+
+    def load(self) -> Load:
+        """The load: one warm-up and one measured phase, paths that never repeat."""
+        total = self.rate * (self.warmup + self.seconds)
+        steps = math.ceil(total / self.markets) + 2
+        phases = ((self.rate, self.warmup), (self.rate, self.seconds))
+        return Load(self.markets, phases, self.seed, steps=steps)
+
+    def firing_steps(self) -> range:
+        """The path steps an order may fire at: after the warm-up, before the end (every
+        market gets one tick per step, round-robin)."""
+        first = math.ceil(self.rate * self.warmup / self.markets) + 1
+        last = int(self.rate * (self.warmup + self.seconds)) // self.markets
+        return range(first, last - 1)
+
+
+def _serve_sim(config: SimConfig, conn: Connection) -> None:
+    """Run the simulator in this process until the parent says stop."""
+    with Simulator(config) as sim:
+        conn.send((sim.base_url, sim.ws_private_url))
+        conn.recv()
+
+
+def execute(opts: OrderOptions) -> dict[str, Any]:
+    """Run the load with the orders armed; return the figures."""
+    load = opts.load()
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="klaxon-orders-") as tmp, Inbox() as inbox:
+        home = Path(tmp)
+        rules, expected = write_orders(load, opts.orders, opts.firing, opts.firing_steps(), home)
+        markets = {market_name(m): "100" for m in range(opts.markets)}
+        config = SimConfig(
+            api_key=KEY, secret_key=SECRET, passphrase=PASSPHRASE, markets=markets,
+            walk=False, balance="1000000000", idle_timeout=600,
+        )  # fmt: skip
+        sim_parent, sim_child = ctx.Pipe()
+        sim_proc = ctx.Process(target=_serve_sim, args=(config, sim_child), daemon=True)
+        sim_proc.start()
+        base_url, private_url = sim_parent.recv()
+        with RedisServer(home / "redis") as server:
+            client = redis.Redis.from_url(server.url)
+            try:
+                result = _run(opts, load, rules, home, inbox, server.url, client, base_url,
+                              private_url, expected)  # fmt: skip
+            finally:
+                client.close()
+                sim_parent.send("stop")
+                sim_proc.join(10)
+    return result
+
+
+def _run(
+    opts: OrderOptions, load: Load, rules: Path, home: Path, inbox: Inbox, redis_url: str,
+    client: redis.Redis, base_url: str, private_url: str, expected: list[Expected],
+) -> dict[str, Any]:  # fmt: skip
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    gen = ctx.Process(target=serve, args=(load, child), name="loadgen", daemon=True)
+    gen.start()
+    _, port = parent.recv()
+    run = Run(_bench_options(opts), rules, home, inbox)
+    env = run.env(redis_url, f"ws://127.0.0.1:{port}/")
+    env.update(
+        KLAXON_OKX_API_KEY=KEY, KLAXON_OKX_SECRET_KEY=SECRET, KLAXON_OKX_PASSPHRASE=PASSPHRASE,
+        KLAXON_OKX_REST_URL=base_url, KLAXON_OKX_WS_PRIVATE_URL=private_url,
+        KLAXON_OKX_DEMO="true", KLAXON_ORDERS_INLINE="true" if opts.inline else "false",
+    )  # fmt: skip
+    started = time.monotonic()
+    for n in range(opts.workers):
+        name = f"eval-{n + 1}"
+        run.spawn(f"worker-{n + 1}", ["work", "--name", name, "--queues", "evaluate,orders"], env)
+    run.spawn("notifier", ["work", "--name", "notify-1", "--queues", "notify"], env)
+    _wait(lambda: Worker.count(connection=client) >= opts.workers + 1, 300, "workers to load")
+    workers_ready_s = time.monotonic() - started
+    run.spawn("watcher", ["watch"], env)
+    tags = {keys.rule_tag(f"o{n:06d}"): f"o{n:06d}" for n in range(opts.orders)}
+    try:
+        while parent.recv()[0] != "done":
+            pass
+        wanted = {e.rule for e in expected}
+        settled = _wait(
+            lambda: wanted <= set(_by_rule(_history(base_url), tags)), opts.settle_timeout, None
+        )
+        run.watch_usage()
+        parent.send("stop")
+    finally:
+        run.stop()
+        gen.join(10)
+    figures = _figures(client, base_url, expected, tags)
+    stats = client.hgetall(keys.STATS)
+    figures["decision_ms"] = _quantiles(counts_from_stats(stats, DECISION))  # type: ignore[arg-type]
+    figures["notified_enqueued_ms"] = _quantiles(counts_from_stats(stats, ENQUEUED))  # type: ignore[arg-type]
+    figures.update(
+        workers_ready_s=round(workers_ready_s, 1), settled=settled,
+        processes={name: {"peak_rss": u.peak_rss, "cpu_s": round(u.cpu_s, 1)}
+                   for name, u in sorted(run.peak.items())},
+    )  # fmt: skip
+    return figures
+
+
+def _bench_options(opts: OrderOptions) -> Any:
+    from bench.run import Options
+
+    return Options(markets=opts.markets, rules=opts.orders, partitions=opts.partitions)
+
+
+def _history(base_url: str) -> list[dict[str, Any]]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base_url}/sim/state", timeout=30) as resp:  # noqa: S310
+        state: dict[str, Any] = json.load(resp)
+    return list(state["history"])
+
+
+def _by_rule(
+    history: list[dict[str, Any]], tags: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Orders by the rule whose tag their client id carries (`tags`: tag -> rule name)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for order in history:
+        rule = tags.get(order["clOrdId"][2:10], "?")
+        found.setdefault(rule, []).append(order)
+    return found
+
+
+def _figures(
+    client: redis.Redis, base_url: str, expected: list[Expected], tags: dict[str, str]
+) -> dict[str, Any]:
+    history = _history(base_url)
+    by_rule = _by_rule(history, tags)
+    wanted = {e.rule: e for e in expected}
+    latencies = []
+    for rule, orders in by_rule.items():
+        if rule not in wanted:
+            continue
+        cid = orders[0]["clOrdId"]
+        record = decode_hash(client.hgetall(keys.emulated(cid)))
+        if "_tick_ms" in record:
+            latencies.append(int(orders[0]["cTime"]) - int(record["_tick_ms"]))
+    latencies.sort()
+    states = Counter(o["state"] for o in history)
+
+    def q(p: float) -> int | None:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else None
+
+    return {
+        "orders_expected": len(wanted),
+        "orders_placed": sum(1 for r in by_rule if r in wanted),
+        "missing": sorted(set(wanted) - set(by_rule)),
+        "unexpected": sorted(r for r in by_rule if r not in wanted),
+        "duplicates": sum(len(o) - 1 for o in by_rule.values()),
+        "order_states": dict(states),
+        "tick_to_order_ms": {
+            "p50": q(0.5), "p99": q(0.99), "max": latencies[-1] if latencies else None,
+            "count": len(latencies),
+        },
+    }  # fmt: skip
+
+
+def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
+    """The run's figures as a small table."""
+    lat = figures["tick_to_order_ms"]
+    lines = [
+        f"orders: {opts.orders} armed over {opts.markets} markets, {opts.rate}/s ticks,"
+        f" {'inline' if opts.inline else 'orders queue'}, {opts.workers} workers",
+        f"tick -> order request at the simulator: p50 {lat['p50']} ms, p99 {lat['p99']} ms,"
+        f" max {lat['max']} ms ({lat['count']} orders)",
+        f"orders placed {figures['orders_placed']} / expected {figures['orders_expected']};"
+        f" duplicates {figures['duplicates']}; missing {len(figures['missing'])};"
+        f" unexpected {len(figures['unexpected'])}",
+        f"order states on the simulator: {figures['order_states']}",
+        f"every tick -> decision (ms): {figures['decision_ms']}",
+    ]
+    return "\n".join(lines)
+
+
+def save(opts: OrderOptions, figures: dict[str, Any]) -> Path:
+    """Write the run as JSON under bench/results/."""
+    from bench.report import commit, machine
+
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    doc = {"when": stamp, "kind": "orders", "machine": machine(), "commit": commit(),
+           "parameters": asdict(opts), "figures": figures}  # fmt: skip
+    path = results / f"orders-{stamp}.json"
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    return path
