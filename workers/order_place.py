@@ -35,6 +35,7 @@ from watcher.events import OrderUpdate
 from watcher.venues import Trading
 from workers import order_state, risk
 from workers.order_desk import Desk
+from workers.state import Scripts
 
 log = logging.getLogger(__name__)
 
@@ -46,26 +47,34 @@ LIVE = frozenset({"live", "partially_filled", "effective", "partially_effective"
 CANCELED = frozenset({"canceled", "mmp_canceled"})
 
 
-def attempt(client: redis.Redis, desk: Desk | None, cid: str, retry: int = 0) -> None:
+def attempt(
+    client: redis.Redis,
+    desk: Desk | None,
+    cid: str,
+    retry: int = 0,
+    created: dict[str, str] | None = None,
+) -> None:
     """Try to place the real order of the TRIGGERED record `cid` (`retry`: how many attempts
-    came before); schedule the next attempt if the venue is unavailable."""
-    record = order_state.load(client, cid)
-    if record.get("state") != "triggered":
-        return
+    came before; `created`: the record, when the caller just created it); schedule the next
+    attempt if the venue is unavailable."""
     lease = keys.order_lease(cid)
     token = uuid.uuid4().hex
     if not client.set(lease, token, nx=True, px=desk.lease_ms if desk else LEASE_MS):
         # Another worker is on it; should it die on it, this check finishes the job.
         held = int(client.pttl(lease))
-        _schedule(client, record, retry + 1, max(held, 100) / 1000, token[:8])
+        record = created or order_state.load(client, cid)
+        if record.get("state", "triggered") == "triggered":
+            _schedule(client, record, retry + 1, max(held, 100) / 1000, token[:8])
         return
     try:
-        delay = _attempt(client, desk, order_state.load(client, cid), retry)
+        record = created or order_state.load(client, cid)
+        if record.get("state") != "triggered":
+            return
+        delay = _attempt(client, desk, record, retry)
         if delay is not None:
             _schedule(client, record, retry + 1, delay)
     finally:
-        if client.get(lease) == token.encode():
-            client.delete(lease)
+        Scripts.of(client).release(keys=[lease], args=[token])
 
 
 def _attempt(
@@ -102,10 +111,14 @@ def _attempt(
         if why is not None:
             _reject(client, record, "risk", why)
             return None
-        order_state.update(client, cid, {"_risk": "ok"})
+        record["_risk"] = "ok"  # saved with the next attempt, if there is one
     if retry and not holds(client, record):
-        return RETRY_SECONDS[min(retry, len(RETRY_SECONDS) - 1)]  # wait for the trigger
-    return _send(client, trader, record, spec, retry)
+        delay: float | None = RETRY_SECONDS[min(retry, len(RETRY_SECONDS) - 1)]  # wait
+    else:
+        delay = _send(client, trader, record, spec, retry)
+    if delay is not None:
+        order_state.update(client, cid, {"_risk": "ok"})
+    return delay
 
 
 def _send(
@@ -137,8 +150,8 @@ def _send(
         _reject(client, record, exc.code, exc.message)
         return None
     _kill_point("after_place")
-    order_state.move(client, record, ("triggered",), "placed", {"order_id": order_id})
-    client.hincrby(keys.STATS, keys.STAT_ORDERS_PLACED, 1)
+    placed = {"order_id": order_id}
+    order_state.move(client, record, ("triggered",), "placed", placed, keys.STAT_ORDERS_PLACED)
     log.info(
         "order %s placed: %s %s %s (order %s)",
         cid,
@@ -180,8 +193,10 @@ def apply(client: redis.Redis, record: dict[str, str], update: OrderUpdate) -> N
         order_state.move(client, record, ("triggered", "placed"), "canceled", placed | done | why)
     elif update.state == "order_failed":
         why = {"code": update.code or "failed", "reason": update.message}
-        order_state.move(client, record, ("triggered", "placed"), "rejected", placed | why)
-        client.hincrby(keys.STATS, keys.STAT_ORDERS_REJECTED, 1)
+        rejected = keys.STAT_ORDERS_REJECTED
+        order_state.move(
+            client, record, ("triggered", "placed"), "rejected", placed | why, rejected
+        )
     elif update.state in LIVE and update.filled:
         order_state.update(client, cid, done)  # a partial fill: no transition
 
@@ -233,8 +248,7 @@ def _reject(client: redis.Redis, record: dict[str, str], code: str, reason: str)
     cid = record["client_order_id"]
     log.warning("order %s (rule %s) rejected: %s %s", cid, record.get("rule"), code, reason)
     fields = {"code": code, "reason": reason}
-    if order_state.move(client, record, ("triggered",), "rejected", fields) == "ok":
-        client.hincrby(keys.STATS, keys.STAT_ORDERS_REJECTED, 1)
+    order_state.move(client, record, ("triggered",), "rejected", fields, keys.STAT_ORDERS_REJECTED)
 
 
 def _backoff(retry: int, exc: ExchangeUnavailable) -> float:

@@ -72,16 +72,18 @@ return {'new', 'triggered', fresh}
 """
 )
 
-# KEYS: record, private stream, its dirty flag. ARGV: the states it may move from (" a b "),
-# the new state, at, ms, dirty ttl, record ttl, then field pairs. Returns {"ok" or the state it
-# is in ("" when there is no record), stream newly flagged}.
+# KEYS: record, private stream, its dirty flag, stats. ARGV: the states it may move from
+# (" a b "), the new state, at, ms, dirty ttl, record ttl, a stats field to count it in ("":
+# none), then field pairs. Returns {"ok" or the state it is in ("" when there is no record),
+# stream newly flagged}.
 _MOVE = (
     _EVENT
     + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'', 0} end
 if not string.find(ARGV[1], ' ' .. state .. ' ', 1, true) then return {state, 0} end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], 'state', ARGV[2], unpack(ARGV, 8))
+if ARGV[7] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[7], 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 return {'ok', announce(KEYS[2], KEYS[3], KEYS[1], ARGV[3], ARGV[4], ARGV[5])}
 """
@@ -102,6 +104,7 @@ class Triggered:
 
     outcome: str  # new, again, other
     state: str  # the record's state ("new"/"again"), or the guard's holder ("other")
+    record: dict[str, str] | None = None  # the record created ("new")
 
 
 def _now() -> tuple[str, int]:
@@ -136,7 +139,10 @@ def trigger(
         args=[cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, *_flat(record)],
     )
     _kick(client, stream, fresh)
-    return Triggered(_text(outcome), _text(state))
+    done = _text(outcome)
+    return Triggered(
+        done, _text(state), {**record, "state": "triggered"} if done == "new" else None
+    )
 
 
 def move(
@@ -145,17 +151,19 @@ def move(
     frm: Sequence[str],
     to: str,
     fields: Mapping[str, str] | None = None,
+    stat: str = "",
 ) -> str:
-    """Move a record from one of `frm` to `to` (setting `fields`), announcing it; return "ok",
-    or the state it was in (untouched), "" when there is none."""
+    """Move a record from one of `frm` to `to` (setting `fields`, counting it in the STATS
+    field `stat`), announcing it; return "ok", or the state it was in (untouched), "" when
+    there is none."""
     cid = record["client_order_id"]
     stream = keys.private_stream(record["venue"], record["account"])
     at, ms = _now()
     scripts = registered(client, _Scripts)
     result, fresh = scripts.move(
-        keys=[keys.emulated(cid), stream, keys.dirty(stream)],
+        keys=[keys.emulated(cid), stream, keys.dirty(stream), keys.STATS],
         args=[
-            f" {' '.join(frm)} ", to, at, ms, DIRTY_TTL, RECORD_TTL, *_flat(fields or {}),
+            f" {' '.join(frm)} ", to, at, ms, DIRTY_TTL, RECORD_TTL, stat, *_flat(fields or {}),
         ],
     )  # fmt: skip
     _kick(client, stream, fresh)

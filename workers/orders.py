@@ -65,7 +65,10 @@ class PlaceOrders:
             if triggered is None or triggered.state != "triggered":
                 continue  # not armed, another firing's, or done before (a redelivery)
             if desk is not None and desk.inline:
-                attempt(client, desk, cid, retry=1 if triggered.outcome == "again" else 0)
+                if triggered.outcome == "new":
+                    attempt(client, desk, cid, created=triggered.record)
+                else:  # a redelivery: it may have been sent before, so it is looked up first
+                    attempt(client, desk, cid, retry=1)
             else:
                 jobs.append(PLACE.prepare((cid, 0), keys.place_job_id(cid, 0), f"place {cid}"))
         if jobs:
