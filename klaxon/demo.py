@@ -28,6 +28,9 @@ log = logging.getLogger("klaxon.demo")
 
 # Through the demo rules' level (crosses_up 60100) from the simulator's 60000 start.
 DEMO_PATH = ["60020", "60060", "60090", "60140", "60180"]
+# After the buy at about 60180: down through the stop that the demo's bracket arms on the fill
+# (0.1% below the entry) on a venue whose DemoVenue is `protected`.
+STOP_PATH = ["60150", "60110", "60080"]
 PATH_INTERVAL = 0.5  # s between the path's prices
 ORDER_SIZE = "0.01"
 SUBSCRIBE_TIMEOUT = 30.0  # s the driver waits for the watcher to listen
@@ -49,6 +52,7 @@ class DemoVenue:
     ready_path: str
     settings: Callable[[str, Credentials], dict[str, str]]
     trading: Callable[[str, Credentials], Trading]
+    protected: bool = False  # a bracket rule protects the buy: the driver then triggers its stop
 
 
 def _okx_settings(where: str, creds: Credentials) -> dict[str, str]:
@@ -189,6 +193,12 @@ def _drive(venue: DemoVenue, url: str, creds: Credentials, stop: threading.Event
         flush=True,
     )
     venue.trading(url, creds).place_order(venue.market, "buy", "market", ORDER_SIZE)
+    if not venue.protected or stop.wait(3):  # the fill arms the bracket's exits
+        return
+    print(f"klaxon demo: moving {venue.market} down through the protecting stop", flush=True)
+    _post(
+        url, "/sim/path", {"market": venue.market, "prices": STOP_PATH, "interval": PATH_INTERVAL}
+    )
 
 
 def drive(first_port: int, creds: Credentials, stop: threading.Event) -> None:

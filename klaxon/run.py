@@ -6,8 +6,9 @@ published (`klaxon reload`, so the watcher finds its series), the watcher with a
 each venue, and two workers, with rules/examples/demo.yaml; its channel is a local inbox that
 prints each alert and appends it to .klaxon/alerts.jsonl, reached through apprise's json://
 plugin. A demo driver moves each venue's simulated BTC price across a rule's level and places a
-market order, so that a price alert and a fill alert arrive from every venue within seconds.
-Ctrl-C stops every child.
+market order, so that a price alert and a fill alert arrive from every venue within seconds; on
+OKX the fill arms an emulated stop (a bracket) which the driver then triggers: its trigger, order
+and fill are printed too. Ctrl-C stops every child.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(150)
 def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> None:
     # The demo's rules, with a channel URL that carries a token, as a real one would.
     rules = tmp_path / "demo.yaml"
@@ -85,11 +85,13 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
                 lambda m: (
                     m.startswith("Filled buy 0.01 linear:BTCUSDT @ ") and " on bybit/main " in m
                 ),
+                # The emulated stop the OKX fill armed, filled once the driver moved the price.
+                lambda m: m.startswith("bracket (stop) BTC-USDT") and "filled 0.01 @" in m,
             ]
             return messages if all(any(w(m) for m in messages) for w in wanted) else []
 
         messages = wait_until(
-            every_venue, 60, "a price alert and a fill alert from each venue of klaxon run"
+            every_venue, 90, "price and fill alerts from each venue, and the emulated stop's"
         )
         first_alerts_s = time.monotonic() - started
         family = _descendants(proc.pid)
@@ -104,6 +106,12 @@ def test_klaxon_run_alerts_hides_secrets_and_stops_cleanly(tmp_path: Path) -> No
     assert "crossed above 60100" in output  # the alert is printed in the terminal too
     assert "BTCUSDT crossed above 60100 on binance" in output
     assert "linear:BTCUSDT crossed above 60100 on bybit" in output
+    # The emulated stop: armed on the fill, then triggered, placed and filled, each printed.
+    stops = [m for m in messages if m.startswith("bracket ")]
+    assert stops[0].startswith("bracket BTC-USDT armed: sell 0.01, entry ")
+    assert any(" triggered at " in m and m.endswith(", sell 0.01 placed") for m in stops)
+    assert any(m.startswith("Filled sell 0.01 BTC-USDT") for m in messages)  # the exit's fill
+    assert "protect-btc: bracket (stop) BTC-USDT triggered at" in output
     for secret in (SECRET, PASSPHRASE, TOKEN):
         assert secret not in output
         assert secret not in alerts.read_text()
