@@ -105,7 +105,15 @@ def _bybit_trading(base_url: str, creds: Credentials) -> Trading:
 
 
 DEMO_VENUES: tuple[DemoVenue, ...] = (
-    DemoVenue("okx", "BTC-USDT", "BTC-USDT", "/api/v5/public/time", _okx_settings, _okx_trading),
+    DemoVenue(
+        "okx",
+        "BTC-USDT",
+        "BTC-USDT",
+        "/api/v5/public/time",
+        _okx_settings,
+        _okx_trading,
+        protected=True,
+    ),
     DemoVenue(
         "binance", "BTCUSDT", "btcusdt@", "/api/v3/ping", _binance_settings, _binance_trading
     ),
