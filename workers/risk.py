@@ -76,7 +76,7 @@ def refusal(
     for limit, where in ((limits.max_size.get(market), "global"), (own.max_size, "the rule's")):
         if limit is not None and spec.size > limit:
             return f"size {text(spec.size)} is over {where} max size {text(limit)}"
-    notional = spec.size * (spec.price if spec.price is not None else price)
+    notional = (spec.size * (spec.price if spec.price is not None else price)).normalize()
     for limit, where in ((limits.max_notional, "global"), (own.max_notional, "the rule's")):
         if limit is not None and notional > limit:
             return f"notional {text(notional)} is over {where} max notional {text(limit)}"

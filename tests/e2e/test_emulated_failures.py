@@ -83,7 +83,7 @@ def test_a_risk_refusal_is_notified_and_never_sent(stack: Stack, desk: Desk) -> 
     order_desk.install(Desk({("okx", "main"): stack.rest}, partitions=4, risk=limits))
     walk(stack, "BTC-USDT", "59900", "59700")
     refused = (
-        "[btc-stop] stop BTC-USDT triggered at 59700, sell 0.5 rejected: risk notional 29850.0"
+        "[btc-stop] stop BTC-USDT triggered at 59700, sell 0.5 rejected: risk notional 29850"
         " is over global max notional 20000"
     )
     stack.work_until(lambda: refused in messages(stack), 20, "the refusal notified")

@@ -4,8 +4,11 @@ updates back through the private feed, every transition notified through apprise
 
 from __future__ import annotations
 
+from rq.job import Job
+
 from tests.e2e.conftest import Stack, messages, sim_orders, walk
 from watcher import keys
+from workers import order_desk
 from workers.order_desk import Desk
 
 RULES = """\
@@ -65,3 +68,13 @@ def test_each_order_fires_at_its_price_places_one_order_and_is_notified(
     assert "[stop-sell] stop BTC-USDT triggered at 59750 (last), placing sell 0.2" in sent
     assert "[stop-sell] stop BTC-USDT triggered at 59750, sell 0.2 placed" in sent
     assert len([m for m in sent if m.startswith("[stop-sell]")]) == 3  # each transition once
+
+
+def test_queued_placing_goes_through_the_orders_queue(stack: Stack, desk: Desk) -> None:
+    order_desk.install(Desk({("okx", "main"): stack.rest}, partitions=4, inline=False))
+    walk(stack, "BTC-USDT", "60100", "59750")
+    done = "[stop-sell] stop BTC-USDT triggered at 59750, sell 0.2 placed, filled 0.2 @ 59750"
+    stack.work_until(lambda: done in messages(stack), 20, "the queued order filled")
+    [order] = sim_orders(stack)
+    job = Job.fetch(keys.place_job_id(order["clOrdId"], 0), connection=stack.redis)
+    assert (job.origin, job.get_status()) == (keys.ORDERS_QUEUE, "finished")
