@@ -21,10 +21,16 @@ import yaml
 from rules.account import SIDES
 from rules.actions import Action, ArmBracket, Offset
 from rules.base import Series, text
-from rules.emulated import EmulatedMatcher, EmulatedRule, complete, read_offset, read_order
+from rules.emulated import (
+    EmulatedBook,
+    EmulatedMatcher,
+    EmulatedRule,
+    complete,
+    read_offset,
+    read_order,
+)
 from rules.order import CLIENT_ID_PREFIX, CLIENT_ID_PREFIX_RULE
 from rules.reader import Reader
-from rules.scan import ScanBook
 from rules.trigger import reached
 from watcher.events import Event, Fill, OrderArming
 
@@ -79,12 +85,6 @@ class BracketRule(EmulatedRule):
         if isinstance(event, Fill):
             return f"{self.name}: entry {event.side} {text(event.size)} @ {text(event.price)}"
         return super().render_event(event)
-
-    def tick_actions(
-        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
-    ) -> tuple[Action, ...]:
-        """Place the exit `now` reached: its leg, size and level come from the armed record."""
-        return (self.place(now, None),)
 
     @classmethod
     def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
@@ -163,12 +163,8 @@ class BracketMatcher(EmulatedMatcher):
         return found
 
 
-class BracketBook(ScanBook[BracketRule]):
+class BracketBook(EmulatedBook[BracketRule]):
     """Every bracket rule of a RuleSet."""
-
-    def markets(self) -> set[Series]:
-        """Return the price series the exits watch."""
-        return {rule.series() for rule in self}
 
     def matcher(self) -> BracketMatcher:  # type: ignore[override]
         """Return a fresh live matcher (nothing armed: the drain binds it to a stream's state)."""

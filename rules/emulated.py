@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
 
@@ -37,6 +37,7 @@ from rules.base import (
 )
 from rules.price import SOURCES
 from rules.reader import BOOL, Entry, Reader
+from rules.scan import ScanBook
 from rules.state import KindState
 from watcher import keys
 from watcher.events import EmulatedOrder, Event, OrderUpdate, Side
@@ -54,6 +55,7 @@ NAMES = {
     "bracket": "bracket",
 }
 LEG_NAMES = {"take_profit": "take-profit", "stop": "stop"}
+R = TypeVar("R", bound="EmulatedRule")
 
 
 class EmulatedRule(Rule):
@@ -116,6 +118,12 @@ class EmulatedRule(Rule):
             trigger=trigger, fired_at=fired_at, arming=self.id, leg=leg, cancels=cancels,
             limits=self.limits, size_from_arming=self.size is None,
         )  # fmt: skip
+
+    def tick_actions(
+        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
+    ) -> tuple[Action, ...]:
+        """Place the order at market: the trigger held at `now` (stops and OCOs say more)."""
+        return (self.place(now, None),)
 
     def matches(self, event: Event) -> bool:
         """Return whether `event` is an update of one of this rule's orders, or a transition."""
@@ -239,6 +247,14 @@ class EmulatedMatcher:
             return False
         self.state.set(rule.id, FIRED)
         return True
+
+
+class EmulatedBook(ScanBook[R]):
+    """An order kind's rules in load order; they need their triggers' price series streamed."""
+
+    def markets(self) -> set[Series]:
+        """Return the price series the triggers watch."""
+        return {rule.series() for rule in self}
 
 
 class _Shared:

@@ -21,10 +21,9 @@ from typing import Any, ClassVar
 import yaml
 
 from rules.actions import Action
-from rules.base import Series, text
-from rules.emulated import LEG_NAMES, EmulatedRule, complete, positive, read_order
+from rules.base import text
+from rules.emulated import LEG_NAMES, EmulatedBook, EmulatedRule, complete, positive, read_order
 from rules.reader import Reader
-from rules.scan import ScanBook
 from rules.stop import TriggerMatcher
 from rules.trigger import TriggerIndex, falls, reached
 
@@ -96,12 +95,8 @@ def _leg(reader: Reader, node: yaml.Node, what: str) -> Leg | None:
     return Leg(trigger, price)
 
 
-class OcoBook(ScanBook[OcoRule]):
+class OcoBook(EmulatedBook[OcoRule]):
     """Every OCO rule of a RuleSet; the matcher indexes both legs' triggers."""
-
-    def markets(self) -> set[Series]:
-        """Return the price series the legs watch."""
-        return {rule.series() for rule in self}
 
     def matcher(self) -> TriggerMatcher:  # type: ignore[override]
         """Return a fresh live matcher over both legs of every rule."""

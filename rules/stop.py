@@ -16,10 +16,15 @@ from typing import Any, ClassVar
 import yaml
 
 from rules.actions import Action
-from rules.base import Series
-from rules.emulated import EmulatedMatcher, EmulatedRule, complete, positive, read_order
+from rules.emulated import (
+    EmulatedBook,
+    EmulatedMatcher,
+    EmulatedRule,
+    complete,
+    positive,
+    read_order,
+)
 from rules.reader import Reader
-from rules.scan import ScanBook
 from rules.trigger import TriggerIndex, falls
 
 
@@ -85,12 +90,8 @@ class TriggerMatcher(EmulatedMatcher):
         return sorted({p for p in reached if self.fire(rules[p])})
 
 
-class StopBook(ScanBook[StopRule]):
+class StopBook(EmulatedBook[StopRule]):
     """Every stop (or take-profit) rule of a RuleSet; the matcher indexes their triggers."""
-
-    def markets(self) -> set[Series]:
-        """Return the price series the triggers watch."""
-        return {rule.series() for rule in self}
 
     def matcher(self) -> TriggerMatcher:  # type: ignore[override]
         """Return a fresh live matcher (nothing fired: the drain binds it to a stream's state)."""

@@ -18,10 +18,11 @@ from typing import Any, ClassVar, cast
 
 import yaml
 
-from rules.actions import Action, Offset
+from rules.actions import Offset
 from rules.base import Series
 from rules.emulated import (
     FIRED,
+    EmulatedBook,
     EmulatedMatcher,
     EmulatedRule,
     complete,
@@ -30,7 +31,6 @@ from rules.emulated import (
     read_order,
 )
 from rules.reader import Reader
-from rules.scan import ScanBook
 from rules.state import KindState
 
 _MARK = "x:"  # a rule's state once active: "x:<its high (sell) or low (buy) so far>"
@@ -57,12 +57,6 @@ class TrailingRule(EmulatedRule):
         """Return the stop level for a high-water (sell) or low-water (buy) `mark`."""
         distance = self.callback.of(mark)
         return mark - distance if self.side == "sell" else mark + distance
-
-    def tick_actions(
-        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
-    ) -> tuple[Action, ...]:
-        """Place the order: the price came back to `now`."""
-        return (self.place(now, None),)
 
     @classmethod
     def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
@@ -146,12 +140,8 @@ class TrailingMatcher(EmulatedMatcher):
         return mark, rule.stop_level(mark)
 
 
-class TrailingBook(ScanBook[TrailingRule]):
+class TrailingBook(EmulatedBook[TrailingRule]):
     """Every trailing stop rule of a RuleSet."""
-
-    def markets(self) -> set[Series]:
-        """Return the price series the rules trail."""
-        return {rule.series() for rule in self}
 
     def matcher(self) -> TrailingMatcher:  # type: ignore[override]
         """Return a fresh live matcher (no marks: the drain binds it to a stream's state)."""
