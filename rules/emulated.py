@@ -35,8 +35,9 @@ from rules.base import (
     text,
     utc_text,
 )
+from rules.codes import BAD_NUMBER, OUT_OF_RANGE, WRONG_TYPE
 from rules.price import SOURCES
-from rules.reader import BOOL, Entry, Reader
+from rules.reader import BOOL, Entry, Reader, decimal_problem
 from rules.scan import ScanBook
 from rules.state import KindState
 from watcher import keys
@@ -45,6 +46,7 @@ from watcher.events import EmulatedOrder, Event, OrderUpdate, Side
 SIDES = ("buy", "sell")
 ORDER_KEYS = ("venue", "account", "market", "side", "size", "reduce_only", "source", "limits")
 LIMIT_KEYS = ("max_size", "max_notional", "per_minute")
+MAX_PER_MINUTE = 100_000
 FIRED = "fired"  # a rule's state field once it fired (its order is placed or being placed)
 _OFFSET = re.compile(r"(?P<amount>[0-9]+(?:\.[0-9]+)?)(?P<percent>%?)")
 NAMES = {
@@ -295,9 +297,16 @@ def read_order(
         fields["venue"] = reader.string(entries["venue"][1], f"{kind}.venue", VENUE, VENUE_RULE)
     else:
         fields["venue"] = reader.default_venue(node, kind)
-    for key, pattern, rule in (("account", ACCOUNT, ACCOUNT_RULE), ("market", MARKET, MARKET_RULE)):
-        if key in entries:
-            fields[key] = reader.string(entries[key][1], f"{kind}.{key}", pattern, rule)
+    if "account" in entries:
+        node = entries["account"][1]
+        fields["account"] = reader.string(node, f"{kind}.account", ACCOUNT, ACCOUNT_RULE)
+    if "market" in entries:
+        node, venue = entries["market"][1], fields["venue"]
+        fields["market"] = (
+            reader.market(node, f"{kind}.market", venue)
+            if venue is not None
+            else reader.string(node, f"{kind}.market", MARKET, MARKET_RULE)
+        )
     if "side" in entries:
         fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", SIDES)
     if "size" in entries:
@@ -319,18 +328,14 @@ def complete(
 
 
 def positive(reader: Reader, node: yaml.Node, what: str) -> Decimal | None:
-    """Return a decimal number above zero."""
-    value = reader.decimal(node, what)
-    if value is not None and value <= 0:
-        reader.error(node, f"{what}: must be above zero, got {text(value)}")
-        return None
-    return value
+    """Return a bounded decimal number greater than zero (a size, a price)."""
+    return reader.decimal(node, what, positive=True)
 
 
 def boolean(reader: Reader, node: yaml.Node, what: str) -> bool | None:
     """Return true or false."""
     if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
-        reader.error(node, f"{what}: expected true or false")
+        reader.error(node, f"{what}: expected true or false", WRONG_TYPE)
         return None
     return str(node.value).lower() in ("true", "yes", "on", "y")
 
@@ -341,12 +346,15 @@ def read_offset(reader: Reader, node: yaml.Node, what: str) -> Offset | None:
     match = _OFFSET.fullmatch(raw)
     if match is None or (isinstance(node, yaml.ScalarNode) and node.tag == BOOL):
         example = 'a percentage such as "1%" or an amount such as "250"'
-        reader.error(node, f"{what}: expected {example}")
+        reader.error(node, f"{what}: expected {example}", BAD_NUMBER)
         return None
     amount, percent = Decimal(match["amount"]), bool(match["percent"])
-    if amount <= 0 or (percent and amount >= 100):
-        bound = "between 0% and 100%" if percent else "above zero"
-        reader.error(node, f"{what}: must be {bound}, got {raw}")
+    problem = decimal_problem(amount, positive=True)
+    if problem or (percent and amount >= 100):
+        bound = "between 0% and 100%" if percent else problem
+        reader.error(
+            node, f"{what}: {raw} must be {bound}".replace("must be must", "must"), OUT_OF_RANGE
+        )
         return None
     return Offset(amount, percent)
 
@@ -365,8 +373,9 @@ def read_limits(reader: Reader, node: yaml.Node, what: str) -> Limits | None:
         notional = positive(reader, entries["max_notional"][1], f"{what}.max_notional")
     if "per_minute" in entries:
         per_minute = reader.integer(entries["per_minute"][1], f"{what}.per_minute")
-        if per_minute is not None and per_minute < 1:
-            reader.error(entries["per_minute"][1], f"{what}.per_minute: must be at least 1")
+        if per_minute is not None and not 1 <= per_minute <= MAX_PER_MINUTE:
+            node = entries["per_minute"][1]
+            reader.error(node, f"{what}.per_minute: must be 1 to {MAX_PER_MINUTE}", OUT_OF_RANGE)
     if len(reader.errors) > errors:
         return None
     return Limits(size, notional, per_minute)

@@ -76,8 +76,8 @@ def test_each_kind_reads_its_mapping(
 BAD = [
     ("stop", f"{COMMON}", "stop: missing required key 'trigger'"),
     ("stop", "market: BTC-USDT, side: sell, size: 1, trigger: 1", "key 'account'"),
-    ("stop", f"{COMMON}, trigger: 0", "stop.trigger: must be above zero, got 0"),
-    ("stop", f"{COMMON}, trigger: 5, price: -1", "stop.price: must be above zero, got -1"),
+    ("stop", f"{COMMON}, trigger: 0", "stop.trigger: '0' must be greater than zero"),
+    ("stop", f"{COMMON}, trigger: 5, price: -1", "stop.price: '-1' must be greater than zero"),
     ("stop", f"{COMMON}, trigger: 5, reduce_only: 'yes'", "stop.reduce_only: expected true"),
     ("stop", f"{COMMON}, trigger: 5, source: index", "stop.source: 'index' is not one of"),
     ("stop", f"{COMMON}, trigger: 5, when: now", "stop: unknown key 'when'"),
@@ -86,9 +86,13 @@ BAD = [
         "market: BTC-USDT, account: main, side: hold, size: 1, trigger: 5",
         "take_profit.side: 'hold' is not one of: buy, sell",
     ),
-    ("trailing", f"{COMMON}, callback: '100%'", "must be between 0% and 100%, got 100%"),
+    (
+        "trailing",
+        f"{COMMON}, callback: '100%'",
+        "trailing.callback: 100% must be between 0% and 100%",
+    ),
     ("trailing", f"{COMMON}, callback: 'far'", 'expected a percentage such as "1%" or an'),
-    ("trailing", f"{COMMON}, callback: 0", "trailing.callback: must be above zero, got 0"),
+    ("trailing", f"{COMMON}, callback: 0", "trailing.callback: 0 must be greater than zero"),
     (
         "oco",
         f"{COMMON}, take_profit: {{trigger: 59000}}, stop: {{trigger: 65000}}",
@@ -109,7 +113,7 @@ BAD = [
         "market: BTC-USDT, account: main, entry: long, take_profit: 1%, stop: 1%",
         "bracket.entry: 'long' is not one of: buy, sell",
     ),
-    ("stop", f"{COMMON}, trigger: 5, limits: {{per_minute: 0}}", "per_minute: must be at least 1"),
+    ("stop", f"{COMMON}, trigger: 5, limits: {{per_minute: 0}}", "per_minute: must be 1 to 100000"),
 ]
 
 
