@@ -186,19 +186,22 @@ def _figures(
     history = _history(base_url)
     by_rule = _by_rule(history, tags)
     wanted = {e.rule: e for e in expected}
-    latencies = []
+    latencies, decided, sent = [], [], []
     for rule, orders in by_rule.items():
         if rule not in wanted:
             continue
         cid = orders[0]["clOrdId"]
         record = decode_hash(client.hgetall(keys.emulated(cid)))
         if "_tick_ms" in record:
-            latencies.append(int(orders[0]["cTime"]) - int(record["_tick_ms"]))
-    latencies.sort()
+            tick, triggered = int(record["_tick_ms"]), int(record["_triggered_ms"])
+            latencies.append(int(orders[0]["cTime"]) - tick)
+            decided.append(triggered - tick)
+            sent.append(int(orders[0]["cTime"]) - triggered)
     states = Counter(o["state"] for o in history)
 
-    def q(p: float) -> int | None:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else None
+    def q(values: list[int], p: float) -> int | None:
+        values = sorted(values)
+        return values[min(len(values) - 1, int(p * len(values)))] if values else None
 
     return {
         "orders_expected": len(wanted),
@@ -208,9 +211,12 @@ def _figures(
         "duplicates": sum(len(o) - 1 for o in by_rule.values()),
         "order_states": dict(states),
         "tick_to_order_ms": {
-            "p50": q(0.5), "p99": q(0.99), "max": latencies[-1] if latencies else None,
-            "count": len(latencies),
+            "p50": q(latencies, 0.5), "p99": q(latencies, 0.99),
+            "max": max(latencies) if latencies else None, "count": len(latencies),
         },
+        # The two parts: tick -> record TRIGGERED (evaluation), TRIGGERED -> at the simulator.
+        "tick_to_triggered_ms": {"p50": q(decided, 0.5), "p99": q(decided, 0.99)},
+        "triggered_to_order_ms": {"p50": q(sent, 0.5), "p99": q(sent, 0.99)},
     }  # fmt: skip
 
 
@@ -225,6 +231,8 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
         f"orders placed {figures['orders_placed']} / expected {figures['orders_expected']};"
         f" duplicates {figures['duplicates']}; missing {len(figures['missing'])};"
         f" unexpected {len(figures['unexpected'])}",
+        f"  of which tick -> TRIGGERED {figures['tick_to_triggered_ms']}, TRIGGERED -> at the"
+        f" simulator {figures['triggered_to_order_ms']}",
         f"order states on the simulator: {figures['order_states']}",
         f"every tick -> decision (ms): {figures['decision_ms']}",
     ]

@@ -53,18 +53,20 @@ def attempt(
     cid: str,
     retry: int = 0,
     created: dict[str, str] | None = None,
+    token: str = "",
 ) -> None:
     """Try to place the real order of the TRIGGERED record `cid` (`retry`: how many attempts
-    came before; `created`: the record, when the caller just created it); schedule the next
-    attempt if the venue is unavailable."""
+    came before; `created`: the record, when the caller just created it holding its lease with
+    `token`); schedule the next attempt if the venue is unavailable."""
     lease = keys.order_lease(cid)
-    token = uuid.uuid4().hex
-    if not client.set(lease, token, nx=True, px=desk.lease_ms if desk else LEASE_MS):
+    held = bool(token)
+    token = token or uuid.uuid4().hex
+    if not held and not client.set(lease, token, nx=True, px=lease_ms(desk)):
         # Another worker is on it; should it die on it, this check finishes the job.
-        held = int(client.pttl(lease))
+        left = int(client.pttl(lease))
         record = created or order_state.load(client, cid)
         if record.get("state", "triggered") == "triggered":
-            _schedule(client, record, retry + 1, max(held, 100) / 1000, token[:8])
+            _schedule(client, record, retry + 1, max(left, 100) / 1000, token[:8])
         return
     try:
         record = created or order_state.load(client, cid)
@@ -75,6 +77,11 @@ def attempt(
             _schedule(client, record, retry + 1, delay)
     finally:
         Scripts.of(client).release(keys=[lease], args=[token])
+
+
+def lease_ms(desk: Desk | None) -> int:
+    """Return how long one attempt may hold an order."""
+    return desk.lease_ms if desk is not None else LEASE_MS
 
 
 def _attempt(

@@ -13,7 +13,7 @@ whoever moves it: the worker that placed the order, or the one reading its updat
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -50,11 +50,12 @@ local function announce(stream, dirty, key, at, ms, ttl)
 end
 """
 
-# KEYS: guard, record, private stream, its dirty flag. ARGV: client order id, at (ISO), ms,
-# dirty ttl, record ttl, guard ttl, a sibling's event JSON ("" if none), then field pairs.
-# Returns {outcome, state or holder, stream newly flagged}: outcome "new" (this call created
-# the record, TRIGGERED), "again" (this client id holds the guard: the record's state), or
-# "other" (another client id holds the arming's guard: the holder).
+# KEYS: guard, record, private stream, its dirty flag, the order's lease. ARGV: client order
+# id, at (ISO), ms, dirty ttl, record ttl, guard ttl, a sibling's event JSON ("" if none), the
+# lease's token and ms, then field pairs. Returns {outcome, state or holder, stream newly
+# flagged}: outcome "new" (this call created the record, TRIGGERED, and holds its lease),
+# "again" (this client id holds the guard: the record's state), or "other" (another client id
+# holds the arming's guard: the holder).
 _TRIGGER = (
     _EVENT
     + """
@@ -62,7 +63,8 @@ local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return {'other', holder, 0} end
 if holder then return {'again', redis.call('HGET', KEYS[2], 'state') or '', 0} end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
-redis.call('HSET', KEYS[2], 'state', 'triggered', unpack(ARGV, 8))
+redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[9])
+redis.call('HSET', KEYS[2], 'state', 'triggered', unpack(ARGV, 10))
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 local fresh = announce(KEYS[3], KEYS[4], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
 if ARGV[7] ~= '' then
@@ -105,6 +107,7 @@ class Triggered:
     outcome: str  # new, again, other
     state: str  # the record's state ("new"/"again"), or the guard's holder ("other")
     record: dict[str, str] | None = None  # the record created ("new")
+    flagged: str = ""  # the private stream this call flagged for evaluation (to enqueue)
 
 
 def _now() -> tuple[str, int]:
@@ -125,24 +128,37 @@ def trigger(
     client: redis.Redis,
     record: Mapping[str, str],
     arming: str,
+    lease: tuple[str, int],
     sibling: EmulatedOrder | None = None,
 ) -> Triggered:
-    """Create an order's record in state TRIGGERED unless its arming's guard is held (by
-    another client id: "other"; by this one: "again"), announcing it (and a canceled sibling)."""
+    """Create an order's record in state TRIGGERED, holding its lease (token, ms), unless its
+    arming's guard is held (by another client id: "other"; by this one: "again"), announcing it
+    (and a canceled sibling); the caller enqueues the evaluation of `flagged` (see kick)."""
     cid = record["client_order_id"]
     stream = keys.private_stream(record["venue"], record["account"])
     at, ms = _now()
     scripts = registered(client, _Scripts)
     sibling_json = sibling.model_dump_json() if sibling is not None else ""
+    token, lease_ms = lease
     outcome, state, fresh = scripts.trigger(
-        keys=[keys.order_guard(arming), keys.emulated(cid), stream, keys.dirty(stream)],
-        args=[cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, *_flat(record)],
-    )
-    _kick(client, stream, fresh)
+        keys=[
+            keys.order_guard(arming), keys.emulated(cid), stream, keys.dirty(stream),
+            keys.order_lease(cid),
+        ],
+        args=[
+            cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, token, lease_ms,
+            *_flat(record),
+        ],
+    )  # fmt: skip
     done = _text(outcome)
-    return Triggered(
-        done, _text(state), {**record, "state": "triggered"} if done == "new" else None
-    )
+    created = {**record, "state": "triggered"} if done == "new" else None
+    return Triggered(done, _text(state), created, stream if int(str(fresh)) else "")
+
+
+def kick(client: redis.Redis, streams: Collection[str]) -> None:
+    """Enqueue the evaluation of the private streams triggers flagged (after the REST calls:
+    an enqueue costs a few ms that the order should not wait for)."""
+    enqueue_evaluations(client, sorted(set(streams)))
 
 
 def move(

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,8 +32,9 @@ from watcher.events import EmulatedOrder, OrderArming, encode_event
 from watcher.publish import DIRTY_TTL, enqueue_evaluations
 from workers import order_desk, order_state
 from workers.actions import JobPolicy, Won
-from workers.order_place import apply, attempt, limits_text
-from workers.state import decode_hash
+from workers.firings import Firing
+from workers.order_place import apply, attempt, lease_ms, limits_text
+from workers.state import Scripts, decode_hash
 
 log = logging.getLogger(__name__)
 
@@ -55,29 +58,34 @@ class PlaceOrders:
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
         desk = order_desk.current()
-        jobs = []
+        jobs, flagged = [], []
         for w in won:
             action = w.action
             if not isinstance(action, PlaceOrder):
                 raise TypeError(f"PlaceOrders handed a {type(action).__name__}")
             cid = keys.client_order_id(action.rule, w.firing.firing)
-            triggered = _trigger(client, action, cid, w.firing.firing, w.firing.at_ms)
+            lease = (uuid.uuid4().hex, lease_ms(desk))
+            triggered = _trigger(client, action, cid, w.firing, lease)
             if triggered is None or triggered.state != "triggered":
                 continue  # not armed, another firing's, or done before (a redelivery)
-            if desk is not None and desk.inline:
-                if triggered.outcome == "new":
-                    attempt(client, desk, cid, created=triggered.record)
-                else:  # a redelivery: it may have been sent before, so it is looked up first
-                    attempt(client, desk, cid, retry=1)
+            flagged.append(triggered.flagged)
+            if triggered.outcome == "new" and desk is not None and desk.inline:
+                attempt(client, desk, cid, created=triggered.record, token=lease[0])
+            elif desk is not None and desk.inline:
+                # A redelivery: it may have been sent before, so it is looked up first.
+                attempt(client, desk, cid, retry=1)
             else:
+                if triggered.outcome == "new":
+                    Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[lease[0]])
                 jobs.append(PLACE.prepare((cid, 0), keys.place_job_id(cid, 0), f"place {cid}"))
+        order_state.kick(client, [stream for stream in flagged if stream])
         if jobs:
             Queue(PLACE.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
         return len(jobs)
 
 
 def _trigger(
-    client: redis.Redis, action: PlaceOrder, cid: str, firing: str, tick_ms: int
+    client: redis.Redis, action: PlaceOrder, cid: str, fired: Firing, lease: tuple[str, int]
 ) -> order_state.Triggered | None:
     """Create the firing's record under its arming's guard (None: nothing is armed)."""
     spec, trigger, leg, arming = action.spec, action.trigger, action.leg, action.arming
@@ -108,10 +116,11 @@ def _trigger(
         "side": spec.side, "size": text(spec.size), "ord_type": spec.ord_type,
         "price": text(spec.price), "trigger": text(trigger), "fired_at": text(action.fired_at),
         "source": action.source, "reduce_only": "true" if spec.reduce_only else "false",
-        "_firing": firing, "_arming": arming, "_rule_id": action.rule_id,
-        "_stream": keys.firing_stream(firing), "_limits": limits_text(action.limits),
+        "_firing": fired.firing, "_arming": arming, "_rule_id": action.rule_id,
+        "_stream": keys.firing_stream(fired.firing), "_limits": limits_text(action.limits),
         "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
-        "_tick_ms": str(tick_ms),  # the exchange time of the tick that fired it
+        "_tick_ms": str(fired.at_ms),  # the exchange time of the tick that fired it
+        "_triggered_ms": str(int(time.time() * 1000)),
     }  # fmt: skip
     sibling = None
     if cancels:
@@ -122,7 +131,7 @@ def _trigger(
             reduce_only=spec.reduce_only, code="oco",
             reason=f"the {leg.replace('_', '-')} leg fired first",
         )  # fmt: skip
-    triggered = order_state.trigger(client, record, arming, sibling)
+    triggered = order_state.trigger(client, record, arming, lease, sibling)
     if triggered.outcome == "other":
         log.info("%s: arming %s already placed order %s", action.rule, arming, triggered.state)
         return None

@@ -8,8 +8,8 @@ from watcher import keys
 from workers.order_desk import Desk
 
 RULES = """\
-channels:
-  inbox: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4"
+channels:  # every transition is a message of its own: no digest
+  inbox: {url: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4", digest: 100, rate: 100/s}
 rules:
   - name: eth-oco
     oco:

@@ -12,8 +12,8 @@ from workers import order_desk
 from workers.order_desk import Desk
 
 RULES = """\
-channels:
-  inbox: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4"
+channels:  # every transition is a message of its own: no digest
+  inbox: {url: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4", digest: 100, rate: 100/s}
 rules:
   - name: tp-sell
     take_profit: {market: BTC-USDT, account: main, side: sell, size: "0.1", trigger: "60400",

@@ -8,8 +8,8 @@ from workers.order_desk import Desk
 
 SIM_PERM = "read_only"  # what the simulator says the key may do
 RULES = """\
-channels:
-  inbox: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4"
+channels:  # every transition is a message of its own: no digest
+  inbox: {url: "json://127.0.0.1:${INBOX_PORT}/alerts/tok-9d2e71b4", digest: 100, rate: 100/s}
 rules:
   - name: btc-stop
     stop: {market: BTC-USDT, account: main, side: sell, size: "0.5", trigger: "59800"}
