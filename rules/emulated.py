@@ -35,7 +35,7 @@ from rules.base import (
     text,
     utc_text,
 )
-from rules.codes import BAD_NUMBER, OUT_OF_RANGE, WRONG_TYPE
+from rules.codes import BAD_NUMBER, OUT_OF_RANGE
 from rules.price import SOURCES
 from rules.reader import BOOL, Entry, Reader, decimal_problem
 from rules.scan import ScanBook
@@ -312,7 +312,8 @@ def read_order(
     if "size" in entries:
         fields["size"] = positive(reader, entries["size"][1], f"{kind}.size")
     if "reduce_only" in entries:
-        fields["reduce_only"] = boolean(reader, entries["reduce_only"][1], f"{kind}.reduce_only")
+        node = entries["reduce_only"][1]
+        fields["reduce_only"] = reader.boolean(node, f"{kind}.reduce_only")
     if "source" in entries:
         fields["source"] = reader.choice(entries["source"][1], f"{kind}.source", SOURCES)
     if "limits" in entries:
@@ -330,14 +331,6 @@ def complete(
 def positive(reader: Reader, node: yaml.Node, what: str) -> Decimal | None:
     """Return a bounded decimal number greater than zero (a size, a price)."""
     return reader.decimal(node, what, positive=True)
-
-
-def boolean(reader: Reader, node: yaml.Node, what: str) -> bool | None:
-    """Return true or false."""
-    if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
-        reader.error(node, f"{what}: expected true or false", WRONG_TYPE)
-        return None
-    return str(node.value).lower() in ("true", "yes", "on", "y")
 
 
 def read_offset(reader: Reader, node: yaml.Node, what: str) -> Offset | None:

@@ -30,7 +30,13 @@ from rq import Queue
 from rules.actions import Limits, OrderSpec
 from rules.base import text
 from watcher import keys
-from watcher.errors import ExchangeUnavailable, OrderRejected, OutcomeUnknown, RequestRejected
+from watcher.errors import (
+    ConfigError,
+    ExchangeUnavailable,
+    OrderRejected,
+    OutcomeUnknown,
+    RequestRejected,
+)
 from watcher.events import OrderUpdate
 from watcher.venues import Trading
 from workers import order_state, risk
@@ -155,6 +161,9 @@ def _send(
         return None
     except RequestRejected as exc:
         _reject(client, record, exc.code, exc.message)
+        return None
+    except ConfigError as exc:  # a venue that cannot trade at all (its client refuses)
+        _reject(client, record, "config", str(exc))
         return None
     _kill_point("after_place")
     placed = {"order_id": order_id}

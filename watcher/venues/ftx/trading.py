@@ -28,6 +28,8 @@ class FtxTrading:
         size: str,
         price: str | None = None,
         client_order_id: str | None = None,
+        *,
+        reduce_only: bool = False,
     ) -> str:
         """Refuse: there is no FTX to place an order on."""
         raise ConfigError(CLOSED)
