@@ -10,6 +10,12 @@ Times are the process's CPU time (time.process_time), less disturbed than wall t
 processes; it prints one line per repeat and the best run: on a shared machine the minimum is
 the figure to compare between two versions of the code. `--calls` adds a figure no other
 process disturbs: Python and builtin function calls per tick, counted by cProfile.
+
+`--orders` times bench/ordergen.py's emulated orders instead (`python -m bench --orders`'s book:
+10,000 stops, take-profits and trailing stops over 1,000 markets, --firing of them firing, the
+trailing stops never), their stateful kinds bound to one stream's state as a drain binds them
+(rebound every --rebind batches, as each evaluate job does), each batch's changed state taken
+as _Drain saves it: it also prints the state fields written per batch.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.loadgen import Load, market_name, price_paths
+from bench.ordergen import write_orders
 from bench.rulegen import RuleSpec, write_rules
-from rules.load import load_rules
+from rules.kinds import Dispatch, KindState
+from rules.load import RuleSet, load_rules
 from watcher import keys
 from watcher.events import TickRow, encode_ticks
 from workers.context import Context
@@ -54,20 +62,52 @@ def entries_for(load: Load, ticks: int) -> list[Entry]:
     return out
 
 
-def run_once(context: Context, entries: list[Entry]) -> tuple[float, int, int]:
+class Drain:
+    """The stateful kinds' side of a drain: one stream's KindStates, the matchers bound to them
+    (anew every `rebind` batches: a new evaluate job) and each batch's changes taken."""
+
+    def __init__(self, context: Context, rebind: int) -> None:
+        self.context = context
+        self.rebind = rebind
+        self.states = {kind: KindState() for kind in context.dispatch.stateful}
+        self.batches = 0
+        self.written = 0  # state fields written or deleted, over every batch
+
+    def dispatch(self) -> Dispatch:
+        """Return the dispatch of the next batch (bound afresh when a new job would start)."""
+        if self.batches % self.rebind == 0:
+            # A new job loads the state saved so far: what the drain's HGETALL answers.
+            self.states = {k: KindState(s.fields) for k, s in self.states.items()}
+            self._bound = self.context.dispatch.bound(self.states)
+        self.batches += 1
+        return self._bound
+
+    def save(self) -> None:
+        """Take what the batch changed, as _Drain._persist_and_ack does."""
+        for state in self.states.values():
+            written, deleted = state.take()
+            self.written += len(written) + len(deleted)
+
+
+def run_once(
+    context: Context, entries: list[Entry], drain: Drain | None = None
+) -> tuple[float, int, int]:
     """Evaluate every entry in batches; return (CPU seconds, ticks evaluated, firings)."""
     stream = keys.ticks_stream(0)
     last: dict[str, object] = {}
     evaluated = fired = 0
     start = time.process_time()
     for b in range(0, len(entries), ENTRIES_PER_BATCH):
-        batch = Batch(stream, context, last)  # type: ignore[arg-type]
+        dispatch = drain.dispatch() if drain is not None else None
+        batch = Batch(stream, context, last, dispatch)  # type: ignore[arg-type]
         for entry_id, fields in entries[b : b + ENTRIES_PER_BATCH]:
             batch.ids.append(entry_id)
             batch.entry(entry_id.decode(), fields)
         # Every claim won: once-rules retire, as _Drain does once its claims are answered.
         won = [ClaimResult(NEW, -1)] * len(batch.firings)
         context.remember(batch.firings, won)
+        if drain is not None:
+            drain.save()
         evaluated += batch.evaluated
         fired += len(batch.firings)
     return time.process_time() - start, evaluated, fired
@@ -77,37 +117,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Build the rules once, then time `--repeat` fresh evaluations of the same ticks."""
     p = argparse.ArgumentParser(prog="python -m bench.evaluate_micro", description=__doc__)
     p.add_argument("--rules", type=int, default=100_000)
-    p.add_argument("--markets", type=int, default=100)
+    p.add_argument("--markets", type=int, help="default 100 (--orders: 1000)")
     p.add_argument("--ticks", type=int, default=200_000)
     p.add_argument("--fire-fraction", type=float, default=0.001)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--calls", action="store_true", help="also count function calls per tick")
+    o = p.add_argument_group("emulated orders (--orders)")
+    o.add_argument("--orders", action="store_true", help="bench --orders's order rules")
+    o.add_argument("--order-count", type=int, default=10_000, help="orders armed")
+    o.add_argument("--firing", type=int, default=500, help="orders that fire")
+    o.add_argument("--rebind", type=int, default=5, help="batches per evaluate job")
     a = p.parse_args(argv)
-    load = Load(a.markets, ((1000, 1.0),), seed=1)
+    markets = a.markets or (1000 if a.orders else 100)
     with tempfile.TemporaryDirectory() as tmp:
-        yaml, fires = write_rules(load, RuleSpec(a.rules, a.fire_fraction), Path(tmp))
+        if a.orders:
+            load = Load(markets, ((1000, 1.0),), seed=1, steps=-(-a.ticks // markets) + 2)
+            rounds = a.ticks // markets
+            yaml, expected = write_orders(
+                load, a.order_count, a.firing, range(rounds // 5, rounds - 1), Path(tmp)
+            )
+            fires, what = len(expected), f"{a.order_count} orders"
+        else:
+            load = Load(markets, ((1000, 1.0),), seed=1)
+            yaml, fires = write_rules(load, RuleSpec(a.rules, a.fire_fraction), Path(tmp))
+            what = f"{a.rules} rules"
         ruleset = load_rules([yaml], env={"KLAXON_INBOX_PORT": "1"})
     entries = entries_for(load, a.ticks)
     best = float("inf")
     for n in range(a.repeat):
         context = Context.build(ruleset)  # fresh: nothing retired yet
-        seconds, evaluated, fired = run_once(context, entries)
+        drain = Drain(context, a.rebind) if a.orders else None
+        seconds, evaluated, fired = run_once(context, entries, drain)
         per_tick = seconds / evaluated * 1e6
         best = min(best, per_tick)
+        saved = ""
+        if drain is not None:
+            saved = f", {drain.written / drain.batches:.1f} state fields written per batch"
         print(
             f"run {n + 1}: {evaluated} ticks in {seconds:.3f} CPU s = {per_tick:.3f} µs/tick, "
-            f"{fired} firings"
+            f"{fired} firings{saved}"
         )
-    print(f"best: {best:.3f} µs/tick ({a.rules} rules, {a.markets} markets, {fires} firing rules)")
+    print(f"best: {best:.3f} µs/tick ({what}, {markets} markets, {fires} firing rules)")
     if a.calls:
-        profile = cProfile.Profile()
-        context = Context.build(ruleset)
-        profile.enable()
-        _, evaluated, _ = run_once(context, entries)
-        profile.disable()
-        calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
-        print(f"calls: {calls / evaluated:.2f} per tick ({calls} calls)")
+        print(f"calls: {_calls(ruleset, entries, a.orders, a.rebind)}")
     return 0
+
+
+def _calls(ruleset: RuleSet, entries: list[Entry], orders: bool, rebind: int) -> str:
+    """Count Python and builtin function calls per tick over one evaluation."""
+    profile = cProfile.Profile()
+    context = Context.build(ruleset)
+    drain = Drain(context, rebind) if orders else None
+    profile.enable()
+    _, evaluated, _ = run_once(context, entries, drain)
+    profile.disable()
+    calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    return f"{calls / evaluated:.2f} per tick ({calls} calls)"
 
 
 if __name__ == "__main__":
