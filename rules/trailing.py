@@ -36,6 +36,8 @@ from rules.state import KindState
 _MARK = "x:"  # a rule's state once active: "x:<its high (sell) or low (buy) so far>"
 _INACTIVE = (Decimal(-1), Decimal(0))  # a rule with no mark yet
 _NEVER = Decimal(-1)  # the mark of a rule activated by the current tick: any price moves it
+_LOWEST, _HIGHEST = Decimal("-Infinity"), Decimal("Infinity")
+_EMPTY = (_HIGHEST, _LOWEST)  # a band no price is inside
 
 
 class TrailingRule(EmulatedRule):
@@ -77,35 +79,56 @@ class TrailingRule(EmulatedRule):
         return fields
 
 
+_Trail = tuple[int, TrailingRule, str, bool]  # a rule's position, itself, its id, sells
+
+
 class TrailingMatcher(EmulatedMatcher):
-    """Moves each live rule's mark on every tick of its series; fires the ones called back."""
+    """Moves each live rule's mark on the ticks of its series that move it; fires the ones
+    called back.
+
+    Per series a binding keeps the band of prices that change nothing (above every sell's stop
+    level and below its mark, inside every buy's, short of every inactive rule's activation):
+    a tick inside it costs one lookup and two comparisons, however many rules trail the series.
+    """
 
     def __init__(self, rules: tuple[TrailingRule, ...]) -> None:
         super().__init__(rules)
         self.trailing = rules
-        self.by_series: dict[Series, list[int]] = {}
+        # Per series: (position, rule, rule id, sells) of each of its rules.
+        self.by_series: dict[Series, list[_Trail]] = {}
         for position, rule in enumerate(rules):
-            self.by_series.setdefault(rule.series(), []).append(position)
+            trail = (position, rule, rule.id, rule.side == "sell")
+            self.by_series.setdefault(rule.series(), []).append(trail)
         # Rule id -> (mark, stop level), None once fired: this binding's parse of its state.
         self.marks: dict[str, tuple[Decimal, Decimal] | None] = {}
+        # Series -> (low, high): a price strictly between them moves no mark and fires nothing.
+        self.quiet: dict[Series, tuple[Decimal, Decimal]] = {}
 
     def bind(self, state: KindState) -> TrailingMatcher:
         """Return this matcher reading and writing one stream's state (marks parsed anew)."""
         bound = cast(TrailingMatcher, super().bind(state))
         bound.marks = {}
+        bound.quiet = {}
         return bound
 
     def candidates(
         self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
     ) -> list[int]:
         """Move the marks of the series' rules to `now`; return the rules it calls back."""
-        positions = self.by_series.get((venue, market, source))
-        if not positions:
+        series = (venue, market, source)
+        band = self.quiet.get(series)
+        if band is not None and band[0] < now < band[1]:
             return []
+        trails = self.by_series.get(series)
+        if not trails:
+            return []
+        found = self._move(trails, now)
+        self.quiet[series] = self._band(trails)
+        return found
+
+    def _move(self, trails: list[_Trail], now: Decimal) -> list[int]:
         marks, found = self.marks, []
-        for position in positions:
-            rule = self.trailing[position]
-            key = rule.id
+        for position, rule, key, sell in trails:
             if key in marks:
                 held = marks[key]
             else:
@@ -113,7 +136,6 @@ class TrailingMatcher(EmulatedMatcher):
             if held is None:
                 continue  # fired
             mark, stop = held
-            sell = rule.side == "sell"
             if mark < 0:  # not active yet
                 if not rule.active(now):
                     continue
@@ -127,6 +149,30 @@ class TrailingMatcher(EmulatedMatcher):
                 self.state.set(key, FIRED)
                 found.append(position)
         return found
+
+    def _band(self, trails: list[_Trail]) -> tuple[Decimal, Decimal]:
+        """Return the prices that change none of `trails` (parsed by _move): strictly between
+        the highest sell stop (buy mark) and the lowest sell mark (buy stop); an inactive
+        rule's activation bounds it too."""
+        low, high = _LOWEST, _HIGHEST
+        marks = self.marks
+        for _, rule, key, sell in trails:
+            held = marks[key]
+            if held is None:
+                continue  # fired: nothing moves it
+            mark, stop = held
+            if mark < 0:
+                if rule.activation is None:
+                    return _EMPTY  # activates on any price (not after _move: kept safe)
+                if sell:
+                    high = min(high, rule.activation)
+                else:
+                    low = max(low, rule.activation)
+            elif sell:
+                low, high = max(low, stop), min(high, mark)
+            else:
+                low, high = max(low, mark), min(high, stop)
+        return low, high
 
     def _parse(self, rule: TrailingRule) -> tuple[Decimal, Decimal] | None:
         """Return a rule's (mark, stop) from the state; None once fired; a mark below zero

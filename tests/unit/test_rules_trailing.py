@@ -3,12 +3,14 @@ against hand-computed expectations (no Redis: the matcher's own state)."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from rules.load import load_rules
+from rules.state import KindState
 from rules.trailing import TrailingBook, TrailingRule
 from tests.unit.test_rules_load import CHANNELS, write
 
@@ -104,3 +106,72 @@ def test_other_series_leave_the_mark_alone(tmp_path: Path) -> None:
     assert matcher.candidates("okx", "ETH-USDT", "last", None, Decimal(1)) == []
     assert matcher.candidates("okx", "BTC-USDT", "mark", None, Decimal(1)) == []
     assert matcher.state.get(rule.id) == "x:100"
+
+
+SPECS = [
+    "{side: sell, callback: '1%', activation: '101'}",
+    "{side: sell, callback: '0.7'}",
+    "{side: sell, callback: '2%'}",
+    "{side: buy, callback: '1%', activation: '99'}",
+    "{side: buy, callback: '0.5'}",
+    "{side: sell, callback: '30%'}",
+    "{side: buy, callback: '30%'}",
+]
+
+
+def _reference(rule: TrailingRule, path: list[Decimal], mark: Decimal | None) -> list[str | None]:
+    """The rule's state after each tick, straight from its definition (no matcher), from its
+    saved `mark` (None: not active yet)."""
+    states: list[str | None] = []
+    fired = False
+    sell = rule.side == "sell"
+    for now in path:
+        if not fired:
+            if mark is None:
+                if rule.active(now):
+                    mark = now
+            elif (now > mark) if sell else (now < mark):
+                mark = now
+            elif (now <= rule.stop_level(mark)) if sell else (now >= rule.stop_level(mark)):
+                fired = True
+        states.append("fired" if fired else None if mark is None else f"x:{mark}")
+    return states
+
+
+def test_rules_sharing_a_series_each_trail_their_own_mark(tmp_path: Path) -> None:
+    """Sells and buys, with and without activation, on one series over a random walk: each
+    rule's state after every tick is what its definition says, across rebinding to the saved
+    state (a new evaluate job) every few ticks. Most ticks change nothing: the matcher skips
+    them without looking at the rules, and must not skip one that moves or fires a rule."""
+    rng = random.Random(7)
+    price, path = Decimal(100), []
+    for _ in range(400):
+        price += Decimal(rng.choice((-3, -2, -1, 1, 2, 3))) / 10
+        path.append(price)
+    # Some rules start from marks saved before (trailed since earlier, e.g. before a reload
+    # added the others): the marks and stop levels of one side differ, the last ones' most.
+    saved = {
+        k: Decimal(v) for k, v in (("id2", "100.8"), ("id4", "99.4"), ("id5", "120"), ("id6", "80"))
+    }
+    book = TrailingBook()
+    rules = []
+    for n, spec in enumerate(SPECS):
+        rule = _rule(tmp_path, spec).model_copy(update={"name": f"t{n}", "id": f"id{n}"})
+        rules.append(rule)
+        book.add(rule)
+    matcher = book.matcher().bind(KindState({k: f"x:{v}" for k, v in saved.items()}))
+    seen: dict[str, list[str | None]] = {rule.id: [] for rule in rules}
+    fired: list[int] = []
+    prev: Decimal | None = None
+    for i, now in enumerate(path):
+        if i % 13 == 0:  # a new job: the saved fields, bound afresh
+            matcher = book.matcher().bind(KindState(matcher.state.fields))
+        fired += matcher.candidates("okx", "BTC-USDT", "last", prev, now)
+        for rule in rules:
+            seen[rule.id].append(matcher.state.get(rule.id))
+        prev = now
+    for position, rule in enumerate(rules):
+        expected = _reference(rule, path, saved.get(rule.id))
+        assert seen[rule.id] == expected, rule.id
+        assert fired.count(position) == (1 if "fired" in expected else 0)  # once, if ever
+    assert len(set(fired)) >= 4  # the walk fires most of them
