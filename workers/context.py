@@ -72,6 +72,10 @@ class Context:
     enqueued: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(ENQUEUED))
     # Whether this worker also delivers notifications: then evaluation yields to them.
     delivers: bool = True
+    # Whether this worker also places queued orders (the orders queue): then evaluation yields
+    # to them too. Each evaluate job holds its worker up to a budget, and round robin takes one
+    # job of the other queue per job of this one: without yielding, placing waits seconds.
+    places: bool = False
     # Seconds, for cooldowns: time.monotonic in a worker, the events' own time in a replay.
     clock: Callable[[], float] = time.monotonic
 
@@ -86,6 +90,7 @@ class Context:
             context.latency = previous.latency
             context.enqueued = previous.enqueued
             context.delivers = previous.delivers
+            context.places = previous.places
             context.clock = previous.clock
             for kind, matcher in context.dispatch.matchers.items():
                 old = previous.dispatch.matchers.get(kind)

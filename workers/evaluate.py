@@ -216,12 +216,12 @@ class _Drain:
         claimed_ms = int(time.time() * 1000)
         with self.client.pipeline() as pipe:
             jobs = act(self.client, pipe, batch.firings, results)
-            self._persist_and_ack(pipe, batch, claimed_ms)
+            waits = self._persist_and_ack(pipe, batch, claimed_ms)
             replies = pipe.execute()
-        notifications_waiting = replies[-1] if self.context.delivers else 0
-        if notifications_waiting:
-            # Hand the worker to them: with round robin the next job is a notification, and
-            # this stream goes on in a new job. Without it they wait out a full budget each.
+        if waits and any(replies[-waits:]):
+            # Hand the worker to them: with round robin the next job is a notification (or a
+            # queued order), and this stream goes on in a new job. Without it each waits out a
+            # full budget: one job of theirs per evaluate job.
             self.out_of_time = True
         if jobs:
             self._record_enqueued(batch, results)
@@ -238,10 +238,10 @@ class _Drain:
                 batch.entry(entry_id.decode(), fields)
         return batch
 
-    def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> None:
+    def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> int:
         """Queue the last prices, the stateful kinds' changes, the counters and the XACK into
-        the batch's MULTI pipeline (last: the notify queue's length, when this worker also
-        delivers)."""
+        the batch's MULTI pipeline, then the length of each other queue this worker serves (the
+        notify queue when it delivers, the orders queue when it places); return how many."""
         decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
         save_last_prices(pipe, self.stream, batch.changed)
         for kind, state in self.states.items():
@@ -251,8 +251,15 @@ class _Drain:
         for field, n in decided.items():
             pipe.hincrby(keys.STATS, field, n)
         pipe.xack(self.stream, keys.GROUP, *batch.ids)
-        if self.context.delivers:
-            pipe.llen(keys.rq_queue(keys.NOTIFY_QUEUE))
+        waits = 0
+        for serves, queue in (
+            (self.context.delivers, keys.NOTIFY_QUEUE),
+            (self.context.places, keys.ORDERS_QUEUE),
+        ):
+            if serves:
+                pipe.llen(keys.rq_queue(queue))
+                waits += 1
+        return waits
 
     def _record_enqueued(self, batch: Batch, results: list[ClaimResult]) -> None:
         """Count exchange time -> jobs stored for the firings that acted (one round trip)."""

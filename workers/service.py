@@ -95,6 +95,7 @@ def make_worker(
     if unknown or not queues:
         raise ConfigError(f"queues must be among {', '.join(QUEUES)}; got {', '.join(queues)}")
     context.current().delivers = keys.NOTIFY_QUEUE in queues
+    context.current().places = keys.ORDERS_QUEUE in queues
     return KlaxonWorker(
         list(queues), connection=connection, name=name, maintenance_interval=MAINTENANCE_SECONDS
     )

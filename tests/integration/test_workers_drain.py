@@ -201,3 +201,26 @@ def test_a_job_out_of_time_hands_the_rest_to_a_new_job(r: redis.Redis, ctx: Cont
     assert evaluate_stream(r, STREAM, ctx) == BATCH + 10
     assert _last(r) == str(60000 + 2 * BATCH + 9).encode()
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+@pytest.mark.parametrize("places", [True, False])
+def test_a_job_hands_its_worker_to_waiting_queued_orders(
+    r: redis.Redis, ctx: Context, places: bool
+) -> None:
+    """A worker that also places queued orders stops draining after the batch that finds one
+    waiting (round robin then takes it next); one that does not place drains on."""
+    ctx.delivers, ctx.places = False, places
+    Queue(keys.ORDERS_QUEUE, connection=r).enqueue_call("workers.jobs.place", ("x", 0))
+    _add(r, *range(60000, 60000 + 2 * BATCH + 10))
+    evaluated = evaluate_stream(r, STREAM, ctx)
+    if not places:
+        assert evaluated == 2 * BATCH + 10
+        assert Queue(keys.EVALUATE_QUEUE, connection=r).count == 0
+        return
+    assert evaluated == BATCH
+    (job,) = Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
+    assert job.args == (STREAM,)
+    assert evaluate_stream(r, STREAM, ctx) == BATCH  # still waiting: one batch again
+    r.delete(keys.rq_queue(keys.ORDERS_QUEUE))
+    assert evaluate_stream(r, STREAM, ctx) == 10
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0

@@ -26,11 +26,14 @@ def test_an_evaluator_decides_and_a_notifier_delivers(kx: Klaxon) -> None:
     kx.ticks("64990", "65010")
     make_worker(kx.r, queues=[keys.EVALUATE_QUEUE]).work(burst=True)
     assert context.current().delivers is False
+    assert context.current().places is False
     assert kx.inbox.attempts == []  # decided and queued, not sent by the evaluator
     assert Queue(keys.NOTIFY_QUEUE, connection=kx.r).count == 1
     make_worker(kx.r, queues=[keys.NOTIFY_QUEUE]).work(burst=True)
     assert kx.messages() == ["BTC-USDT crossed above 65000 at 65010 (prev 64990)"]
     assert context.current().delivers is True
+    make_worker(kx.r, queues=[keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE])
+    assert context.current().places is True  # its evaluations yield to queued orders
 
 
 @pytest.mark.parametrize("queues", [[], ["klaxon-evaluate", "klaxon-trades"]])
