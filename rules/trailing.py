@@ -164,14 +164,13 @@ class TrailingMatcher(EmulatedMatcher):
             if mark < 0:
                 if rule.activation is None:
                     return _EMPTY  # activates on any price (not after _move: kept safe)
-                if sell:
-                    high = min(high, rule.activation)
-                else:
-                    low = max(low, rule.activation)
-            elif sell:
-                low, high = max(low, stop), min(high, mark)
+                floor, ceiling = (_LOWEST, rule.activation) if sell else (rule.activation, _HIGHEST)
             else:
-                low, high = max(low, mark), min(high, stop)
+                floor, ceiling = (stop, mark) if sell else (mark, stop)
+            if floor > low:
+                low = floor
+            if ceiling < high:
+                high = ceiling
         return low, high
 
     def _parse(self, rule: TrailingRule) -> tuple[Decimal, Decimal] | None:
