@@ -20,13 +20,15 @@ from rules.base import (
     text,
     utc_text,
 )
-from rules.codes import ONE_OF
+from rules.codes import BAD_SOURCE, ONE_OF
 from rules.reader import Reader
-from watcher.events import utc_from_ms
+from watcher.events import PRICE_SOURCES, PriceSource, utc_from_ms
+from watcher.venues import source_problem
 
 Op = Literal["above", "below", "crosses_up", "crosses_down"]
 OPS: tuple[Op, ...] = ("above", "below", "crosses_up", "crosses_down")
-SOURCES = ("last", "mark")
+# Each source is a series of its own: bid and ask are the best bid and ask as prices.
+SOURCES: tuple[PriceSource, ...] = PRICE_SOURCES
 # What {op} renders as, so a message reads "BTC-USDT crossed above 65000".
 OP_TEXT: dict[str, str] = {
     "above": "above",
@@ -48,7 +50,7 @@ class PriceRule(Rule):
 
     venue: str  # the loader fills in the configured venue when the file names none
     market: str
-    source: Literal["last", "mark"] = "last"
+    source: PriceSource = "last"
     op: Op
     level: Decimal
 
@@ -132,12 +134,22 @@ class PriceRule(Rule):
             )
         if "source" in entries:
             fields["source"] = reader.choice(entries["source"][1], "price.source", SOURCES)
+            read_source(reader, entries["source"][1], "price", fields)
         for op in ops:
             fields["op"] = op
             fields["level"] = reader.decimal(entries[op][1], f"price.{op}", positive=True)
         if len(reader.errors) > errors or len(ops) != 1 or "market" not in entries:
             return None
         return fields
+
+
+def read_source(reader: Reader, node: yaml.Node, kind: str, fields: dict[str, Any]) -> None:
+    """Record an error at `node` when the rule's venue streams no such source for its market."""
+    venue, market, source = fields.get("venue"), fields.get("market"), fields.get("source")
+    if venue and market and source:
+        problem = source_problem(venue, market, source)
+        if problem:
+            reader.error(node, f"{kind}.source: {problem}", BAD_SOURCE)
 
 
 def repeat_problem(op: str, repeat: Once | Every | Cooldown) -> str:

@@ -41,6 +41,7 @@ from rules.codes import (
     BAD_MARKET,
     BAD_NUMBER,
     BAD_REPEAT,
+    BAD_SOURCE,
     BAD_VALUE,
     CSV_SYNTAX,
     MORE_ERRORS,
@@ -62,7 +63,7 @@ from rules.reader import (  # shown: never a URL or token, shortened
     secretish,
     shown,
 )
-from watcher.venues import market_problem
+from watcher.venues import market_problem, source_problem
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
@@ -340,6 +341,10 @@ class _Checks:
             elif spelling:
                 self.add(line, "market", f"market: {spelling}", BAD_MARKET)
                 ok = False
+        problem = source_problem(venue, market, source) if ok else ""
+        if problem:
+            self.add(line, "source", f"source: {problem}", BAD_SOURCE)
+            ok = False
         if not ok:
             return -1
         found = self.series_ids[(venue, market, source)] = self.book.series_id(

@@ -32,13 +32,17 @@ class _Event(BaseModel):
     at: Instant
 
 
+PriceSource = Literal["last", "bid", "ask", "mark", "index"]
+PRICE_SOURCES: tuple[PriceSource, ...] = ("last", "bid", "ask", "mark", "index")
+
+
 class Ticker(_Event):
-    """A price observation for one market: the last trade, mark, index, best bid or ask price."""
+    """A price observation for one market and source: the last trade, the best bid or ask, the
+    mark or the index price; each source is a series of its own."""
 
     kind: Literal["ticker"] = "ticker"
     market: Market
-    # bid/ask: the rows of a best-quote push (Binance's bookTicker), as the venues publish them.
-    source: Literal["last", "mark", "index", "bid", "ask"] = "last"
+    source: PriceSource = "last"
     price: Positive
     bid: Positive | None = None
     ask: Positive | None = None

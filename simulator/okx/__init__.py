@@ -59,7 +59,8 @@ class Okx:
 
     def render(self, client: Client, event: Event) -> list[Frame]:
         """Returns the OKX pushes an event sends to one client."""
-        return push.render(client, event, self.config.uid)
+        markets = self.config.markets or self.default_markets
+        return push.render(client, event, self.config.uid, markets)
 
     def fault_body(self, status: int) -> Frame:
         """Returns OKX's body for a 5xx (its 503 body for a status it documents none for)."""

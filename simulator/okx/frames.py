@@ -64,6 +64,20 @@ def mark_price(t: Ticker) -> Frame:
     }
 
 
+def index_ticker(t: Ticker, index: str) -> Frame:
+    """Builds one `index-tickers` data item: the index follows its market's last price."""
+    return {
+        "instId": index,
+        "idxPx": fmt(t.last),
+        "high24h": fmt(t.high24h),
+        "low24h": fmt(t.low24h),
+        "open24h": fmt(t.open24h),
+        "sodUtc0": fmt(t.open24h),
+        "sodUtc8": fmt(t.open24h),
+        "ts": str(t.ts),
+    }
+
+
 def cancel_source(o: OrderView) -> str:
     """Returns OKX's cancelSource: 1 for a cancel the user asked for, else empty."""
     return "1" if o.cancel_reason == "user" else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from simulator.account import Balance, PositionView
@@ -12,7 +12,7 @@ from simulator.market import Ticker
 from simulator.okx import frames
 from simulator.okx.orders import inst_type, position_inst_type
 
-PUBLIC_CHANNELS = ("tickers", "mark-price")
+PUBLIC_CHANNELS = ("tickers", "mark-price", "index-tickers")
 # Channels whose pushes carry eventType/curPage/lastPage (snapshot pagination).
 PAGED_CHANNELS = frozenset({"positions", "account"})
 
@@ -37,16 +37,39 @@ def push_frame(arg: dict[str, str], uid: str, data: list[Any], event_type: str) 
     return frame
 
 
+def index_of(market: str) -> str:
+    """Returns the index a market is priced against, OKX's `uly`: BTC-USDT-SWAP -> BTC-USDT."""
+    return "-".join(market.split("-")[:2])
+
+
+def index_market(markets: Iterable[str], index: str) -> str | None:
+    """Returns the market whose price the simulator's index follows: the spot market of that
+    name, else the first market of the index (None: no market has this index)."""
+    found = sorted(m for m in markets if index_of(m) == index)
+    if index in found:
+        return index
+    return found[0] if found else None
+
+
 def ticker_item(channel: str, ticker: Ticker) -> frames.Frame:
     """Builds the data item of a public channel for a price."""
-    return frames.ticker(ticker) if channel == "tickers" else frames.mark_price(ticker)
+    if channel == "tickers":
+        return frames.ticker(ticker)
+    if channel == "index-tickers":
+        return frames.index_ticker(ticker, index_of(ticker.market))
+    return frames.mark_price(ticker)
 
 
-def _public(client: Client, ticker: Ticker) -> list[frames.Frame]:
+def _public(client: Client, ticker: Ticker, markets: Iterable[str]) -> list[frames.Frame]:
     pushed = []
+    index = index_of(ticker.market)
+    leads = index_market(markets, index) == ticker.market
     for channel in PUBLIC_CHANNELS:  # tickers before mark-price, as OKX's pushes arrive
+        wanted = index if channel == "index-tickers" else ticker.market
+        if channel == "index-tickers" and not leads:
+            continue
         for arg in client.subscriptions:
-            if arg.get("channel") == channel and arg.get("instId") == ticker.market:
+            if arg.get("channel") == channel and arg.get("instId") == wanted:
                 item = ticker_item(channel, ticker)
                 pushed.append(push_frame(arg, "", [item], "event_update"))
     return pushed
@@ -76,11 +99,14 @@ def private_item(event: Event) -> frames.Frame:
     return frames.order(event)
 
 
-def render(client: Client, event: Event, uid: str) -> list[frames.Frame]:
-    """Returns the pushes an event sends to one client: prices to public subscribers, the rest
-    to logged-in private subscribers of a covering channel."""
+def render(
+    client: Client, event: Event, uid: str, markets: Iterable[str] = ()
+) -> list[frames.Frame]:
+    """Returns the pushes an event sends to one client: prices to public subscribers (an index
+    follows one of `markets`, see index_market), the rest to logged-in private subscribers of
+    a covering channel."""
     if isinstance(event, Ticker):
-        return _public(client, event) if client.feed == "public" else []
+        return _public(client, event, markets) if client.feed == "public" else []
     if client.feed != "private" or not client.logged_in:
         return []
     covering = [arg for arg in client.subscriptions if _covers(arg, event)]

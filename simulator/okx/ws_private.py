@@ -1,4 +1,5 @@
-"""The private feed /ws/v5/private: login, then orders, positions and account."""
+"""The private feed /ws/v5/private: login, then orders, positions, account and
+liquidation-warning (accepted; its warnings come only by /sim/inject)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _acceptable(arg: dict[str, str]) -> bool | None:
     channel, kind = arg["channel"], arg.get("instType")
     if channel == "orders":
         return kind in ORDER_INST_TYPES or None
-    if channel == "positions":
+    if channel in ("positions", "liquidation-warning"):
         return kind in POSITION_INST_TYPES or None
     return channel == "account"
 

@@ -66,10 +66,31 @@ def test_mark_price_push_has_the_fixture_shape(sim: Simulator) -> None:
     assert (push["data"][0]["instType"], push["data"][0]["markPx"]) == ("SWAP", "60010.5")
 
 
+def test_index_tickers_follow_the_spot_market_of_the_index(sim: Simulator) -> None:
+    ws = _connect(sim.ws_public_url)
+    _subscribe(ws, {"channel": "index-tickers", "instId": "BTC-USDT"})
+    assert _recv(ws)["event"] == "subscribe"
+    first = _recv(ws)
+    documented = _fixture("okx_ws_index_tickers_push.json")
+    assert first["arg"] == documented["arg"]
+    assert first["data"][0].keys() == documented["data"][0].keys()
+    assert first["data"][0]["idxPx"] == "60000"
+    _control(sim, "price", {"instId": "BTC-USDT-SWAP", "price": "61000"})  # not the index's
+    _control(sim, "price", {"instId": "BTC-USDT", "price": "60123.4"})
+    moved = _recv(ws)["data"][0]
+    ws.close()
+    assert (moved["instId"], moved["idxPx"]) == ("BTC-USDT", "60123.4")
+
+
 @pytest.mark.parametrize(
     ("raw", "code", "msg"),
     [
         ("{not json", "60012", "Invalid request: {not json"),
+        (
+            '{"op":"subscribe","args":[{"channel":"index-tickers","instId":"NOPE-USDT"}]}',
+            "60018",
+            "Wrong URL or channel:index-tickers,instId:NOPE-USDT doesn't exist.",
+        ),
         (
             '{"op":"subscribe","argss":[]}',
             "60012",

@@ -75,7 +75,10 @@ TICK_CASES: list[tuple[str, str, list[TickRow]]] = [
     (
         "btcusdt@markPrice@1s",
         "binance_futures_ws_markPriceUpdate_push.json",
-        [("BTCUSDT", "mark", "11794.15000000", "", "", 1562305380000)],
+        [
+            ("BTCUSDT", "mark", "11794.15000000", "", "", 1562305380000),
+            ("BTCUSDT", "index", "11784.62659091", "", "", 1562305380000),
+        ],
     ),
 ]
 

@@ -117,6 +117,7 @@ def test_option_connections_hold_2000_args_at_most() -> None:
         ([("linear:", "last")], "<category>:<symbol>"),
         ([("spot:BTCUSDT", "mark")], "spot tickers carry no mark"),
         ([("spot:BTCUSDT", "index")], "spot tickers carry no index"),
+        ([("spot:BTCUSDT", "bid")], "spot tickers carry no bid"),
         ([("linear:BTCUSDT", "funding")], "unknown price source 'funding'"),
     ],
 )

@@ -146,6 +146,23 @@ def test_only_the_sources_asked_for_are_emitted() -> None:
     assert other.parse(snapshot(NOW)).ticks == []
 
 
+def test_bid_and_ask_rows_come_for_the_symbols_watching_them_when_that_side_moved() -> None:
+    book = TickerBook("linear", "public-linear", {"BTCUSDT": ["bid", "ask"]})
+    assert book.parse(snapshot(NOW)).ticks == [
+        (M, "bid", "66666.60", "66666.60", "66666.70", TS_NOW),
+        (M, "ask", "66666.70", "66666.60", "66666.70", TS_NOW),
+    ]
+    assert book.parse(delta(THEN, "bid1Price")).ticks == [
+        (M, "bid", "17215.50", "17215.50", "66666.70", TS_THEN)
+    ]
+    assert book.parse(delta(THEN, "lastPrice")).ticks == []
+    assert TickerBook("linear", "public-linear").parse(snapshot(NOW)).ticks == [
+        LAST_NOW,
+        MARK_NOW,
+        INDEX_NOW,
+    ]
+
+
 def test_a_bad_frame_merges_nothing() -> None:
     book = TickerBook("linear", "public-linear")
     book.parse(snapshot(NOW))

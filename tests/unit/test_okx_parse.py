@@ -23,7 +23,7 @@ from watcher.events import (
     ticker_from_row,
 )
 from watcher.venues.okx import Okx, OkxCredentials
-from watcher.venues.okx.wire import OkxMarkPrice, OkxTicker
+from watcher.venues.okx.wire import OkxIndexTicker, OkxMarkPrice, OkxTicker
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "okx"
 ACCOUNT = "main"
@@ -71,6 +71,7 @@ TICK_CASES: list[tuple[str, list[TickRow]]] = [
         [("BTC-USDT", "last", "9999.99", "8888.88", "9999.99", 1597026383085)],
     ),
     ("okx_ws_mark_price_push.json", [("LTC-USD-190628", "mark", "0.1", "", "", 1597026383085)]),
+    ("okx_ws_index_tickers_push.json", [("BTC-USDT", "index", "0.1", "", "", 1597026383085)]),
 ]
 
 EVENT_CASES: list[tuple[str, list[Event]]] = [
@@ -258,6 +259,8 @@ SILENT_CASES = [
 NOT_RECEIVED = [
     "okx_ws_login_request.json",
     "okx_ws_subscribe_request_tickers.json",
+    "okx_ws_subscribe_request_index_tickers.json",
+    "okx_ws_subscribe_request_liquidation_warning.json",
     "okx_ws_place_order_request.json",
     "okx_ws_place_order_success.json",
     "okx_ws_place_order_failure.json",
@@ -399,14 +402,20 @@ def test_empty_bid_and_ask_are_absent(okx: Okx) -> None:
     assert OkxTicker.model_validate(item).bidPx is None
 
 
+WIRE: dict[str, tuple[type[OkxTicker | OkxMarkPrice | OkxIndexTicker], str]] = {
+    "tickers": (OkxTicker, "last"),
+    "mark-price": (OkxMarkPrice, "markPx"),
+    "index-tickers": (OkxIndexTicker, "idxPx"),
+}
+
+
 @pytest.mark.parametrize("name", [name for name, _ in TICK_CASES])
 def test_lean_path_agrees_with_the_wire_model(okx: Okx, name: str) -> None:
     decoded = doc(name)
-    model = OkxTicker if decoded["arg"]["channel"] == "tickers" else OkxMarkPrice
+    model, price_field = WIRE[decoded["arg"]["channel"]]
     expected = [model.model_validate(item).to_event("okx") for item in decoded["data"]]
     rows = okx.parse(frame(name)).ticks
     assert [ticker_from_row("okx", row) for row in rows] == expected
-    price_field = "last" if model is OkxTicker else "markPx"
     assert [row[2] for row in rows] == [item[price_field] for item in decoded["data"]]
 
 

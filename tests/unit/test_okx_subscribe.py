@@ -38,8 +38,8 @@ def test_sources_map_to_channels_once_each() -> None:
 
 
 def test_unknown_source_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="index"):
-        Okx().public_subscriptions([("BTC-USDT", "index")])
+    with pytest.raises(ConfigError, match="'vwap' for BTC-USDT"):
+        Okx().public_subscriptions([("BTC-USDT", "vwap")])
 
 
 def test_many_series_are_split_well_under_64_kb() -> None:
@@ -64,6 +64,7 @@ def test_private_subscriptions() -> None:
             {"channel": "orders", "instType": "ANY"},
             {"channel": "positions", "instType": "ANY"},
             {"channel": "account"},
+            {"channel": "liquidation-warning", "instType": "ANY"},
         ],
     }
 

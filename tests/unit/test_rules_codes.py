@@ -28,6 +28,7 @@ PINNED = {
     "KX206": "bad-market",
     "KX207": "no-venue",
     "KX208": "bad-rate",
+    "KX209": "bad-source",
     "KX301": "unknown-channel",
     "KX302": "duplicate-name",
     "KX303": "self-reference",

@@ -173,8 +173,11 @@ def test_channels_of_one_file_serve_rules_of_another(tmp_path: Path) -> None:
          "'010' has a leading zero"),
         ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: [1]}}\n", 2,
          "expected a decimal number, got a list"),
-        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1, source: bid}}\n", 2,
-         "price.source: 'bid' is not one of: last, mark"),
+        ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1, source: vwap}}\n", 2,
+         "price.source: 'vwap' is not one of: last, bid, ask, mark, index"),
+        ("rules:\n  - {name: a, notify: desk, price: {venue: binance, market: BTCUSDT, above: 1,\n"
+         "      source: mark}}\n", 3,
+         "price.source: binance streams no 'mark' price (it has last, bid, ask)"),
         ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1, venue: OKX}}\n", 2,
          "price.venue: 'OKX' is not valid"),
         ("rules:\n  - {name: a, notify: desk, price: {market: X-Y, above: 1},\n"

@@ -172,12 +172,15 @@ def test_a_bad_header_is_one_error(tmp_path: Path, header: str, message: str) ->
 def test_venue_and_source_cells_are_checked(tmp_path: Path) -> None:
     path = table(
         tmp_path,
-        "a,BTC-USDT,above,1,OKX,last\nb,BTC-USDT,above,1,okx,bid\n",
+        "a,BTC-USDT,above,1,OKX,last\nb,BTC-USDT,above,1,okx,vwap\n"
+        "c,BTCUSDT,above,1,binance,index\nd,BTCUSDT,above,1,binance,bid\n",
         header="name,market,op,level,venue,source\n",
     )
     assert errors_of([path]) == [
         f"{tmp_path}/levels.csv:2: venue: 'OKX' is not valid: a lower-case venue name such as okx",
-        f"{tmp_path}/levels.csv:3: source: 'bid' is not one of: last, mark",
+        f"{tmp_path}/levels.csv:3: source: 'vwap' is not one of: last, bid, ask, mark, index",
+        f"{tmp_path}/levels.csv:4: source: binance streams no 'index' price"
+        " (it has last, bid, ask)",
     ]
 
 

@@ -182,6 +182,10 @@ class Venue(Protocol):
     def from_settings(cls, account: str, settings: VenueSettings) -> Self:
         """Build `account` on this venue from its settings (a `settings_model` instance)."""
 
+    @classmethod
+    def source_problem(cls, market: str, source: str) -> str:
+        """Say why this venue streams no `source` price for `market` ("" when it does)."""
+
     @property
     def has_credentials(self) -> bool:
         """Whether an API key is set (the private feed and trading need one)."""
@@ -208,6 +212,13 @@ def venue_class(name: str) -> type[Venue]:
     if cls is None:
         raise ConfigError(f"unknown venue {name!r}; known: {', '.join(sorted(VENUES))}")
     return cls
+
+
+def source_problem(venue: str, market: str, source: str) -> str:
+    """Say why `venue` streams no `source` price for `market` ("" when it does, or when the
+    venue is unknown: that is another error)."""
+    cls = VENUES.get(venue)
+    return "" if cls is None else cls.source_problem(market, source)
 
 
 # The registry: name -> class. Below the contract, which the venue packages import.
@@ -248,5 +259,6 @@ __all__ = [
     "Venue",
     "VenueSettings",
     "market_problem",
+    "source_problem",
     "venue_class",
 ]

@@ -6,7 +6,8 @@ object, checks them, and returns rows that keep Binance's exact price strings.
   and ask `a`, carried in the row ("" when absent, or "0": an empty side of the book).
 - `<symbol>@bookTicker`: sources "bid" (`b`) and "ask" (`a`), a row each; spot's carries no
   time at all, so the time of receipt stands in for it.
-- `<symbol>@markPrice` (markPriceUpdate, USD-M): source "mark" from `p`.
+- `<symbol>@markPrice` (markPriceUpdate, USD-M): source "mark" from `p`, and "index" from `i`
+  (the one stream carries both; a few rows a second per market, so both are always made).
 Prices and times are checked by watcher.sanity, as every venue's are: a price is a finite
 positive ASCII number (price(); a best bid or ask of zero is an empty side, quote()), a time an
 int of epoch ms within the window (exchange_ms()); a symbol is ASCII letters and digits. Anything
@@ -66,10 +67,15 @@ def book_rows(data: dict[str, Any]) -> list[TickRow]:
 
 
 def mark_price_rows(data: dict[str, Any]) -> list[TickRow]:
-    """Return the "mark" row of a markPriceUpdate push."""
+    """Return the "mark" and "index" rows of a markPriceUpdate push (no index row when `i`
+    is absent or "0")."""
     market, mark, ms = data["s"], data["p"], data["E"]
     _check(market, ms)
-    return [(market, "mark", price(mark), "", "", ms)]
+    rows: list[TickRow] = [(market, "mark", price(mark), "", "", ms)]
+    index = quote(data.get("i", ""))  # absent, or "0": no index row
+    if index:
+        rows.append((market, "index", index, "", "", ms))
+    return rows
 
 
 # The data object's event type -> its rows; spot's bookTicker is the one push without "e".

@@ -135,6 +135,13 @@ class Binance:
             recv_window=settings.recv_window,
         )
 
+    @classmethod
+    def source_problem(cls, market: str, source: str) -> str:
+        """Say why this venue streams no `source` price ("" when one of its streams does)."""
+        if source in cls.channels:
+            return ""
+        return f"{cls.name} streams no {source!r} price (it has {', '.join(cls.channels)})"
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, stream_url={self.stream_url!r})"
 

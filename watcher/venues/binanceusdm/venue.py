@@ -37,5 +37,9 @@ class BinanceUsdm(Binance):
     live_rest_url: ClassVar[str] = USDM_REST_URL
     endpoints: ClassVar[Endpoints] = USDM
     heartbeat: ClassVar[Heartbeat] = USDM_HEARTBEAT
-    channels: ClassVar[dict[str, str]] = {**Binance.channels, "mark": "markPrice@1s"}
+    channels: ClassVar[dict[str, str]] = {
+        **Binance.channels,
+        "mark": "markPrice@1s",
+        "index": "markPrice@1s",  # markPriceUpdate carries the index price too (`i`)
+    }
     symbol_format: ClassVar[re.Pattern[str]] = USDM_SYMBOL  # and quarterlies: BTCUSDT_250328

@@ -5,10 +5,11 @@ inverse tickers come as a snapshot, then deltas carrying only the fields that ch
 (https://bybit-exchange.github.io/docs/v5/websocket/public/ticker); spot and option send
 snapshots only. The book keeps each symbol's last, bid, ask, mark and index price strings and
 merges every frame onto them; a frame yields a row per price source it touched: "last" (with
-bid and ask) when any of the three came, "mark", "index". Prices keep Bybit's exact strings;
-"" or a zero is "no price" (an option nobody bid on); anything else must be a plain positive
-ASCII decimal (watcher.sanity's rule for every venue), or the frame is malformed. A delta before
-any snapshot starts from nothing.
+bid and ask) when any of the three came, "bid" and "ask" (for the symbols whose rules watch
+them) when that side came, "mark", "index". Prices keep Bybit's exact strings; "" or a zero is
+"no price" (an option nobody bid on); anything else must be a plain positive ASCII decimal
+(watcher.sanity's rule for every venue), or the frame is malformed. A delta before any snapshot
+starts from nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from watcher.venues import Parsed
 from watcher.venues.bybit.replies import answer, decode, unknown
 from watcher.venues.bybit.wire import market_name
 
-SOURCES = ("last", "mark", "index")
+SOURCES = ("last", "bid", "ask", "mark", "index")  # in FIELDS' order
+DEFAULT_SOURCES = ("last", "mark", "index")  # what a book made without a plan emits
 # The price fields of each category's ticker: last, bid, ask, mark, index ("": none sent).
 FIELDS: dict[str, tuple[str, str, str, str, str]] = {
     "linear": ("lastPrice", "bid1Price", "ask1Price", "markPrice", "indexPrice"),
@@ -33,8 +35,9 @@ FIELDS: dict[str, tuple[str, str, str, str, str]] = {
 }
 _TOPIC = "tickers."
 _ABSENT: Any = object()  # a field the push leaves out: unchanged (null is malformed)
-# A symbol's state: [market, last, bid, ask, mark, index, want last, want mark, want index].
-_MARKET, _LAST, _BID, _ASK, _MARK, _INDEX, _WANT_LAST, _WANT_MARK, _WANT_INDEX = range(9)
+# A symbol's state: [market, last, bid, ask, mark, index, then whether each of SOURCES is wanted].
+_MARKET, _LAST, _BID, _ASK, _MARK, _INDEX = range(6)
+_WANT_LAST, _WANT_BID, _WANT_ASK, _WANT_MARK, _WANT_INDEX = range(6, 11)
 
 
 def price(text: str) -> str:
@@ -161,6 +164,10 @@ class TickerBook:
                 state[_ASK] = ask
             if state[_WANT_LAST] and state[_LAST]:
                 rows.append((state[_MARKET], "last", state[_LAST], state[_BID], state[_ASK], ts))
+            if state[_WANT_BID] and bid is not _ABSENT and state[_BID]:
+                rows.append((state[_MARKET], "bid", state[_BID], state[_BID], state[_ASK], ts))
+            if state[_WANT_ASK] and ask is not _ABSENT and state[_ASK]:
+                rows.append((state[_MARKET], "ask", state[_ASK], state[_BID], state[_ASK], ts))
         if mark is not _ABSENT:
             state[_MARK] = mark
             if mark and state[_WANT_MARK]:
@@ -178,7 +185,7 @@ class TickerBook:
 
     def _start(self, symbol: str) -> list[Any]:
         """Return a symbol's empty state (every price unknown), noting which sources to emit."""
-        wanted = SOURCES if self._wanted is None else self._wanted.get(symbol, ())
+        wanted = DEFAULT_SOURCES if self._wanted is None else self._wanted.get(symbol, ())
         state: list[Any] = [market_name(self.category, symbol), "", "", "", "", ""]
         state += [source in wanted for source in SOURCES]
         self._state[symbol] = state

@@ -23,7 +23,7 @@ from watcher.venues.bybit.replies import VENUE, answer, decode, unknown
 from watcher.venues.bybit.rest import BybitRest
 from watcher.venues.bybit.rest_http import default_rest_url
 from watcher.venues.bybit.settings import BybitSettings
-from watcher.venues.bybit.tickers import FIELDS, TickerBook
+from watcher.venues.bybit.tickers import FIELDS, SOURCES, TickerBook
 from watcher.venues.bybit.wire import (
     CATEGORIES,
     BybitExecution,
@@ -134,6 +134,20 @@ class Bybit:
             rest_url=settings.rest_url,
         )
 
+    @classmethod
+    def source_problem(cls, market: str, source: str) -> str:
+        """Say why Bybit streams no `source` price for `market` ("" when its category's tickers
+        carry it, or when the market is misspelt: that is another error)."""
+        if source not in SOURCES:
+            return f"bybit streams no {source!r} price (it has {', '.join(SOURCES)})"
+        try:
+            category, _ = split_market(market)
+        except ConfigError:
+            return ""
+        if source != "last" and not FIELDS[category][SOURCES.index(source)]:
+            return f"bybit {category} tickers carry no {source} price"
+        return ""
+
     def __repr__(self) -> str:
         return (
             f"Bybit(account={self.account!r}, testnet={self.testnet}, demo={self.demo}, "
@@ -152,9 +166,9 @@ class Bybit:
         wanted: dict[str, dict[str, set[str]]] = {}
         for market, source in sorted(set(series)):
             category, symbol = split_market(market)
-            if source not in ("last", "mark", "index"):
+            if source not in SOURCES:
                 raise ConfigError(f"bybit: unknown price source {source!r} for {market}")
-            if source != "last" and not FIELDS[category][3]:
+            if source != "last" and not FIELDS[category][SOURCES.index(source)]:
                 raise ConfigError(f"bybit: {category} tickers carry no {source} price ({market})")
             wanted.setdefault(category, {}).setdefault(symbol, set()).add(source)
         plan = []

@@ -179,6 +179,11 @@ class Ftx:
         return Parsed([], events)
 
     @classmethod
+    def source_problem(cls, market: str, source: str) -> str:
+        """Say why FTX streams no `source` price ("": its ticker channel carries the last)."""
+        return "" if source == "last" else f"ftx streams no {source!r} price (it has last)"
+
+    @classmethod
     def market_problem(cls, market: str) -> str:
         """Say why `market` is not an FTX market name, with the likely one ("" if it is)."""
         if _MARKET.fullmatch(market):

@@ -15,13 +15,14 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from watcher.errors import ConfigError, UnknownMessage, sample
-from watcher.events import Event, FeedState, FeedStatus, TickRow
-from watcher.sanity import scalar, tick
+from watcher.events import Event, FeedState, FeedStatus
+from watcher.sanity import scalar
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.okx.auth import OkxCredentials, login_frame
 from watcher.venues.okx.markets import market_problem
 from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest
 from watcher.venues.okx.settings import OkxSettings
+from watcher.venues.okx.ticks import CHANNEL_OF_SOURCE, LEAN, SOURCES, Lean, TickPlan
 from watcher.venues.okx.wire import (
     OkxAccount,
     OkxAlgoOrder,
@@ -41,7 +42,6 @@ HEARTBEAT = Heartbeat(interval=20.0, timeout=10.0, frame="ping")
 # OKX caps one subscribe request at 64 KB of channel args; stay at half of it.
 MAX_SUBSCRIBE_BYTES = 32_768
 
-_CHANNEL_OF_SOURCE = {"last": "tickers", "mark": "mark-price"}
 _ACKS = frozenset({"subscribe", "unsubscribe", "channel-conn-count"})
 # WebSocket error codes that mean the login did not (or no longer) hold: reconnect and log in.
 # https://www.okx.com/docs-v5/en/#error-code-websocket
@@ -56,37 +56,6 @@ _POSITIONS = TypeAdapter(list[OkxPosition])
 _ACCOUNTS = TypeAdapter(list[OkxAccount])
 _BALANCE_AND_POSITION = TypeAdapter(list[OkxBalanceAndPosition])
 _ALGO_ORDERS = TypeAdapter(list[OkxAlgoOrder])
-
-
-# The lean path keeps the exchange's exact price strings, checked by watcher.sanity.tick without
-# a Decimal in the common case: a finite positive price, epoch ms within the window, a short
-# market name. Anything else raises ValueError (KeyError for a missing field, TypeError or
-# AttributeError for an item that is not an object) and the frame is malformed.
-
-
-def ticker_rows(data: list[Any]) -> list[TickRow]:
-    """Return the tick rows of a `tickers` push's data, straight from the decoded JSON."""
-    rows: list[TickRow] = []
-    for item in data:
-        rows.append(
-            tick(item["instId"], "last", item["last"], item.get("bidPx", ""),
-                 item.get("askPx", ""), item["ts"])
-        )  # fmt: skip
-    return rows
-
-
-def mark_price_rows(data: list[Any]) -> list[TickRow]:
-    """Return the tick rows of a `mark-price` push's data, straight from the decoded JSON."""
-    rows: list[TickRow] = []
-    for item in data:
-        rows.append(tick(item["instId"], "mark", item["markPx"], "", "", item["ts"]))
-    return rows
-
-
-_LEAN: dict[str, Callable[[list[Any]], list[TickRow]]] = {
-    "tickers": ticker_rows,
-    "mark-price": mark_price_rows,
-}
 
 
 def _subscribe_frames(args: list[dict[str, str]]) -> list[str]:
@@ -127,6 +96,8 @@ class Okx:
         self.public_url = public_url or (DEMO_PUBLIC_URL if demo else LIVE_PUBLIC_URL)
         self.private_url = private_url or (DEMO_PRIVATE_URL if demo else LIVE_PRIVATE_URL)
         self.rest_url = rest_url or LIVE_REST_URL
+        # The market-data parsers: the plain ones until feeds() plans what the rules watch.
+        self._lean: dict[str, Lean] = dict(LEAN)
         self._private: dict[str, Callable[[list[Any]], list[Event]]] = {
             "orders": self._orders,
             "fills": self._fills,
@@ -151,6 +122,13 @@ class Okx:
             private_url=settings.ws_private_url,
             rest_url=settings.rest_url,
         )
+
+    @classmethod
+    def source_problem(cls, market: str, source: str) -> str:
+        """Say why OKX streams no `source` price for `market` ("": it streams all five)."""
+        if source in CHANNEL_OF_SOURCE:
+            return ""
+        return f"okx streams no {source!r} price (it has {', '.join(SOURCES)})"
 
     def __repr__(self) -> str:
         return f"Okx(account={self.account!r}, demo={self.demo}, public_url={self.public_url!r})"
@@ -189,7 +167,7 @@ class Okx:
         channel = arg.get("channel")
         if type(channel) is not str:
             raise self._unknown("push without a channel", raw)
-        lean = _LEAN.get(channel)
+        lean = self._lean.get(channel)
         if lean is not None:
             try:
                 return Parsed(lean(data), [])
@@ -285,14 +263,9 @@ class Okx:
         return [a.to_event(self.name, self.account) for a in _ALGO_ORDERS.validate_python(data)]
 
     def public_subscriptions(self, series: Iterable[tuple[str, str]]) -> list[str]:
-        """Return subscribe frames for (market, source) pairs: last=tickers, mark=mark-price."""
-        args: list[dict[str, str]] = []
-        for market, source in sorted(set(series)):
-            channel = _CHANNEL_OF_SOURCE.get(source)
-            if channel is None:
-                raise ConfigError(f"okx: unknown price source {source!r} for {market}")
-            args.append({"channel": channel, "instId": market})
-        return _subscribe_frames(args)
+        """Return subscribe frames for (market, source) pairs: last, bid and ask = tickers,
+        mark = mark-price, index = index-tickers of the market's index (ticks.TickPlan)."""
+        return _subscribe_frames(TickPlan(series).args())
 
     def private_subscriptions(self) -> list[str]:
         """Return the subscribe frame for the account's orders, positions and balances."""
@@ -301,6 +274,7 @@ class Okx:
                 {"channel": "orders", "instType": "ANY"},
                 {"channel": "positions", "instType": "ANY"},
                 {"channel": "account"},
+                {"channel": "liquidation-warning", "instType": "ANY"},
             ]
         )
 
@@ -313,7 +287,9 @@ class Okx:
     def feeds(self, series: Iterable[tuple[str, str]], private: bool) -> list[Feed]:
         """Describe the connections to hold: public tickers when any, and the private feed."""
         feeds: list[Feed] = []
-        subscriptions = self.public_subscriptions(series)
+        plan = TickPlan(series)
+        self._lean = plan.lean()  # rows for exactly the sources the rules watch
+        subscriptions = _subscribe_frames(plan.args())
         if subscriptions:
             feeds.append(
                 Feed(

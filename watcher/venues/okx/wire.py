@@ -93,6 +93,19 @@ class OkxMarkPrice(WireModel):
         return Ticker(venue=venue, market=self.instId, source="mark", price=self.markPx, at=at)
 
 
+class OkxIndexTicker(WireModel):
+    """One item of an `index-tickers` push: the index (BTC-USDT) and its price."""
+
+    instId: str
+    idxPx: Decimal
+    ts: int
+
+    def to_event(self, venue: str) -> Ticker:
+        """Return the index-price Ticker, named by the index."""
+        at = utc_from_ms(self.ts)
+        return Ticker(venue=venue, market=self.instId, source="index", price=self.idxPx, at=at)
+
+
 class OkxOrder(WireModel):
     """One item of an `orders` push; a non-empty tradeId with fillSz > 0 also carries a fill."""
 
