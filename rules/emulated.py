@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
@@ -36,12 +36,12 @@ from rules.base import (
     utc_text,
 )
 from rules.codes import BAD_NUMBER, OUT_OF_RANGE
-from rules.price import SOURCES
+from rules.price import SOURCES, read_source
 from rules.reader import BOOL, Entry, Reader, decimal_problem
 from rules.scan import ScanBook
 from rules.state import KindState
 from watcher import keys
-from watcher.events import EmulatedOrder, Event, OrderUpdate, Side
+from watcher.events import EmulatedOrder, Event, OrderUpdate, PriceSource, Side
 
 SIDES = ("buy", "sell")
 ORDER_KEYS = ("venue", "account", "market", "side", "size", "reduce_only", "source", "limits")
@@ -81,7 +81,7 @@ class EmulatedRule(Rule):
     side: Side
     size: Decimal | None = None  # None: sized when armed (a bracket's exits)
     reduce_only: bool = False
-    source: Literal["last", "mark"] = "last"
+    source: PriceSource = "last"
     limits: Limits = Limits()
 
     def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
@@ -316,6 +316,7 @@ def read_order(
         fields["reduce_only"] = reader.boolean(node, f"{kind}.reduce_only")
     if "source" in entries:
         fields["source"] = reader.choice(entries["source"][1], f"{kind}.source", SOURCES)
+        read_source(reader, entries["source"][1], kind, fields)
     if "limits" in entries:
         fields["limits"] = read_limits(reader, entries["limits"][1], f"{kind}.limits")
     return entries, fields

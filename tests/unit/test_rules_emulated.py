@@ -40,6 +40,9 @@ def _load(tmp_path: Path, kind: str, spec: str) -> EmulatedRule:
             {"price": Decimal("59700.5"), "reduce_only": True, "source": "mark"},
         ),
         ("take_profit", f"{COMMON}, trigger: 65000", {"trigger": Decimal(65000)}),
+        ("stop", f"{COMMON}, trigger: 5, source: index", {"source": "index"}),
+        ("take_profit", f"{COMMON}, trigger: 65000, source: bid", {"source": "bid"}),
+        ("trailing", f"{COMMON}, callback: 250, source: ask", {"source": "ask"}),
         (
             "trailing",
             f"{COMMON}, callback: '1.5%', activation: 61000",
@@ -79,7 +82,13 @@ BAD = [
     ("stop", f"{COMMON}, trigger: 0", "stop.trigger: '0' must be greater than zero"),
     ("stop", f"{COMMON}, trigger: 5, price: -1", "stop.price: '-1' must be greater than zero"),
     ("stop", f"{COMMON}, trigger: 5, reduce_only: 'yes'", "stop.reduce_only: expected true"),
-    ("stop", f"{COMMON}, trigger: 5, source: index", "stop.source: 'index' is not one of"),
+    ("stop", f"{COMMON}, trigger: 5, source: close", "stop.source: 'close' is not one of"),
+    (
+        "stop",
+        "venue: ftx, market: BTC-PERP, account: main, side: sell, size: 1, trigger: 5,"
+        " source: index",
+        "stop.source: ftx streams no 'index' price (it has last)",
+    ),
     ("stop", f"{COMMON}, trigger: 5, when: now", "stop: unknown key 'when'"),
     (
         "take_profit",
