@@ -30,7 +30,7 @@ def evaluate_tick(venue: str, row: TickRow) -> int:
     job = get_current_job()
     assert job is not None
     r: redis.Redis = job.connection
-    market, source, price, _, _, _ = row
+    market, source, price, _, _, ms = row
     prev_text = r.getset(f"bench:baseline:last:{venue}:{market}:{source}", price)
     prev = Decimal(prev_text.decode()) if isinstance(prev_text, bytes) else None
     ctx = context.current()
@@ -38,7 +38,7 @@ def evaluate_tick(venue: str, row: TickRow) -> int:
     ticks = ctx.dispatch.ticks
     fired = [
         book[position].id
-        for joint in ticks.candidates(venue, market, source, prev, now)
+        for joint in ticks.candidates(venue, market, source, prev, now, int(ms))
         for _, book, position in (ticks.resolve(joint),)
     ]
     if fired:

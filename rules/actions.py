@@ -12,14 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from rules.timing import Quiet
 from watcher.events import Fill, OrderUpdate, Side
 
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    """Send the firing's message to one channel (by name) of the rule files."""
+    """Send the firing's message to one channel (by name) of the rule files; in the rule's
+    `quiet` hours, when they end."""
 
     channel: str
+    quiet: Quiet | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from rules.reader import MARKET as MARKET
 from rules.reader import MARKET_RULE as MARKET_RULE
 from rules.reader import Reader
 from rules.template import Template
+from rules.timing import NO_OPTIONS, Options
 from watcher.events import Event
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -90,6 +91,7 @@ class Rule(_Frozen):
     message: Template
     repeat: Repeat
     where: str
+    options: Options = NO_OPTIONS
 
     @classmethod
     def create(
@@ -102,7 +104,9 @@ class Rule(_Frozen):
         where: str,
         **fields: Any,
     ) -> Self:
-        """Build the rule with its id derived from its canonical definition."""
+        """Build the rule with its id derived from its canonical definition (`options`, if
+        given among the fields, are the rule's Options)."""
+        options: Options = fields.pop("options", NO_OPTIONS)
         # Canonical with defaults filled in, so spelling out a default or respelling a number
         # (65000 vs "65000.0") keeps the id, while any change of meaning gives a new one.
         own = {key: _canonical(fields.get(key, default)) for key, default in _own(cls).items()}
@@ -114,6 +118,8 @@ class Rule(_Frozen):
             "repeat": repeat.model_dump(),
             "fields": own,
         }
+        if not options.is_default():  # so a rule without options keeps the id it always had
+            definition["options"] = options.model_dump(mode="json", exclude_defaults=True)
         blob = json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()
         return cls(
             id=f"{name}-{hashlib.sha256(blob).hexdigest()[:12]}",
@@ -122,8 +128,14 @@ class Rule(_Frozen):
             message=message,
             repeat=repeat,
             where=where,
+            options=options,
             **fields,
         )
+
+    @classmethod
+    def default_repeat(cls, fields: Mapping[str, Any]) -> Once | Every | Cooldown:
+        """Return the repeat policy of a rule that gives none (its kind's, or by its fields)."""
+        return cls.DEFAULT_REPEAT
 
     @classmethod
     def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
@@ -132,6 +144,13 @@ class Rule(_Frozen):
 
     def repeat_problem(self, repeat: Once | Every | Cooldown) -> str:
         """Say why `repeat` makes no sense for this rule ("" when it does)."""
+        return ""
+
+    def option_problem(self, option: str) -> str:
+        """Say why an option (hold, rearm) makes no sense for this rule ("" when it does);
+        expires, for and quiet apply to every rule. Kinds with a lasting condition override."""
+        if option in ("hold", "rearm"):
+            return f"{self.KIND} rules fire on single events: there is no level to {option}"
         return ""
 
     def render(self, values: Mapping[str, str]) -> str:
@@ -144,7 +163,8 @@ class Rule(_Frozen):
 
     def actions(self) -> tuple[Action, ...]:
         """Return what a firing of this rule does once its claim is won: notify each channel."""
-        return tuple(Notify(channel) for channel in self.channels)
+        quiet = self.options.quiet
+        return tuple(Notify(channel, quiet) for channel in self.channels)
 
     def tick_actions(
         self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
@@ -164,6 +184,16 @@ class Rule(_Frozen):
     def matches(self, event: Event) -> bool:
         """Return whether `event` fires this rule (kinds of model events override it)."""
         raise NotImplementedError(f"{self.KIND} rules are not matched against model events")
+
+    def concerns(self, event: Event) -> bool:
+        """Return whether `event` is about what this rule watches (its hold or rearm is decided
+        on such events only); kinds with a lasting condition override it."""
+        return self.matches(event)
+
+    def rearmed_by(self, event: Event) -> bool:
+        """Return whether `event` re-arms this rule (its value back beyond the level by the
+        rule's `rearm` distance); kinds that can re-arm override it."""
+        return False
 
     def subject(self, event: Event) -> str | None:
         """Return what an every-rule's claim on `event` is about (None: the stream entry)."""

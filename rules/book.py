@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, overload
 from rules.base import Cooldown, Every, Once, Series
 from rules.price import OPS, PriceRule
 from rules.template import Template
+from rules.timing import NO_OPTIONS, Options
 
 if TYPE_CHECKING:
     from rules.index import PriceIndex
@@ -32,12 +33,14 @@ CACHED_RULES = 4096
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """What a set of rules shares: channels, message, repeat policy and the file of their lines."""
+    """What a set of rules shares: channels, message, repeat policy, the file of their lines
+    and their options (rules/timing.py: a YAML rule with options has a group of its own)."""
 
     channels: tuple[str, ...]
     message: Template
     repeat: Once | Every | Cooldown
     path: str
+    options: Options = NO_OPTIONS
 
 
 class _Texts:
@@ -118,9 +121,10 @@ class PriceBook(Sequence[PriceRule]):
         message: Template,
         repeat: Once | Every | Cooldown,
         path: str,
+        options: Options = NO_OPTIONS,
     ) -> int:
         """Return the id of the group with these shared settings, adding it if new."""
-        group = Group(channels, message, repeat, path)
+        group = Group(channels, message, repeat, path, options)
         found = self._group_ids.get(group)
         if found is None:
             found = self._group_ids[group] = len(self.groups)
@@ -180,7 +184,7 @@ class PriceBook(Sequence[PriceRule]):
         path, _, line = rule.where.rpartition(":")
         if not (path and line.isdigit() and line[0] != "0" and int(line) < 2**32):
             path, line = rule.where, "0"
-        group = self.group(rule.channels, rule.message, rule.repeat, path)
+        group = self.group(rule.channels, rule.message, rule.repeat, path, rule.options)
         series = self.series_id(rule.venue, rule.market, rule.source)
         return self.append(
             rule.name, series, OP_CODES[rule.op], str(rule.level), float(rule.level), group,
@@ -240,6 +244,7 @@ class PriceBook(Sequence[PriceRule]):
             message=group.message,
             repeat=group.repeat,
             where=self.where(i),
+            options=group.options,
             venue=venue,
             market=market,
             source=source,
@@ -273,6 +278,13 @@ class PriceBook(Sequence[PriceRule]):
         """Return the repeat policy of the rule at position i."""
         return self.groups[self._groups_of[i]].repeat
 
+    def gated(self) -> list[int]:
+        """Return the positions of the rules whose firing depends on their options."""
+        groups = [group.options.gated for group in self.groups]
+        if not any(groups):
+            return []
+        return [i for i, g in enumerate(self._groups_of) if groups[g]]
+
     def markets(self) -> set[Series]:
         """Return the (venue, market, source) series the rules use."""
         return set(self.series)
@@ -282,7 +294,9 @@ class PriceBook(Sequence[PriceRule]):
         return {venue for venue, _, _ in self.series}
 
     def matcher(self) -> PriceIndex:
-        """Return a fresh index over these rules for one worker (nothing retired)."""
-        from rules.index import PriceIndex  # the index is built from a book: imported late
+        """Return a fresh index over these rules for one worker (nothing retired): a
+        GatedPriceIndex, keeping state per stream, when some rule has options."""
+        from rules.index import GatedPriceIndex, PriceIndex  # built from a book: imported late
 
-        return PriceIndex(self)
+        gated = self.gated()
+        return GatedPriceIndex(self, gated) if gated else PriceIndex(self)

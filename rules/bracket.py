@@ -142,7 +142,7 @@ class BracketMatcher(EmulatedMatcher):
         self.state.set(event.rule, _ARMED + armed)
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         """Return the brackets whose armed exit `now` reaches (disarming them)."""
         positions = self.by_series.get((venue, market, source))

@@ -9,6 +9,10 @@ rule. Bisection runs on the contiguous float keys: Decimal -> float rounding is 
 float comparison is exact except between levels whose floats tie with the price's float, and
 that (usually empty) window is settled on the exact levels, read from the PriceBook.
 The index is built from the book's columns: no PriceRule is built for it.
+
+Rules with options (hold, rearm, expires, for: rules/timing.py) stay out of the runs: a
+GatedPriceIndex asks each of them, on every tick of its series, through its Gate (their timers
+in the stream's kind state). A series without such rules pays nothing for them.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+from copy import copy
 from decimal import Decimal
 
 from rules.book import PriceBook
+from rules.gate import Gate, State
 from rules.price import OPS, PriceRule
 
 # Retired entries are dropped from a run when a tick walks over at least this many of them:
@@ -77,34 +83,55 @@ class _Run:
             self.positions[lo:hi] = array("q", live)
 
 
+Gated = list[tuple[int, PriceRule]]  # a series' rules with options: (position, rule)
+Runs = tuple[_Run | None, _Run | None, _Run | None, _Run | None]  # by operator, in OPS order
+
+
 class PriceIndex:
     """Finds the live price rules a tick fires, by bisection on sorted levels."""
 
-    def __init__(self, rules: PriceBook | Sequence[PriceRule]) -> None:
+    def __init__(self, rules: PriceBook | Sequence[PriceRule], gated: Sequence[int] = ()) -> None:
         book = rules if isinstance(rules, PriceBook) else PriceBook.of(rules)
         ops = len(OPS)
         # Arrays, not lists: a million positions as int objects would fragment the heap.
         runs = [array("q") for _ in range(len(book.series) * ops)]
-        for position, (series, op) in enumerate(zip(book.series_of, book.ops, strict=True)):
-            runs[series * ops + op].append(position)
+        by_series: dict[int, Gated] = {}
+        if gated:
+            outside = bytearray(len(book))
+            for position in gated:
+                outside[position] = 1
+                by_series.setdefault(book.series_of[position], []).append(
+                    (position, book[position])
+                )
+            pairs = zip(book.series_of, book.ops, outside, strict=True)
+            for position, (series, op, out) in enumerate(pairs):
+                if not out:
+                    runs[series * ops + op].append(position)
+        else:
+            for position, (series, op) in enumerate(zip(book.series_of, book.ops, strict=True)):
+                runs[series * ops + op].append(position)
         keys, level = book.keys, book.level
-        self._series: dict[tuple[str, str, str], tuple[_Run | None, ...]] = {
-            series: tuple(
-                _Run(found, keys, level) if (found := runs[s * ops + op]) else None
-                for op in range(ops)
-            )
+
+        def of(s: int, op: int) -> _Run | None:
+            found = runs[s * ops + op]
+            return _Run(found, keys, level) if found else None
+
+        self._series: dict[tuple[str, str, str], tuple[Runs, Gated | None]] = {
+            series: ((of(s, 0), of(s, 1), of(s, 2), of(s, 3)), by_series.get(s))
             for s, series in enumerate(book.series)
         }
         self._alive = bytearray(b"\x01") * len(book)
+        self._gate: Gate | None = Gate() if gated else None
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
-        """Return, ascending, the positions of the live rules whose check(prev, now) is True."""
+        """Return, ascending, the positions of the live rules that fire on this tick: whose
+        check(prev, now) is True, and for rules with options, whose gate admits it at `ms`."""
         series = self._series.get((venue, market, source))
         if series is None:
             return []
-        above, below, up, down = series
+        (above, below, up, down), gated = series
         alive = self._alive
         found: list[int] = []
         key = float(now)
@@ -117,8 +144,32 @@ class PriceIndex:
                 up.collect(up.right(prev, float(prev)), up.right(now, key), alive, found)
             elif down is not None and prev > now:
                 down.collect(down.left(now, key), down.left(prev, float(prev)), alive, found)
+        if gated is not None:
+            self._admit(gated, prev, now, ms, found)
         found.sort()
         return found
+
+    def _admit(
+        self, gated: Gated, prev: Decimal | None, now: Decimal, ms: int, found: list[int]
+    ) -> None:
+        """Ask the gate about each live rule with options of the tick's series."""
+        gate, alive = self._gate, self._alive
+        if gate is None:
+            return
+        for position, rule in gated:
+            if not alive[position]:
+                continue
+            if gate.admit(
+                rule.id,
+                rule.options,
+                ms,
+                fires=rule.check(prev, now),
+                holds=rule.holds(now),
+                rearmed=rule.rearmed(now),
+            ):
+                found.append(position)
+            elif gate.expired(rule.id, rule.options, ms):
+                alive[position] = 0  # past its time: never asked again
 
     def retire(self, position: int) -> None:
         """Stop returning a rule that can never fire again (a once-rule already claimed)."""
@@ -126,8 +177,19 @@ class PriceIndex:
 
     def entries(self) -> int:
         """Return how many entries the runs hold: live ones plus retired ones not yet dropped."""
-        return sum(len(run.keys) for runs in self._series.values() for run in runs if run)
+        return sum(len(run.keys) for runs, _ in self._series.values() for run in runs if run)
 
     def alive(self, position: int) -> bool:
         """Return whether a rule is still live in this index."""
         return bool(self._alive[position])
+
+
+class GatedPriceIndex(PriceIndex):
+    """A PriceIndex with rules with options: it keeps their timers per stream (bind)."""
+
+    def bind(self, state: State) -> GatedPriceIndex:
+        """Return this index asking its gated rules through `state` (one stream's kind state),
+        sharing the runs and what is retired."""
+        bound = copy(self)
+        bound._gate = Gate(state)
+        return bound

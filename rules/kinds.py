@@ -96,12 +96,15 @@ class TickMatcher(Matcher, Protocol):
     """A matcher of tick rows: the hot path, asked once per row without building an object."""
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
-        """Return, ascending, the positions of the live rules the move prev -> now fires."""
+        """Return, ascending, the positions of the live rules the move prev -> now at `ms`
+        (the tick's exchange time, epoch ms) fires."""
 
 
 R = TypeVar("R", bound=Rule)
+# TickMatcher.candidates: (venue, market, source, prev, now, ms) -> positions
+Candidates = Callable[[str, str, str, Decimal | None, Decimal, int], list[int]]
 
 
 class Book(Protocol[R]):
@@ -186,6 +189,12 @@ class EventConsumer:
     matcher: EventMatcher
 
 
+def _nothing(
+    venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
+) -> list[int]:
+    return []
+
+
 class Ticks:
     """Every kind reading tick rows, asked as one: `candidates` answers joint positions (each
     kind's book after the previous ones'), and resolve() says whose rule a position is.
@@ -201,21 +210,28 @@ class Ticks:
         for consumer in consumers:
             self._starts.append(total)
             total += len(consumer.book)
-        self.candidates: Callable[[str, str, str, Decimal | None, Decimal], list[int]] = (
+        self.candidates: Candidates = (
             consumers[0].matcher.candidates if len(consumers) == 1 else self._joint
+        )
+        # The first kind's positions are joint positions as they are; the others' are offset.
+        self._first: Candidates = consumers[0].matcher.candidates if consumers else _nothing
+        self._rest = tuple(
+            (start, consumer.matcher.candidates)
+            for start, consumer in zip(self._starts[1:], self._consumers[1:], strict=True)
         )
 
     def __bool__(self) -> bool:
         return bool(self._consumers)
 
     def _joint(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
-        found: list[int] = []
-        for start, consumer in zip(self._starts, self._consumers, strict=True):
-            positions = consumer.matcher.candidates(venue, market, source, prev, now)
+        # A copy: a matcher's own list is never extended.
+        found = [*self._first(venue, market, source, prev, now, ms)]
+        for start, candidates in self._rest:
+            positions = candidates(venue, market, source, prev, now, ms)
             if positions:
-                found.extend(start + p for p in positions)
+                found.extend([start + p for p in positions])
         return found
 
     def resolve(self, joint: int) -> tuple[str, Book[Any], int]:

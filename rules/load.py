@@ -13,6 +13,8 @@ File format (version 1):
         notify: [desk]
         message: "{market} {op} {level}"                 # optional
         repeat: once               # or every, or `cooldown: 10m` instead
+        hold: 5s                   # options (rules/timing.py): hold, rearm, expires or for,
+        quiet: "22:00-07:00 UTC"   # quiet
     tables:                        # price rules in bulk, one CSV row each (see rules/table.py)
       - file: levels.csv           # relative to this file, and under its directory
         notify: [desk]             # message, repeat / cooldown: as for a rule, shared by rows
@@ -51,7 +53,7 @@ from rules.codes import (
 from rules.env import interpolate
 from rules.files import compose, read_bytes, table_text
 from rules.kinds import KINDS, empty_books
-from rules.options import read_message, read_repeat
+from rules.options import OPTION_KEYS, check_options, read_message, read_options, read_repeat
 from rules.price import PriceRule
 from rules.reader import HIDDEN, Reader, column_of, line_of, secretish, shown
 from rules.ruleset import FileStamp, RuleSet
@@ -64,7 +66,7 @@ __all__ = ["RuleLoadError", "RuleSet", "load_rules"]
 
 VERSION = 1
 TOP_KEYS = ("version", "channels", "rules", "tables")
-RULE_KEYS = ("name", "notify", "message", "repeat", "cooldown")
+RULE_KEYS = ("name", "notify", "message", "repeat", "cooldown", *OPTION_KEYS)
 TABLE_KEYS = ("file", "notify", "message", "repeat", "cooldown")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -382,7 +384,8 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
         found = reader.names(entries["notify"][1], "notify", NAME, NAME_RULE) or []
         notify = [_Named.at(name, node) for name, node in found]
     message = read_message(reader, entries, cls)
-    repeat = read_repeat(reader, entries, cls)
+    repeat = read_repeat(reader, entries, cls, fields)
+    options = read_options(reader, entries)
     if (
         len(reader.errors) > errors
         or cls is None
@@ -390,19 +393,24 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
         or named is None
         or message is None
         or repeat is None
+        or options is None
     ):
         return named, notify, None
     rule = cls.create(
         name=named.name,
         channels=tuple(ref.name for ref in notify),
         message=message,
-        repeat=repeat,
+        # Once per arming: each firing claims its own event, and the rule's gate disarms it.
+        repeat=Every() if options.rearm is not None and isinstance(repeat, Once) else repeat,
         where=reader.where(item),
+        options=options,
         **fields,
     )
-    problem = rule.repeat_problem(repeat)
+    check_options(reader, entries, rule, repeat)
+    problem = "" if options.rearm is not None else rule.repeat_problem(repeat)
     if problem:
         said = entries.get("repeat") or entries.get("cooldown")
         reader.error(said[1] if said is not None else item, problem, BAD_REPEAT)
+    if len(reader.errors) > errors:
         return named, notify, None
     return named, notify, rule

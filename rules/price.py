@@ -67,6 +67,31 @@ class PriceRule(Rule):
             return prev < level <= now
         return prev > level >= now
 
+    def holds(self, now: Decimal) -> bool:
+        """Return whether a hold started by check() still holds at `now`: the price is still
+        beyond the level (at it, for a crossing)."""
+        level = self.level
+        if self.op == "above":
+            return now > level
+        if self.op == "below":
+            return now < level
+        return now >= level if self.op == "crosses_up" else now <= level
+
+    def rearmed(self, now: Decimal) -> bool:
+        """Return whether the price went back beyond the level by the rule's `rearm` distance
+        (below level - distance for above and crosses_up, above level + distance otherwise)."""
+        rearm = self.options.rearm
+        if rearm is None:
+            return False
+        distance = rearm.distance(self.level)
+        if self.op in ("above", "crosses_up"):
+            return now <= self.level - distance
+        return now >= self.level + distance
+
+    def option_problem(self, option: str) -> str:
+        """Every option applies to a price rule."""
+        return ""
+
     def fields(
         self,
         *,

@@ -80,7 +80,7 @@ class TriggerMatcher(EmulatedMatcher):
         self.index = index
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         """Return the rules `now` reaches that have not fired yet (marking them fired)."""
         reached = self.index.reached(venue, market, source, now)

@@ -112,7 +112,7 @@ class TrailingMatcher(EmulatedMatcher):
         return bound
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         """Move the marks of the series' rules to `now`; return the rules it calls back."""
         series = (venue, market, source)

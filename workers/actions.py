@@ -10,8 +10,11 @@ handlers enqueue has its policy (function, queue, retries, TTLs) in one JobPolic
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -25,6 +28,8 @@ from watcher import keys
 from workers.firings import Firing
 from workers.state import NEW, REDELIVERED, ClaimResult
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class JobPolicy:
@@ -35,18 +40,43 @@ class JobPolicy:
     retry_intervals: tuple[int, ...] = ()  # seconds before each retry; () = never retried
     failure_ttl: int | None = None  # seconds a failed job (a dead letter) is kept
 
+    def retry(self) -> Retry | None:
+        """Return rq's Retry for this policy (None: never retried)."""
+        if not self.retry_intervals:
+            return None
+        return Retry(max=len(self.retry_intervals), interval=list(self.retry_intervals))
+
     def prepare(self, args: tuple[Any, ...], job_id: str, description: str) -> Any:
         """Return rq's EnqueueData of one job under this policy (for Queue.enqueue_many)."""
-        retry = None
-        if self.retry_intervals:
-            retry = Retry(max=len(self.retry_intervals), interval=list(self.retry_intervals))
         return Queue.prepare_data(
             self.func,
             args=args,
             job_id=job_id,
-            retry=retry,
+            retry=self.retry(),
             failure_ttl=self.failure_ttl,
             description=description,
+        )
+
+    def schedule(
+        self,
+        client: redis.Redis,
+        pipe: Pipeline,
+        at_ms: int,
+        args: tuple[Any, ...],
+        job_id: str,
+        description: str,
+    ) -> None:
+        """Queue into `pipe` one job under this policy, run by rq's scheduler at `at_ms`."""
+        queue = Queue(self.queue, connection=client)
+        queue.enqueue_at(
+            datetime.fromtimestamp(at_ms / 1000, UTC),
+            self.func,
+            *args,
+            job_id=job_id,
+            retry=self.retry(),
+            failure_ttl=self.failure_ttl,
+            description=description,
+            pipeline=pipe,
         )
 
 
@@ -78,12 +108,13 @@ class Handler(Protocol):
 
 
 class NotifyJobs:
-    """Notify: one rq job per (firing, channel), its id derived from both (idempotent)."""
+    """Notify: one rq job per (firing, channel), its id derived from both (idempotent); in the
+    rule's quiet hours (Notify.quiet) the job is scheduled for their end."""
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Queue the notify jobs of new firings, and of redelivered ones not yet queued."""
-        channels = [(w, _channel(w.action)) for w in won]
-        wanted = [(w, c, keys.notify_job_id(w.firing.firing, c)) for w, c in channels]
+        notifies = [(w, _notify(w.action)) for w in won]
+        wanted = [(w, n, keys.notify_job_id(w.firing.firing, n.channel)) for w, n in notifies]
         checks = [job_id for w, _, job_id in wanted if w.redelivered]
         known: set[str] = set()
         if checks:
@@ -91,24 +122,38 @@ class NotifyJobs:
                 for job_id in checks:
                     reads.exists(Job.key_for(job_id), keys.delivered(job_id))
                 known = {j for j, n in zip(checks, reads.execute(), strict=True) if n}
-        jobs = [
-            NOTIFY.prepare(
-                (channel, f"klaxon: {w.firing.rule.name}", w.firing.body, w.firing.firing),
-                job_id,
-                f"notify {channel}: {w.firing.firing}",
+        now_ms = int(time.time() * 1000)
+        jobs = []
+        held = 0
+        for w, notify, job_id in wanted:
+            if job_id in known:
+                continue
+            channel = notify.channel
+            args = (channel, f"klaxon: {w.firing.rule.name}", w.firing.body, w.firing.firing)
+            description = f"notify {channel}: {w.firing.firing}"
+            quiet = notify.quiet
+            until = quiet.until(now_ms) if quiet is not None else None
+            if quiet is None or until is None:
+                jobs.append(NOTIFY.prepare(args, job_id, description))
+                continue
+            NOTIFY.schedule(client, pipe, until, args, job_id, description)
+            held += 1
+            log.info(
+                "quiet hours (%s): %s to %s is held until %s",
+                quiet.text(),
+                w.firing.firing,
+                channel,
+                datetime.fromtimestamp(until / 1000, UTC).isoformat(timespec="seconds"),
             )
-            for w, channel, job_id in wanted
-            if job_id not in known
-        ]
         if jobs:
             Queue(NOTIFY.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
-        return len(jobs)
+        return len(jobs) + held
 
 
-def _channel(action: Action) -> str:
+def _notify(action: Action) -> Notify:
     if not isinstance(action, Notify):
         raise TypeError(f"NotifyJobs handed a {type(action).__name__}")
-    return action.channel
+    return action
 
 
 # The emulated orders' handlers use this module's JobPolicy and Won: imported below them.

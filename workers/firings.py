@@ -111,7 +111,7 @@ class Batch:
             last[field] = now
             self.changed[field] = price_text
             self.tick_ms.append(ms)
-            for joint in candidates(venue, market, source, prev, now):
+            for joint in candidates(venue, market, source, prev, now, ms):
                 kind, book, position = dispatch.resolve(joint)
                 slot = (kind, position)
                 if slot in slots:

@@ -96,14 +96,14 @@ class NewsDuringDrain(PriceIndex):
         self.concurrent: list[int] = []
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         if not self.concurrent:
             _add(self.client, 62000)
             assert self.client.set(keys.dirty(STREAM), 1, nx=True, ex=10)
             other = redis.Redis.from_url(_url(self.client))
             self.concurrent.append(evaluate_stream(other, STREAM, self.ctx))
-        return super().candidates(venue, market, source, prev, now)
+        return super().candidates(venue, market, source, prev, now, ms)
 
 
 class _Racing(PriceBook):

@@ -65,7 +65,7 @@ class StreakMatcher:
         self.retired.add(position)
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         found = []
         for position, rule in enumerate(self.rules):
@@ -177,7 +177,7 @@ def test_a_dead_evaluators_batch_is_evaluated_again_from_the_saved_state(
     _add(r, 103, 90)
     r.xreadgroup(keys.GROUP, keys.CONSUMER, {STREAM: ">"})
     dead = ctx.dispatch.bound({"streak": KindState(_state(r))})
-    dead.ticks.candidates("okx", "BTC-USDT", "last", Decimal(102), Decimal(103))
+    dead.ticks.candidates("okx", "BTC-USDT", "last", Decimal(102), Decimal(103), 0)
     assert _state(r) == {streak.id: "2"}
     # The next holder re-evaluates the pending entries from the saved state: 103 fires.
     assert evaluate_stream(r, STREAM, _worker(tmp_path, streak)) == 2

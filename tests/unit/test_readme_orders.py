@@ -45,7 +45,7 @@ def test_the_example_fires_as_its_comments_say(tmp_path: Path) -> None:
     ticks = Dispatch(books).ticks
     fired: list[tuple[str, str]] = []
     for price in ("60000", "59801", "59800", "61000", "61500", "60886", "60885"):
-        for joint in ticks.candidates("okx", "BTC-USDT", "last", None, Decimal(price)):
+        for joint in ticks.candidates("okx", "BTC-USDT", "last", None, Decimal(price), 0):
             _, book, position = ticks.resolve(joint)
             fired.append((book[position].name, price))
     assert fired == [

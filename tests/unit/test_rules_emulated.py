@@ -169,7 +169,7 @@ def test_triggers_fire_once_at_or_beyond_their_level(
     fired = [
         i
         for i, p in enumerate(path)
-        if matcher.candidates("okx", "BTC-USDT", "last", None, Decimal(p))
+        if matcher.candidates("okx", "BTC-USDT", "last", None, Decimal(p), 0)
     ]
     assert fired == [fires]
 
@@ -189,7 +189,7 @@ def test_an_oco_places_the_leg_the_price_reached(
     assert isinstance(rule, OcoRule)
     book = OcoBook()
     book.add(rule)
-    assert book.matcher().candidates("okx", "BTC-USDT", "last", None, Decimal(price)) == [0]
+    assert book.matcher().candidates("okx", "BTC-USDT", "last", None, Decimal(price), 0) == [0]
     [action] = rule.tick_actions(Decimal(price), None, 0, "", "")
     assert isinstance(action, PlaceOrder)
     assert (action.leg, action.cancels, action.trigger) == (leg, cancels, Decimal(trigger))

@@ -66,7 +66,7 @@ def test_candidates_equal_brute_force_with_retirement(seed: int) -> None:
     for _ in range(3000):
         series = rng.choice(SERIES)
         prev, now = last[series], rng.choice(POOL)
-        got = index.candidates(*series, prev, now)
+        got = index.candidates(*series, prev, now, 0)
         assert got == brute(rules, index, series, prev, now), (series, prev, now)
         fired += len(got)
         # Retire most of what fired, as claimed once-rules are, so dead entries pile up.
@@ -84,23 +84,23 @@ def test_candidates_for_unknown_series_and_no_previous_price() -> None:
         rule(1, SERIES[0], "above", Decimal(10)),
     ]
     index = PriceIndex(rules)
-    assert index.candidates("okx", "ETH-USDT", "last", Decimal(5), Decimal(20)) == []
-    assert index.candidates(*SERIES[0], None, Decimal(20)) == [1]
-    assert index.candidates(*SERIES[0], Decimal(5), Decimal(20)) == [0, 1]
+    assert index.candidates("okx", "ETH-USDT", "last", Decimal(5), Decimal(20), 0) == []
+    assert index.candidates(*SERIES[0], None, Decimal(20), 0) == [1]
+    assert index.candidates(*SERIES[0], Decimal(5), Decimal(20), 0) == [0, 1]
 
 
 def test_retired_rule_never_returns_and_retire_is_idempotent() -> None:
     rules = [rule(n, SERIES[0], "above", Decimal(n)) for n in range(100)]
     index = PriceIndex(rules)
-    assert index.candidates(*SERIES[0], None, Decimal(50)) == list(range(50))
+    assert index.candidates(*SERIES[0], None, Decimal(50), 0) == list(range(50))
     for position in range(0, 50, 2):
         index.retire(position)
         index.retire(position)
     odd = list(range(1, 50, 2))
-    assert index.candidates(*SERIES[0], None, Decimal(50)) == odd
+    assert index.candidates(*SERIES[0], None, Decimal(50), 0) == odd
     # The 25 dead entries walked over above were dropped: the next tick doesn't walk them.
     assert index.entries() == 75
-    assert index.candidates(*SERIES[0], None, Decimal(1000)) == [*odd, *range(50, 100)]
+    assert index.candidates(*SERIES[0], None, Decimal(1000), 0) == [*odd, *range(50, 100)]
     assert not index.alive(0)
     assert index.alive(1)
 
@@ -124,7 +124,7 @@ def test_equal_levels_at_the_boundary(
     rules = [rule(0, SERIES[0], op, Decimal("60000")), rule(1, SERIES[0], op, Decimal("60000.00"))]
     index = PriceIndex(rules)
     before = None if prev is None else Decimal(prev)
-    assert index.candidates(*SERIES[0], before, Decimal(now)) == expected
+    assert index.candidates(*SERIES[0], before, Decimal(now), 0) == expected
     assert expected == brute(rules, index, SERIES[0], before, Decimal(now))
 
 
@@ -150,7 +150,7 @@ def test_an_index_built_from_a_table_book_equals_brute_force(tmp_path: Path) -> 
     for _ in range(2000):
         series = rng.choice(SERIES)
         prev, now = last[series], rng.choice(POOL)
-        got = index.candidates(*series, prev, now)
+        got = index.candidates(*series, prev, now, 0)
         assert got == brute(rules, index, series, prev, now), (series, prev, now)
         for position in got:
             if rng.random() < 0.5:

@@ -78,7 +78,7 @@ def test_trailing_on_a_scripted_path(
     prev: Decimal | None = None
     for i, price in enumerate(path):
         now = Decimal(price)
-        if matcher.candidates("okx", "BTC-USDT", "last", prev, now) == [0]:
+        if matcher.candidates("okx", "BTC-USDT", "last", prev, now, 0) == [0]:
             fired_at.append(i)
         held = matcher.state.get(rule.id)
         seen.append(held.removeprefix("x:") if held is not None else None)
@@ -102,9 +102,9 @@ def test_other_series_leave_the_mark_alone(tmp_path: Path) -> None:
     book = TrailingBook()
     book.add(rule)
     matcher = book.matcher()
-    matcher.candidates("okx", "BTC-USDT", "last", None, Decimal(100))
-    assert matcher.candidates("okx", "ETH-USDT", "last", None, Decimal(1)) == []
-    assert matcher.candidates("okx", "BTC-USDT", "mark", None, Decimal(1)) == []
+    matcher.candidates("okx", "BTC-USDT", "last", None, Decimal(100), 0)
+    assert matcher.candidates("okx", "ETH-USDT", "last", None, Decimal(1), 0) == []
+    assert matcher.candidates("okx", "BTC-USDT", "mark", None, Decimal(1), 0) == []
     assert matcher.state.get(rule.id) == "x:100"
 
 
@@ -166,7 +166,7 @@ def test_rules_sharing_a_series_each_trail_their_own_mark(tmp_path: Path) -> Non
     for i, now in enumerate(path):
         if i % 13 == 0:  # a new job: the saved fields, bound afresh
             matcher = book.matcher().bind(KindState(matcher.state.fields))
-        fired += matcher.candidates("okx", "BTC-USDT", "last", prev, now)
+        fired += matcher.candidates("okx", "BTC-USDT", "last", prev, now, i)
         for rule in rules:
             seen[rule.id].append(matcher.state.get(rule.id))
         prev = now

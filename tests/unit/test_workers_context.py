@@ -74,8 +74,8 @@ def test_install_compiles_the_ruleset(tmp_path: Path) -> None:
     installed = context.install(ruleset)
     assert context.current() is installed
     index = _index(installed)
-    assert index.candidates("okx", "BTC-USDT", "last", None, Decimal(65000)) == []
-    assert index.candidates("okx", "BTC-USDT", "last", Decimal(64999), Decimal(65000)) == [0]
+    assert index.candidates("okx", "BTC-USDT", "last", None, Decimal(65000), 0) == []
+    assert index.candidates("okx", "BTC-USDT", "last", Decimal(64999), Decimal(65000), 0) == [0]
 
 
 def test_edited_files_are_not_reloaded_until_their_version_is_published(
@@ -225,7 +225,7 @@ def test_a_published_table_change_is_reloaded(tmp_path: Path, r: redis.Redis) ->
     _table(tmp_path / "levels.csv", "65000")
     installed = context.follow([path], interval=0)
     index = _index(installed)
-    assert index.candidates("okx", "BTC-USDT", "last", Decimal(1), Decimal(65000)) == [0]
+    assert index.candidates("okx", "BTC-USDT", "last", Decimal(1), Decimal(65000), 0) == [0]
     _table(tmp_path / "levels.csv", "70000.5")  # the rule file's bytes are unchanged
     _publish(r, path)
     assert _level(r) == "70000.5"
