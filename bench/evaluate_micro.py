@@ -1,7 +1,8 @@
 """CPU micro-benchmark of the evaluation hot path, without Redis: µs per tick row.
 
-`python -m bench.evaluate_micro [--rules N] [--markets M] [--ticks T] [--repeat R]` builds
-bench/rulegen.py's rules (a `tables:` CSV of price rules, 0.1 % of them firing), compiles them as
+`python -m bench.evaluate_micro [--rules N] [--markets M] [--ticks T] [--repeat R] [--moves K]`
+builds bench/rulegen.py's rules (a `tables:` CSV of price rules, 0.1 % of them firing; with
+--moves, K move rules beside them over the same markets, none firing), compiles them as
 a worker does (workers.context.Context), and times workers.firings.Batch over tick entries
 written as the watcher writes them (100 rows per entry, 20 entries per batch): decoding, the
 previous price per series, the index, and the firings of the rules that fire. After each batch
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from bench.loadgen import Load, market_name, price_paths
 from bench.ordergen import write_orders
-from bench.rulegen import RuleSpec, write_rules
+from bench.rulegen import RuleSpec, move_rules, write_rules
 from rules.kinds import Dispatch, KindState
 from rules.load import RuleSet, load_rules
 from watcher import keys
@@ -121,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ticks", type=int, default=200_000)
     p.add_argument("--fire-fraction", type=float, default=0.001)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--moves", type=int, default=0, help="move rules beside the price rules")
     p.add_argument("--calls", action="store_true", help="also count function calls per tick")
     o = p.add_argument_group("emulated orders (--orders)")
     o.add_argument("--orders", action="store_true", help="bench --orders's order rules")
@@ -140,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             load = Load(markets, ((1000, 1.0),), seed=1)
             yaml, fires = write_rules(load, RuleSpec(a.rules, a.fire_fraction), Path(tmp))
-            what = f"{a.rules} rules"
+            if a.moves:
+                yaml.write_text(yaml.read_text() + "rules:\n" + move_rules(load, a.moves))
+            what = f"{a.rules} rules" + (f" + {a.moves} move rules" if a.moves else "")
         ruleset = load_rules([yaml], env={"KLAXON_INBOX_PORT": "1"})
     entries = entries_for(load, a.ticks)
     best = float("inf")

@@ -90,3 +90,20 @@ def _quiet_level(path: list[Decimal], k: int, rnd: random.Random) -> tuple[str, 
     if op in ("crosses_up", "above"):
         return op, max(path) * 2 + far
     return op, min(path) / 4 - far / 1000
+
+
+MOVE_WINDOWS = ("1m", "5m", "1h")
+
+
+def move_rules(load: Load, count: int) -> str:
+    """Return `count` move rules (YAML items of `rules:`) spread over the load's markets and
+    three windows, none of which fires (they move by 50 % or more)."""
+    lines = []
+    for n in range(count):
+        market = market_name(n % load.markets)
+        window = MOVE_WINDOWS[(n // load.markets) % len(MOVE_WINDOWS)]
+        lines.append(
+            f"  - {{name: mv{n:06d}, notify: bench, move: {{market: {market},"
+            f" by: '{50 + n % 7}%', window: {window}}}}}\n"
+        )
+    return "".join(lines)

@@ -93,7 +93,7 @@ def read_options(
     errors = len(reader.errors)
     fields: dict[str, object] = {}
     if "hold" in entries:
-        seconds = _duration(reader, entries["hold"][1], "hold", MAX_HOLD_SECONDS)
+        seconds = read_duration(reader, entries["hold"][1], "hold", MAX_HOLD_SECONDS)
         fields["hold_ms"] = None if seconds is None else int(seconds * 1000)
     if "rearm" in entries:
         fields["rearm"] = _rearm(reader, entries["rearm"][1])
@@ -102,7 +102,7 @@ def read_options(
     elif "expires" in entries:
         fields["expires_ms"] = _instant(reader, entries["expires"][1])
     elif "for" in entries:
-        seconds = _duration(reader, entries["for"][1], "for", MAX_FOR_SECONDS)
+        seconds = read_duration(reader, entries["for"][1], "for", MAX_FOR_SECONDS)
         fields["for_ms"] = None if seconds is None else int(seconds * 1000)
     if "quiet" in entries:
         fields["quiet"] = _quiet(reader, entries["quiet"][1])
@@ -129,8 +129,8 @@ def check_options(
             )
 
 
-def _duration(reader: Reader, node: yaml.Node, what: str, at_most: int) -> float | None:
-    """Return a duration's seconds, at most `at_most`."""
+def read_duration(reader: Reader, node: yaml.Node, what: str, at_most: int) -> float | None:
+    """Return a duration's seconds (at most `at_most`), or None after recording why not."""
     if node.tag in (INT, FLOAT):
         reader.error(node, f"{what}: needs a unit ({EXAMPLES})")
         return None

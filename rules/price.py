@@ -21,7 +21,7 @@ from rules.base import (
     utc_text,
 )
 from rules.codes import BAD_SOURCE, ONE_OF
-from rules.reader import Reader
+from rules.reader import Entry, Reader
 from watcher.events import PRICE_SOURCES, PriceSource, utc_from_ms
 from watcher.venues import source_problem
 
@@ -145,21 +145,7 @@ class PriceRule(Rule):
                 ONE_OF,
             )
         errors = len(reader.errors)
-        fields: dict[str, Any] = {}
-        if "venue" in entries:
-            fields["venue"] = reader.string(entries["venue"][1], "price.venue", VENUE, VENUE_RULE)
-        else:
-            fields["venue"] = reader.default_venue(node, "price")
-        if "market" in entries:
-            node, venue = entries["market"][1], fields["venue"]
-            fields["market"] = (
-                reader.market(node, "price.market", venue)
-                if venue is not None
-                else reader.string(node, "price.market", MARKET, MARKET_RULE)
-            )
-        if "source" in entries:
-            fields["source"] = reader.choice(entries["source"][1], "price.source", SOURCES)
-            read_source(reader, entries["source"][1], "price", fields)
+        fields = read_series(reader, node, entries, "price")
         for op in ops:
             fields["op"] = op
             fields["level"] = reader.decimal(entries[op][1], f"price.{op}", positive=True)
@@ -168,13 +154,31 @@ class PriceRule(Rule):
         return fields
 
 
-def read_source(reader: Reader, node: yaml.Node, kind: str, fields: dict[str, Any]) -> None:
-    """Record an error at `node` when the rule's venue streams no such source for its market."""
-    venue, market, source = fields.get("venue"), fields.get("market"), fields.get("source")
-    if venue and market and source:
-        problem = source_problem(venue, market, source)
+def read_series(
+    reader: Reader, node: yaml.Node, entries: dict[str, Entry], kind: str
+) -> dict[str, Any]:
+    """Read a price series' venue (the configured one when not given), market and source
+    (last when not given) from `kind: {...}`; a source the venue does not stream is an error."""
+    fields: dict[str, Any] = {}
+    if "venue" in entries:
+        fields["venue"] = reader.string(entries["venue"][1], f"{kind}.venue", VENUE, VENUE_RULE)
+    else:
+        fields["venue"] = reader.default_venue(node, kind)
+    if "market" in entries:
+        market_node, venue = entries["market"][1], fields["venue"]
+        fields["market"] = (
+            reader.market(market_node, f"{kind}.market", venue)
+            if venue is not None
+            else reader.string(market_node, f"{kind}.market", MARKET, MARKET_RULE)
+        )
+    if "source" in entries:
+        source_node = entries["source"][1]
+        fields["source"] = source = reader.choice(source_node, f"{kind}.source", SOURCES)
+        venue, market = fields["venue"], fields.get("market")
+        problem = source_problem(venue, market, source) if venue and market and source else ""
         if problem:
-            reader.error(node, f"{kind}.source: {problem}", BAD_SOURCE)
+            reader.error(source_node, f"{kind}.source: {problem}", BAD_SOURCE)
+    return fields
 
 
 def repeat_problem(op: str, repeat: Once | Every | Cooldown) -> str:

@@ -1,0 +1,90 @@
+"""The lowest and highest price of one series over a time window, from the stream itself.
+
+A Ring keeps BUCKETS closed buckets of window/BUCKETS each (their low and high) plus the current
+one, by the ticks' exchange time: a price counts for at least the window after its tick and at
+most window + window/BUCKETS. Observing a tick costs a few comparisons; a new bucket (at most
+BUCKETS times a window) recomputes the closed buckets' extremes. One ring serves every rule of
+a series with that window. Its text form (closed() and current()) is what a stateful matcher
+saves in the stream's kind state, so the window follows the stream to the next worker.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal, InvalidOperation
+
+BUCKETS = 20
+
+Bucket = tuple[int, Decimal, Decimal]  # (bucket number: exchange ms // width, low, high)
+
+
+class Ring:
+    """Window extremes of one series (see the module)."""
+
+    __slots__ = ("_closed", "bucket", "hi", "high", "lo", "low", "width")
+
+    def __init__(self, window_ms: int) -> None:
+        self.width = max(1, window_ms // BUCKETS)
+        self._closed: deque[Bucket] = deque()
+        self.bucket = -1  # the current bucket's number (-1: no tick yet)
+        self.lo = self.hi = Decimal(0)  # the current bucket's extremes
+        self.low: Decimal | None = None  # the closed buckets' extremes (None: no closed one)
+        self.high: Decimal | None = None
+
+    def observe(self, now: Decimal, ms: int) -> int:
+        """Add one tick; return 0 if nothing saved changed, 1 if the current bucket's extremes
+        did, 2 if a new bucket started (the closed buckets changed)."""
+        bucket = ms // self.width
+        if bucket <= self.bucket:  # the current bucket (a late tick counts in it too)
+            if now < self.lo:
+                self.lo = now
+                return 1
+            if now > self.hi:
+                self.hi = now
+                return 1
+            return 0
+        closed = self._closed
+        if self.bucket >= 0:
+            closed.append((self.bucket, self.lo, self.hi))
+        oldest = bucket - BUCKETS
+        while closed and closed[0][0] < oldest:
+            closed.popleft()
+        self.low = min(b[1] for b in closed) if closed else None
+        self.high = max(b[2] for b in closed) if closed else None
+        self.bucket, self.lo, self.hi = bucket, now, now
+        return 2
+
+    def extremes(self) -> tuple[Decimal, Decimal]:
+        """Return the lowest and highest price of the window (the current bucket included)."""
+        low, high = self.low, self.high
+        return (
+            self.lo if low is None or self.lo < low else low,
+            self.hi if high is None or self.hi > high else high,
+        )
+
+    def closed(self) -> str:
+        """Return the closed buckets as text: "n,low,high;..."."""
+        return ";".join(f"{n},{lo},{hi}" for n, lo, hi in self._closed)
+
+    def current(self) -> str:
+        """Return the current bucket as text: "n,low,high" ("" before the first tick)."""
+        return f"{self.bucket},{self.lo},{self.hi}" if self.bucket >= 0 else ""
+
+    def restore(self, closed: str | None, current: str | None) -> None:
+        """Take back what closed() and current() saved (unreadable text is ignored: the
+        window then starts again from the next tick)."""
+        try:
+            buckets = [_bucket(text) for text in closed.split(";")] if closed else []
+            now = _bucket(current) if current else None
+        except (ValueError, InvalidOperation):
+            return
+        self._closed = deque(sorted(buckets))
+        self.low = min(b[1] for b in buckets) if buckets else None
+        self.high = max(b[2] for b in buckets) if buckets else None
+        if now is not None:
+            self.bucket, self.lo, self.hi = now
+
+
+def _bucket(text: str) -> Bucket:
+    number, lo, hi = text.split(",")
+    return int(number), Decimal(lo), Decimal(hi)

@@ -1,0 +1,208 @@
+"""Move rules on scripted paths (pure: the real matcher and rings, no Redis): what fires when,
+read from a rule file with file:line errors, and the window kept in the stream's kind state."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rules.kinds import KindState
+from rules.move import MoveIndex, MoveRule
+from rules.ring import BUCKETS, Ring
+from tests.scripted import Worker, fired, ruleset
+from watcher.errors import ConfigError
+
+S = 1000  # ms
+M = 60 * S
+
+
+def rule(spec: str, extra: str = "") -> str:
+    return f"  - {{name: mv, notify: desk, move: {{market: BTC-USDT, {spec}}}{extra}}}\n"
+
+
+PATHS: list[tuple[str, str, list[tuple[int, str]], list[tuple[str, int]]]] = [
+    (
+        "up 3% from the window's low fires on the tick that reaches it",
+        rule("by: '3%', window: 5m, direction: up"),
+        [(0, "100"), (1 * M, "98"), (2 * M, "100"), (3 * M, "100.93"), (3 * M + S, "100.94")],
+        [("mv", 3 * M + S)],
+    ),
+    (
+        "a low older than the window no longer counts",
+        rule("by: '3%', window: 1m, direction: up"),
+        [(0, "100"), (90 * S, "101"), (100 * S, "103")],
+        [],
+    ),
+    (
+        "down by an amount from the window's high",
+        rule("by: 500, window: 10m, direction: down"),
+        [(0, "60000"), (1 * M, "60400"), (5 * M, "59950"), (6 * M, "59900")],
+        [("mv", 6 * M)],
+    ),
+    (
+        "either: the default cooldown (one window) keeps a long move to one firing",
+        rule("by: '1%', window: 1m"),
+        [(0, "100"), (10 * S, "101"), (20 * S, "102"), (50 * S, "99"),
+         (80 * S, "97"), (81 * S, "96")],
+        [("mv", 10 * S), ("mv", 80 * S)],
+    ),
+    (
+        "a cooldown shorter than the window fires again while the move lasts",
+        rule("by: '1%', window: 1m, direction: up", ", cooldown: 10s"),
+        [(0, "100"), (1 * S, "101"), (5 * S, "101.5"), (11 * S, "101.2"), (12 * S, "100")],
+        [("mv", 1 * S), ("mv", 11 * S)],
+    ),
+    (
+        "once: a single firing",
+        rule("by: 1, window: 1s", ", repeat: once"),
+        [(0, "10"), (500, "11"), (5 * S, "10"), (5 * S + 500, "12")],
+        [("mv", 500)],
+    ),
+    (
+        "hold: the move must last 2 s",
+        rule("by: '2%', window: 1m, direction: up", ", hold: 2s"),
+        [(0, "100"), (1 * S, "102"), (2 * S, "101"), (3 * S, "102.5"), (4 * S, "102.2"),
+         (5 * S, "103")],
+        [("mv", 5 * S)],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "rules", "path", "expected"), PATHS, ids=[p[0] for p in PATHS])
+def test_moves_on_scripted_paths(
+    tmp_path: Path,
+    case: str,
+    rules: str,
+    path: list[tuple[int, str]],
+    expected: list[tuple[str, int]],
+) -> None:
+    assert fired(tmp_path, rules, path) == expected
+
+
+def test_many_rules_of_one_ring_fire_by_threshold(tmp_path: Path) -> None:
+    rules = "".join(
+        f"  - {{name: up{n}, notify: desk, move: {{market: BTC-USDT, by: '{n}%', window: 1h,"
+        f" direction: up}}}}\n"
+        for n in (1, 2, 3, 5)
+    ) + rule("by: '2%', window: 1h, direction: down")
+    path = [(0, "100"), (1 * M, "102.5"), (2 * M, "104"), (3 * M, "101.9"), (4 * M, "106")]
+    assert fired(tmp_path, rules, path) == [
+        ("up1", 1 * M), ("up2", 1 * M), ("up3", 2 * M), ("mv", 3 * M), ("up5", 4 * M),
+    ]  # fmt: skip
+
+
+def test_the_message_says_the_move(tmp_path: Path) -> None:
+    rules = (
+        "  - {name: pump, notify: desk, move: {market: BTC-USDT, by: '3%', window: 5m},"
+        " message: '{market} {direction} {pct}% ({change}) in {window}: {from} -> {price}"
+        " [{by}] {time}'}\n"
+        "  - {name: dump, notify: desk, move: {market: BTC-USDT, by: 100, window: 1h30m}}\n"
+    )
+    worker = Worker(ruleset(tmp_path, rules))
+    worker.tick(1_700_000_000_000, "60000")
+    worker.tick(1_700_000_060_000, "61800.5")
+    worker.tick(1_700_000_120_000, "61650")
+    pump, dump = worker.bound.ticks.resolve(0), worker.bound.ticks.resolve(1)
+    assert [name for name, _ in worker.fired] == ["pump", "dump"]
+    assert pump[1][pump[2]].render_tick(
+        Decimal("61800.5"), Decimal(60000), 1_700_000_060_000, "", ""
+    ) == ("BTC-USDT up 3.00% (1800.5) in 5m: 60000 -> 61800.5 [3%] 2023-11-14T22:14:20.000Z")
+    assert (
+        dump[1][dump[2]]
+        .render_tick(Decimal("61800.5"), None, 0, "", "")
+        .startswith("[dump] BTC-USDT up 3.00% in 1h30m: 60000 -> 61800.5 on okx")
+    )
+
+
+def test_the_window_follows_the_stream_through_its_kind_state(tmp_path: Path) -> None:
+    loaded = ruleset(tmp_path, rule("by: '3%', window: 5m, direction: up"))
+    book = loaded.books["move"]
+    state = KindState()
+    first = book.matcher()
+    assert isinstance(first, MoveIndex)
+    one = first.bind(state)
+    assert one.candidates("okx", "BTC-USDT", "last", None, Decimal(100), 0) == []
+    assert one.candidates("okx", "BTC-USDT", "last", None, Decimal("99"), 20 * S) == []
+    saved = dict(state.fields)
+    assert saved == {
+        "okx|BTC-USDT|last|300000|c": "1,99,99",
+        "okx|BTC-USDT|last|300000": "0,100,100",
+    }
+    # Another worker takes the stream: its matcher restores the window from the saved state.
+    second = book.matcher()
+    assert isinstance(second, MoveIndex)
+    other = second.bind(KindState(saved))
+    assert other.candidates("okx", "BTC-USDT", "last", None, Decimal("101.96"), 60 * S) == []
+    assert other.candidates("okx", "BTC-USDT", "last", None, Decimal("101.97"), 61 * S) == [0]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("by: 3%, window: 5m", "move: missing required key 'market'"),
+        ("market: BTC-USDT, window: 5m", "move: missing required key 'by'"),
+        ("market: BTC-USDT, by: 1", "move: missing required key 'window'"),
+        ("market: BTC-USDT, by: '0%', window: 5m", "move.by: must be a percentage above 0"),
+        ("market: BTC-USDT, by: '2000%', window: 5m", "move.by: must be a percentage above 0"),
+        ("market: BTC-USDT, by: -5, window: 5m", "move.by: must be above 0"),
+        ("market: BTC-USDT, by: 'x%', window: 5m", "move.by: 'x' is not a decimal number"),
+        ("market: BTC-USDT, by: 1, window: 5", "move.window: needs a unit"),
+        ("market: BTC-USDT, by: 1, window: 2d", "move.window: '2d' is longer than 1d"),
+        ("market: BTC-USDT, by: 1, window: 0s", "move.window: bad duration '0s'"),
+        ("market: BTC-USDT, by: 1, window: 5m, direction: sideways",
+         "move.direction: 'sideways' is not one of: up, down, either"),
+        ("market: BTC-USDT, by: 1, window: 5m, venue: binance, source: mark",
+         "move.source: binance streams no 'mark' price"),
+    ],
+)  # fmt: skip
+def test_each_bad_value_is_an_error_at_its_line(tmp_path: Path, spec: str, message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    with pytest.raises(ConfigError) as caught:
+        ruleset(tmp_path, f"  - name: mv\n    notify: desk\n    move: {{{spec}}}\n")
+    (error,) = caught.value.errors
+    assert error.startswith(f"{path}:6: {message}")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (", repeat: every", "repeat: every would fire on every tick while moved; use cooldown"),
+        (", rearm: 5", "rearm: move rules have no level to re-arm at"),
+    ],
+)
+def test_options_that_do_not_fit_a_move_are_errors(
+    tmp_path: Path, extra: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ruleset(tmp_path, rule("by: 1, window: 5m", extra))
+    (error,) = caught.value.errors
+    assert message in error
+
+
+def test_a_move_rule_defaults_to_a_cooldown_of_its_window_and_its_series_is_streamed(
+    tmp_path: Path,
+) -> None:
+    loaded = ruleset(tmp_path, rule("by: 1, window: 15m, source: index"))
+    (mv,) = loaded.rules()
+    assert isinstance(mv, MoveRule)
+    assert mv.repeat.model_dump() == {"kind": "cooldown", "seconds": 900.0}
+    assert loaded.markets() == {("okx", "BTC-USDT", "index")}
+
+
+def test_a_ring_keeps_the_window_and_one_bucket_more() -> None:
+    ring = Ring(20 * S)  # buckets of 1 s
+    assert ring.observe(Decimal(5), 0) == 2
+    assert ring.observe(Decimal(7), 500) == 1
+    assert ring.observe(Decimal(6), 900) == 0
+    assert ring.extremes() == (Decimal(5), Decimal(7))
+    ring.observe(Decimal(6), BUCKETS * S)  # bucket 20: bucket 0 is still in the window
+    assert ring.extremes() == (Decimal(5), Decimal(7))
+    ring.observe(Decimal(6), (BUCKETS + 1) * S)  # bucket 21: bucket 0 has left it
+    assert ring.extremes() == (Decimal(6), Decimal(6))
+    restored = Ring(20 * S)
+    restored.restore(ring.closed(), ring.current())
+    assert restored.extremes() == ring.extremes()
+    restored.restore("junk", "1,x,2")  # unreadable: ignored
+    assert restored.extremes() == ring.extremes()
