@@ -329,9 +329,13 @@ class MoveIndex:
         if watch is _UNWATCHED:
             return []
         # The common tick: within every ring's current bucket and range, and every trigger.
-        if ms < watch.until and watch.lo <= now <= watch.hi and watch.down < now < watch.up:
-            if not watch.gated:
-                return []
+        if (
+            ms < watch.until
+            and watch.lo <= now <= watch.hi
+            and watch.down < now < watch.up
+            and not watch.gated
+        ):
+            return []
         found: list[int] = []
         for live in watch.lives:
             ring = live.ring
