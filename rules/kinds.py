@@ -48,6 +48,7 @@ from rules.dead_letter import DeadLetterBook, DeadLetterRule
 from rules.feed import FeedBook, FeedRule
 from rules.fill import FillBook, FillRule
 from rules.lag import LagBook, LagRule
+from rules.margin import MarginBook, MarginRule
 from rules.move import MoveBook, MoveRule
 from rules.oco import OcoBook, OcoRule
 from rules.order import OrderBook, OrderRule
@@ -152,6 +153,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             Kind(FillRule, FillBook, ("fill",)),
             Kind(OrderRule, OrderBook, ("order",)),
             Kind(MoveRule, MoveBook, (TICKER,)),
+            Kind(MarginRule, MarginBook, ("position", "account")),
             Kind(FeedRule, FeedBook, ("feed",)),
             Kind(LagRule, LagBook, ("lag",)),
             Kind(DeadLetterRule, DeadLetterBook, ("dead_letter",)),

@@ -53,7 +53,14 @@ from rules.codes import (
 from rules.env import interpolate
 from rules.files import compose, read_bytes, table_text
 from rules.kinds import KINDS, empty_books
-from rules.options import OPTION_KEYS, check_options, read_message, read_options, read_repeat
+from rules.options import (
+    OPTION_KEYS,
+    check_options,
+    read_message,
+    read_options,
+    read_repeat,
+    rearms,
+)
 from rules.price import PriceRule
 from rules.reader import HIDDEN, Reader, column_of, line_of, secretish, shown
 from rules.ruleset import FileStamp, RuleSet
@@ -401,7 +408,7 @@ def _read_rule(reader: Reader, item: yaml.Node) -> tuple[_Named | None, list[_Na
         channels=tuple(ref.name for ref in notify),
         message=message,
         # Once per arming: each firing claims its own event, and the rule's gate disarms it.
-        repeat=Every() if options.rearm is not None and isinstance(repeat, Once) else repeat,
+        repeat=Every() if options.rearm is not None and rearms(entries, repeat) else repeat,
         where=reader.where(item),
         options=options,
         **fields,

@@ -111,6 +111,13 @@ def read_options(
     return Options.model_validate(fields) if fields else NO_OPTIONS
 
 
+def rearms(
+    entries: Mapping[str, tuple[yaml.Node, yaml.Node]], repeat: Once | Every | Cooldown
+) -> bool:
+    """Return whether `rearm:` may apply: to a once-rule, or a rule that gives no repeat."""
+    return isinstance(repeat, Once) or not ({"repeat", "cooldown"} & entries.keys())
+
+
 def check_options(
     reader: Reader,
     entries: Mapping[str, tuple[yaml.Node, yaml.Node]],
@@ -123,7 +130,7 @@ def check_options(
         problem = rule.option_problem(option) if option in entries else ""
         if problem:
             reader.error(entries[option][0], f"{option}: {problem}")
-        elif option == "rearm" and option in entries and not isinstance(repeat, Once):
+        elif option == "rearm" and option in entries and not rearms(entries, repeat):
             reader.error(
                 entries[option][0], "rearm: re-arms a once-rule; remove `repeat` or `cooldown`"
             )

@@ -88,7 +88,11 @@ class OrderUpdate(_Event):
 
 
 class PositionUpdate(_Event):
-    """The account's position in one market; `warning` marks a liquidation warning."""
+    """The account's position in one market; `warning` marks a liquidation warning.
+
+    `notional` is the position's value as the venue computes it at the mark price (OKX's
+    notionalUsd), `opened_at` when the venue says the position was opened (OKX's cTime).
+    """
 
     kind: Literal["position"] = "position"
     account: str
@@ -100,6 +104,8 @@ class PositionUpdate(_Event):
     liquidation_price: Amount | None = None
     margin_ratio: Amount | None = None
     unrealized_pnl: Amount | None = None
+    notional: Amount | None = None
+    opened_at: Instant | None = None
     warning: bool = False
 
 

@@ -62,6 +62,8 @@ POSITION_ETH_210430 = PositionUpdate(
     liquidation_price=Decimal("2352.8496681818233"),
     margin_ratio=Decimal("11.731726509588816"),
     unrealized_pnl=Decimal("-0.0000009932766034"),
+    notional=Decimal("2276.2546609009605"),
+    opened_at=at(2021, 4, 27, 7, 15, 58, 793),
     at=at(2021, 4, 27, 7, 16, 1, 462),
 )
 
@@ -143,6 +145,7 @@ EVENT_CASES: list[tuple[str, list[Event]]] = [
                 size=Decimal("1"),
                 mark_price=Decimal("2353.849"),
                 margin_ratio=Decimal("11.731726509588816"),
+                opened_at=at(2021, 4, 27, 7, 15, 58, 793),
                 warning=True,
                 at=at(2021, 4, 27, 7, 16, 1, 462),
             )

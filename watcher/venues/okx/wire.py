@@ -225,6 +225,8 @@ class OkxPosition(WireModel):
     liqPx: OptDecimal = None
     mgnRatio: OptDecimal = None
     upl: OptDecimal = None
+    notionalUsd: OptDecimal = None
+    cTime: OptMs = None
     uTime: Ms
 
     def to_event(self, venue: str, account: str, warning: bool = False) -> PositionUpdate:
@@ -240,6 +242,8 @@ class OkxPosition(WireModel):
             liquidation_price=self.liqPx,
             margin_ratio=self.mgnRatio,
             unrealized_pnl=self.upl,
+            notional=self.notionalUsd,
+            opened_at=utc_from_ms(self.cTime) if self.cTime else None,
             warning=warning,
             at=utc_from_ms(self.uTime),
         )
