@@ -105,11 +105,18 @@ class Stack:
 
 @pytest.fixture
 def stack(redis_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """Every part running; the rules are the test module's RULES if it has its own."""
+    """Every part running; the rules are the test module's RULES if it has its own, the
+    simulator's markets its MARKETS (market -> start price) if it has them."""
     rules: str = getattr(request.module, "RULES", RULES)
     perm: str = getattr(request.module, "SIM_PERM", "read_only,trade")
+    markets: dict[str, str] | None = getattr(request.module, "MARKETS", None)
     config = SimConfig(
-        walk=False, api_key=API_KEY, secret_key=SECRET, passphrase=PASSPHRASE, perm=perm
+        walk=False,
+        api_key=API_KEY,
+        secret_key=SECRET,
+        passphrase=PASSPHRASE,
+        perm=perm,
+        markets=markets,
     )
     creds = OkxCredentials(
         api_key=SecretStr(API_KEY), secret_key=SecretStr(SECRET), passphrase=SecretStr(PASSPHRASE)

@@ -145,7 +145,8 @@ def test_quiet_hours_hold_the_notification_until_they_end(kx: Klaxon) -> None:
     ticks(kx, (int(time.time() * 1000), "64990"), (int(time.time() * 1000), "65010"))
     kx.work()
     assert kx.inbox.posts == []
-    registry = ScheduledJobRegistry(queue=Queue(keys.NOTIFY_QUEUE, connection=kx.r))  # type: ignore[no-untyped-call]
+    queue = Queue(keys.NOTIFY_QUEUE, connection=kx.r)
+    registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
     (job_id,) = registry.get_job_ids()
     due = registry.get_scheduled_time(job_id)
     assert due == end.replace(second=0, microsecond=0)
