@@ -16,6 +16,7 @@ from watcher.errors import ConfigError
 
 S = 1000  # ms
 M = 60 * S
+T = 1_700_000_060_000
 
 
 def rule(spec: str, extra: str = "") -> str:
@@ -111,7 +112,7 @@ def test_the_message_says_the_move(tmp_path: Path) -> None:
     ) == ("BTC-USDT up 3.00% (1800.5) in 5m: 60000 -> 61800.5 [3%] 2023-11-14T22:14:20.000Z")
     assert (
         dump[1][dump[2]]
-        .render_tick(Decimal("61800.5"), None, 0, "", "")
+        .render_tick(Decimal("61800.5"), None, T, "", "")
         .startswith("[dump] BTC-USDT up 3.00% in 1h30m: 60000 -> 61800.5 on okx")
     )
 
