@@ -35,8 +35,11 @@ class AccountRule(Rule):
         )
 
 
-def read_filters(reader: Reader, entries: dict[str, Entry], kind: str) -> dict[str, Any]:
-    """Read the venue, account, market and side filters of `kind: {...}` (errors to reader)."""
+def read_filters(
+    reader: Reader, entries: dict[str, Entry], kind: str, sides: tuple[str, ...] = SIDES
+) -> dict[str, Any]:
+    """Read the venue, account, market and side filters of `kind: {...}` (errors to reader);
+    a side is one of `sides` (an order's buy or sell, unless the kind says)."""
     fields: dict[str, Any] = {}
     for key, pattern, rule in (("venue", VENUE, VENUE_RULE), ("account", ACCOUNT, ACCOUNT_RULE)):
         if key in entries:
@@ -50,5 +53,5 @@ def read_filters(reader: Reader, entries: dict[str, Entry], kind: str) -> dict[s
             else reader.market(node, f"{kind}.market", venue)
         )
     if "side" in entries:
-        fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", SIDES)
+        fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", sides)
     return fields

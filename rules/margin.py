@@ -24,13 +24,8 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 
+from rules.account import read_filters
 from rules.base import (
-    ACCOUNT,
-    ACCOUNT_RULE,
-    MARKET,
-    MARKET_RULE,
-    VENUE,
-    VENUE_RULE,
     Cooldown,
     Every,
     Once,
@@ -233,16 +228,8 @@ class MarginRule(Rule):
             )
             return None
         errors = len(reader.errors)
-        fields: dict[str, Any] = {"condition": present[0]}
-        for key, pattern, rule in (
-            ("venue", VENUE, VENUE_RULE),
-            ("account", ACCOUNT, ACCOUNT_RULE),
-            ("market", MARKET, MARKET_RULE),
-        ):
-            if key in entries:
-                fields[key] = reader.string(entries[key][1], f"margin.{key}", pattern, rule)
-        if "side" in entries:
-            fields["side"] = reader.choice(entries["side"][1], "margin.side", POSITION_SIDES)
+        fields = read_filters(reader, entries, "margin", POSITION_SIDES)
+        fields["condition"] = present[0]
         _read_condition(reader, present[0], entries[present[0]][1], fields)
         return fields if len(reader.errors) == errors else None
 

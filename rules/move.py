@@ -2,36 +2,29 @@
 
     move: {market: BTC-USDT, by: "3%", window: 5m, direction: up}
 
-Computed from the stream, not polled: per price series and window, a Ring (rules/ring.py) keeps
-the window's lowest and highest price. Up: the price is at least `by` above the window's low;
-down: at least `by` below its high; either: one of the two (the larger is reported). A
-percentage is of that low (or high). Rules of one ring sit in sorted thresholds, so a tick
-costs a ring update and a bisection per direction, however many rules share it.
-
-The rings live in the stream's kind state (MoveIndex.bind): the closed buckets are saved when a
-bucket closes, the current bucket when its extremes move; a stream handed to another worker
-goes on with the same window.
+Computed from the stream, not polled: per price series and window the matcher (a MoveIndex,
+rules/move_index.py) keeps the window's lowest and highest price. Up: the price is at least
+`by` above the window's low; down: at least `by` below its high; either: one of the two (the
+larger is reported). A percentage is of that low (or high).
 """
 
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
-from collections.abc import Mapping, Sequence
-from copy import copy
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 
 from rules.base import Cooldown, Every, Once, Rule, Series, text, utc_text
+
+if TYPE_CHECKING:
+    from rules.move_index import MoveIndex
 from rules.duration import duration_text
-from rules.gate import Gate, State
 from rules.options import read_duration
 from rules.price import read_series
 from rules.reader import STR, Reader
-from rules.ring import Ring
 from rules.scan import ScanBook
 from watcher.events import PriceSource, utc_from_ms
 
@@ -171,94 +164,6 @@ def _read_by(reader: Reader, node: yaml.Node) -> tuple[Decimal, bool] | None:
     return value, percent
 
 
-@dataclass
-class _Group:
-    """The rules of one ring that fire the same way: one direction, amount or percentage;
-    thresholds ascending, with their positions and rule ids."""
-
-    direction: Direction
-    percent: bool
-    keys: list[Decimal] = field(default_factory=list)
-    positions: list[int] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Spec:
-    """The rules of one (series, window): their groups, and the rules with options; the
-    smallest threshold of each kind, from which a ring's trigger prices are derived."""
-
-    window: int
-    groups: list[_Group] = field(default_factory=list)
-    gated: list[tuple[int, MoveRule]] = field(default_factory=list)
-    up_amount: Decimal = INF
-    up_percent: Decimal = INF
-    down_amount: Decimal = INF
-    down_percent: Decimal = INF
-
-    def add(self, rule: MoveRule) -> None:
-        """Lower the smallest threshold of the rule's direction(s) and unit to its `by`."""
-        unit = "percent" if rule.percent else "amount"
-        for direction in ("up", "down"):
-            if rule.direction in (direction, "either"):
-                name = f"{direction}_{unit}"
-                setattr(self, name, min(getattr(self, name), rule.by))
-
-
-class _Live:
-    """One ring of a bound matcher, with the prices beyond which some rule may fire: at or
-    above `up`, at or below `down` (recomputed when the window's extremes move)."""
-
-    __slots__ = ("down", "name", "ring", "spec", "up")
-
-    def __init__(self, ring: Ring, spec: _Spec, name: str) -> None:
-        self.ring, self.spec, self.name = ring, spec, name
-        self.up, self.down = INF, NEG_INF
-        if ring.bucket >= 0:
-            self.retrigger()
-
-    def retrigger(self) -> None:
-        """Recompute the trigger prices from the window's extremes."""
-        low, high = self.ring.extremes()
-        spec = self.spec
-        up = low + spec.up_amount
-        if spec.up_percent != INF and low > 0:
-            up = min(up, low + low * spec.up_percent / HUNDRED)
-        down = high - spec.down_amount
-        if spec.down_percent != INF:
-            down = max(down, high - high * spec.down_percent / HUNDRED)
-        self.up, self.down = up, down
-
-
-class _Watch:
-    """A series' rings in a bound matcher, and the band a tick may fall in without changing
-    any ring or firing any rule: before `until` (the first bucket's end), within [lo, hi] and
-    strictly between `down` and `up`. Most ticks fall in it: they cost a few comparisons."""
-
-    __slots__ = ("down", "gated", "hi", "lives", "lo", "until", "up")
-
-    def __init__(self, lives: tuple[_Live, ...]) -> None:
-        self.lives = lives
-        self.gated = any(live.spec.gated for live in lives)
-        # A series no rule watches: every tick falls in the band.
-        self.until = 2**63
-        self.lo, self.hi, self.up, self.down = NEG_INF, INF, INF, NEG_INF
-        if lives:
-            self.band()
-
-    def band(self) -> None:
-        """Recompute the band from the rings (after a tick outside it)."""
-        rings = [live.ring for live in self.lives]
-        self.until = min((r.bucket + 1) * r.width if r.bucket >= 0 else 0 for r in rings)
-        self.lo = max(r.lo for r in rings)
-        self.hi = min(r.hi for r in rings)
-        self.up = min(live.up for live in self.lives)
-        self.down = max(live.down for live in self.lives)
-
-
-_UNWATCHED = _Watch(())  # the watch of every series no move rule watches
-
-
 class MoveBook(ScanBook[MoveRule]):
     """Every move rule of a RuleSet; its matcher is a MoveIndex."""
 
@@ -268,158 +173,14 @@ class MoveBook(ScanBook[MoveRule]):
 
     def matcher(self) -> MoveIndex:  # type: ignore[override]
         """Return a fresh MoveIndex over these rules (nothing retired, empty windows)."""
+        from rules.move_index import MoveIndex  # the index is built from the rules: late
+
         return MoveIndex(tuple(self))
 
 
-class MoveIndex:
-    """The move rules by series and window; bind() evaluates one stream against its state."""
-
-    def __init__(self, rules: Sequence[MoveRule]) -> None:
-        self._rules = rules
-        self._alive = bytearray(b"\x01") * len(rules)
-        self._specs: dict[Series, tuple[_Spec, ...]] = {}
-        by_series: dict[Series, dict[int, _Spec]] = {}
-        for position, rule in enumerate(rules):
-            series = (rule.venue, rule.market, rule.source)
-            spec = by_series.setdefault(series, {}).setdefault(rule.window, _Spec(rule.window))
-            spec.add(rule)
-            if rule.options.gated:
-                spec.gated.append((position, rule))
-                continue
-            group = next(
-                (
-                    g
-                    for g in spec.groups
-                    if g.direction == rule.direction and g.percent == rule.percent
-                ),
-                None,
-            )
-            if group is None:
-                group = _Group(rule.direction, rule.percent)
-                spec.groups.append(group)
-            i = bisect_right(group.keys, rule.by)
-            group.keys.insert(i, rule.by)
-            group.positions.insert(i, position)
-            group.ids.insert(i, rule.id)
-        self._specs = {s: tuple(windows.values()) for s, windows in by_series.items()}
-        self._state: State = Gate().state
-        self._gate = Gate(self._state)
-        self._watches: dict[Series, _Watch] = {}
-
-    def bind(self, state: State) -> MoveIndex:
-        """Return this index evaluating one stream against `state` (its rings and timers),
-        sharing what is retired."""
-        bound = copy(self)
-        bound._state = state
-        bound._gate = Gate(state)
-        bound._watches = {}
-        return bound
-
-    def retire(self, position: int) -> None:
-        """Stop returning a rule that can never fire again (a once-rule already claimed)."""
-        self._alive[position] = 0
-
-    def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
-    ) -> list[int]:
-        """Return, ascending, the positions of the live rules this tick's move fires."""
-        watch = self._watches.get((venue, market, source))
-        if watch is None:
-            watch = self._load((venue, market, source))
-        if watch is _UNWATCHED:
-            return []
-        # The common tick: within every ring's current bucket and range, and every trigger.
-        if (
-            ms < watch.until
-            and watch.lo <= now <= watch.hi
-            and watch.down < now < watch.up
-            and not watch.gated
-        ):
-            return []
-        found: list[int] = []
-        for live in watch.lives:
-            ring = live.ring
-            if not (ms // ring.width <= ring.bucket and ring.lo <= now <= ring.hi):
-                self._observe(live, now, ms)
-            if now >= live.up or now <= live.down:
-                self._fire(live, now, found)
-            if live.spec.gated:
-                self._admit(live, now, ms, found)
-        if watch.lives:
-            watch.band()
-        if len(found) > 1:
-            found.sort()
-        return found
-
-    def _observe(self, live: _Live, now: Decimal, ms: int) -> None:
-        """Add a tick that moved the ring; save what changed and move the triggers."""
-        ring = live.ring
-        changed = ring.observe(now, ms)
-        if changed:
-            self._state.set(live.name + "|c", ring.current())
-            if changed == 2:
-                self._state.set(live.name, ring.closed())
-            live.retrigger()
-
-    def _load(self, key: Series) -> _Watch:
-        """Return the series' rings, restored from the state (none for a series no rule has)."""
-        lives = []
-        for spec in self._specs.get(key, ()):
-            ring = Ring(spec.window)
-            name = f"{'|'.join(key)}|{spec.window}"
-            ring.restore(self._state.get(name), self._state.get(name + "|c"))
-            lives.append(_Live(ring, spec, name))
-        found = self._watches[key] = _Watch(tuple(lives)) if lives else _UNWATCHED
-        return found
-
-    def _fire(self, live: _Live, now: Decimal, found: list[int]) -> None:
-        """Add the rules of a ring whose threshold this tick's move reaches."""
-        low, high = live.ring.extremes()
-        alive = self._alive
-        seen = _moments()
-        for group in live.spec.groups:
-            direction, measure, reference = _measure(group, low, high, now)
-            if measure < group.keys[0]:
-                continue
-            stop = bisect_right(group.keys, measure)
-            for position, rule_id in zip(group.positions[:stop], group.ids[:stop], strict=True):
-                if alive[position]:
-                    found.append(position)
-                    seen[rule_id] = (direction, reference)
-
-    def _admit(self, live: _Live, now: Decimal, ms: int, found: list[int]) -> None:
-        """Ask the gate about each live rule with options of a ring."""
-        low, high = live.ring.extremes()
-        alive, gate = self._alive, self._gate
-        for position, rule in live.spec.gated:
-            if not alive[position]:
-                continue
-            moved = rule.moved(low, high, now)
-            fires = moved is not None
-            if gate.admit(rule.id, rule.options, ms, fires=fires, holds=fires):
-                if moved is not None:
-                    found.append(position)
-                    _moments()[rule.id] = moved
-            elif gate.expired(rule.id, rule.options, ms):
-                alive[position] = 0
-
-
-def _measure(
-    group: _Group, low: Decimal, high: Decimal, now: Decimal
-) -> tuple[str, Decimal, Decimal]:
-    """Return (direction, move in the group's unit, reference price) of a tick for a group."""
-    up = now - low
-    down = high - now
-    if group.percent:
-        up = up * HUNDRED / low if low > 0 else Decimal(0)
-        down = down * HUNDRED / high if high > 0 else Decimal(0)
-    if group.direction == "up" or (group.direction == "either" and up >= down):
-        return "up", up, low
-    return "down", down, high
-
-
-def _moments() -> dict[str, tuple[str, Decimal]]:
-    """Return this thread's record of each rule's last firing (direction, reference)."""
+def moments() -> dict[str, tuple[str, Decimal]]:
+    """Return this thread's record of each rule's last firing (direction, reference): the
+    matcher notes it, render_tick reads it."""
     seen: dict[str, tuple[str, Decimal]] | None = getattr(_MOMENTS, "seen", None)
     if seen is None:
         seen = _MOMENTS.seen = {}

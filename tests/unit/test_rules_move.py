@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from rules.kinds import KindState
-from rules.move import MoveIndex, MoveRule
+from rules.move import MoveRule
+from rules.move_index import MoveIndex
 from rules.ring import BUCKETS, Ring
 from tests.scripted import Worker, fired, ruleset
 from watcher.errors import ConfigError
