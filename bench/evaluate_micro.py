@@ -1,8 +1,9 @@
 """CPU micro-benchmark of the evaluation hot path, without Redis: µs per tick row.
 
-`python -m bench.evaluate_micro [--rules N] [--markets M] [--ticks T] [--repeat R] [--moves K]`
-builds bench/rulegen.py's rules (a `tables:` CSV of price rules, 0.1 % of them firing; with
---moves, K move rules beside them over the same markets, none firing), compiles them as
+`python -m bench.evaluate_micro [--rules N] [--markets M] [--ticks T] [--repeat R] [--moves K]
+[--margins G]` builds bench/rulegen.py's rules (a `tables:` CSV of price rules, 0.1 % of them
+firing; with --moves, K move rules beside them over the same markets, none firing; with
+--margins, G margin rules, which read private events and so no tick), compiles them as
 a worker does (workers.context.Context), and times workers.firings.Batch over tick entries
 written as the watcher writes them (100 rows per entry, 20 entries per batch): decoding, the
 previous price per series, the index, and the firings of the rules that fire. After each batch
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from bench.loadgen import Load, market_name, price_paths
 from bench.ordergen import write_orders
-from bench.rulegen import RuleSpec, move_rules, write_rules
+from bench.rulegen import RuleSpec, margin_rules, move_rules, write_rules
 from rules.kinds import Dispatch, KindState
 from rules.load import RuleSet, load_rules
 from watcher import keys
@@ -123,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--fire-fraction", type=float, default=0.001)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--moves", type=int, default=0, help="move rules beside the price rules")
+    p.add_argument("--margins", type=int, default=0, help="margin rules beside them")
     p.add_argument("--calls", action="store_true", help="also count function calls per tick")
     o = p.add_argument_group("emulated orders (--orders)")
     o.add_argument("--orders", action="store_true", help="bench --orders's order rules")
@@ -142,9 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             load = Load(markets, ((1000, 1.0),), seed=1)
             yaml, fires = write_rules(load, RuleSpec(a.rules, a.fire_fraction), Path(tmp))
-            if a.moves:
-                yaml.write_text(yaml.read_text() + "rules:\n" + move_rules(load, a.moves))
+            if a.moves or a.margins:
+                extra = move_rules(load, a.moves) + margin_rules(a.margins)
+                yaml.write_text(yaml.read_text() + "rules:\n" + extra)
             what = f"{a.rules} rules" + (f" + {a.moves} move rules" if a.moves else "")
+            what += f" + {a.margins} margin rules" if a.margins else ""
         ruleset = load_rules([yaml], env={"KLAXON_INBOX_PORT": "1"})
     entries = entries_for(load, a.ticks)
     best = float("inf")

@@ -107,3 +107,14 @@ def move_rules(load: Load, count: int) -> str:
             f" by: '{50 + n % 7}%', window: {window}}}}}\n"
         )
     return "".join(lines)
+
+
+def margin_rules(count: int) -> str:
+    """Return `count` margin rules (YAML items of `rules:`): liquidation distances, PnL levels
+    and warnings over as many swap markets (they read private events, not ticks)."""
+    conditions = ("liq_distance_below: '5%'", "pnl_below: -500", "warning: true")
+    return "".join(
+        f"  - {{name: mg{n:05d}, notify: bench, margin: {{market: M{n:04d}-USDT-SWAP,"
+        f" {conditions[n % 3]}}}}}\n"
+        for n in range(count)
+    )
