@@ -5,12 +5,15 @@ DEFAULT_MESSAGE, DEFAULT_REPEAT, parse_spec) and a Book, plus one Kind line in K
 - the Book is the kind's compiled rules (pure, in RuleSet.books[kind], shared by every worker):
   add(rule) -> position, len, book[position] -> Rule, markets(), and matcher();
 - book.matcher() builds a worker's live side of the book (a Matcher). It may keep in-memory
-  state between events (which once-rules are retired; for kinds to come, a trailing stop's
-  high-water mark or a move's window) and answers which rules an event fires, as positions;
+  state between events (which once-rules are retired, a move's window) and answers which rules
+  an event fires, as positions;
 - Kind.events names the event kinds (watcher.events `kind`) the kind consumes. Tick rows (event
   kind TICKER) travel as lean rows, not models: their matcher is a TickMatcher, asked per row
-  with (venue, market, source, prev, now) and no object built per tick; every other event is
-  the decoded model, given to EventMatcher.match.
+  with (venue, market, source, prev, now, ms: the tick's exchange time) and no object built per
+  tick; every other event is the decoded model, given to EventMatcher.match.
+Options (hold, rearm, expires, for: rules/timing.py) are the matchers' too: a kind asks a Gate
+(rules/gate.py) about its rules that have any, with the tick's or event's time; quiet hours
+ride on each Notify action (the delivery holds them back).
 Workers dispatch on the event's kind through Dispatch and name no rule kind: a firing's rule
 renders its own message (Rule.render_event / render_tick), says what an every-claim is about
 (Rule.subject) and declares its actions (Rule.actions); once its claim is held for good the
@@ -27,8 +30,9 @@ sharing what is retired with the worker's matcher), and saves the fields that ch
 batch's MULTI beside the XACK (workers/evaluate.py, _Drain._persist_and_ack), as it does the
 last prices. A killed evaluator so leaves the state of the last batch it acked, and the next
 holder re-evaluates what is pending from exactly there. Fields are strings named by the kind
-(by rule id, not position, so that a reload keeps the state of unchanged rules; a bound matcher
-may delete the fields of rules it no longer has). Kinds without state cost nothing: no read,
+(by rule id, not position, so that a reload keeps the state of unchanged rules; or by what
+several rules share, such as a move's window per series; a bound matcher may delete the fields
+of rules it no longer has). Kinds without state cost nothing: no read,
 no write, no call per event.
 """
 
