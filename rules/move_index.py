@@ -61,17 +61,20 @@ class _Live:
     """One ring of a bound matcher, with the prices beyond which some rule may fire: at or
     above `up`, at or below `down` (recomputed when the window's extremes move)."""
 
-    __slots__ = ("down", "name", "ring", "spec", "up")
+    __slots__ = ("current", "down", "name", "ring", "spec", "up")
 
     def __init__(self, ring: Ring, spec: _Spec, name: str) -> None:
         self.ring, self.spec, self.name = ring, spec, name
+        self.current = name + "|c"  # the state field of the current bucket
         self.up, self.down = INF, NEG_INF
         if ring.bucket >= 0:
             self.retrigger()
 
     def retrigger(self) -> None:
         """Recompute the trigger prices from the window's extremes."""
-        low, high = self.ring.extremes()
+        ring = self.ring
+        low = ring.lo if ring.low is None or ring.lo < ring.low else ring.low
+        high = ring.hi if ring.high is None or ring.hi > ring.high else ring.high
         spec = self.spec
         up = low + spec.up_amount
         if spec.up_percent != INF and low > 0:
@@ -100,12 +103,21 @@ class _Watch:
 
     def band(self) -> None:
         """Recompute the band from the rings (after a tick outside it)."""
-        rings = [live.ring for live in self.lives]
-        self.until = min((r.bucket + 1) * r.width if r.bucket >= 0 else 0 for r in rings)
-        self.lo = max(r.lo for r in rings)
-        self.hi = min(r.hi for r in rings)
-        self.up = min(live.up for live in self.lives)
-        self.down = max(live.down for live in self.lives)
+        until, lo, hi, up, down = 2**63, NEG_INF, INF, INF, NEG_INF
+        for live in self.lives:  # a loop, not min()/max() of generators: no call per ring
+            ring = live.ring
+            end = (ring.bucket + 1) * ring.width if ring.bucket >= 0 else 0
+            if end < until:
+                until = end
+            if ring.lo > lo:
+                lo = ring.lo
+            if ring.hi < hi:
+                hi = ring.hi
+            if live.up < up:
+                up = live.up
+            if live.down > down:
+                down = live.down
+        self.until, self.lo, self.hi, self.up, self.down = until, lo, hi, up, down
 
 
 _UNWATCHED = _Watch(())  # the watch of every series no move rule watches
@@ -177,10 +189,18 @@ class MoveIndex:
         ):
             return []
         found: list[int] = []
+        state = self._state
         for live in watch.lives:
             ring = live.ring
-            if not (ms // ring.width <= ring.bucket and ring.lo <= now <= ring.hi):
-                self._observe(live, now, ms)
+            if ms // ring.width > ring.bucket:
+                self._observe(live, now, ms)  # a new bucket
+            elif now < ring.lo or now > ring.hi:  # a new extreme of the current bucket
+                if now < ring.lo:
+                    ring.lo = now
+                else:
+                    ring.hi = now
+                state.set(live.current, f"{ring.bucket},{ring.lo},{ring.hi}")
+                live.retrigger()
             if now >= live.up or now <= live.down:
                 self._fire(live, now, found)
             if live.spec.gated:
@@ -196,7 +216,7 @@ class MoveIndex:
         ring = live.ring
         changed = ring.observe(now, ms)
         if changed:
-            self._state.set(live.name + "|c", ring.current())
+            self._state.set(live.current, ring.current())
             if changed == 2:
                 self._state.set(live.name, ring.closed())
             live.retrigger()
