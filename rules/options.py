@@ -207,10 +207,10 @@ def _quiet(reader: Reader, node: yaml.Node) -> Quiet | None:
     if max(int(h1), int(h2)) > 23 or max(int(m1), int(m2)) > 59 or start == end:
         reader.error(node, f"quiet: {text!r} is not hours such as {_QUIET_EXAMPLE}")
         return None
-    zone = zone or "UTC"
+    zone = "UTC" if zone is None or zone.upper() in ("UTC", "Z") else zone
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a name too long
         reader.error(node, f"quiet: unknown time zone {zone[:40]!r} ({_QUIET_EXAMPLE})")
         return None
     return Quiet(start=start, end=end, zone=zone)

@@ -50,6 +50,7 @@ NEW_YEARS_EVE = utc_ms("2026-12-31T00:00:00+00:00")
         ('quiet: "22:00-07:00 UTC"', Options(quiet=Quiet(start=1320, end=420))),
         ('quiet: "23:30-06:00 Europe/Paris"', Options(quiet=PARIS)),
         ('quiet: "12:00-13:00"', Options(quiet=Quiet(start=720, end=780))),
+        ('quiet: "12:00-13:00 utc"', Options(quiet=Quiet(start=720, end=780))),
     ],
 )  # fmt: skip
 def test_options_are_read(tmp_path: Path, options: str, expected: Options) -> None:
@@ -102,6 +103,8 @@ def _error(tmp_path: Path, rules: str) -> list[str]:
         ('quiet: "25:00-07:00"', 7, "quiet: '25:00-07:00' is not hours such as"),
         ('quiet: "07:00-07:00"', 7, "quiet: '07:00-07:00' is not hours such as"),
         ('quiet: "22:00-07:00 Mars/Base"', 7, "quiet: unknown time zone 'Mars/Base'"),
+        ('quiet: "22:00-07:00 Europe"', 7, "quiet: unknown time zone 'Europe'"),
+        ('quiet: "22:00-07:00 ../etc/passwd"', 7, "quiet: unknown time zone '../etc/passwd'"),
         ("quiet: 22", 7, "quiet: expected a string, got a number (quote it)"),
     ],
 )
