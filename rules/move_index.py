@@ -87,17 +87,19 @@ class _Live:
 
 class _Watch:
     """A series' rings in a bound matcher, and the band a tick may fall in without changing
-    any ring or firing any rule: before `until` (the first bucket's end), within [lo, hi] and
-    strictly between `down` and `up`. Most ticks fall in it: they cost a few comparisons."""
+    any ring or firing any rule: before `until` (the first bucket's end), within every ring's
+    current [lo, hi] and strictly between every `down` and `up`, folded into one floor and one
+    ceiling (each inclusive or not). Most ticks fall in it: they cost two price comparisons."""
 
-    __slots__ = ("down", "gated", "hi", "lives", "lo", "until", "up")
+    __slots__ = ("ceiling", "ceiling_open", "floor", "floor_open", "gated", "lives", "until")
 
     def __init__(self, lives: tuple[_Live, ...]) -> None:
         self.lives = lives
         self.gated = any(live.spec.gated for live in lives)
         # A series no rule watches: every tick falls in the band.
         self.until = 2**63
-        self.lo, self.hi, self.up, self.down = NEG_INF, INF, INF, NEG_INF
+        self.floor, self.ceiling = NEG_INF, INF
+        self.floor_open = self.ceiling_open = False
         if lives:
             self.band()
 
@@ -117,7 +119,10 @@ class _Watch:
                 up = live.up
             if live.down > down:
                 down = live.down
-        self.until, self.lo, self.hi, self.up, self.down = until, lo, hi, up, down
+        self.until = until
+        # now >= lo and now > down: now > down when down >= lo, else now >= lo (and above).
+        self.floor, self.floor_open = (down, True) if down >= lo else (lo, False)
+        self.ceiling, self.ceiling_open = (up, True) if up <= hi else (hi, False)
 
 
 _UNWATCHED = _Watch(())  # the watch of every series no move rule watches
@@ -183,8 +188,8 @@ class MoveIndex:
         # The common tick: within every ring's current bucket and range, and every trigger.
         if (
             ms < watch.until
-            and watch.lo <= now <= watch.hi
-            and watch.down < now < watch.up
+            and (now > watch.floor if watch.floor_open else now >= watch.floor)
+            and (now < watch.ceiling if watch.ceiling_open else now <= watch.ceiling)
             and not watch.gated
         ):
             return []

@@ -3,13 +3,14 @@ read from a rule file with file:line errors, and the window kept in the stream's
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from rules.kinds import KindState
-from rules.move import MoveRule
+from rules.move import MoveBook, MoveRule
 from rules.move_index import MoveIndex
 from rules.ring import BUCKETS, Ring
 from tests.scripted import Worker, fired, ruleset
@@ -208,3 +209,33 @@ def test_a_ring_keeps_the_window_and_one_bucket_more() -> None:
     assert restored.extremes() == ring.extremes()
     restored.restore("junk", "1,x,2")  # unreadable: ignored
     assert restored.extremes() == ring.extremes()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_index_agrees_with_each_rule_asked_alone(tmp_path: Path, seed: int) -> None:
+    """On random walks, the index (shared rings, sorted thresholds, the band most ticks take)
+    finds exactly the rules each rule's own check finds against its own ring."""
+    rnd = random.Random(seed)
+    rules = "".join(
+        f"  - {{name: r{n}, notify: desk, move: {{market: BTC-USDT,"
+        f" by: '{rnd.choice(['0.5%', '1%', '2%', '5', '20', '60'])}',"
+        f" window: {rnd.choice(['2s', '10s', '1m'])},"
+        f" direction: {rnd.choice(['up', 'down', 'either'])}}}}}\n"
+        for n in range(12)
+    )
+    book = ruleset(tmp_path, rules).books["move"]
+    assert isinstance(book, MoveBook)
+    index = book.matcher()
+    assert isinstance(index, MoveIndex)
+    bound = index.bind(KindState())
+    alone = [(rule, Ring(rule.window)) for rule in book]
+    price, ms = Decimal(1000), 1_700_000_000_000
+    for _ in range(1500):
+        price = max(Decimal(1), price + Decimal(rnd.randint(-30, 30)) / 10)
+        ms += rnd.choice([1, 50, 200, 900, 3000])
+        expected = []
+        for position, (rule, ring) in enumerate(alone):
+            ring.observe(price, ms)
+            if rule.moved(*ring.extremes(), price) is not None:
+                expected.append(position)
+        assert bound.candidates("okx", "BTC-USDT", "last", None, price, ms) == expected
