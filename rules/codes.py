@@ -6,7 +6,7 @@ test_rules_codes.py pins them), so an editor, a CI annotation or a script may ma
 the text format prints `file:line: message` as it always has.
 
 Numbers by family: KX0xx the file itself, KX1xx the shape of the YAML, KX2xx a value,
-KX3xx references between names, KX4xx message and repeat, KX5xx channels, KX6xx tables,
+KX3xx references between names, KX4xx message, repeat and options, KX5xx channels, KX6xx tables,
 KX9xx settings. A check that has no better code uses BAD_VALUE (Reader.error's default).
 """
 
@@ -61,6 +61,7 @@ SELF_REFERENCE = Code("KX303", "self-reference", "a channel that falls back to i
 BAD_TEMPLATE = Code("KX401", "bad-template", "a message with an unknown or malformed placeholder")
 EMPTY_MESSAGE = Code("KX402", "empty-message", "an empty message")
 BAD_REPEAT = Code("KX403", "bad-repeat", "a repeat policy that is unknown or makes no sense here")
+BAD_OPTION = Code("KX404", "bad-option", "an option (hold, rearm, ...) the rule's kind cannot take")
 
 ENV_VARIABLE = Code("KX501", "env-variable", "a ${NAME} that is unset, empty or malformed")
 BAD_URL = Code("KX502", "bad-url", "a channel URL apprise cannot use")

@@ -36,7 +36,7 @@ from rules.base import (
     utc_text,
 )
 from rules.codes import BAD_NUMBER, OUT_OF_RANGE
-from rules.price import SOURCES, read_source
+from rules.price import read_source
 from rules.reader import BOOL, Entry, Reader, decimal_problem
 from rules.scan import ScanBook
 from rules.state import KindState
@@ -315,7 +315,6 @@ def read_order(
         node = entries["reduce_only"][1]
         fields["reduce_only"] = reader.boolean(node, f"{kind}.reduce_only")
     if "source" in entries:
-        fields["source"] = reader.choice(entries["source"][1], f"{kind}.source", SOURCES)
         read_source(reader, entries["source"][1], kind, fields)
     if "limits" in entries:
         fields["limits"] = read_limits(reader, entries["limits"][1], f"{kind}.limits")

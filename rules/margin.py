@@ -33,6 +33,7 @@ from rules.base import (
     text,
     utc_text,
 )
+from rules.codes import BAD_VALUE, ONE_OF, OUT_OF_RANGE
 from rules.gate import Gate, State
 from rules.reader import BOOL, Reader
 from rules.scan import ScanBook
@@ -225,6 +226,7 @@ class MarginRule(Rule):
             reader.error(
                 entries[present[1]][0] if present else node,
                 f"margin: {problem}give exactly one of {', '.join(CONDITIONS)}",
+                ONE_OF,
             )
             return None
         errors = len(reader.errors)
@@ -241,23 +243,18 @@ def _read_condition(
     what = f"margin.{condition}"
     if condition == "warning":
         if not (isinstance(node, yaml.ScalarNode) and node.tag == BOOL and node.value == "true"):
-            reader.error(node, f"{what}: write `warning: true`")
+            reader.error(node, f"{what}: write `warning: true`", BAD_VALUE)
     elif condition == "position":
         fields["change"] = reader.choice(node, what, CHANGES)
     elif condition == "liq_distance_below":
         if isinstance(node, yaml.ScalarNode) and str(node.value).endswith("%"):
             node = yaml.ScalarNode(node.tag, node.value[:-1].strip(), node.start_mark)
-        level = reader.decimal(node, what)
-        if level is not None and not 0 < level < HUNDRED:
-            reader.error(node, f"{what}: must be a percentage above 0, below 100")
+        level = reader.decimal(node, what, positive=True)
+        if level is not None and level >= HUNDRED:
+            reader.error(node, f"{what}: must be a percentage below 100", OUT_OF_RANGE)
         fields["level"] = level
-    else:
-        level = reader.decimal(node, what)
-        if level is not None and level.adjusted() >= 18:
-            reader.error(node, f"{what}: is too large")
-        elif level is not None and condition != "pnl_below" and level <= 0:
-            reader.error(node, f"{what}: must be greater than zero")
-        fields["level"] = level
+    else:  # a PnL may be below a loss: the one level that may be zero or less
+        fields["level"] = reader.decimal(node, what, positive=condition != "pnl_below")
 
 
 def distance(position: PositionUpdate) -> Decimal | None:

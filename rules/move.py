@@ -21,8 +21,8 @@ from rules.base import Cooldown, Every, Once, Rule, Series, text, utc_text
 
 if TYPE_CHECKING:
     from rules.move_index import MoveIndex
+from rules.codes import OUT_OF_RANGE
 from rules.duration import duration_text
-from rules.options import read_duration
 from rules.price import read_series
 from rules.reader import STR, Reader
 from rules.scan import ScanBook
@@ -139,7 +139,8 @@ class MoveRule(Rule):
             if by is not None:
                 fields["by"], fields["percent"] = by
         if "window" in entries:
-            seconds = read_duration(reader, entries["window"][1], "move.window", MAX_WINDOW_SECONDS)
+            window = entries["window"][1]
+            seconds = reader.duration(window, "move.window", at_most=MAX_WINDOW_SECONDS)
             fields["window"] = None if seconds is None else int(seconds * 1000)
         if "direction" in entries:
             node = entries["direction"][1]
@@ -154,12 +155,11 @@ def _read_by(reader: Reader, node: yaml.Node) -> tuple[Decimal, bool] | None:
     percent = isinstance(node, yaml.ScalarNode) and node.tag == STR and node.value.endswith("%")
     if percent:
         node = yaml.ScalarNode(STR, node.value[:-1].strip(), node.start_mark, node.end_mark)
-    value = reader.decimal(node, "move.by")
+    value = reader.decimal(node, "move.by", positive=True)
     if value is None:
         return None
-    if value <= 0 or (percent and value > MAX_PERCENT) or value.adjusted() >= 18:
-        bound = f"a percentage above 0, at most {MAX_PERCENT}%" if percent else "above 0"
-        reader.error(node, f"move.by: must be {bound}")
+    if percent and value > MAX_PERCENT:
+        reader.error(node, f"move.by: a percentage of at most {MAX_PERCENT}%", OUT_OF_RANGE)
         return None
     return value, percent
 

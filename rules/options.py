@@ -12,9 +12,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from rules.base import Cooldown, Every, Once, Rule
-from rules.codes import BAD_REPEAT, BAD_TEMPLATE, EMPTY_MESSAGE, NOT_A_CHOICE
-from rules.duration import EXAMPLES, parse_duration
-from rules.reader import FLOAT, INT, STR, Reader
+from rules.codes import (
+    BAD_FORMAT,
+    BAD_OPTION,
+    BAD_REPEAT,
+    BAD_TEMPLATE,
+    EMPTY_MESSAGE,
+    NOT_A_CHOICE,
+    ONE_OF,
+    OUT_OF_RANGE,
+    WRONG_TYPE,
+)
+from rules.duration import EXAMPLES
+from rules.reader import STR, Reader, shown
 from rules.template import Template, TemplateError
 from rules.timing import NO_OPTIONS, Options, Quiet, Rearm
 
@@ -83,7 +93,8 @@ MAX_HOLD_SECONDS = 86_400
 MAX_FOR_SECONDS = 366 * 86_400
 _QUIET = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*")
 _QUIET_EXAMPLE = 'e.g. "22:00-07:00 UTC" or "23:30-06:00 Europe/Paris"'
-_REARM = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*")
+_REARM = re.compile(r"\s*([0-9]{1,6}(?:\.[0-9]{1,6})?)\s*%\s*")
+_WHEN = "2026-12-31T00:00Z"
 
 
 def read_options(
@@ -93,16 +104,16 @@ def read_options(
     errors = len(reader.errors)
     fields: dict[str, object] = {}
     if "hold" in entries:
-        seconds = read_duration(reader, entries["hold"][1], "hold", MAX_HOLD_SECONDS)
+        seconds = reader.duration(entries["hold"][1], "hold", at_most=MAX_HOLD_SECONDS)
         fields["hold_ms"] = None if seconds is None else int(seconds * 1000)
     if "rearm" in entries:
         fields["rearm"] = _rearm(reader, entries["rearm"][1])
     if "expires" in entries and "for" in entries:
-        reader.error(entries["for"][0], "for: give `expires` or `for`, not both")
+        reader.error(entries["for"][0], "for: give `expires` or `for`, not both", ONE_OF)
     elif "expires" in entries:
         fields["expires_ms"] = _instant(reader, entries["expires"][1])
     elif "for" in entries:
-        seconds = read_duration(reader, entries["for"][1], "for", MAX_FOR_SECONDS)
+        seconds = reader.duration(entries["for"][1], "for", at_most=MAX_FOR_SECONDS)
         fields["for_ms"] = None if seconds is None else int(seconds * 1000)
     if "quiet" in entries:
         fields["quiet"] = _quiet(reader, entries["quiet"][1])
@@ -125,35 +136,14 @@ def check_options(
     repeat: Once | Every | Cooldown,
 ) -> None:
     """Record an error for each option the rule's kind (or condition) cannot take, and for a
-    rearm on a rule that is not a once-rule."""
+    rearm on a rule that repeats otherwise."""
     for option in OPTION_KEYS:
         problem = rule.option_problem(option) if option in entries else ""
         if problem:
-            reader.error(entries[option][0], f"{option}: {problem}")
+            reader.error(entries[option][0], f"{option}: {problem}", BAD_OPTION)
         elif option == "rearm" and option in entries and not rearms(entries, repeat):
-            reader.error(
-                entries[option][0], "rearm: re-arms a once-rule; remove `repeat` or `cooldown`"
-            )
-
-
-def read_duration(reader: Reader, node: yaml.Node, what: str, at_most: int) -> float | None:
-    """Return a duration's seconds (at most `at_most`), or None after recording why not."""
-    if node.tag in (INT, FLOAT):
-        reader.error(node, f"{what}: needs a unit ({EXAMPLES})")
-        return None
-    text = reader.string(node, what)
-    if text is None:
-        return None
-    shown = repr(text if len(text) <= 24 else text[:24] + "...")
-    try:
-        seconds = parse_duration(text[:64])
-    except ValueError as exc:
-        reader.error(node, f"{what}: {str(exc).replace(repr(text[:64]), shown)}")
-        return None
-    if len(text) > 64 or seconds > at_most:
-        reader.error(node, f"{what}: {shown} is longer than {at_most // 86_400}d")
-        return None
-    return seconds
+            message = "rearm: re-arms a once-rule; remove `repeat` or `cooldown`"
+            reader.error(entries[option][0], message, BAD_REPEAT)
 
 
 def _rearm(reader: Reader, node: yaml.Node) -> Rearm | None:
@@ -162,33 +152,30 @@ def _rearm(reader: Reader, node: yaml.Node) -> Rearm | None:
         match = _REARM.fullmatch(node.value)
         amount = Decimal(match.group(1)) if match else None
         if amount is None or not 0 < amount < 100:
-            reader.error(node, f"rearm: {node.value[:24]!r} is not a percentage above 0 below 100")
+            message = f"rearm: {shown(node.value)} is not a percentage above 0, below 100"
+            reader.error(node, message, OUT_OF_RANGE)
             return None
         return Rearm(amount=amount, percent=True)
-    amount = reader.decimal(node, "rearm")
-    if amount is None:
-        return None
-    if amount <= 0 or amount.adjusted() >= 18:
-        reader.error(node, "rearm: must be an amount greater than zero (or a percentage)")
-        return None
-    return Rearm(amount=amount)
+    amount = reader.decimal(node, "rearm", positive=True)
+    return None if amount is None else Rearm(amount=amount)
 
 
 def _instant(reader: Reader, node: yaml.Node) -> int | None:
     """Return `expires:` (ISO 8601 with a zone, or a date: midnight UTC) as epoch ms."""
     if not isinstance(node, yaml.ScalarNode) or node.tag not in (STR, TIMESTAMP):
-        reader.error(node, "expires: expected a time such as 2026-12-31T00:00Z")
+        reader.error(node, f"expires: expected a time such as {_WHEN}", WRONG_TYPE)
         return None
     text = str(node.value).strip()
     try:
         at = datetime.fromisoformat(text[:64])
     except ValueError:
-        reader.error(node, f"expires: {text[:40]!r} is not a time such as 2026-12-31T00:00Z")
+        reader.error(node, f"expires: {shown(text)} is not a time such as {_WHEN}", BAD_FORMAT)
         return None
     if len(text) == 10:  # a date alone
         at = at.replace(tzinfo=UTC)
     if at.tzinfo is None:
-        reader.error(node, f"expires: {text!r} has no time zone: add Z (UTC) or +02:00")
+        message = f"expires: {shown(text)} has no time zone: add Z (UTC) or +02:00"
+        reader.error(node, message, BAD_FORMAT)
         return None
     return int(at.timestamp() * 1000)
 
@@ -199,18 +186,21 @@ def _quiet(reader: Reader, node: yaml.Node) -> Quiet | None:
     if text is None:
         return None
     match = _QUIET.fullmatch(text)
-    if match is None:
-        reader.error(node, f"quiet: {text[:40]!r} is not hours such as {_QUIET_EXAMPLE}")
+    hours = None if match is None else match.groups()
+    if hours is not None:
+        h1, m1, h2, m2, _ = hours
+        if max(int(h1), int(h2)) > 23 or max(int(m1), int(m2)) > 59 or (h1, m1) == (h2, m2):
+            hours = None
+    if hours is None:
+        message = f"quiet: {shown(text)} is not hours such as {_QUIET_EXAMPLE}"
+        reader.error(node, message, BAD_FORMAT)
         return None
-    h1, m1, h2, m2, zone = match.groups()
-    start, end = int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)
-    if max(int(h1), int(h2)) > 23 or max(int(m1), int(m2)) > 59 or start == end:
-        reader.error(node, f"quiet: {text!r} is not hours such as {_QUIET_EXAMPLE}")
-        return None
+    h1, m1, h2, m2, zone = hours
     zone = "UTC" if zone is None or zone.upper() in ("UTC", "Z") else zone
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a name too long
-        reader.error(node, f"quiet: unknown time zone {zone[:40]!r} ({_QUIET_EXAMPLE})")
+        message = f"quiet: unknown time zone {shown(zone)} ({_QUIET_EXAMPLE})"
+        reader.error(node, message, BAD_FORMAT)
         return None
-    return Quiet(start=start, end=end, zone=zone)
+    return Quiet(start=int(h1) * 60 + int(m1), end=int(h2) * 60 + int(m2), zone=zone)

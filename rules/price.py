@@ -172,13 +172,18 @@ def read_series(
             else reader.string(market_node, f"{kind}.market", MARKET, MARKET_RULE)
         )
     if "source" in entries:
-        source_node = entries["source"][1]
-        fields["source"] = source = reader.choice(source_node, f"{kind}.source", SOURCES)
-        venue, market = fields["venue"], fields.get("market")
-        problem = source_problem(venue, market, source) if venue and market and source else ""
-        if problem:
-            reader.error(source_node, f"{kind}.source: {problem}", BAD_SOURCE)
+        read_source(reader, entries["source"][1], kind, fields)
     return fields
+
+
+def read_source(reader: Reader, node: yaml.Node, kind: str, fields: dict[str, Any]) -> None:
+    """Read `source:` at `node` into fields["source"]; a source the rule's venue does not
+    stream for its market (both read before, into `fields`) is an error at `node`."""
+    fields["source"] = source = reader.choice(node, f"{kind}.source", SOURCES)
+    venue, market = fields.get("venue"), fields.get("market")
+    problem = source_problem(venue, market, source) if venue and market and source else ""
+    if problem:
+        reader.error(node, f"{kind}.source: {problem}", BAD_SOURCE)
 
 
 def repeat_problem(op: str, repeat: Once | Every | Cooldown) -> str:

@@ -35,6 +35,7 @@ PINNED = {
     "KX401": "bad-template",
     "KX402": "empty-message",
     "KX403": "bad-repeat",
+    "KX404": "bad-option",
     "KX501": "env-variable",
     "KX502": "bad-url",
     "KX601": "table-header",

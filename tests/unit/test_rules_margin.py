@@ -213,7 +213,7 @@ def test_placeholders(tmp_path: Path) -> None:
         ("{}", "margin: give exactly one of ratio_below, ratio_above, liq_distance_below,"
          " pnl_below, warning, position"),
         ("{pnl_below: 1, warning: true}", "margin: has both pnl_below and warning; give"),
-        ("{ratio_below: 0}", "margin.ratio_below: must be greater than zero"),
+        ("{ratio_below: 0}", "margin.ratio_below: '0' must be greater than zero"),
         ("{ratio_above: x}", "margin.ratio_above: 'x' is not a decimal number"),
         ("{liq_distance_below: '150%'}", "margin.liq_distance_below: must be a percentage"),
         ("{warning: false}", "margin.warning: write `warning: true`"),

@@ -86,17 +86,17 @@ def _error(tmp_path: Path, rules: str) -> list[str]:
     [  # the option is on line 7
         ("hold: 5", 7, "hold: needs a unit (e.g. 30s, 5m, 1h, 1h30m, 1d)"),
         ("hold: 5 minutes", 7, "hold: bad duration '5 minutes'"),
-        ("hold: 2d", 7, "hold: '2d' is longer than 1d"),
-        ("for: 400d", 7, "for: '400d' is longer than 366d"),
+        ("hold: 2d", 7, "hold: bad duration '2d': at most 1d"),
+        ("for: 400d", 7, "for: bad duration '400d': at most 366d"),
         (
             "for: 99999999999999999999999999d",
             7,
-            "for: '999999999999999999999999...' is longer than 366d",
+            "for: bad duration '999999999999999999999999...': at most 366d",
         ),
-        ("rearm: 0", 7, "rearm: must be an amount greater than zero"),
-        ("rearm: -5", 7, "rearm: must be an amount greater than zero"),
-        ('rearm: "150%"', 7, "rearm: '150%' is not a percentage above 0 below 100"),
-        ("rearm: 1e999999999", 7, "rearm: must be an amount greater than zero (or a percentage)"),
+        ("rearm: 0", 7, "rearm: '0' must be greater than zero"),
+        ("rearm: -5", 7, "rearm: '-5' must be greater than zero"),
+        ('rearm: "150%"', 7, "rearm: '150%' is not a percentage above 0, below 100"),
+        ("rearm: 1e999999999", 7, "rearm: '1e999999999' is too large"),
         ("expires: tomorrow", 7, "expires: 'tomorrow' is not a time such as 2026-12-31T00:00Z"),
         ("expires: 2026-12-31T00:00", 7, "expires: '2026-12-31T00:00' has no time zone"),
         ('quiet: "22-07"', 7, "quiet: '22-07' is not hours such as"),
@@ -124,9 +124,10 @@ def test_each_bad_option_is_an_error_at_its_line(
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ("{name: r, notify: desk, price: {market: X, above: 1}, expires: 2026-01-01, for: 1d}",
+        ("{name: r, notify: desk, price: {market: BTC-USDT, above: 1}, expires: 2026-01-01,"
+         " for: 1d}",
          "for: give `expires` or `for`, not both"),
-        ("{name: r, notify: desk, price: {market: X, above: 1}, rearm: 5, cooldown: 1m}",
+        ("{name: r, notify: desk, price: {market: BTC-USDT, above: 1}, rearm: 5, cooldown: 1m}",
          "rearm: re-arms a once-rule; remove `repeat` or `cooldown`"),
         ("{name: r, notify: desk, fill: {}, hold: 5s}",
          "hold: fill rules fire on single events: there is no level to hold"),
