@@ -90,6 +90,13 @@ class EmulatedRule(Rule):
             return "an order rule fires once per arming: remove repeat/cooldown"
         return ""
 
+    def option_problem(self, option: str) -> str:
+        """Take `quiet` (its notifications wait for the hours' end); refuse the options that
+        would decide whether a real order is placed, which its triggers alone decide."""
+        if option == "quiet":
+            return ""
+        return f"an order rule is armed until its trigger fires: {option} does not apply"
+
     def venues(self) -> frozenset[str]:
         """Return the venue the order is placed on."""
         return frozenset((self.venue,))
@@ -148,7 +155,7 @@ class EmulatedRule(Rule):
         """Track the real order's update; notify the channels of a transition."""
         if isinstance(event, OrderUpdate):
             return (TrackOrder(event),)
-        return tuple(Notify(channel) for channel in self.channels)
+        return tuple(Notify(channel, self.options.quiet) for channel in self.channels)
 
     def render_event(self, event: Event) -> str:
         """Return the message of a transition (an update of the real order: a log line)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rules.actions import Limits, Offset, PlaceOrder
+from rules.actions import Limits, Notify, Offset, PlaceOrder
 from rules.emulated import EmulatedRule, summary
 from rules.load import load_rules
 from rules.oco import Leg, OcoBook, OcoRule
@@ -143,6 +143,34 @@ def test_repeat_and_cooldown_are_refused(tmp_path: Path) -> None:
     )
     path = write(tmp_path, "o.yaml", text)
     assert any("fires once per arming" in line for line in errors_of([path]))
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("hold", "5s"), ("rearm", "100"), ("expires", "2030-01-01"), ("for", "1d")],
+)
+def test_options_that_would_decide_an_order_are_refused(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    text = (
+        f"{CHANNELS}rules:\n  - name: r\n    stop: {{{COMMON}, trigger: 5}}\n"
+        f"    notify: desk\n    {option}: {value}\n"
+    )
+    path = write(tmp_path, "o.yaml", text)
+    expected = f"{path}:7: {option}: an order rule is armed until its trigger fires"
+    assert any(line.startswith(expected) for line in errors_of([path])), errors_of([path])
+
+
+def test_quiet_hours_hold_back_an_order_rule_s_notifications(tmp_path: Path) -> None:
+    text = (
+        f"{CHANNELS}rules:\n  - name: r\n    stop: {{{COMMON}, trigger: 5}}\n"
+        '    notify: desk\n    quiet: "22:00-07:00 UTC"\n'
+    )
+    [rule] = load_rules([write(tmp_path, "o.yaml", text)], env={}).rules()
+    [notify] = rule.event_actions(_event())
+    assert isinstance(notify, Notify)
+    assert notify.quiet is not None
+    assert notify.quiet.text() == "22:00-07:00 UTC"
 
 
 # kind, side, trigger, path: the index of the first tick that reaches the trigger.
