@@ -2,7 +2,9 @@
 
 `--orders` runs the emulated orders benchmark instead (bench/orders.py). The default is `make
 bench`'s 20-second run: 4 s of warm-up at 20,000 ticks/s (the firing
-rules all fire on the first pass), 8 s at 20,000/s and 8 s at 50,000/s. --full runs
+rules all fire on the first pass), 8 s at 20,000/s and 8 s at 50,000/s. `--moves K --margins G`
+adds K move and G margin rules (none firing) beside the price rules: issue 7's mix is
+`--moves 10000 --margins 1000`. --full runs
 10 s + 30 s at 20,000/s and 60 s at 50,000/s, the sustained-load check. --chaos runs the chaos
 soak instead (bench/chaos.py; `python -m bench --chaos --help`).
 """
@@ -38,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--markets", type=int, default=Options.markets)
     p.add_argument("--rules", type=int, default=Options.rules)
+    p.add_argument("--moves", type=int, default=Options.moves, help="move rules beside them")
+    p.add_argument("--margins", type=int, default=Options.margins, help="margin rules too")
     p.add_argument("--phases", type=_phases, help="RATExSECONDS,... e.g. 20000x10,50000x10")
     p.add_argument("--full", action="store_true", help="20000x10,20000x30,50000x60")
     p.add_argument("--workers", type=int, default=Options.workers, help="evaluate-only")
@@ -63,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     full = ((20_000, 10.0), (20_000, 30.0), (50_000, 60.0))
     phases = a.phases or (full if a.full else Options.phases)
     opts = Options(
-        markets=a.markets, rules=a.rules, phases=phases, workers=a.workers, notifiers=a.notifiers,
+        markets=a.markets, rules=a.rules, moves=a.moves, margins=a.margins, phases=phases,
+        workers=a.workers, notifiers=a.notifiers,
         partitions=a.partitions, fire_fraction=a.fire_fraction, seed=a.seed, venue=a.venue,
         baseline_seconds=a.baseline_seconds,
     )  # fmt: skip

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.loadgen import Load, market_name, price_paths
 from bench.ordergen import write_orders
-from bench.rulegen import RuleSpec, margin_rules, move_rules, write_rules
+from bench.rulegen import RuleSpec, add_rules, write_rules
 from rules.kinds import Dispatch, KindState
 from rules.load import RuleSet, load_rules
 from watcher import keys
@@ -144,9 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             load = Load(markets, ((1000, 1.0),), seed=1)
             yaml, fires = write_rules(load, RuleSpec(a.rules, a.fire_fraction), Path(tmp))
-            if a.moves or a.margins:
-                extra = move_rules(load, a.moves) + margin_rules(a.margins)
-                yaml.write_text(yaml.read_text() + "rules:\n" + extra)
+            add_rules(yaml, load, a.moves, a.margins)
             what = f"{a.rules} rules" + (f" + {a.moves} move rules" if a.moves else "")
             what += f" + {a.margins} margin rules" if a.margins else ""
         ruleset = load_rules([yaml], env={"KLAXON_INBOX_PORT": "1"})

@@ -64,10 +64,11 @@ def save(opts: DataclassInstance, result: dict[str, Any], kind: str = "") -> Pat
 
 def table(opts: Options, result: dict[str, Any]) -> str:
     """The human-readable summary of a run."""
+    mix = f" + {opts.moves:,} move + {opts.margins:,} margin" if opts.moves or opts.margins else ""
     rows = [
         ("venue (ticker frames)", opts.venue),
         ("rules / markets / evaluators / notifiers / partitions",
-         f"{opts.rules:,} / {opts.markets:,} / {opts.workers} / {opts.notifiers}"
+         f"{opts.rules:,}{mix} / {opts.markets:,} / {opts.workers} / {opts.notifiers}"
          f" / {opts.partitions}"),
         ("rules load (worker): seconds", f"{result['load']['seconds']:.2f}"),
         ("worker memory per rule: bytes", f"{result['load']['bytes_per_rule']:.0f}"),

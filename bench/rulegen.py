@@ -100,21 +100,28 @@ def move_rules(load: Load, count: int) -> str:
     three windows, none of which fires (they move by 50 % or more)."""
     lines = []
     for n in range(count):
-        market = market_name(n % load.markets)
+        market = market_name(n % load.markets, load.venue)
         window = MOVE_WINDOWS[(n // load.markets) % len(MOVE_WINDOWS)]
         lines.append(
-            f"  - {{name: mv{n:06d}, notify: bench, move: {{market: {market},"
-            f" by: '{50 + n % 7}%', window: {window}}}}}\n"
+            f"  - {{name: mv{n:06d}, notify: bench, move: {{venue: {load.venue},"
+            f" market: '{market}', by: '{50 + n % 7}%', window: {window}}}}}\n"
         )
     return "".join(lines)
 
 
-def margin_rules(count: int) -> str:
+def margin_rules(count: int, venue: str = "okx") -> str:
     """Return `count` margin rules (YAML items of `rules:`): liquidation distances, PnL levels
-    and warnings over as many swap markets (they read private events, not ticks)."""
+    and warnings over as many of the venue's markets (they read private events, not ticks)."""
     conditions = ("liq_distance_below: '5%'", "pnl_below: -500", "warning: true")
     return "".join(
-        f"  - {{name: mg{n:05d}, notify: bench, margin: {{market: M{n:04d}-USDT-SWAP,"
-        f" {conditions[n % 3]}}}}}\n"
+        f"  - {{name: mg{n:05d}, notify: bench, margin: {{venue: {venue},"
+        f" market: '{market_name(n, venue)}', {conditions[n % 3]}}}}}\n"
         for n in range(count)
     )
+
+
+def add_rules(yaml: Path, load: Load, moves: int, margins: int) -> None:
+    """Add `moves` move rules and `margins` margin rules (none firing) to write_rules' file."""
+    if moves or margins:
+        extra = move_rules(load, moves) + margin_rules(margins, load.venue)
+        yaml.write_text(yaml.read_text() + "rules:\n" + extra)

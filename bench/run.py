@@ -24,7 +24,7 @@ from rq import Worker
 
 from bench.loadgen import Load, serve
 from bench.procs import Usage, usage
-from bench.rulegen import RuleSpec, write_rules
+from bench.rulegen import RuleSpec, add_rules, write_rules
 from bench.venues import VENUES
 from klaxon.inbox import Inbox
 from klaxon.redis_server import RedisServer
@@ -41,6 +41,8 @@ class Options:
 
     markets: int = 1000
     rules: int = 1_000_000
+    moves: int = 0  # move rules beside the price rules (none fires)
+    margins: int = 0  # margin rules (they read private events: none in this load)
     # The first phase is the warm-up: every firing rule fires on the first pass over the
     # price paths (64 ticks per market), so its latency includes that burst of claims.
     phases: tuple[tuple[int, float], ...] = ((20_000, 4.0), (20_000, 8.0), (50_000, 8.0))
@@ -89,13 +91,15 @@ class Phase:
 def rules_for(opts: Options, cache: Path) -> tuple[Path, int]:
     """Generate (or reuse) the run's rule files; return the YAML path and how many fire."""
     load = Load(opts.markets, opts.phases, opts.seed, venue=opts.venue)
+    mix = f"-mv{opts.moves}-mg{opts.margins}" if opts.moves or opts.margins else ""
     where = cache / (
-        f"{opts.venue}-m{opts.markets}-n{opts.rules}-f{opts.fire_fraction}-s{opts.seed}"
+        f"{opts.venue}-m{opts.markets}-n{opts.rules}-f{opts.fire_fraction}-s{opts.seed}{mix}"
     )
     marker = where / "fires"
     if marker.exists():
         return where / "rules.yaml", int(marker.read_text())
     yaml, fires = write_rules(load, RuleSpec(opts.rules, opts.fire_fraction), where)
+    add_rules(yaml, load, opts.moves, opts.margins)
     marker.write_text(str(fires))
     return yaml, fires
 
