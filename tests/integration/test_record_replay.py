@@ -69,8 +69,23 @@ def _publish(publisher: Publisher) -> None:
         Parsed([tick("ETH-USDT", "2998", T0 + 3000)], [_fill("t-2", T0 + 3500)]),
         Parsed([], [_fill("t-1", T0 + 1500)]),  # the same trade again: written once
     ]
+    r = publisher.redis
     for batch in batches:
         publisher.publish([batch])
+        # A recording is replayed in entry id order; entries of two streams written in the same
+        # millisecond tie, so each batch gets a millisecond of its own.
+        _next_ms(r)
+
+
+def _next_ms(r: redis.Redis) -> None:
+    """Return once Redis's clock is past the millisecond it reads now."""
+    now = _redis_ms(r)
+    wait_until(lambda: _redis_ms(r) > now, what="Redis's clock to move on")
+
+
+def _redis_ms(r: redis.Redis) -> int:
+    seconds, micros = r.time()
+    return seconds * 1000 + micros // 1000
 
 
 FIRED = [
