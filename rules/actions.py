@@ -37,6 +37,7 @@ class OrderSpec:
     ord_type: str  # market or limit
     price: Decimal | None = None  # the limit price
     reduce_only: bool = False
+    close_position: bool = False  # size: the whole position when placed (size is then 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ BAD_MARKET = Code("KX206", "bad-market", "a market not spelled as its venue spel
 NO_VENUE = Code("KX207", "no-venue", "a rule naming no venue where no single one is configured")
 BAD_RATE = Code("KX208", "bad-rate", "a channel rate that does not parse")
 BAD_SOURCE = Code("KX209", "bad-source", "a price source the venue does not stream for the market")
+NO_POSITION = Code("KX210", "no-position", "close_position in a market that holds no position")
 
 UNKNOWN_CHANNEL = Code("KX301", "unknown-channel", "a channel name no file declares")
 DUPLICATE_NAME = Code("KX302", "duplicate-name", "a rule or channel name declared twice")

@@ -35,16 +35,20 @@ from rules.base import (
     text,
     utc_text,
 )
-from rules.codes import BAD_NUMBER, OUT_OF_RANGE
+from rules.codes import BAD_NUMBER, MISSING_KEY, NO_POSITION, ONE_OF, OUT_OF_RANGE
 from rules.price import read_source
 from rules.reader import BOOL, Entry, Reader, decimal_problem
 from rules.scan import ScanBook
 from rules.state import KindState
 from watcher import keys
 from watcher.events import EmulatedOrder, Event, OrderUpdate, PriceSource, Side
+from watcher.venues import position_problem
 
 SIDES = ("buy", "sell")
-ORDER_KEYS = ("venue", "account", "market", "side", "size", "reduce_only", "source", "limits")
+ORDER_KEYS = (
+    "venue", "account", "market", "side", "size", "reduce_only", "close_position", "source",
+    "limits",
+)  # fmt: skip
 LIMIT_KEYS = ("max_size", "max_notional", "per_minute")
 MAX_PER_MINUTE = 100_000
 FIRED = "fired"  # a rule's state field once it fired (its order is placed or being placed)
@@ -79,8 +83,9 @@ class EmulatedRule(Rule):
     account: str
     market: str
     side: Side
-    size: Decimal | None = None  # None: sized when armed (a bracket's exits)
+    size: Decimal | None = None  # None: sized when armed (a bracket's exits) or placed (below)
     reduce_only: bool = False
+    close_position: bool = False  # sized by the venue's position when placed; reduce-only
     source: PriceSource = "last"
     limits: Limits = Limits()
 
@@ -109,7 +114,7 @@ class EmulatedRule(Rule):
         """Return the real order this rule places."""
         return OrderSpec(
             self.venue, self.account, self.market, self.side, self.size or Decimal(0), ord_type,
-            price, self.reduce_only,
+            price, self.reduce_only or self.close_position, self.close_position,
         )  # fmt: skip
 
     def place(
@@ -125,7 +130,7 @@ class EmulatedRule(Rule):
             rule=self.name, rule_id=self.id, order=self.KIND,
             spec=self.spec("market" if price is None else "limit", price), source=self.source,
             trigger=trigger, fired_at=fired_at, arming=self.id, leg=leg, cancels=cancels,
-            limits=self.limits, size_from_arming=self.size is None,
+            limits=self.limits, size_from_arming=self.size is None and not self.close_position,
         )  # fmt: skip
 
     def tick_actions(
@@ -191,7 +196,8 @@ def summary(e: EmulatedOrder) -> str:
     if e.leg:
         what += f" ({LEG_NAMES.get(e.leg, e.leg)})"
     what += f" {e.market}"
-    order = f"{e.side} {text(e.size)}" + (f" limit {text(e.price)}" if e.price is not None else "")
+    size = "the position" if e.close_position and not e.size else text(e.size)
+    order = f"{e.side} {size}" + (f" limit {text(e.price)}" if e.price is not None else "")
     why = " ".join(part for part in (e.code, e.reason) if part)
     if e.state == "armed":
         at = f" at {text(e.trigger)}" if e.trigger is not None else ""
@@ -292,9 +298,14 @@ def read_order(
     """Read the keys every order kind shares (market, account, side, size...) and return the
     mapping's entries with the fields read; None when the node is not a mapping. A kind that
     is not `sized` (or `sided`) has no size (side) key: it sets them itself."""
-    left_out = {*(() if sized else ("size",)), *(() if sided else ("side",))}
+    left_out = {*(() if sized else ("size", "close_position")), *(() if sided else ("side",))}
     common = tuple(k for k in ORDER_KEYS if k not in left_out)
-    needed = tuple(k for k in ("account", "market", "side", "size") if k not in left_out)
+    closing = sized and _has_key(node, "close_position")  # then size is not needed (below)
+    needed = tuple(
+        k
+        for k in ("account", "market", "side", "size")
+        if k not in left_out and not (closing and k == "size")
+    )
     needed += required
     entries = reader.mapping(node, kind, (*common, *own), needed)
     if entries is None:
@@ -321,11 +332,43 @@ def read_order(
     if "reduce_only" in entries:
         node = entries["reduce_only"][1]
         fields["reduce_only"] = reader.boolean(node, f"{kind}.reduce_only")
+    if "close_position" in entries:
+        _read_close(reader, node, kind, entries, fields)
     if "source" in entries:
         read_source(reader, entries["source"][1], kind, fields)
     if "limits" in entries:
         fields["limits"] = read_limits(reader, entries["limits"][1], f"{kind}.limits")
     return entries, fields
+
+
+def _has_key(node: yaml.Node, key: str) -> bool:
+    return isinstance(node, yaml.MappingNode) and any(
+        isinstance(k, yaml.ScalarNode) and k.value == key for k, _ in node.value
+    )
+
+
+def _read_close(
+    reader: Reader, node: yaml.Node, kind: str, entries: Mapping[str, Entry], fields: dict[str, Any]
+) -> None:
+    """Read close_position: true sells (buys) the whole position when placed: no size, only a
+    market that holds positions (a swap), and always reduce-only."""
+    at = entries["close_position"][1]
+    closes = reader.boolean(at, f"{kind}.close_position")
+    if closes is None:
+        fields["close_position"] = None
+        return
+    if not closes:
+        if "size" not in entries:
+            reader.error(node, f"{kind}: missing size (or close_position: true)", MISSING_KEY)
+        return
+    if "size" in entries:
+        why = "size and close_position: true exclude each other (it closes the whole position)"
+        reader.error(entries["size"][1], f"{kind}: {why}", ONE_OF)
+    venue, market = fields.get("venue"), fields.get("market")
+    problem = position_problem(venue, market) if venue and market else ""
+    if problem:
+        reader.error(at, f"{kind}.close_position: {problem}", NO_POSITION)
+    fields["close_position"] = fields["reduce_only"] = True
 
 
 def complete(

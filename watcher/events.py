@@ -213,6 +213,7 @@ class EmulatedOrder(_Event):
     fired_at: Decimal | None = None  # the price that fired it
     source: str = "last"
     reduce_only: bool = False
+    close_position: bool = False  # its size is the whole position when placed (0 until then)
     order_id: str = ""
     filled: Decimal = Decimal(0)
     avg_price: Decimal | None = None

@@ -2,7 +2,8 @@
 
 An attempt runs on a TRIGGERED record (workers/order_state.py), under a short lease so two
 workers never send it at once: the account's key must allow trading, the order must pass the
-risk limits (once), then place_order with the record's client order id. The venue's answer
+risk limits (once), then place_order with the record's client order id (a close_position
+order sized first by the venue's position: workers/order_close.py). The venue's answer
 moves the state: accepted -> PLACED; OrderRejected -> REJECTED (notified, never retried; but
 first the order is looked up by client id: a "duplicate" means it was placed); OutcomeUnknown
 (a timeout or 5xx after sending) -> the order is looked up by client id before it is ever sent
@@ -40,6 +41,7 @@ from watcher.errors import (
 from watcher.events import OrderUpdate
 from watcher.venues import Trading
 from workers import order_state, risk
+from workers.order_close import Unsized, closing_size
 from workers.order_desk import Desk
 from workers.state import Scripts
 
@@ -116,6 +118,18 @@ def _attempt(
     if refused is not None:
         _reject(client, record, "key", refused)
         return None
+    if retry and not holds(client, record):
+        return RETRY_SECONDS[min(retry, len(RETRY_SECONDS) - 1)]  # wait
+    if record.get("close_position") == "true":
+        try:
+            size = closing_size(trader, venue, record["market"], record["side"])
+        except ExchangeUnavailable as exc:
+            return _backoff(retry, exc)
+        except Unsized as exc:
+            _reject(client, record, exc.code, exc.reason)
+            return None
+        record["size"] = text(size)
+        order_state.update(client, cid, {"size": record["size"]})
     spec = spec_of(record)
     if record.get("_risk") != "ok":
         limits = limits_of(record.get("_limits", ""))
@@ -125,10 +139,7 @@ def _attempt(
             _reject(client, record, "risk", why)
             return None
         record["_risk"] = "ok"  # saved with the next attempt, if there is one
-    if retry and not holds(client, record):
-        delay: float | None = RETRY_SECONDS[min(retry, len(RETRY_SECONDS) - 1)]  # wait
-    else:
-        delay = _send(client, trader, record, spec, retry)
+    delay = _send(client, trader, record, spec, retry)
     if delay is not None:
         order_state.update(client, cid, {"_risk": "ok"})
     return delay
@@ -239,6 +250,7 @@ def spec_of(record: dict[str, str]) -> OrderSpec:
         side="buy" if record["side"] == "buy" else "sell", size=Decimal(record["size"]),
         ord_type=record["ord_type"], price=Decimal(price) if price else None,
         reduce_only=record.get("reduce_only") == "true",
+        close_position=record.get("close_position") == "true",
     )  # fmt: skip
 
 

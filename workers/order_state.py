@@ -41,6 +41,7 @@ local function event(key, at)
     if string.sub(k, 1, 1) ~= '_' and v ~= '' then e[k] = v end
   end
   e.reduce_only = (e.reduce_only == 'true')
+  e.close_position = (e.close_position == 'true')
   return cjson.encode(e)
 end
 local function announce(stream, dirty, key, at, ms, ttl)

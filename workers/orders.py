@@ -102,7 +102,7 @@ def _trigger(
         arming = armed["arming"]
         spec = OrderSpec(
             spec.venue, spec.account, spec.market, spec.side, Decimal(armed["size"]),
-            spec.ord_type, spec.price, spec.reduce_only,
+            spec.ord_type, spec.price, spec.reduce_only, spec.close_position,
         )  # fmt: skip
     holds_at = trigger if trigger is not None else action.fired_at
     direction = (
@@ -116,6 +116,7 @@ def _trigger(
         "side": spec.side, "size": text(spec.size), "ord_type": spec.ord_type,
         "price": text(spec.price), "trigger": text(trigger), "fired_at": text(action.fired_at),
         "source": action.source, "reduce_only": "true" if spec.reduce_only else "false",
+        "close_position": "true" if spec.close_position else "false",
         "_firing": fired.firing, "_arming": arming, "_rule_id": action.rule_id,
         "_stream": keys.firing_stream(fired.firing), "_limits": limits_text(action.limits),
         "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
@@ -128,7 +129,7 @@ def _trigger(
             venue=spec.venue, at=datetime.now(UTC), account=spec.account, market=spec.market,
             rule=action.rule, order=action.order, leg=cancels, state="canceled",
             side=spec.side, size=spec.size, ord_type="market", source=action.source,
-            reduce_only=spec.reduce_only, code="oco",
+            reduce_only=spec.reduce_only, close_position=spec.close_position, code="oco",
             reason=f"the {leg.replace('_', '-')} leg fired first",
         )  # fmt: skip
     triggered = order_state.trigger(client, record, arming, lease, sibling)

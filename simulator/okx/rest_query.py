@@ -1,4 +1,5 @@
-"""OKX REST reads (signed GETs): order details, pending orders, fills, account configuration.
+"""OKX REST reads (signed GETs): order details, pending orders, fills, positions, account
+configuration.
 
 Paging follows OKX: records come newest first; `after` asks for records older than a cursor
 (ordId, or billId for fills), `before` for newer ones, `begin`/`end` bound the fill's `ts` (ms,
@@ -14,8 +15,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from simulator.engine import Exchange
-from simulator.okx import records
-from simulator.okx.orders import inst_type
+from simulator.okx import frames, records
+from simulator.okx.orders import inst_type, position_inst_type
 from simulator.okx.rest import error, unsigned
 from simulator.orders import Fill, OrderView
 from simulator.venue import VENUE_KEY
@@ -143,6 +144,27 @@ def fills_history(query: Any, exchange: Exchange) -> web.Response:
     return _fills(query, exchange, history=True)
 
 
+def positions(query: Any, exchange: Exchange) -> web.Response:
+    """GET /api/v5/account/positions: the open net positions (instId: up to 10, comma
+    separated), newest first by creation time, as the positions channel items."""
+    kind = _inst_type(query)
+    wanted = [name for name in str(query.get("instId", "")).split(",") if name]
+    if len(wanted) > 10:
+        raise BadQueryError(200, "51000", "Parameter instId error")
+    for name in wanted:
+        if name not in exchange.markets:
+            raise BadQueryError(
+                200, "51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist."
+            )
+    chosen = [
+        p
+        for p in sorted(exchange.positions(), key=lambda p: p.c_time, reverse=True)
+        if (not wanted or p.market in wanted)
+        and (not kind or position_inst_type(p.instrument) == kind)
+    ]
+    return _ok([frames.position(p) for p in chosen])
+
+
 def _signed_get(
     handler: Callable[[Any, Exchange], web.Response],
 ) -> Callable[[web.Request], Any]:
@@ -173,4 +195,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v5/trade/orders-pending", _signed_get(orders_pending))
     app.router.add_get("/api/v5/trade/fills", _signed_get(fills))
     app.router.add_get("/api/v5/trade/fills-history", _signed_get(fills_history))
+    app.router.add_get("/api/v5/account/positions", _signed_get(positions))
     app.router.add_get("/api/v5/account/config", account_config)

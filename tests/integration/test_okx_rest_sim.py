@@ -19,7 +19,7 @@ from tests.integration.sim_client import (
     _http,
     _state,
 )
-from watcher.errors import ExchangeUnavailable, OrderRejected, OutcomeUnknown
+from watcher.errors import ExchangeUnavailable, OrderRejected, OutcomeUnknown, RequestRejected
 from watcher.events import utc_from_ms
 from watcher.venues.okx import OkxCredentials, OkxRest
 
@@ -175,6 +175,20 @@ def test_reduce_only_close_on_a_swap(sim: Simulator, client: OkxRest) -> None:
     assert caught.value.code == "51112"
     client.place_order("BTC-USDT-SWAP", "sell", "market", "2", None, "cl2", "cross", True)
     assert _state(sim)["positions"]["BTC-USDT-SWAP"]["pos"] == "0"
+
+
+def test_position_size_reads_the_net_position(sim: Simulator, client: OkxRest) -> None:
+    assert client.position_size("BTC-USDT-SWAP") == 0
+    client.place_order("BTC-USDT-SWAP", "buy", "market", "2")
+    assert client.position_size("BTC-USDT-SWAP") == Decimal(2)
+    client.place_order("BTC-USDT-SWAP", "sell", "market", "2.5")
+    assert client.position_size("BTC-USDT-SWAP") == Decimal("-0.5")
+    [item] = client.get("/api/v5/account/positions", {"instId": "BTC-USDT-SWAP"})
+    assert (item["instType"], item["posSide"], item["pos"]) == ("SWAP", "net", "-0.5")
+    assert client.get("/api/v5/account/positions", {"instType": "MARGIN"}) == []
+    with pytest.raises(RequestRejected) as caught:
+        client.position_size("DOGE-USDT-SWAP")
+    assert caught.value.code == "51001"
 
 
 def test_5xx_is_unavailable_then_the_order_goes_through_once(

@@ -37,6 +37,8 @@ def test_the_example_has_every_order_kind(tmp_path: Path) -> None:
     assert stop_limit.price == Decimal(59700)
     swap = rules["swap-stop"]
     assert (swap.reduce_only, swap.source, swap.limits.max_size) == (True, "mark", Decimal(5))
+    close = rules["swap-close"]
+    assert (close.close_position, close.reduce_only, close.size) == (True, True, None)
 
 
 def test_the_example_fires_as_its_comments_say(tmp_path: Path) -> None:

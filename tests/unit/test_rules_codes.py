@@ -29,6 +29,7 @@ PINNED = {
     "KX207": "no-venue",
     "KX208": "bad-rate",
     "KX209": "bad-source",
+    "KX210": "no-position",
     "KX301": "unknown-channel",
     "KX302": "duplicate-name",
     "KX303": "self-reference",

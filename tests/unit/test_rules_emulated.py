@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from rules.actions import Limits, Notify, Offset, PlaceOrder
+from rules.codes import Problem
 from rules.emulated import EmulatedRule, summary
-from rules.load import load_rules
+from rules.load import RuleLoadError, load_rules
 from rules.oco import Leg, OcoBook, OcoRule
 from rules.stop import StopBook, StopRule, TakeProfitBook, TakeProfitRule
 from tests.unit.test_rules_load import CHANNELS, errors_of, write
@@ -21,6 +22,13 @@ from watcher import keys
 from watcher.events import EmulatedOrder
 
 COMMON = "market: BTC-USDT, account: main, side: sell, size: '0.5'"
+SWAP_CLOSE = "market: BTC-USDT-SWAP, account: main, side: sell, close_position: true"
+
+
+def problems_of(paths: list[Path]) -> list[Problem]:
+    with pytest.raises(RuleLoadError) as caught:
+        load_rules(paths, env={})
+    return caught.value.problems
 
 
 def _load(tmp_path: Path, kind: str, spec: str) -> EmulatedRule:
@@ -65,6 +73,16 @@ def _load(tmp_path: Path, kind: str, spec: str) -> EmulatedRule:
             f"{COMMON}, trigger: 1, limits: {{max_size: 1, max_notional: 50000, per_minute: 2}}",
             {"limits": Limits(Decimal(1), Decimal(50000), 2)},
         ),
+        (
+            "stop",
+            f"{SWAP_CLOSE}, trigger: 59000",
+            {"size": None, "close_position": True, "reduce_only": True},
+        ),
+        (
+            "trailing",
+            f"{SWAP_CLOSE}, callback: 1%",
+            {"size": None, "close_position": True, "reduce_only": True},
+        ),
     ],
 )
 def test_each_kind_reads_its_mapping(
@@ -72,7 +90,8 @@ def test_each_kind_reads_its_mapping(
 ) -> None:
     rule = _load(tmp_path, kind, spec)
     assert kind == rule.KIND
-    assert (rule.venue, rule.account, rule.market) == ("okx", "main", "BTC-USDT")
+    assert (rule.venue, rule.account) == ("okx", "main")
+    assert rule.market == ("BTC-USDT-SWAP" if "close_position" in fields else "BTC-USDT")
     assert {key: getattr(rule, key) for key in fields} == fields
 
 
@@ -123,6 +142,32 @@ BAD = [
         "bracket.entry: 'long' is not one of: buy, sell",
     ),
     ("stop", f"{COMMON}, trigger: 5, limits: {{per_minute: 0}}", "per_minute: must be 1 to 100000"),
+    (
+        "stop",
+        "market: BTC-USDT, account: main, side: sell, close_position: true, trigger: 5",
+        "KX210 stop.close_position: 'BTC-USDT' is a spot market: it holds no position",
+    ),
+    (
+        "take_profit",
+        f"{SWAP_CLOSE}, size: 1, trigger: 5",
+        "KX106 take_profit: size and close_position: true exclude each other",
+    ),
+    (
+        "stop",
+        "market: BTC-USDT-SWAP, account: main, side: sell, close_position: false, trigger: 5",
+        "KX102 stop: missing size (or close_position: true)",
+    ),
+    (
+        "stop",
+        "market: BTC-USDT, account: main, side: sell, trigger: 5",
+        "stop: missing required key 'size'",
+    ),
+    (
+        "bracket",
+        "market: BTC-USDT-SWAP, account: main, entry: buy, take_profit: 1%, stop: 1%,"
+        " close_position: true",
+        "bracket: unknown key 'close_position'",
+    ),
 ]
 
 
@@ -132,8 +177,11 @@ def test_a_bad_value_is_an_error_at_its_line(
 ) -> None:
     text = f"{CHANNELS}rules:\n  - name: r\n    {kind}: {{{spec}}}\n    notify: desk\n"
     path = write(tmp_path, "o.yaml", text)
-    found = errors_of([path])
-    assert any(line.startswith(f"{path}:5: ") and error in line for line in found), found
+    found = [f"{p.path}:{p.line}: {p.code.number} {p.message}" for p in problems_of([path])]
+    code, _, words = error.partition(" ")
+    if not re.fullmatch(r"KX\d{3}", code):
+        code, words = "", error
+    assert any(line.startswith(f"{path}:5: {code}") and words in line for line in found), found
 
 
 def test_repeat_and_cooldown_are_refused(tmp_path: Path) -> None:
@@ -283,6 +331,14 @@ SUMMARIES: list[tuple[dict[str, Any], str]] = [
     (
         {"order": "take_profit", "state": "placed", "order_id": "9", **LIMIT},
         "take-profit BTC-USDT triggered at 65020, sell 0.5 limit 65010 placed",
+    ),
+    (
+        {"size": Decimal(0), "close_position": True, "reduce_only": True},
+        "stop BTC-USDT triggered at 59800 (last), placing sell the position",
+    ),
+    (
+        {"state": "filled", "size": Decimal(3), "close_position": True, **FILLED},
+        "stop BTC-USDT triggered at 59800, sell 3 placed, filled 0.5 @ 59790",
     ),
 ]
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple, Protocol, Self, runtime_checkable
 
@@ -171,6 +172,14 @@ class OpenOrders(Protocol):
         """Return every live or partially filled order (of one market, or all), oldest first."""
 
 
+@runtime_checkable
+class Positions(Protocol):
+    """A Trading that reads the account's position in a market (close_position orders ask)."""
+
+    def position_size(self, market: str) -> Decimal:
+        """Return the account's net position in `market`: > 0 long, < 0 short, 0 for none."""
+
+
 class Venue(Protocol):
     """One account on one exchange: the connections to hold and the REST client to trade with."""
 
@@ -246,6 +255,16 @@ def market_problem(venue: str, market: str) -> str:
     return "" if cls is None else cls.market_problem(market)
 
 
+def position_problem(venue: str, market: str) -> str:
+    """Say why no position in `market` on `venue` can be closed ("" when one can: a venue whose
+    class answers position_problem(market) with "")."""
+    cls = VENUES.get(venue)
+    check = getattr(cls, "position_problem", None)
+    if check is None:
+        return f"klaxon cannot read positions on {venue}: close_position is for OKX swaps"
+    return str(check(market))
+
+
 __all__ = [
     "DEFAULT_VENUE",
     "VENUES",
@@ -254,11 +273,13 @@ __all__ = [
     "OpenOrders",
     "Parsed",
     "Permission",
+    "Positions",
     "Trading",
     "Trouble",
     "Venue",
     "VenueSettings",
     "market_problem",
+    "position_problem",
     "source_problem",
     "venue_class",
 ]

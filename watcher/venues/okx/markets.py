@@ -31,6 +31,14 @@ def market_problem(market: str) -> str:
     return f"{problem}; did you mean {guess!r}?"
 
 
+def position_problem(market: str) -> str:
+    """Say why `market` holds no position to close ("" when it does: a swap, future or option;
+    a spot instId, BASE-QUOTE, holds balances, not positions)."""
+    if market.count("-") >= 2:
+        return ""
+    return f"{market!r} is a spot market: it holds no position (a swap is {market + '-SWAP'!r})"
+
+
 def _guess(market: str) -> tuple[str, bool]:
     """Return the instId `market` most likely means ("" if none), and whether it was written
     without separators (BTCUSDT: spot or the perpetual)."""

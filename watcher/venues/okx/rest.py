@@ -1,9 +1,10 @@
 """OKX v5 REST for trading and recovery: place and cancel orders, look one up by client id,
-list pending orders, page through fills since a time, read the API key's permissions. It is
-the OKX venue's `Trading` (watcher/venues/__init__.py).
+list pending orders, page through fills since a time, read a position, read the API key's
+permissions. It is the OKX venue's `Trading` (watcher/venues/__init__.py), and `Positions`.
 
 https://www.okx.com/docs-v5/en/#order-book-trading-trade
 https://www.okx.com/docs-v5/en/#trading-account-rest-api-get-account-configuration
+https://www.okx.com/docs-v5/en/#trading-account-rest-api-get-positions
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ PENDING_PATH = "/api/v5/trade/orders-pending"
 FILLS_PATH = "/api/v5/trade/fills"  # the last 3 days
 FILLS_HISTORY_PATH = "/api/v5/trade/fills-history"  # the last 3 months, one instType a call
 ACCOUNT_CONFIG_PATH = "/api/v5/account/config"
+POSITIONS_PATH = "/api/v5/account/positions"
 PAGE = 100  # OKX's largest page
 # Past this age the 3-day fills endpoint may miss fills; fills-history is asked instead.
 RECENT = timedelta(days=3) - timedelta(hours=1)
@@ -180,6 +182,24 @@ class OkxRest(OkxHttp):
                     rows[row.billId] = row
         ordered = sorted(rows.values(), key=lambda r: (r.fillTime, int(r.billId)))
         return [converted(VENUE, row, self.account) for row in ordered]
+
+    def position_size(self, market: str) -> Decimal:
+        """Return the account's net position in `market` (> 0 long, < 0 short, 0 for none):
+        GET /api/v5/account/positions, a net position's signed `pos`, or long minus short in
+        long/short mode."""
+        size = Decimal(0)
+        for item in self.get(POSITIONS_PATH, {"instId": market}):
+            if item.get("instId") != market:
+                continue
+            side, raw = str(item.get("posSide", "net")), str(item.get("pos") or "0")
+            try:
+                pos = Decimal(raw)
+            except ArithmeticError:
+                raise UnknownMessage(VENUE, "a position without a number pos", raw) from None
+            if not pos.is_finite():
+                raise UnknownMessage(VENUE, "a position without a number pos", raw)
+            size += -abs(pos) if side == "short" else abs(pos) if side == "long" else pos
+        return size
 
     def key_permissions(self) -> frozenset[Permission]:
         """Return what the API key may do, from the account config's `perm` ("read_only",

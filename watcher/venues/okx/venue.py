@@ -19,7 +19,7 @@ from watcher.events import Event, FeedState, FeedStatus
 from watcher.sanity import scalar
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.okx.auth import OkxCredentials, login_frame
-from watcher.venues.okx.markets import market_problem
+from watcher.venues.okx.markets import market_problem, position_problem
 from watcher.venues.okx.rest import LIVE_REST_URL, OkxRest
 from watcher.venues.okx.settings import OkxSettings
 from watcher.venues.okx.ticks import CHANNEL_OF_SOURCE, LEAN, SOURCES, Lean, TickPlan
@@ -332,6 +332,11 @@ class Okx:
     def market_problem(cls, market: str) -> str:
         """Say why `market` is not an OKX instId, with the likely one ("" if it is one)."""
         return market_problem(market)
+
+    @classmethod
+    def position_problem(cls, market: str) -> str:
+        """Say why `market` holds no position to close ("" when it does)."""
+        return position_problem(market)
 
     def trading(self, timeout: float = 10.0) -> Trading:
         """Return a REST client for this account (needs credentials)."""
