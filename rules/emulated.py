@@ -189,6 +189,19 @@ class EmulatedRule(Rule):
         }  # fmt: skip
 
 
+def orphaned(event: Event) -> bool:
+    """Return whether `event` is about an emulated order (an update of its real order, or one
+    of its transitions): when no rule matched it, its rule was renamed or removed."""
+    if isinstance(event, OrderUpdate):
+        return event.client_order_id.startswith(keys.CLIENT_ID_PREFIX)
+    return isinstance(event, EmulatedOrder) and bool(event.client_order_id)
+
+
+def transition_message(e: EmulatedOrder) -> str:
+    """Return the default message of a transition: `[{rule}] {summary}`."""
+    return f"[{e.rule}] {summary(e)}"
+
+
 def summary(e: EmulatedOrder) -> str:
     """Say in one line how far an emulated order got, e.g. "stop BTC-USDT triggered at 59800,
     sell 0.5 placed, filled 0.5 @ 59790"."""

@@ -49,6 +49,7 @@ from rules.base import Rule, Series
 from rules.book import PriceBook
 from rules.bracket import BracketBook, BracketRule
 from rules.dead_letter import DeadLetterBook, DeadLetterRule
+from rules.emulated import EmulatedRule, orphaned, transition_message
 from rules.feed import FeedBook, FeedRule
 from rules.fill import FillBook, FillRule
 from rules.lag import LagBook, LagRule
@@ -68,7 +69,7 @@ ORDER_EVENTS = ("order", "emulated")  # what an emulated order kind reads on the
 __all__ = [
     "KINDS", "ORDER_EVENTS", "TICKER", "Book", "Dispatch", "EventConsumer", "EventMatcher",
     "Kind", "KindState", "Matcher", "StatefulMatcher", "TickConsumer", "TickMatcher", "Ticks",
-    "empty_books",
+    "empty_books", "orphan", "transition_message",
 ]  # fmt: skip
 
 
@@ -172,6 +173,13 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
         )
     }
 )
+
+
+def orphan(event: Event, matched: Sequence[Rule]) -> bool:
+    """Return whether `event` is about an emulated order (an update of its real order, one of
+    its transitions) that none of the `matched` rules owns: a reload renamed or removed its
+    rule, and the workers follow it by client order id alone (workers/order_orphans.py)."""
+    return orphaned(event) and not any(isinstance(rule, EmulatedRule) for rule in matched)
 
 
 def empty_books() -> dict[str, Book[Any]]:

@@ -24,6 +24,7 @@ from redis.client import Pipeline
 from rules.kinds import KindState
 from watcher import keys
 from watcher.publish import enqueue_evaluations
+from workers import order_orphans
 from workers.actions import act
 from workers.context import Context
 from workers.firings import Batch
@@ -216,6 +217,9 @@ class _Drain:
         claimed_ms = int(time.time() * 1000)
         with self.client.pipeline() as pipe:
             jobs = act(self.client, pipe, batch.firings, results)
+            if batch.orphans:  # events of emulated orders whose rule a reload took away
+                channels = self.context.ruleset.channels
+                jobs += order_orphans.stage(self.client, pipe, self.stream, batch.orphans, channels)
             waits = self._persist_and_ack(pipe, batch, claimed_ms)
             replies = pipe.execute()
         if waits and any(replies[-waits:]):

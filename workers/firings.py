@@ -20,7 +20,7 @@ import orjson
 
 from rules.actions import Action
 from rules.base import Cooldown, Every, Rule
-from rules.kinds import Dispatch
+from rules.kinds import Dispatch, orphan
 from watcher import keys
 from watcher.errors import sample
 from watcher.events import Event, decode_event
@@ -74,6 +74,9 @@ class Batch:
         self.slots: set[tuple[str, int]] = set()
         self.evaluated = 0
         self.undecodable = 0
+        # Events of emulated orders whose rule is gone (a reload renamed or removed it): their
+        # records still follow them (workers/order_orphans.py).
+        self.orphans: list[tuple[str, Event]] = []
 
     def entry(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
         """Evaluate one stream entry; an undecodable one is logged, counted and skipped."""
@@ -123,18 +126,20 @@ class Batch:
         self.evaluated += len(ticks)
 
     def _event(self, entry_id: str, event: Event) -> None:
-        consumers = self.dispatch.events.get(event.kind)
-        if not consumers:
-            return
+        consumers = self.dispatch.events.get(event.kind, ())
         at_ms = int(event.at.timestamp() * 1000)
+        matched: list[Rule] = []
         for consumer in consumers:
             for position in consumer.matcher.match(event):
                 rule = consumer.book[position]
+                matched.append(rule)
                 slot = (consumer.kind, position)
                 message = partial(rule.render_event, event)
                 actions = partial(rule.event_actions, event)
                 subject = rule.subject(event)
                 self._consider(rule, slot, entry_id, 0, subject, message, actions, at_ms)
+        if orphan(event, matched):
+            self.orphans.append((entry_id, event))
 
     def _consider(
         self,

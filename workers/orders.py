@@ -120,6 +120,7 @@ def _trigger(
         "_firing": fired.firing, "_arming": arming, "_rule_id": action.rule_id,
         "_stream": keys.firing_stream(fired.firing), "_limits": limits_text(action.limits),
         "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
+        "_channels": ",".join(fired.rule.channels),  # notified should the rule be gone
         "_tick_ms": str(fired.at_ms),  # the exchange time of the tick that fired it
         "_triggered_ms": str(int(time.time() * 1000)),
     }  # fmt: skip
