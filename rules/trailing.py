@@ -18,7 +18,7 @@ from typing import Any, ClassVar, cast
 
 import yaml
 
-from rules.actions import Offset
+from rules.actions import Action, Offset
 from rules.base import Series
 from rules.emulated import (
     FIRED,
@@ -38,6 +38,9 @@ _INACTIVE = (Decimal(-1), Decimal(0))  # a rule with no mark yet
 _NEVER = Decimal(-1)  # the mark of a rule activated by the current tick: any price moves it
 _LOWEST, _HIGHEST = Decimal("-Infinity"), Decimal("Infinity")
 _EMPTY = (_HIGHEST, _LOWEST)  # a band no price is inside
+# Rule id -> the stop level a matcher just fired it at, taken by its tick_actions (called right
+# after, in the same evaluation): the order's trigger, which a retry checks still holds.
+_FIRED_LEVELS: dict[str, Decimal] = {}
 
 
 class TrailingRule(EmulatedRule):
@@ -54,6 +57,12 @@ class TrailingRule(EmulatedRule):
         if self.activation is None:
             return True
         return price >= self.activation if self.side == "sell" else price <= self.activation
+
+    def tick_actions(
+        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
+    ) -> tuple[Action, ...]:
+        """Place the order at market; its trigger is the stop level `now` reached."""
+        return (self.place(now, _FIRED_LEVELS.pop(self.id, None)),)
 
     def stop_level(self, mark: Decimal) -> Decimal:
         """Return the stop level for a high-water (sell) or low-water (buy) `mark`."""
@@ -147,6 +156,7 @@ class TrailingMatcher(EmulatedMatcher):
             elif now <= stop if sell else now >= stop:
                 marks[key] = None
                 self.state.set(key, FIRED)
+                _FIRED_LEVELS[key] = stop
                 found.append(position)
         return found
 

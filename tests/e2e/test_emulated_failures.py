@@ -5,15 +5,19 @@ scripted path. Each ends with the simulator holding exactly the orders expected.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
+import redis
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from tests.e2e.conftest import Stack, messages, sim_orders, walk
+from tests.e2e.conftest import Stack, evaluated_at, messages, sim_orders, walk
+from tests.waiting import wait_until
 from watcher import keys
 from workers import order_desk, order_state
 from workers.order_desk import Desk
 from workers.risk import RiskLimits
+from workers.service import make_worker
 
 RULES = """\
 channels:  # every transition is a message of its own: no digest
@@ -28,6 +32,10 @@ rules:
   - name: eth-trail
     trailing: {market: ETH-USDT, account: main, side: buy, size: "1", callback: "2%",
                activation: "2990"}
+    notify: [inbox]
+  - name: btc-trail
+    trailing: {market: BTC-USDT, account: main, side: sell, size: "0.1", callback: "100",
+               activation: "60300"}
     notify: [inbox]
 """
 STOP_FILLED = "[btc-stop] stop BTC-USDT triggered at 59700, sell 0.5 placed, filled 0.5 @ 59700"
@@ -105,3 +113,49 @@ def test_a_trailing_stop_follows_the_low_and_buys_on_the_callback(stack: Stack, 
     stream = keys.ticks_stream(keys.partition("okx", "ETH-USDT", 4))
     [rule] = [r for r in stack.ruleset.rules() if r.name == "eth-trail"]
     assert stack.redis.hget(keys.kind_state(stream, "trailing"), rule.id) == b"fired"
+
+
+def _retry_scheduled(stack: Stack, attempt: int) -> bool:
+    queue = Queue(keys.ORDERS_QUEUE, connection=stack.redis)
+    jobs = [queue.fetch_job(job_id) for job_id in _scheduled(stack)]
+    return any(job is not None and job.args[1] == attempt for job in jobs)
+
+
+def _walk_holding_retries(stack: Stack, *prices: str) -> None:
+    """walk(), its burst workers without the scheduler: no retry runs until the last price is
+    evaluated, however slow the machine."""
+    worker_redis = redis.Redis.from_url(stack.redis_url)
+
+    def evaluated(price: str) -> bool:
+        make_worker(worker_redis).work(burst=True, with_scheduler=False)
+        return evaluated_at(stack, "BTC-USDT", price)
+
+    try:
+        for price in prices:
+            stack.control("/sim/price", {"instId": "BTC-USDT", "price": price})
+            wait_until(partial(evaluated, price), 10, f"BTC-USDT at {price}")
+    finally:
+        worker_redis.close()
+
+
+def test_a_trailing_retry_checks_the_latest_price_against_its_stop_level(
+    stack: Stack, desk: Desk
+) -> None:
+    # High 60300, stop 60200: 60150 fires it (the trigger: 60200), and the order's 5xx leaves
+    # it to a retry 1 s later, which finds no order and places it only if the latest price is
+    # at or below 60200 then.
+    walk(stack, "BTC-USDT", "60000", "60300")
+    stack.control("/sim/fail", {"mode": "5xx", "count": 1, "path": "/api/v5/trade/order"})
+    _walk_holding_retries(stack, "60150", "60250")  # back above the stop: it does not hold
+    stack.work_until(lambda: _retry_scheduled(stack, 2), 20, "the first retry waited")
+    assert sim_orders(stack) == []
+    # Between the firing price and the stop level: the trigger holds again.
+    _walk_holding_retries(stack, "60180")
+    filled = (
+        "[btc-trail] trailing stop BTC-USDT triggered at 60150, sell 0.1 placed, filled 0.1 @ 60180"
+    )
+    stack.work_until(lambda: filled in messages(stack), 20, "the retry placed it")
+    [order] = sim_orders(stack)
+    assert (order["side"], order["sz"], order["ordType"]) == ("sell", "0.1", "market")
+    [cid] = [k.decode().split(":")[2] for k in stack.redis.scan_iter(keys.emulated("*"))]
+    assert order_state.load(stack.redis, cid)["trigger"] == "60200"

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from rules.actions import PlaceOrder
 from rules.load import load_rules
 from rules.state import KindState
 from rules.trailing import TrailingBook, TrailingRule
 from tests.unit.test_rules_load import CHANNELS, write
 
 # spec, path, the mark after each tick (None: not active yet; "fired"), the stop level at the
-# tick that fires (worked out by hand: high - 1% of the high, low + 2% of the low, ...).
+# tick that fires (worked out by hand: high - 1% of the high, low + 2% of the low, ...): the
+# trigger of the order it places.
 CASES = [
     pytest.param(
         "{side: sell, callback: '1%', activation: '61000'}",
@@ -30,6 +32,13 @@ CASES = [
         ["60000", "60100", "60100", "60100", "fired"],
         "59850",  # 60100 - 250
         id="sell-amount-at-once",
+    ),
+    pytest.param(
+        "{side: sell, callback: '250'}",
+        ["60000", "60100", "59700"],
+        ["60000", "60100", "fired"],
+        "59850",  # gapped through it: fired at 59700, its trigger is still the stop level
+        id="sell-gaps-through-the-stop",
     ),
     pytest.param(
         "{side: buy, callback: '2%', activation: '3000'}",
@@ -80,6 +89,10 @@ def test_trailing_on_a_scripted_path(
         now = Decimal(price)
         if matcher.candidates("okx", "BTC-USDT", "last", prev, now, 0) == [0]:
             fired_at.append(i)
+            [action] = rule.tick_actions(now, prev, 0, "", "")
+            assert isinstance(action, PlaceOrder)
+            # The order's trigger (what a retry checks still holds) is the stop level reached.
+            assert (action.trigger, action.fired_at) == (Decimal(stop), now)
         held = matcher.state.get(rule.id)
         seen.append(held.removeprefix("x:") if held is not None else None)
         prev = now
