@@ -3,9 +3,12 @@
 The real watcher, rq workers and redis-server (AOF, `appendfsync everysec`) run as in
 production under a paced OKX ticker load (bench/chaos_feed.py) with firing price rules, while
 orders placed over the simulator's REST make fills on its private feed; every `--kill-every`
-seconds a random watcher, worker or redis-server gets SIGKILL and is started again. At the end
-the run compares the fills the simulator made with the fill alerts the local inbox received,
-counts duplicate deliveries, and gives the longest heal time (kill -> caught up) per kind.
+seconds a random watcher, worker or redis-server gets SIGKILL and is started again; meanwhile
+emulated stops are armed round by round (bench/chaos_stops.py), each firing at once and placing
+one order on the simulator. At the end the run compares the fills the simulator made with the
+fill alerts the local inbox received, counts duplicate deliveries, counts the stops' orders on
+the simulator (placed == armed, none twice), and gives the longest heal time (kill -> caught up)
+per kind.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from rq import Worker
 
 from bench.chaos_feed import serve_forever
 from bench.chaos_fleet import KINDS, Fleet
-from bench.loadgen import Load
+from bench.chaos_stops import Armer, orders_by_stop
+from bench.loadgen import Load, market_name
 from bench.rulegen import RuleSpec, write_rules
 from bench.run import _evaluated, _int, _stats, _wait
 from klaxon.demo import _state
@@ -59,6 +63,8 @@ class ChaosOptions:
     workers: int = 2
     partitions: int = 2
     seed: int = 1
+    stops: int = 100  # emulated stops armed over the run, each placing one order
+    stop_rounds: int = 10  # armed in this many rounds (reloads), evenly over the run
     heal_timeout: float = 120.0  # a kill not healed by then is reported as such
     # After the last kill, for the last alerts to arrive: a notification a killed worker held
     # is re-queued when its job timeout (180 s) + 60 s is up, at the next maintenance.
@@ -79,7 +85,7 @@ tables:
     repeat: once
 rules:
   - name: fills
-    fill: {}
+    fill: {market: BTC-USDT}  # the placed market orders' (not the stops' orders)
     notify: [chaos]
     message: "fill {trade_id} order {order_id} {side} {size} {market}"
 """
@@ -96,8 +102,10 @@ def write_chaos_rules(opts: ChaosOptions, out: Path) -> tuple[Path, int]:
 class Soak:
     """One soak's running parts and what it saw."""
 
-    def __init__(self, opts: ChaosOptions, fleet: Fleet, sim: Simulator, inbox: Inbox) -> None:
-        self.opts, self.fleet, self.sim, self.inbox = opts, fleet, sim, inbox
+    def __init__(
+        self, opts: ChaosOptions, fleet: Fleet, sim: Simulator, inbox: Inbox, armer: Armer
+    ) -> None:
+        self.opts, self.fleet, self.sim, self.inbox, self.armer = opts, fleet, sim, inbox, armer
         self.kills: Counter[str] = Counter()
         self.heals: dict[str, list[float | None]] = defaultdict(list)
         self.placed: list[str] = []
@@ -182,10 +190,31 @@ class Soak:
                 prices[words[1]] += 1
         return fills, prices
 
+    def stops_filled(self) -> Counter[str]:
+        """The stops' "filled" notifications by rule, as the inbox received them."""
+        filled: Counter[str] = Counter()
+        for payload in list(self.inbox.received):
+            message = str(payload.get("message", ""))
+            if message.startswith("[stop") and ", filled " in message:
+                filled[message[1 : message.index("]")]] += 1
+        return filled
+
+    def stop_orders(self) -> Counter[str]:
+        """The stops' orders on the simulator, by rule."""
+        try:
+            return orders_by_stop(_state(self.sim.base_url)["history"], self.opts.stops)
+        except OSError:  # a busy machine: ask again
+            return Counter()
+
 
 def execute(opts: ChaosOptions, keep: Path | None = None) -> dict[str, Any]:
     """Run one soak (its logs and Redis data under `keep` if given); return its figures."""
-    config = SimConfig(walk=False, api_key=KEY, secret_key=SECRET, passphrase=PASSPHRASE)
+    load = Load(opts.markets, ((opts.rate, 1.0),), opts.seed)
+    markets = {FILL_MARKET: "60000"} | {market_name(m): "100" for m in range(opts.markets)}
+    config = SimConfig(
+        walk=False, api_key=KEY, secret_key=SECRET, passphrase=PASSPHRASE, markets=markets,
+        idle_timeout=600,
+    )  # fmt: skip
     with (
         tempfile.TemporaryDirectory(prefix="klaxon-chaos-") as tmp,
         Simulator(config) as sim,
@@ -196,15 +225,15 @@ def execute(opts: ChaosOptions, keep: Path | None = None) -> dict[str, Any]:
         rules, fires = write_chaos_rules(opts, home / "rules")
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        load = Load(opts.markets, ((opts.rate, 1.0),), opts.seed)
         feed = ctx.Process(target=serve_forever, args=(load, opts.rate, child), daemon=True)
         feed.start()
         _, port = parent.recv()
         env = _env(opts, rules, inbox, sim, f"ws://127.0.0.1:{port}/")
         fleet = Fleet(home, env, opts.workers, free_port())
         env["KLAXON_REDIS_URL"] = fleet.redis.url
+        armer = Armer(load, rules, RULES, env, opts.stops, opts.stop_rounds)
         try:
-            result = _soak(Soak(opts, fleet, sim, inbox), fires)
+            result = _soak(Soak(opts, fleet, sim, inbox, armer), fires)
         finally:
             fleet.stop()
             parent.send("stop")
@@ -251,6 +280,8 @@ def _soak(soak: Soak, fires: int) -> dict[str, Any]:
     seconds = opts.minutes * 60
     placer = threading.Thread(target=soak.place_fills, args=(trading, seconds * 0.95))
     placer.start()
+    armer = threading.Thread(target=soak.armer.run, args=(seconds * 0.9,))
+    armer.start()
     rnd = random.Random(opts.seed)
     kinds: list[str] = []
     end = time.monotonic() + seconds
@@ -271,13 +302,20 @@ def _soak(soak: Soak, fires: int) -> dict[str, Any]:
         fleet.supervise()
         time.sleep(0.2)
     placer.join()
+    armer.join()
     made = {f.trade_id for f in trading.fills_since(began, FILL_MARKET)}
     settle_started = time.monotonic()
 
     def settled() -> bool:
         fleet.supervise()
         fills, prices = soak.delivered()
-        return made <= set(fills) and len(prices) >= fires
+        stops = soak.armer.armed
+        return (
+            made <= set(fills)
+            and len(prices) >= fires
+            and len(soak.stop_orders()) >= stops
+            and len(soak.stops_filled()) >= stops
+        )
 
     _wait(settled, opts.settle_timeout, None)
     _quiet(soak.inbox, 5.0)
@@ -307,11 +345,24 @@ def _figures(
         "firing_expected": fires,
         "firing_delivered": len(prices),
         "firing_duplicates": sum(n - 1 for n in prices.values() if n > 1),
-        "duplicate_orders": None,  # no emulated orders on main yet
+        **_stop_figures(soak),
         "settle_s": round(settle, 1),
         "ticks_into_redis": _int(stats, keys.STAT_TICKS_IN.encode()),
         "evaluated": _evaluated(stats),
         "appendfsync": fsync,
+    }
+
+
+def _stop_figures(soak: Soak) -> dict[str, Any]:
+    placed, filled = soak.stop_orders(), soak.stops_filled()
+    return {
+        "stops_armed": soak.armer.armed,
+        "stop_reloads_retried": soak.armer.reload_failures,
+        "stop_orders_expected": soak.armer.armed,
+        "stop_orders_placed": len(placed),
+        "duplicate_orders": sum(n - 1 for n in placed.values() if n > 1),
+        "stop_fills_notified": len(filled),
+        "stop_fill_duplicates": sum(n - 1 for n in filled.values() if n > 1),
     }
 
 

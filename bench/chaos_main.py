@@ -33,7 +33,11 @@ def table(result: dict[str, Any]) -> str:
         ("firing rules expected / delivered / duplicates",
          f"{result['firing_expected']} / {result['firing_delivered']}"
          f" / {result['firing_duplicates']}"),
-        ("duplicate orders", "n/a (no emulated orders on main)"),
+        ("emulated stops armed / orders placed / duplicate orders",
+         f"{result['stop_orders_expected']} / {result['stop_orders_placed']}"
+         f" / {result['duplicate_orders']}"),
+        ("stop fills notified / duplicates",
+         f"{result['stop_fills_notified']} / {result['stop_fill_duplicates']}"),
         ("ticks sent / into Redis / evaluated",
          f"{result['ticks_sent']} / {result['ticks_into_redis']} / {result['evaluated']}"),
         ("redis appendfsync", str(result["appendfsync"])),
@@ -52,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--fills", type=int, default=d.fills)
     p.add_argument("--firing", type=int, default=d.firing, help="price rules that fire")
     p.add_argument("--markets", type=int, default=d.markets)
+    p.add_argument("--stops", type=int, default=d.stops, help="emulated stops armed")
+    p.add_argument("--stop-rounds", type=int, default=d.stop_rounds, help="reloads arming them")
     p.add_argument("--kill-every", type=_span, default=d.kill_every, help="LO-HI seconds")
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -59,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     opts = ChaosOptions(
         minutes=a.minutes, rate=a.rate, fills=a.fills, firing=a.firing, markets=a.markets,
-        kill_every=a.kill_every, workers=a.workers, partitions=a.workers, seed=a.seed,
+        stops=a.stops, stop_rounds=a.stop_rounds, kill_every=a.kill_every, workers=a.workers,
+        partitions=a.workers, seed=a.seed,
     )  # fmt: skip
     result = execute(opts, a.keep)
     print(table(result))
