@@ -1,7 +1,7 @@
 """Every rule file example in docs/rules/*.md and in the README loads and replays, so the docs
-cannot rot: against its own price path and expected output when the page gives them, otherwise
-against a path through every price rule's level, where each price rule must fire (the
-conventions are in docs/rules/README.md)."""
+cannot rot: against its own price path or recording and expected output when the page gives
+them, otherwise against a path through every price rule's level, where each price rule must fire
+(the conventions are in docs/rules/README.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from klaxon.check import CheckEnv
-from klaxon.replay import read_path, replay_entries
+from klaxon.replay import read_path, read_recording, replay_entries
 from rules.load import RuleSet, load_rules
 from rules.price import PriceRule
 
@@ -38,12 +38,14 @@ class Block:
 
 @dataclass
 class Example:
-    """A rule file example, with the tables, price path and expected output that follow it."""
+    """A rule file example, with the tables, price path (a CSV, or a `klaxon record` recording:
+    `recorded`) and expected output that follow it."""
 
     where: str
     text: str
     tables: dict[str, str] = field(default_factory=dict)
     path: str | None = None
+    recorded: bool = False
     expected: list[str] | None = None
 
 
@@ -79,14 +81,13 @@ def _examples(page: Path) -> list[Example]:
             after.append(later)
         names = _table_files(data)
         for j, later in enumerate(after):
-            if later.lang != "csv":
-                continue
-            if later.text.startswith("ts,"):
+            is_path = later.lang == "csv" and later.text.startswith("ts,")
+            if is_path or later.lang == "jsonl":
                 if example.path is None:
-                    example.path = later.text
+                    example.path, example.recorded = later.text, later.lang == "jsonl"
                     out = next((b for b in after[j + 1 :] if b.lang == "text"), None)
                     example.expected = out.text.splitlines() if out else None
-            elif names:
+            elif later.lang == "csv" and names:
                 example.tables[names.pop(0)] = later.text
         found.append(example)
     return found
@@ -98,6 +99,7 @@ EXAMPLES = [example for page in PAGES for example in _examples(page)]
 def test_the_pages_hold_examples_to_test() -> None:
     assert len(EXAMPLES) >= 4
     assert any(e.expected for e in EXAMPLES)  # docs/rules/README.md's replay example
+    assert any(e.expected and e.recorded for e in EXAMPLES)  # fill.md's, order.md's
 
 
 def test_every_page_is_listed_in_the_index() -> None:
@@ -136,7 +138,12 @@ def test_the_example_loads_and_replays(example: Example, tmp_path: Path) -> None
     ruleset = _load(example, tmp_path)
     if example.path is not None:
         assert example.expected is not None, f"{example.where}: a path needs a ```text output"
-        entries = read_path(f"{example.where} path", example.path, VENUES)
+        name = f"{example.where} path"
+        entries = (
+            read_recording(name, example.path)
+            if example.recorded
+            else read_path(name, example.path, VENUES)
+        )
         fired, _ = replay_entries(ruleset, entries)
         assert [f.line() for f in fired] == example.expected
         return
