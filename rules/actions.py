@@ -73,6 +73,21 @@ class PlaceOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpireOrder:
+    """An armed emulated order's time ran out (its `expires:` or `for:`) before its trigger
+    held: it moves ARMED -> EXPIRED, announced once, and never places its order."""
+
+    rule: str  # the rule's name
+    rule_id: str
+    order: str
+    spec: OrderSpec
+    source: str
+    trigger: Decimal | None  # its trigger level (an OCO's: None)
+    arming: str
+    deadline_ms: int  # when its time ran out (epoch ms, the exchange's clock)
+
+
+@dataclass(frozen=True, slots=True)
 class TrackOrder:
     """Move an emulated order's state after an update of its real order (by client id)."""
 
@@ -115,4 +130,4 @@ class ArmBracket:
         return entry - up, entry + down
 
 
-Action = Notify | PlaceOrder | TrackOrder | ArmBracket
+Action = Notify | PlaceOrder | ExpireOrder | TrackOrder | ArmBracket

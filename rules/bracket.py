@@ -8,7 +8,9 @@ Every fill of the account's `entry` side in the market (of orders whose client i
 filled since they were last armed. Buying, the take-profit sells at or above entry + its
 offset and the stop at or below entry - its offset; selling short, the other way round. The
 first exit the price reaches places its order (market) and the other is canceled; the next
-entry fill arms them again.
+entry fill arms them again. With `hold: 5s` an exit's trigger must hold 5 s (exchange time,
+each exit on its own) before it fires. `expires`/`for` are refused: a bracket is armed anew by
+each entry fill.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class BracketRule(EmulatedRule):
                 or fill.client_order_id.startswith(self.client_id_prefix)
             )
         )
+
+    def option_problem(self, option: str) -> str:
+        """Take quiet and hold; refuse rearm, expires and for: each entry fill arms it anew."""
+        if option in ("expires", "for"):
+            return f"a bracket is armed anew by each entry fill: {option} does not apply"
+        return super().option_problem(option)
 
     def matches(self, event: Event) -> bool:
         """Return whether `event` is an entry fill, or about this bracket's exits."""
@@ -121,9 +129,11 @@ class BracketMatcher(EmulatedMatcher):
         super().__init__(rules)
         self.brackets = rules
         self.by_series: dict[Series, list[int]] = {}
+        self.timed: dict[Series, list[int]] = {}  # the brackets with a hold
         self.by_id: dict[str, int] = {}
         for position, rule in enumerate(rules):
-            self.by_series.setdefault(rule.series(), []).append(position)
+            series = self.timed if rule.options.hold_ms is not None else self.by_series
+            series.setdefault(rule.series(), []).append(position)
             self.by_id[rule.id] = position
 
     def match(self, event: Event) -> list[int]:
@@ -163,9 +173,41 @@ class BracketMatcher(EmulatedMatcher):
         return found
 
 
+class TimedBracketMatcher(BracketMatcher):
+    """A BracketMatcher whose book has brackets with a hold: their armed exits fire once their
+    trigger held that long (each exit its own hold, in the Gate)."""
+
+    def candidates(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
+    ) -> list[int]:
+        """Return the brackets whose armed exit `now` reaches (without a hold), or reached for
+        the hold (disarming them)."""
+        found = super().candidates(venue, market, source, prev, now, ms)
+        positions = self.timed.get((venue, market, source))
+        if not positions:
+            return found
+        fired = []
+        for position in positions:
+            rule = self.brackets[position]
+            held = self.state.get(rule.id)
+            if held is None or not held.startswith(_ARMED):
+                continue
+            arming, tp, stop = held[len(_ARMED) :].split("|")
+            for leg, level in (("take_profit", tp), ("stop", stop)):
+                hit = reached(leg, rule.side, Decimal(level), now)
+                if self.held(f"{rule.id}.{leg}", rule, ms, hit):
+                    self.state.set(rule.id, _DONE + arming)
+                    fired.append(position)
+                    break
+        return sorted(found + fired) if fired else found
+
+
 class BracketBook(EmulatedBook[BracketRule]):
     """Every bracket rule of a RuleSet."""
 
     def matcher(self) -> BracketMatcher:  # type: ignore[override]
         """Return a fresh live matcher (nothing armed: the drain binds it to a stream's state)."""
-        return BracketMatcher(tuple(self))
+        rules = tuple(self)
+        if any(rule.options.hold_ms is not None for rule in rules):
+            return TimedBracketMatcher(rules)
+        return BracketMatcher(rules)

@@ -8,6 +8,13 @@ mark, a bracket's armed exits) in the stream's KindState (rules/kinds.py), so a 
 whichever worker holds the stream. On the account's private stream the same rule matches the
 updates of its real orders (client ids carry the rule's tag: keys.rule_tag) to move their state
 (TrackOrder) and the EmulatedOrder events of that state machine, which it notifies.
+
+Options (rules/timing.py) an order rule may take, besides `quiet`: `hold` (its trigger must
+hold that long, on the ticks' exchange time: anti-wick), `expires` or `for` (an armed order not
+triggered by then never fires: it moves ARMED -> EXPIRED, announced once by ExpireOrder, on
+the first tick of its series at or after the deadline). `rearm` is refused: an order fires once
+per arming. A kind's matcher asks the Gate (rules/gate.py, its timers in the stream's
+KindState) about its rules with options only: the rules without keep their plain matching.
 """
 
 from __future__ import annotations
@@ -15,11 +22,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 import yaml
 
-from rules.actions import Action, Limits, Notify, Offset, OrderSpec, PlaceOrder, TrackOrder
+from rules.actions import (
+    Action,
+    ExpireOrder,
+    Limits,
+    Notify,
+    Offset,
+    OrderSpec,
+    PlaceOrder,
+    TrackOrder,
+)
 from rules.base import (
     ACCOUNT,
     ACCOUNT_RULE,
@@ -36,10 +53,12 @@ from rules.base import (
     utc_text,
 )
 from rules.codes import BAD_NUMBER, MISSING_KEY, NO_POSITION, ONE_OF, OUT_OF_RANGE
+from rules.gate import Gate
 from rules.price import read_source
 from rules.reader import BOOL, Entry, Reader, decimal_problem
 from rules.scan import ScanBook
 from rules.state import KindState
+from rules.timing import Options
 from watcher import keys
 from watcher.events import EmulatedOrder, Event, OrderUpdate, PriceSource, Side
 from watcher.venues import position_problem
@@ -52,6 +71,8 @@ ORDER_KEYS = (
 LIMIT_KEYS = ("max_size", "max_notional", "per_minute")
 MAX_PER_MINUTE = 100_000
 FIRED = "fired"  # a rule's state field once it fired (its order is placed or being placed)
+EXPIRED = "expired"  # a rule's state field once its time ran out armed (expires, for)
+TIMED_OPTIONS = ("hold", "expires", "for")  # the options that decide whether an order fires
 _OFFSET = re.compile(r"(?P<amount>[0-9]+(?:\.[0-9]+)?)(?P<percent>%?)")
 NAMES = {
     "stop": "stop",
@@ -62,6 +83,9 @@ NAMES = {
 }
 LEG_NAMES = {"take_profit": "take-profit", "stop": "stop"}
 R = TypeVar("R", bound="EmulatedRule")
+# Rule id -> the deadline a matcher just expired it at (epoch ms), taken by its tick_actions
+# (called right after, in the same evaluation): the firing is then its ExpireOrder.
+_EXPIRING: dict[str, int] = {}
 
 
 class EmulatedRule(Rule):
@@ -96,11 +120,12 @@ class EmulatedRule(Rule):
         return ""
 
     def option_problem(self, option: str) -> str:
-        """Take `quiet` (its notifications wait for the hours' end); refuse the options that
-        would decide whether a real order is placed, which its triggers alone decide."""
-        if option == "quiet":
+        """Take `quiet` (its notifications wait for the hours' end), `hold` (its trigger must
+        last), `expires` and `for` (it is armed until then); refuse `rearm`: an order fires
+        once per arming."""
+        if option == "quiet" or option in TIMED_OPTIONS:
             return ""
-        return f"an order rule is armed until its trigger fires: {option} does not apply"
+        return f"an order fires once per arming: {option} does not apply"
 
     def venues(self) -> frozenset[str]:
         """Return the venue the order is placed on."""
@@ -136,8 +161,31 @@ class EmulatedRule(Rule):
     def tick_actions(
         self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
     ) -> tuple[Action, ...]:
+        """Place the order (trigger_actions), or expire it when its matcher said its time ran
+        out on this tick."""
+        if _EXPIRING:
+            deadline = _EXPIRING.pop(self.id, None)
+            if deadline is not None:
+                return (self.expire(deadline),)
+        return self.trigger_actions(now, prev, ms, bid, ask)
+
+    def trigger_actions(
+        self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
+    ) -> tuple[Action, ...]:
         """Place the order at market: the trigger held at `now` (stops and OCOs say more)."""
         return (self.place(now, None),)
+
+    def trigger_level(self) -> Decimal | None:
+        """Return the level an armed order waits for (None: several, or one that moves)."""
+        return None
+
+    def expire(self, deadline_ms: int) -> ExpireOrder:
+        """Return the action of an armed order whose time ran out at `deadline_ms`."""
+        return ExpireOrder(
+            rule=self.name, rule_id=self.id, order=self.KIND, spec=self.spec(),
+            source=self.source, trigger=self.trigger_level(), arming=self.id,
+            deadline_ms=deadline_ms,
+        )  # fmt: skip
 
     def matches(self, event: Event) -> bool:
         """Return whether `event` is an update of one of this rule's orders, or a transition."""
@@ -172,6 +220,8 @@ class EmulatedRule(Rule):
 
     def render_tick(self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str) -> str:
         """Return what a firing tick says (not sent: its transitions are notified instead)."""
+        if _EXPIRING and self.id in _EXPIRING:
+            return f"{NAMES.get(self.KIND, self.KIND)} {self.market} expired armed"
         return f"{NAMES.get(self.KIND, self.KIND)} {self.market} triggered at {text(now)}"
 
     def fields(self, event: EmulatedOrder) -> dict[str, str]:
@@ -246,6 +296,7 @@ class EmulatedMatcher:
     ) -> None:
         self.rules = rules
         self.state = state if state is not None else KindState()
+        self.gate = Gate(self.state)  # the timers of the rules with options, in `state`
         self.shared = shared if shared is not None else _Shared(rules)
 
     def bind(self, state: KindState) -> EmulatedMatcher:
@@ -253,6 +304,7 @@ class EmulatedMatcher:
         bound = type(self).__new__(type(self))
         bound.__dict__.update(self.__dict__)
         bound.state = state
+        bound.gate = Gate(state)
         return bound
 
     def retire(self, position: int) -> None:
@@ -275,6 +327,37 @@ class EmulatedMatcher:
             return False
         self.state.set(rule.id, FIRED)
         return True
+
+    def expired(self, rule: EmulatedRule, ms: int) -> bool:
+        """Return whether a rule with `expires` or `for` ran out of time at `ms` (the first
+        time: marked EXPIRED in the stream's state, its hold dropped, its deadline handed to
+        its tick_actions); the caller checks it is still armed."""
+        options, gate = rule.options, self.gate
+        if not gate.expired(rule.id, options, ms):
+            return False
+        if options.expires_ms is not None:
+            deadline = options.expires_ms
+        else:
+            deadline = int(self.state.get(rule.id + "|f") or ms) + (options.for_ms or 0)
+        self.state.set(rule.id, EXPIRED)
+        self.state.delete(rule.id + "|h")
+        _EXPIRING[rule.id] = deadline
+        return True
+
+    def held(self, key: str, rule: EmulatedRule, ms: int, reached: bool) -> bool:
+        """Return whether a rule's trigger (its leg's: `key`), reached on this tick, has held
+        for the rule's `hold` (at once without one), through the Gate's hold timer `<key>|h`:
+        a tick short of the trigger resets it."""
+        hold = rule.options.hold_ms
+        if hold is None:
+            return reached
+        return self.gate.admit(key, _hold_only(hold), ms, reached, holds=reached)
+
+
+@cache
+def _hold_only(hold_ms: int) -> Options:
+    """Return the options of a hold alone (a rule's expiry is asked of the Gate by rule id)."""
+    return Options(hold_ms=hold_ms)
 
 
 class EmulatedBook(ScanBook[R]):

@@ -9,7 +9,9 @@ reaches places its order, and the other leg is canceled.
       take_profit: {trigger: "65000", price: "64990"}   # price: a limit order (else market)
       stop: {trigger: "59000"}
 
-Selling, the take-profit's trigger is above the stop's; buying, below.
+Selling, the take-profit's trigger is above the stop's; buying, below. With `hold: 5s` each
+leg's trigger must hold 5 s on its own (a tick short of a leg's trigger resets that leg's
+hold); `expires`/`for` expire the whole order, both legs, if neither fired by then.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from rules.actions import Action
 from rules.base import text
 from rules.emulated import LEG_NAMES, EmulatedBook, EmulatedRule, complete, positive, read_order
 from rules.reader import Reader
-from rules.stop import TriggerMatcher
-from rules.trigger import TriggerIndex, falls, reached
+from rules.stop import TriggerMatcher, trigger_matcher
+from rules.trigger import reached
 
 LEG_KEYS = ("trigger", "price")
 
@@ -47,7 +49,7 @@ class OcoRule(EmulatedRule):
     take_profit: Leg
     stop: Leg
 
-    def tick_actions(
+    def trigger_actions(
         self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
     ) -> tuple[Action, ...]:
         """Place the leg `now` reaches (the take-profit's when both would: they cannot, if the
@@ -100,10 +102,9 @@ class OcoBook(EmulatedBook[OcoRule]):
 
     def matcher(self) -> TriggerMatcher:  # type: ignore[override]
         """Return a fresh live matcher over both legs of every rule."""
-        rules = tuple(self)
-        entries = [
-            (rule.series(), falls(name, rule.side), leg.trigger, position)
-            for position, rule in enumerate(rules)
-            for name, leg in (("take_profit", rule.take_profit), ("stop", rule.stop))
-        ]
-        return TriggerMatcher(rules, TriggerIndex(entries))
+        return trigger_matcher(tuple(self), _legs)
+
+
+def _legs(rule: EmulatedRule) -> list[tuple[str, Decimal]]:
+    assert isinstance(rule, OcoRule)
+    return [("take_profit", rule.take_profit.trigger), ("stop", rule.stop.trigger)]

@@ -6,17 +6,23 @@ limit order at `price` (a stop-limit; a limit take-profit).
                   price: "64990"}
 
 A sell stop fires at or below its trigger, a buy stop at or above; a take-profit the other way.
+With `hold: 5s` it fires on the first tick at or beyond the trigger 5 s (exchange time) after
+the tick that first reached it, if every tick in between reached it too; `expires`/`for`: an
+order still armed then expires (see rules/emulated.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import yaml
 
 from rules.actions import Action
+from rules.base import Series
 from rules.emulated import (
+    FIRED,
     EmulatedBook,
     EmulatedMatcher,
     EmulatedRule,
@@ -25,7 +31,7 @@ from rules.emulated import (
     read_order,
 )
 from rules.reader import Reader
-from rules.trigger import TriggerIndex, falls
+from rules.trigger import Entry, TriggerIndex, falls
 
 
 class StopRule(EmulatedRule):
@@ -36,11 +42,15 @@ class StopRule(EmulatedRule):
     trigger: Decimal
     price: Decimal | None = None
 
-    def tick_actions(
+    def trigger_actions(
         self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
     ) -> tuple[Action, ...]:
         """Place the order: the trigger held at `now`."""
         return (self.place(now, self.trigger, self.price),)
+
+    def trigger_level(self) -> Decimal | None:
+        """Return the trigger."""
+        return self.trigger
 
     @classmethod
     def parse_spec(cls, reader: Reader, node: yaml.Node) -> dict[str, Any] | None:
@@ -90,17 +100,82 @@ class TriggerMatcher(EmulatedMatcher):
         return sorted({p for p in reached if self.fire(rules[p])})
 
 
+# A timed rule: its position, itself, its legs' (hold key, falls, trigger level).
+Timed = tuple[int, EmulatedRule, tuple[tuple[str, bool, Decimal], ...]]
+
+
+class TimedTriggerMatcher(TriggerMatcher):
+    """A TriggerMatcher whose book has rules with hold, expires or for: those are asked of the
+    Gate on every tick of their series (a tick short of the trigger resets a hold, one after
+    the deadline expires the order); the others keep the index."""
+
+    def __init__(
+        self,
+        rules: tuple[EmulatedRule, ...],
+        index: TriggerIndex,
+        timed: dict[Series, list[Timed]],
+    ) -> None:
+        super().__init__(rules, index)
+        self.timed = timed
+
+    def candidates(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
+    ) -> list[int]:
+        """Return the untimed rules `now` reaches, and the timed ones it fires or expires."""
+        found = super().candidates(venue, market, source, prev, now, ms)
+        timed = self.timed.get((venue, market, source))
+        if not timed:
+            return found
+        state = self.state
+        fired = []
+        for position, rule, legs in timed:
+            if state.get(rule.id) is not None:
+                continue  # fired or expired
+            if self.expired(rule, ms):
+                fired.append(position)
+                continue
+            for key, down, level in legs:
+                if self.held(key, rule, ms, now <= level if down else now >= level):
+                    state.set(rule.id, FIRED)
+                    fired.append(position)
+                    break
+        return sorted(found + fired) if fired else found
+
+
+def trigger_matcher(
+    rules: tuple[EmulatedRule, ...], legs: Callable[[EmulatedRule], list[tuple[str, Decimal]]]
+) -> TriggerMatcher:
+    """Return the matcher of rules whose `legs` are (name, trigger level): the rules with hold,
+    expires or for apart (a TimedTriggerMatcher) when there are any."""
+    entries: list[Entry] = []
+    timed: dict[Series, list[Timed]] = {}
+    for position, rule in enumerate(rules):
+        if rule.options.gated:
+            keyed = tuple(
+                (rule.id if len(legs(rule)) == 1 else f"{rule.id}.{name}", falls(name, rule.side),
+                 level)
+                for name, level in legs(rule)
+            )  # fmt: skip
+            timed.setdefault(rule.series(), []).append((position, rule, keyed))
+            continue
+        entries.extend(
+            (rule.series(), falls(name, rule.side), level, position) for name, level in legs(rule)
+        )
+    index = TriggerIndex(entries)
+    return TimedTriggerMatcher(rules, index, timed) if timed else TriggerMatcher(rules, index)
+
+
 class StopBook(EmulatedBook[StopRule]):
     """Every stop (or take-profit) rule of a RuleSet; the matcher indexes their triggers."""
 
     def matcher(self) -> TriggerMatcher:  # type: ignore[override]
         """Return a fresh live matcher (nothing fired: the drain binds it to a stream's state)."""
-        rules = tuple(self)
-        entries = [
-            (rule.series(), falls(rule.KIND, rule.side), rule.trigger, position)
-            for position, rule in enumerate(rules)
-        ]
-        return TriggerMatcher(rules, TriggerIndex(entries))
+        return trigger_matcher(tuple(self), _legs)
+
+
+def _legs(rule: EmulatedRule) -> list[tuple[str, Decimal]]:
+    assert isinstance(rule, StopRule)
+    return [(rule.KIND, rule.trigger)]
 
 
 class TakeProfitBook(StopBook):

@@ -9,6 +9,11 @@ A sell trails the high-water mark: it activates when the price is at or above `a
 amount). A buy trails the low: it activates at or below `activation` and fires at or above
 low + callback. The mark is kept, per ticker stream, in Redis with the stream (KindState):
 it survives the stream moving to another worker.
+
+With `hold: 5s` the price must stay at or beyond the stop level 5 s (exchange time) before it
+fires; a tick back short of the stop level (a new best included) resets the hold. `expires`/
+`for`: a trailing stop not fired by then expires. Such rules are evaluated on every tick of
+their series (outside the quiet band, which the others keep).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import yaml
 from rules.actions import Action, Offset
 from rules.base import Series
 from rules.emulated import (
+    EXPIRED,
     FIRED,
     EmulatedBook,
     EmulatedMatcher,
@@ -58,7 +64,7 @@ class TrailingRule(EmulatedRule):
             return True
         return price >= self.activation if self.side == "sell" else price <= self.activation
 
-    def tick_actions(
+    def trigger_actions(
         self, now: Decimal, prev: Decimal | None, ms: int, bid: str, ask: str
     ) -> tuple[Action, ...]:
         """Place the order at market; its trigger is the stop level `now` reached."""
@@ -103,11 +109,14 @@ class TrailingMatcher(EmulatedMatcher):
     def __init__(self, rules: tuple[TrailingRule, ...]) -> None:
         super().__init__(rules)
         self.trailing = rules
-        # Per series: (position, rule, rule id, sells) of each of its rules.
+        # Per series: (position, rule, rule id, sells) of each of its rules (those with hold,
+        # expires or for: in `timed`, see TimedTrailingMatcher).
         self.by_series: dict[Series, list[_Trail]] = {}
+        self.timed: dict[Series, list[_Trail]] = {}
         for position, rule in enumerate(rules):
             trail = (position, rule, rule.id, rule.side == "sell")
-            self.by_series.setdefault(rule.series(), []).append(trail)
+            series = self.timed if rule.options.gated else self.by_series
+            series.setdefault(rule.series(), []).append(trail)
         # Rule id -> (mark, stop level), None once fired: this binding's parse of its state.
         self.marks: dict[str, tuple[Decimal, Decimal] | None] = {}
         # Series -> (low, high): a price strictly between them moves no mark and fires nothing.
@@ -187,7 +196,7 @@ class TrailingMatcher(EmulatedMatcher):
         """Return a rule's (mark, stop) from the state; None once fired; a mark below zero
         while not active yet."""
         held = self.state.get(rule.id)
-        if held == FIRED:
+        if held in (FIRED, EXPIRED):
             return None
         if held is None:
             return _INACTIVE
@@ -195,9 +204,57 @@ class TrailingMatcher(EmulatedMatcher):
         return mark, rule.stop_level(mark)
 
 
+class TimedTrailingMatcher(TrailingMatcher):
+    """A TrailingMatcher whose book has rules with hold, expires or for: those move on every
+    tick of their series and ask the Gate whether they fire (or expire)."""
+
+    def candidates(
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
+    ) -> list[int]:
+        """Return the untimed rules `now` calls back, and the timed ones it fires or expires."""
+        found = super().candidates(venue, market, source, prev, now, ms)
+        timed = self.timed.get((venue, market, source))
+        if not timed:
+            return found
+        fired = self._timed(timed, now, ms)
+        return sorted(found + fired) if fired else found
+
+    def _timed(self, trails: list[_Trail], now: Decimal, ms: int) -> list[int]:
+        marks, found = self.marks, []
+        for position, rule, key, sell in trails:
+            if key in marks:
+                held = marks[key]
+            else:
+                held = marks[key] = self._parse(rule)
+            if held is None:
+                continue  # fired or expired
+            if self.expired(rule, ms):
+                marks[key] = None
+                found.append(position)
+                continue
+            mark, stop = held
+            if mark < 0:  # not active yet
+                if not rule.active(now):
+                    continue
+                mark = _NEVER
+            if now > mark if sell else (now < mark or mark == _NEVER):
+                stop = rule.stop_level(now)
+                marks[key] = (now, stop)
+                self.state.set(key, _MARK + format(now, "f"))
+            if self.held(key, rule, ms, now <= stop if sell else now >= stop):
+                marks[key] = None
+                self.state.set(key, FIRED)
+                _FIRED_LEVELS[key] = stop
+                found.append(position)
+        return found
+
+
 class TrailingBook(EmulatedBook[TrailingRule]):
     """Every trailing stop rule of a RuleSet."""
 
     def matcher(self) -> TrailingMatcher:  # type: ignore[override]
         """Return a fresh live matcher (no marks: the drain binds it to a stream's state)."""
-        return TrailingMatcher(tuple(self))
+        rules = tuple(self)
+        if any(rule.options.gated for rule in rules):
+            return TimedTrailingMatcher(rules)
+        return TrailingMatcher(rules)

@@ -4,8 +4,9 @@ The evaluator hands a batch's won claims over (act()) without knowing what their
 each handler queues its effects into the batch's MULTI pipeline, beside the XACK, so a killed
 evaluator leaves all of a batch's effects or none, and the next holder, finding its claims
 REDELIVERED, completes what is missing. Notify -> one rq notify job per channel; the emulated
-orders' actions (PlaceOrder, TrackOrder, ArmBracket) -> workers/orders.py. Every rq job these
-handlers enqueue has its policy (function, queue, retries, TTLs) in one JobPolicy.
+orders' actions (PlaceOrder, TrackOrder, ArmBracket) -> workers/orders.py, ExpireOrder ->
+workers/order_expire.py. Every rq job these handlers enqueue has its policy (function, queue,
+retries, TTLs) in one JobPolicy.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.job import Job
 
-from rules.actions import Action, ArmBracket, Notify, PlaceOrder, TrackOrder
+from rules.actions import Action, ArmBracket, ExpireOrder, Notify, PlaceOrder, TrackOrder
 from watcher import keys
 from workers.firings import Firing
 from workers.state import NEW, REDELIVERED, ClaimResult
@@ -157,12 +158,14 @@ def _notify(action: Action) -> Notify:
 
 
 # The emulated orders' handlers use this module's JobPolicy and Won: imported below them.
+from workers.order_expire import ExpireOrders  # noqa: E402
 from workers.orders import ArmBrackets, PlaceOrders, TrackOrders  # noqa: E402
 
 HANDLERS: Mapping[type[Action], Handler] = MappingProxyType(
     {
         Notify: NotifyJobs(),
         PlaceOrder: PlaceOrders(),
+        ExpireOrder: ExpireOrders(),
         TrackOrder: TrackOrders(),
         ArmBracket: ArmBrackets(),
     }

@@ -2,7 +2,8 @@
 
     ARMED -> TRIGGERED -> PLACED -> FILLED | REJECTED | CANCELED | EXPIRED
 
-(TRIGGERED -> REJECTED or EXPIRED when no order could be placed). The record is a hash keyed by
+(TRIGGERED -> REJECTED or EXPIRED when no order could be placed; ARMED -> EXPIRED when an
+order's `expires`/`for` ran out before its trigger held: expire()). The record is a hash keyed by
 the client order id of its one real order (keys.emulated); its public fields are exactly an
 EmulatedOrder's, its own start with "_". Each transition is one Lua call that checks the state
 it moves from, writes the record and XADDs the EmulatedOrder event to the account's private
@@ -93,12 +94,29 @@ return {'ok', announce(KEYS[2], KEYS[3], KEYS[1], ARGV[3], ARGV[4], ARGV[5])}
 )
 
 
+# KEYS: guard, record, private stream, its dirty flag. ARGV: client order id, at (ISO), ms,
+# dirty ttl, record ttl, guard ttl, then field pairs. An armed order whose time ran out: unless
+# its arming's guard is held (an order was triggered, or it expired already: a redelivery),
+# take the guard and create the record EXPIRED, announced. Returns {created, stream flagged}.
+_EXPIRE = (
+    _EVENT
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
+redis.call('HSET', KEYS[2], 'state', 'expired', unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return {1, announce(KEYS[3], KEYS[4], KEYS[2], ARGV[2], ARGV[3], ARGV[4])}
+"""
+)
+
+
 class _Scripts:
     """The record's Lua scripts, registered once per client."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.trigger: Script = client.register_script(_TRIGGER)
         self.move: Script = client.register_script(_MOVE)
+        self.expire: Script = client.register_script(_EXPIRE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +172,22 @@ def trigger(
     done = _text(outcome)
     created = {**record, "state": "triggered"} if done == "new" else None
     return Triggered(done, _text(state), created, stream if int(str(fresh)) else "")
+
+
+def expire(client: redis.Redis, record: Mapping[str, str], arming: str) -> bool:
+    """Create the record of an armed order whose time ran out, EXPIRED and announced, under its
+    arming's guard; False (nothing written) when the guard is held: the arming triggered an
+    order, or expired before."""
+    cid = record["client_order_id"]
+    stream = keys.private_stream(record["venue"], record["account"])
+    at, ms = _now()
+    scripts = registered(client, _Scripts)
+    created, fresh = scripts.expire(
+        keys=[keys.order_guard(arming), keys.emulated(cid), stream, keys.dirty(stream)],
+        args=[cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, *_flat(record)],
+    )
+    _kick(client, stream, fresh)
+    return bool(int(str(created)))
 
 
 def kick(client: redis.Redis, streams: Collection[str]) -> None:

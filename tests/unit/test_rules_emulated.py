@@ -22,6 +22,7 @@ from watcher import keys
 from watcher.events import EmulatedOrder
 
 COMMON = "market: BTC-USDT, account: main, side: sell, size: '0.5'"
+BRACKET = "market: BTC-USDT, account: main, entry: buy, take_profit: '2%', stop: '1%'"
 SWAP_CLOSE = "market: BTC-USDT-SWAP, account: main, side: sell, close_position: true"
 
 
@@ -194,18 +195,24 @@ def test_repeat_and_cooldown_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "value"),
-    [("hold", "5s"), ("rearm", "100"), ("expires", "2030-01-01"), ("for", "1d")],
-)
-def test_options_that_would_decide_an_order_are_refused(
-    tmp_path: Path, option: str, value: str
+    ("kind", "spec", "option", "value", "why"),
+    [
+        ("stop", f"{COMMON}, trigger: 5", "rearm", "100", "an order fires once per arming"),
+        ("oco", f"{COMMON}, take_profit: {{trigger: 9}}, stop: {{trigger: 5}}", "rearm", "1",
+         "an order fires once per arming"),
+        ("bracket", BRACKET, "expires", "2030-01-01", "a bracket is armed anew by each entry"),
+        ("bracket", BRACKET, "for", "1d", "a bracket is armed anew by each entry fill"),
+    ],
+)  # fmt: skip
+def test_options_an_order_cannot_take_are_refused_at_their_line(
+    tmp_path: Path, kind: str, spec: str, option: str, value: str, why: str
 ) -> None:
     text = (
-        f"{CHANNELS}rules:\n  - name: r\n    stop: {{{COMMON}, trigger: 5}}\n"
+        f"{CHANNELS}rules:\n  - name: r\n    {kind}: {{{spec}}}\n"
         f"    notify: desk\n    {option}: {value}\n"
     )
     path = write(tmp_path, "o.yaml", text)
-    expected = f"{path}:7: {option}: an order rule is armed until its trigger fires"
+    expected = f"{path}:7: {option}: {why}"
     assert any(line.startswith(expected) for line in errors_of([path])), errors_of([path])
 
 
