@@ -9,7 +9,9 @@ update of its position), telling it what the kind's condition says about that ev
 The Gate keeps its timers in the stream's kind state (rules.kinds.KindState: saved with each
 batch, so they follow the stream to the next worker), by rule id: `<id>|h` the time a hold
 started, `<id>|d` a re-armable rule that fired (disarmed), `<id>|f` when the rule was first
-evaluated (for `for:`).
+evaluated (for `for:`). The emulated order kinds (rules/emulated.py) ask expired() by rule id
+and admit() a hold alone per trigger: by rule id, or `<id>.<leg>` for each leg of an OCO and
+each exit of a bracket.
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ comments say."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from rules.actions import Action, ExpireOrder, PlaceOrder
 from rules.emulated import EmulatedRule
 from rules.kinds import Dispatch
 from rules.load import load_rules
@@ -56,3 +58,30 @@ def test_the_example_fires_as_its_comments_say(tmp_path: Path) -> None:
         ("btc-trailing", "60885"),  # active from 61000, high 61500, 1% below: 60885
     ]
     assert "btc-bracket" in rules  # armed only by an entry fill: no tick fires it before
+
+
+def test_the_held_and_expiring_stop_fires_as_its_comments_say(tmp_path: Path) -> None:
+    _example(tmp_path)
+    books = load_rules([tmp_path / "orders.yaml"], env={"TG_TOKEN": "1:x", "TG_CHAT": "2"}).books
+    deadline = int(datetime(2026, 12, 31, 23, 59, tzinfo=UTC).timestamp() * 1000)
+
+    def play(path: list[tuple[int, str]]) -> list[tuple[int, Action]]:
+        ticks = Dispatch(books).ticks  # a fresh worker: nothing held, nothing fired
+        fired = []
+        for ms, price in path:
+            for joint in ticks.candidates("okx", "ETH-USDT", "last", None, Decimal(price), ms):
+                _, book, position = ticks.resolve(joint)
+                rule = book[position]
+                if rule.name != "eth-stop-held":
+                    continue  # the OCO's stop leg (2900) fires at once
+                fired += [(ms, a) for a in rule.tick_actions(Decimal(price), None, ms, "", "")]
+        return fired
+
+    start = deadline - 60_000
+    wick = [(start, "2890"), (start + 9_999, "2850"), (start + 10_000, "2950")]
+    assert play(wick) == []  # under 2900 for 9.999 s: nothing
+    [(at, placed)] = play([(start, "2890"), (start + 5_000, "2880"), (start + 10_000, "2899")])
+    assert (at, type(placed)) == (start + 10_000, PlaceOrder)  # held 10 s: placed
+    [(at, expired)] = play([(start, "2950"), (deadline, "2950"), (deadline + 1, "2800")])
+    assert isinstance(expired, ExpireOrder)
+    assert (at, expired.deadline_ms) == (deadline, deadline)  # and never placed after
