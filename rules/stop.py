@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import yaml
 
@@ -31,6 +31,7 @@ from rules.emulated import (
     read_order,
 )
 from rules.reader import Reader
+from rules.state import KindState
 from rules.trigger import Entry, TriggerIndex, falls
 
 
@@ -100,14 +101,22 @@ class TriggerMatcher(EmulatedMatcher):
         return sorted({p for p in reached if self.fire(rules[p])})
 
 
+_LOWEST, _HIGHEST = Decimal("-Infinity"), Decimal("Infinity")
+_NEVER_MS = 2**63  # later than every deadline
+_EMPTY = (_HIGHEST, _LOWEST, 0)  # a band no tick is inside
 # A timed rule: its position, itself, its legs' (hold key, falls, trigger level).
 Timed = tuple[int, EmulatedRule, tuple[tuple[str, bool, Decimal], ...]]
 
 
 class TimedTriggerMatcher(TriggerMatcher):
     """A TriggerMatcher whose book has rules with hold, expires or for: those are asked of the
-    Gate on every tick of their series (a tick short of the trigger resets a hold, one after
-    the deadline expires the order); the others keep the index."""
+    Gate on the ticks of their series (a tick short of the trigger resets a hold, one after
+    the deadline expires the order); the others keep the index.
+
+    Per series a binding keeps the band of ticks that change nothing for the timed rules: no
+    hold running, the price strictly short of every armed leg's trigger, the time before every
+    deadline. A tick inside it costs one lookup and three comparisons.
+    """
 
     def __init__(
         self,
@@ -117,13 +126,26 @@ class TimedTriggerMatcher(TriggerMatcher):
     ) -> None:
         super().__init__(rules, index)
         self.timed = timed
+        # Series -> (low, high, until): a tick strictly between low and high before `until`
+        # changes no timed rule's state and fires none.
+        self.quiet: dict[Series, tuple[Decimal, Decimal, int]] = {}
+
+    def bind(self, state: KindState) -> TimedTriggerMatcher:
+        """Return this matcher reading and writing one stream's state (its bands anew)."""
+        bound = cast(TimedTriggerMatcher, super().bind(state))
+        bound.quiet = {}
+        return bound
 
     def candidates(
         self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         """Return the untimed rules `now` reaches, and the timed ones it fires or expires."""
         found = super().candidates(venue, market, source, prev, now, ms)
-        timed = self.timed.get((venue, market, source))
+        series = (venue, market, source)
+        band = self.quiet.get(series)
+        if band is not None and band[0] < now < band[1] and ms < band[2]:
+            return found
+        timed = self.timed.get(series)
         if not timed:
             return found
         state = self.state
@@ -139,7 +161,32 @@ class TimedTriggerMatcher(TriggerMatcher):
                     state.set(rule.id, FIRED)
                     fired.append(position)
                     break
+        self.quiet[series] = self._band(timed)
         return sorted(found + fired) if fired else found
+
+    def _band(self, timed: list[Timed]) -> tuple[Decimal, Decimal, int]:
+        """Return the ticks that change none of `timed` (after a tick evaluated them all)."""
+        state = self.state
+        low, high, until = _LOWEST, _HIGHEST, _NEVER_MS
+        for _, rule, legs in timed:
+            if state.get(rule.id) is not None:
+                continue  # fired or expired: nothing changes it
+            options = rule.options
+            if options.expires_ms is not None:
+                until = min(until, options.expires_ms)
+            elif options.for_ms is not None:
+                first = state.get(rule.id + "|f")  # set by the tick just evaluated
+                if first is None:
+                    return _EMPTY
+                until = min(until, int(first) + options.for_ms)
+            for key, down, level in legs:
+                if state.get(key + "|h") is not None:
+                    return _EMPTY  # a hold is running: every tick holds or resets it
+                if down:
+                    low = max(low, level)
+                else:
+                    high = min(high, level)
+        return low, high, until
 
 
 def trigger_matcher(

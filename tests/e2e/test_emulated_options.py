@@ -93,7 +93,7 @@ def test_an_armed_order_past_its_deadline_expires_once_and_never_places(
     assert len([m for m in messages(stack) if m.startswith("[expiring]")]) == 1
     assert len([m for m in messages(stack) if m.startswith("[for-a-while]")]) == 1
     guard = stack.redis.get(keys.order_guard(_rule_id(stack, "expiring")))
-    assert guard is not None
+    assert isinstance(guard, bytes)
     assert order_state.load(stack.redis, guard.decode())["state"] == "expired"
 
 
