@@ -105,6 +105,5 @@ class OcoBook(EmulatedBook[OcoRule]):
         return trigger_matcher(tuple(self), _legs)
 
 
-def _legs(rule: EmulatedRule) -> list[tuple[str, Decimal]]:
-    assert isinstance(rule, OcoRule)
+def _legs(rule: OcoRule) -> list[tuple[str, Decimal]]:
     return [("take_profit", rule.take_profit.trigger), ("stop", rule.stop.trigger)]

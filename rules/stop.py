@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import yaml
 
@@ -101,6 +101,7 @@ class TriggerMatcher(EmulatedMatcher):
         return sorted({p for p in reached if self.fire(rules[p])})
 
 
+R = TypeVar("R", bound=EmulatedRule)
 _LOWEST, _HIGHEST = Decimal("-Infinity"), Decimal("Infinity")
 _NEVER_MS = 2**63  # later than every deadline
 _EMPTY = (_HIGHEST, _LOWEST, 0)  # a band no tick is inside
@@ -190,7 +191,7 @@ class TimedTriggerMatcher(TriggerMatcher):
 
 
 def trigger_matcher(
-    rules: tuple[EmulatedRule, ...], legs: Callable[[EmulatedRule], list[tuple[str, Decimal]]]
+    rules: tuple[R, ...], legs: Callable[[R], list[tuple[str, Decimal]]]
 ) -> TriggerMatcher:
     """Return the matcher of rules whose `legs` are (name, trigger level): the rules with hold,
     expires or for apart (a TimedTriggerMatcher) when there are any."""
@@ -220,8 +221,7 @@ class StopBook(EmulatedBook[StopRule]):
         return trigger_matcher(tuple(self), _legs)
 
 
-def _legs(rule: EmulatedRule) -> list[tuple[str, Decimal]]:
-    assert isinstance(rule, StopRule)
+def _legs(rule: StopRule) -> list[tuple[str, Decimal]]:
     return [(rule.KIND, rule.trigger)]
 
 
