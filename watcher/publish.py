@@ -6,12 +6,14 @@ HINCRBY of the stats counters `ticks_in` (tick rows written) and `events_in` (pr
 events offered), and `SET dirty NX EX` per stream touched. A fill or an order state is written
 at most once: a script adds it to the account's keys.seen() set and XADDs it only if it was not
 there (the live push and a reconnect's REST backfill can both carry it); a repeat is counted in
-`duplicates_dropped`. Only a stream whose flag was newly
-set gets an rq job, enqueued in a second round trip; the evaluator clears the flag before it
-drains, so no news is left unread. Each entry records its publish time (field `t`, epoch ms)
-without a Redis call of its own. A row or event that does not encode (the venues' checks should
-let none through) is dropped, logged and counted (keys.stat_unpublishable), and the rest of the
-batch is written: a poisoned batch never blocks a stream.
+`duplicates_dropped`. Only a stream whose flag was newly set gets an rq job, enqueued in a
+second round trip; the flag stays set while that job waits and drains (news meanwhile enqueues
+nothing), and the evaluator clears it only together with a last read that finds the stream
+empty, so no news is left unread (workers/evaluate.py). Each entry records its publish time
+(field `t`, epoch ms) without a Redis call of its own. A row or event that does not encode (the
+venues' checks should let none through) is dropped, logged and counted
+(keys.stat_unpublishable), and the rest of the batch is written: a poisoned batch never blocks
+a stream.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import time
 
 import redis
+from redis.client import Pipeline
 from rq import Queue
 
 from watcher import keys
@@ -72,9 +75,19 @@ def seen_member(event: Event) -> str | None:
 
 
 def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
-    """Queue one rq `evaluate(stream)` job per stream, in one round trip (the only enqueuer)."""
+    """Queue one rq `evaluate(stream)` job per stream, in one round trip (the only enqueuer).
+
+    Callers enqueue a stream only when they set its dirty flag fresh (or hold it: an evaluate
+    job handing over to the next), so a queued job is a stream waiting for a worker."""
     if not streams:
         return
+    pipe = client.pipeline()
+    queue_evaluations(client, pipe, streams)
+    pipe.execute()
+
+
+def queue_evaluations(client: redis.Redis, pipe: Pipeline, streams: list[str]) -> None:
+    """Queue into `pipe` the commands that enqueue one `evaluate(stream)` job per stream."""
     jobs = [
         Queue.prepare_data(
             keys.EVALUATE_JOB,
@@ -85,9 +98,7 @@ def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
         )
         for stream in streams
     ]
-    pipe = client.pipeline()
     Queue(keys.EVALUATE_QUEUE, connection=client).enqueue_many(jobs, pipeline=pipe)
-    pipe.execute()
 
 
 def kick(client: redis.Redis, streams: list[str]) -> None:

@@ -76,6 +76,8 @@ class Context:
     # to them too. Each evaluate job holds its worker up to a budget, and round robin takes one
     # job of the other queue per job of this one: without yielding, placing waits seconds.
     places: bool = False
+    # Seconds per entry, per stream, of this process's batches: workers/pace.py sizes reads by it.
+    costs: dict[str, float] = field(default_factory=dict)
     # Seconds, for cooldowns: time.monotonic in a worker, the events' own time in a replay.
     clock: Callable[[], float] = time.monotonic
 

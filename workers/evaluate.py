@@ -8,6 +8,12 @@ and the stateful kinds' state (rules/kinds.py KindState, loaded with the lock) a
 killed evaluator leaves either all of a batch's effects or none, and its batch stays pending
 for the next holder, whose re-evaluation finds the same firing ids (claim answer REDELIVERED)
 and completes what is missing.
+
+The dirty flag (keys.dirty) says "this stream has news a job will read": whoever sets it fresh
+(SET NX) enqueues the stream's job, and it stays set while that job waits and drains, so news
+meanwhile enqueues nothing more. The job clears it only when it finds the stream empty, in the
+round trip of one more read, and looks at it again after releasing the lock. How long a job
+keeps its worker and how much one read takes: workers/pace.py.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from redis.client import Pipeline
 
 from rules.kinds import KindState
 from watcher import keys
-from watcher.publish import enqueue_evaluations
+from watcher.publish import DIRTY_TTL, queue_evaluations
 from workers import order_orphans
 from workers.actions import act
 from workers.context import Context
 from workers.firings import Batch
+from workers.pace import BUDGET_SECONDS, Pace
 from workers.state import (
     ClaimResult,
     Scripts,
@@ -41,24 +48,29 @@ from workers.state import (
 
 log = logging.getLogger(__name__)
 
-BATCH = 1000
-BUDGET_SECONDS = 1.0  # one evaluate job's share of a worker before it yields (see below)
-# An active stream is read once more, blocking this long, before the job lets go of it: a new
-# job costs rq ~3-5 ms of pickup, while the next watcher batch is usually a few ms away.
+# An active stream is read once more, blocking this long, before the job lets go of it (when no
+# other stream's job waits): a new job costs rq ~3-5 ms of pickup, while the next watcher batch
+# is usually a few ms away.
 LINGER_MS = 25
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
 
 def evaluate_stream(
-    client: redis.Redis, stream: str, context: Context, budget: float = BUDGET_SECONDS
+    client: redis.Redis,
+    stream: str,
+    context: Context,
+    budget: float = BUDGET_SECONDS,
+    slice_seconds: float | None = None,
 ) -> int:
     """Drain `stream` and return how many events were evaluated (0 if another holds it).
 
-    After `budget` seconds the job hands the rest to a new evaluate job at the back of the
-    queue, so a stream that never goes quiet cannot hold a worker (and the queues) forever.
+    After its turn (workers/pace.py: its slice, the stream kind's unless `slice_seconds`, while
+    another stream's job waits; `budget` seconds otherwise) the job hands the rest to a new
+    evaluate job at the back of the queue, so a stream that never goes quiet holds a worker
+    neither forever nor while others wait.
     """
     scripts = Scripts.of(client)
-    deadline = time.monotonic() + budget
+    pace = Pace(stream, context.costs, budget, slice_seconds)
     total = 0
     while True:
         lock = StreamLock(client, scripts, stream)
@@ -75,7 +87,7 @@ def evaluate_stream(
         states = {
             kind: KindState(decode_hash(raw)) for kind, raw in zip(stateful, saved, strict=True)
         }
-        drain = _Drain(client, scripts, stream, context, lock, last, deadline, states)
+        drain = _Drain(client, scripts, stream, context, lock, last, pace, states)
         try:
             total += drain.run()
         finally:
@@ -86,15 +98,19 @@ def evaluate_stream(
         # A job that found the lock taken returned without touching the flag: look again.
         if not client.exists(keys.dirty(stream)):
             return total
-        if time.monotonic() >= deadline:
+        if pace.over(pace.others_wait):
             _continue_later(client, stream)
             return total
 
 
 def _continue_later(client: redis.Redis, stream: str) -> None:
     # Always a new job, whatever the dirty flag says: the job that set it may already have
-    # run (and found the lock taken), so the flag alone cannot promise a next evaluation.
-    enqueue_evaluations(client, [stream])
+    # run (and found the lock taken), so the flag alone cannot promise a next evaluation. The
+    # flag is set again (its TTL restarts): the new job is the stream's one job.
+    with client.pipeline() as pipe:
+        pipe.set(keys.dirty(stream), 1, ex=DIRTY_TTL)
+        queue_evaluations(client, pipe, [stream])
+        pipe.execute()
 
 
 class _Drain:
@@ -108,7 +124,7 @@ class _Drain:
         context: Context,
         lock: StreamLock,
         last: Mapping[bytes | str, bytes | str],
-        deadline: float,
+        pace: Pace,
         states: Mapping[str, KindState] | None = None,
     ) -> None:
         self.client = client
@@ -118,7 +134,8 @@ class _Drain:
         self.lock = lock
         self.renewed = time.monotonic()
         self.held = True
-        self.deadline = deadline
+        self.pace = pace
+        self.asked = pace.count()  # the count of the last read
         self.out_of_time = False
         # Each stateful kind's state for this stream (loaded with the lock), saved per batch.
         self.states = dict(states or {})
@@ -133,10 +150,11 @@ class _Drain:
     def run(self) -> int:
         """Drain pending entries (a dead holder's), then new ones; return events evaluated."""
         pending, fresh = self._start()
+        full = len(pending) >= self.asked
         count = self._drain(pending, "0")
         if self.out_of_time or not self.held:
             return count  # `fresh` is pending now: the next holder reads it first
-        if len(pending) >= BATCH:
+        if full:
             # `fresh` went to our pending list behind older entries, and the "0" reads
             # above processed it in order; continue with what is newer still.
             fresh = self._read(">")
@@ -144,36 +162,52 @@ class _Drain:
 
     def _drain(self, entries: list[Entry], cursor: str) -> int:
         count = 0
-        while entries and self.held:
-            count += self._batch(entries)
-            if self.out_of_time or time.monotonic() >= self.deadline:
-                self.out_of_time = True
-                break
-            if len(entries) < BATCH:
+        while self.held:
+            if not entries:
                 if cursor != ">":
                     break
-                # Anything added after this read set the dirty flag (cleared before reading),
-                # so ending here is safe; lingering just saves a job when news is imminent.
-                entries = self._read(cursor, block_ms=LINGER_MS)
-            else:
+                entries = self._settle()
+                if not entries:
+                    break
+            count += self._batch(entries)
+            if self.out_of_time:
+                break
+            if len(entries) >= self.asked:
                 entries = self._read(cursor)
+            elif cursor != ">":
+                break
+            else:
+                # Lingering just saves a job when news is imminent; not while others wait.
+                wait = None if self.pace.others_wait else LINGER_MS
+                entries = self._read(cursor, block_ms=wait)
         return count
 
     def _start(self) -> tuple[list[Entry], list[Entry]]:
-        """Clear the dirty flag, then read pending and new entries, in one round trip."""
+        """Read pending and new entries, in one round trip."""
         for attempt in (1, 2):
             with self.client.pipeline(transaction=False) as pipe:
-                pipe.delete(keys.dirty(self.stream))
                 self._queue_read(pipe, "0")
                 self._queue_read(pipe, ">")
-                _, pending, fresh = pipe.execute(raise_on_error=False)
+                pending, fresh = pipe.execute(raise_on_error=False)
             if _is_nogroup(pending) and attempt == 1:
                 self._create_group()
                 continue
             return _entries(_raise(pending)), _entries(_raise(fresh))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _settle(self) -> list[Entry]:
+        """The stream looked empty: clear the dirty flag and read once more, in one round trip.
+
+        News after the read sets the flag fresh, so its writer enqueues a job (which may find
+        this lock taken: evaluate_stream looks at the flag again after releasing it)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.delete(keys.dirty(self.stream))
+            self._queue_read(pipe, ">")
+            _, fresh = pipe.execute()
+        return _entries(fresh)
+
     def _read(self, cursor: str, block_ms: int | None = None) -> list[Entry]:
+        self.asked = self.pace.count()
         try:
             return _entries(self._xreadgroup(self.client, cursor, block_ms))
         except redis.ResponseError as e:
@@ -189,7 +223,7 @@ class _Drain:
         self, target: redis.Redis | Pipeline, cursor: str, block_ms: int | None = None
     ) -> Any:
         return target.xreadgroup(
-            keys.GROUP, keys.CONSUMER, {self.stream: cursor}, count=BATCH, block=block_ms
+            keys.GROUP, keys.CONSUMER, {self.stream: cursor}, count=self.asked, block=block_ms
         )
 
     def _create_group(self) -> None:
@@ -212,6 +246,7 @@ class _Drain:
     def _batch(self, entries: list[Entry]) -> int:
         """Evaluate, claim, act, persist and ack one batch; return events evaluated."""
         self._renew_if_due()
+        began = time.monotonic()
         batch = self._evaluate(entries)
         results = claim_firings(self.client, self.scripts, [f.claim for f in batch.firings])
         claimed_ms = int(time.time() * 1000)
@@ -222,10 +257,12 @@ class _Drain:
                 jobs += order_orphans.stage(self.client, pipe, self.stream, batch.orphans, channels)
             waits = self._persist_and_ack(pipe, batch, claimed_ms)
             replies = pipe.execute()
-        if waits and any(replies[-waits:]):
-            # Hand the worker to them: with round robin the next job is a notification (or a
-            # queued order), and this stream goes on in a new job. Without it each waits out a
-            # full budget: one job of theirs per evaluate job.
+        self.pace.measured(len(entries), time.monotonic() - began)
+        others = bool(replies[-waits - 1])
+        if any(replies[len(replies) - waits :]) or self.pace.over(others):
+            # Hand the worker over: with round robin the next job is a notification (or a
+            # queued order), or another stream's evaluation, and this stream goes on in a new
+            # job. Without it each waits out a full budget: one job of theirs per evaluate job.
             self.out_of_time = True
         if jobs:
             self._record_enqueued(batch, results)
@@ -244,8 +281,9 @@ class _Drain:
 
     def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> int:
         """Queue the last prices, the stateful kinds' changes, the counters and the XACK into
-        the batch's MULTI pipeline, then the length of each other queue this worker serves (the
-        notify queue when it delivers, the orders queue when it places); return how many."""
+        the batch's MULTI pipeline, then the evaluate queue's length (other streams' jobs) and
+        that of each other queue this worker serves (the notify queue when it delivers, the
+        orders queue when it places); return how many of the latter."""
         decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
         save_last_prices(pipe, self.stream, batch.changed)
         for kind, state in self.states.items():
@@ -255,6 +293,7 @@ class _Drain:
         for field, n in decided.items():
             pipe.hincrby(keys.STATS, field, n)
         pipe.xack(self.stream, keys.GROUP, *batch.ids)
+        pipe.llen(keys.rq_queue(keys.EVALUATE_QUEUE))
         waits = 0
         for serves, queue in (
             (self.context.delivers, keys.NOTIFY_QUEUE),

@@ -1,4 +1,5 @@
-"""Draining a stream: the lock, the dirty flag's race, backlogs larger than a batch, order."""
+"""Draining a stream: the lock, the dirty flag's race, backlogs larger than a batch, order,
+one queued job per stream and the hand-over to another stream's job."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from rules.load import load_rules
 from rules.price import PriceRule
 from watcher import keys
 from watcher.events import TickRow, encode_ticks
+from watcher.publish import enqueue_evaluations, kick
 from workers import context
 from workers.context import Context
-from workers.evaluate import BATCH, evaluate_stream
+from workers.evaluate import evaluate_stream
 from workers.firings import firing_of
+from workers.pace import BATCH, BATCH_SECONDS, FIRST_BATCH
 from workers.state import Scripts, StreamLock
 
 STREAM = keys.ticks_stream(3)
@@ -99,11 +102,24 @@ class NewsDuringDrain(PriceIndex):
         self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         if not self.concurrent:
-            _add(self.client, 62000)
-            assert self.client.set(keys.dirty(STREAM), 1, nx=True, ex=10)
-            other = redis.Redis.from_url(_url(self.client))
-            self.concurrent.append(evaluate_stream(other, STREAM, self.ctx))
+            self.news()
         return super().candidates(venue, market, source, prev, now, ms)
+
+    def news(self) -> None:
+        _add(self.client, 62000)
+        assert self.client.set(keys.dirty(STREAM), 1, nx=True, ex=10)
+        other = redis.Redis.from_url(_url(self.client))
+        self.concurrent.append(evaluate_stream(other, STREAM, self.ctx))
+
+
+class KickedDuringDrain(NewsDuringDrain):
+    """The watcher writing while the job its flag enqueued drains: XADD, then kick (SET dirty
+    NX, enqueue only when the flag was not set)."""
+
+    def news(self) -> None:
+        _add(self.client, 62000)
+        kick(self.client, [STREAM])
+        self.concurrent.append(Queue(keys.EVALUATE_QUEUE, connection=self.client).count)
 
 
 class _Racing(PriceBook):
@@ -128,19 +144,72 @@ def _url(client: redis.Redis) -> str:
     return f"redis://{kwargs['host']}:{kwargs['port']}/0"
 
 
+def _racing(ctx: Context, index: PriceIndex) -> Context:
+    books = {**ctx.ruleset.books, PriceRule.KIND: _Racing(_price_book(ctx), index)}
+    return Context(ruleset=ctx.ruleset, dispatch=Dispatch(books))
+
+
 def test_news_during_a_drain_is_evaluated_by_the_holder_after_it_releases(
     r: redis.Redis, ctx: Context
 ) -> None:
     _add(r, 60000)
     r.xgroup_create(STREAM, keys.GROUP, id="0")
     index = NewsDuringDrain(r, ctx)
-    books = {**ctx.ruleset.books, PriceRule.KIND: _Racing(_price_book(ctx), index)}
-    racing = Context(ruleset=ctx.ruleset, dispatch=Dispatch(books))
+    racing = _racing(ctx, index)
     assert evaluate_stream(r, STREAM, racing) == 2
     assert index.concurrent == [0]
     assert _last(r) == b"62000"
     assert not r.exists(keys.dirty(STREAM))
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+def test_news_while_a_streams_job_waits_or_drains_enqueues_no_other_job(
+    r: redis.Redis, ctx: Context
+) -> None:
+    queue = Queue(keys.EVALUATE_QUEUE, connection=r)
+    _add(r, 60000)
+    kick(r, [STREAM])  # the writer that sets the flag fresh enqueues the stream's job
+    _add(r, 61000)
+    kick(r, [STREAM])  # news while that job waits: nothing more
+    assert [job.args for job in queue.get_jobs()] == [(STREAM,)]
+    queue.empty()  # type: ignore[no-untyped-call]
+    index = KickedDuringDrain(r, ctx)
+    assert evaluate_stream(r, STREAM, _racing(ctx, index)) == 3
+    assert index.concurrent == [0]  # news while it drains: nothing more either
+    assert _last(r) == b"62000"
+    assert not r.exists(keys.dirty(STREAM))  # cleared with the read that found it empty
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+    _add(r, 63000)
+    kick(r, [STREAM])  # the next news enqueues the next job
+    assert queue.count == 1
+
+
+def test_a_job_hands_its_worker_to_another_streams_waiting_job(
+    r: redis.Redis, ctx: Context
+) -> None:
+    """After its slice, the batch that finds another stream's job queued ends the job; its
+    stream goes on in a new job behind that one (and holds its flag: nothing else enqueues)."""
+    ctx.delivers = ctx.places = False
+    other = keys.ticks_stream(4)
+    enqueue_evaluations(r, [other])
+    _add(r, *range(60000, 60000 + 3 * FIRST_BATCH))
+    assert evaluate_stream(r, STREAM, ctx, slice_seconds=0) == FIRST_BATCH
+    queue = Queue(keys.EVALUATE_QUEUE, connection=r)
+    assert [job.args for job in queue.get_jobs()] == [(other,), (STREAM,)]
+    assert r.exists(keys.dirty(STREAM))
+    r.delete(keys.rq_queue(keys.EVALUATE_QUEUE))
+    # None waiting: the slice does not end the job; the stream drains within its budget.
+    assert evaluate_stream(r, STREAM, ctx, slice_seconds=0) == 2 * FIRST_BATCH
+    assert queue.count == 0
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+def test_a_read_takes_what_the_stream_evaluates_in_a_batch_time(
+    r: redis.Redis, ctx: Context
+) -> None:
+    ctx.costs[STREAM] = BATCH_SECONDS / 25  # as measured by this process's earlier batches
+    _add(r, *range(60000, 60000 + 100))
+    assert evaluate_stream(r, STREAM, ctx, budget=0) == 25
 
 
 def test_a_backlog_larger_than_a_batch_drains_in_one_job(r: redis.Redis, ctx: Context) -> None:
@@ -194,11 +263,13 @@ def test_a_crossing_enqueues_one_notification_per_channel(r: redis.Redis, ctx: C
 
 def test_a_job_out_of_time_hands_the_rest_to_a_new_job(r: redis.Redis, ctx: Context) -> None:
     _add(r, *range(60000, 60000 + 2 * BATCH + 10))
-    assert evaluate_stream(r, STREAM, ctx, budget=0) == BATCH
-    (job,) = Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
+    assert evaluate_stream(r, STREAM, ctx, budget=0) == FIRST_BATCH
+    queue = Queue(keys.EVALUATE_QUEUE, connection=r)
+    (job,) = queue.get_jobs()
     assert job.func_name == "workers.jobs.evaluate"
     assert job.args == (STREAM,)
-    assert evaluate_stream(r, STREAM, ctx) == BATCH + 10
+    queue.empty()  # type: ignore[no-untyped-call]  # as rq dequeues it to run it
+    assert evaluate_stream(r, STREAM, ctx) == 2 * BATCH + 10 - FIRST_BATCH
     assert _last(r) == str(60000 + 2 * BATCH + 9).encode()
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
 
@@ -217,10 +288,12 @@ def test_a_job_hands_its_worker_to_waiting_queued_orders(
         assert evaluated == 2 * BATCH + 10
         assert Queue(keys.EVALUATE_QUEUE, connection=r).count == 0
         return
-    assert evaluated == BATCH
+    assert evaluated == FIRST_BATCH
     (job,) = Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
     assert job.args == (STREAM,)
+    r.delete(keys.rq_queue(keys.EVALUATE_QUEUE))
+    ctx.costs[STREAM] = BATCH_SECONDS / BATCH  # measured cheap: reads take BATCH entries
     assert evaluate_stream(r, STREAM, ctx) == BATCH  # still waiting: one batch again
     r.delete(keys.rq_queue(keys.ORDERS_QUEUE))
-    assert evaluate_stream(r, STREAM, ctx) == 10
+    assert evaluate_stream(r, STREAM, ctx) == BATCH + 10 - FIRST_BATCH
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0

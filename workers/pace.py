@@ -1,0 +1,80 @@
+"""How long an evaluate job keeps its worker, and how many entries one of its reads takes.
+
+Workers are fewer than busy streams (two ticker partitions and an account's private stream on
+two workers), so a stream may wait in the evaluate queue for a running job to end. Enqueuing is
+deduplicated per stream (the dirty flag stays set while the stream's job waits and drains, see
+workers/evaluate.py), so a job in the evaluate queue is a stream waiting for a worker. A job
+that finds one waiting after a batch ends once it has run its slice, and otherwise keeps its
+worker up to its budget; its stream goes on in a new job at the back of the queue.
+
+Slices differ by stream: a ticker stream keeps its worker for MARKET_SLICE_SECONDS, an account's
+(or the system) stream for SLICE_SECONDS. Handing over costs a new rq job (pickup, the lock,
+the stream's last prices and kind state): with short slices everywhere two workers spent so
+much of their time handing over that the ticker streams fell behind. The ticker streams are
+where a firing tick waits; the account stream's order updates and fills wait a slice of theirs.
+
+A slice is only as fine as a batch: a read asks for as many entries as the stream evaluates in
+about BATCH_SECONDS (its cost per entry, measured in this process), so a batch of thousands of
+ticks or hundreds of order updates never holds a worker long past its slice.
+"""
+
+from __future__ import annotations
+
+import time
+
+from watcher import keys
+
+BATCH = 1000  # the most entries one read takes
+FIRST_BATCH = 100  # a stream's first read in this process, before its cost is known
+MIN_COUNT = 10  # the fewest: each batch costs its round trips
+BATCH_SECONDS = 0.02  # what one batch should take, from which a read's count follows
+SLICE_SECONDS = 0.02  # an account or system stream's turn while another stream's job waits
+MARKET_SLICE_SECONDS = 0.2  # a ticker stream's turn while another stream's job waits
+BUDGET_SECONDS = 1.0  # a job's turn while none waits (the worker's other queues aside)
+_WEIGHT = 0.3  # of a batch's measure in the running cost per entry
+_MARKET = keys.ticks_stream(0).rpartition(":")[0] + ":"
+
+
+class Pace:
+    """One evaluate job's clock: the count of its next read and whether its turn is over."""
+
+    def __init__(
+        self,
+        stream: str,
+        costs: dict[str, float],
+        budget: float = BUDGET_SECONDS,
+        slice_seconds: float | None = None,
+    ) -> None:
+        self.stream = stream
+        self.costs = costs  # seconds per entry, per stream (the worker's Context keeps them)
+        if slice_seconds is None:
+            market = stream.startswith(_MARKET)
+            slice_seconds = MARKET_SLICE_SECONDS if market else SLICE_SECONDS
+        self.slice_seconds = slice_seconds
+        self.started = time.monotonic()
+        self.deadline = self.started + budget
+        self.slice_end = self.started + min(budget, slice_seconds)
+        self.others_wait = False  # as of the last batch: another stream's job is queued
+
+    def count(self) -> int:
+        """How many entries the next read asks for."""
+        cost = self.costs.get(self.stream)
+        if cost is None:
+            return FIRST_BATCH
+        if cost <= 0:
+            return BATCH
+        return max(MIN_COUNT, min(BATCH, round(BATCH_SECONDS / cost)))
+
+    def measured(self, entries: int, seconds: float) -> None:
+        """Fold one batch's time into its stream's cost per entry."""
+        if entries <= 0:
+            return
+        per_entry = seconds / entries
+        cost = self.costs.get(self.stream)
+        self.costs[self.stream] = per_entry if cost is None else cost + _WEIGHT * (per_entry - cost)
+
+    def over(self, others_wait: bool) -> bool:
+        """Record whether another stream's job waits; True when this job should hand over."""
+        self.others_wait = others_wait
+        now = time.monotonic()
+        return now >= self.deadline or (others_wait and now >= self.slice_end)
