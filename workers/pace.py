@@ -7,15 +7,17 @@ workers/evaluate.py), so a job in the evaluate queue is a stream waiting for a w
 that finds one waiting after a batch ends once it has run its slice, and otherwise keeps its
 worker up to its budget; its stream goes on in a new job at the back of the queue.
 
-Slices differ by stream: a ticker stream keeps its worker for MARKET_SLICE_SECONDS, an account's
-(or the system) stream for SLICE_SECONDS. Handing over costs a new rq job (pickup, the lock,
-the stream's last prices and kind state): with short slices everywhere two workers spent so
-much of their time handing over that the ticker streams fell behind. The ticker streams are
-where a firing tick waits; the account stream's order updates and fills wait a slice of theirs.
+Slices differ by stream. An account's (or the system) stream hands over after SLICE_SECONDS:
+its order updates and fills come in bursts of hundreds of events at ~1 ms each, and a ticker
+stream, where a firing tick waits, must not wait out a whole burst. A ticker stream keeps its
+worker for its budget (MARKET_SLICE_SECONDS): handing over costs a new rq job (pickup, the lock,
+the stream's last prices and kind state, ~10-25 ms on two loaded cores), and with short slices
+for every stream two workers spent so much of their time handing over that the ticker streams
+fell behind (bench --orders, README).
 
 A slice is only as fine as a batch: a read asks for as many entries as the stream evaluates in
-about BATCH_SECONDS (its cost per entry, measured in this process), so a batch of thousands of
-ticks or hundreds of order updates never holds a worker long past its slice.
+half its slice (at most BATCH_SECONDS; its cost per entry, measured in this process), so a batch
+of thousands of ticks or hundreds of order updates never holds a worker long past its turn.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from watcher import keys
 BATCH = 1000  # the most entries one read takes
 FIRST_BATCH = 100  # a stream's first read in this process, before its cost is known
 MIN_COUNT = 10  # the fewest: each batch costs its round trips
-BATCH_SECONDS = 0.02  # what one batch should take, from which a read's count follows
-SLICE_SECONDS = 0.02  # an account or system stream's turn while another stream's job waits
-MARKET_SLICE_SECONDS = 0.2  # a ticker stream's turn while another stream's job waits
+BATCH_SECONDS = 0.1  # the most one batch should take, from which a read's count follows
+SLICE_SECONDS = 0.05  # an account or system stream's turn while another stream's job waits
 BUDGET_SECONDS = 1.0  # a job's turn while none waits (the worker's other queues aside)
+MARKET_SLICE_SECONDS = BUDGET_SECONDS  # a ticker stream's turn while another stream's job waits
 _WEIGHT = 0.3  # of a batch's measure in the running cost per entry
 _MARKET = keys.ticks_stream(0).rpartition(":")[0] + ":"
 
@@ -51,6 +53,8 @@ class Pace:
             market = stream.startswith(_MARKET)
             slice_seconds = MARKET_SLICE_SECONDS if market else SLICE_SECONDS
         self.slice_seconds = slice_seconds
+        # What one batch should take: half a slice, so a batch ends its job soon after its turn.
+        self.batch_seconds = min(BATCH_SECONDS, slice_seconds / 2)
         self.started = time.monotonic()
         self.deadline = self.started + budget
         self.slice_end = self.started + min(budget, slice_seconds)
@@ -63,7 +67,7 @@ class Pace:
             return FIRST_BATCH
         if cost <= 0:
             return BATCH
-        return max(MIN_COUNT, min(BATCH, round(BATCH_SECONDS / cost)))
+        return max(MIN_COUNT, min(BATCH, round(self.batch_seconds / cost)))
 
     def measured(self, entries: int, seconds: float) -> None:
         """Fold one batch's time into its stream's cost per entry."""

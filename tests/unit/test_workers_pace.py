@@ -64,3 +64,11 @@ def test_market_streams_keep_their_worker_longer_than_account_streams() -> None:
     assert Pace(private, {}).slice_seconds == SLICE_SECONDS
     assert Pace(keys.SYSTEM_STREAM, {}).slice_seconds == SLICE_SECONDS
     assert SLICE_SECONDS < MARKET_SLICE_SECONDS
+
+
+def test_an_account_streams_batch_takes_half_its_slice() -> None:
+    private = keys.private_stream("okx", "main")
+    costs = {private: SLICE_SECONDS / 2 / 40}  # 40 entries in half a slice
+    assert Pace(private, costs).count() == 40
+    costs[STREAM] = costs[private]
+    assert Pace(STREAM, costs).count() == round(BATCH_SECONDS / costs[STREAM])
