@@ -18,6 +18,7 @@ keeps its worker and how much one read takes: workers/pace.py.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -90,6 +91,12 @@ def evaluate_stream(
         drain = _Drain(client, scripts, stream, context, lock, last, pace, states)
         try:
             total += drain.run()
+        except BaseException:
+            # A failed job (a bug, rq's timeout) must not leave the flag set with no job behind
+            # it: cleared, the next news enqueues the job that reads this one's pending batch.
+            with contextlib.suppress(redis.RedisError):
+                client.delete(keys.dirty(stream))
+            raise
         finally:
             lock.release()
         if drain.out_of_time:
