@@ -49,9 +49,9 @@ from workers.state import (
 
 log = logging.getLogger(__name__)
 
-# An active stream is read once more, blocking this long, before the job lets go of it (when no
-# other stream's job waits): a new job costs rq ~3-5 ms of pickup, while the next watcher batch
-# is usually a few ms away.
+# An active stream is read once more, blocking this long, before the job lets go of it (see
+# Pace.lingers): a new job costs rq ~3-5 ms of pickup and the stream's state, while the next
+# watcher batch is usually a few ms away.
 LINGER_MS = 25
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
@@ -184,8 +184,9 @@ class _Drain:
             elif cursor != ">":
                 break
             else:
-                # Lingering just saves a job when news is imminent; not while others wait.
-                wait = None if self.pace.others_wait else LINGER_MS
+                # Lingering saves a job when news is imminent (not while another stream's job
+                # waits for a stream that hands over early: let the empty stream go now).
+                wait = LINGER_MS if self.pace.lingers() else None
                 entries = self._read(cursor, block_ms=wait)
         return count
 

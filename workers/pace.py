@@ -84,6 +84,15 @@ class Pace:
         cost = self.costs.get(self.stream)
         self.costs[self.stream] = per_entry if cost is None else cost + _WEIGHT * (per_entry - cost)
 
+    def lingers(self) -> bool:
+        """Whether a job that caught up waits a moment for news before it lets its stream go.
+
+        Not a stream that hands over early while another stream's job waits: its worker is
+        theirs. A ticker stream does linger: news is a few ms away, and ending its job at every
+        pause while the system stream's job waited made make bench's ticker streams restart
+        (a new job, the state reloaded) so often that they fell seconds behind."""
+        return not (self.bounded and self.others_wait)
+
     def over(self, others_wait: bool) -> bool:
         """Record whether another stream's job waits; True when this job should hand over."""
         self.others_wait = others_wait

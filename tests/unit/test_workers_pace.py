@@ -75,3 +75,13 @@ def test_ticker_streams_keep_their_worker_for_the_budget_account_streams_hand_ov
     assert Pace(PRIVATE, {}).slice_seconds == SLICE_SECONDS
     assert Pace(keys.SYSTEM_STREAM, {}).slice_seconds == SLICE_SECONDS
     assert SLICE_SECONDS < BUDGET_SECONDS
+
+
+def test_only_a_stream_that_hands_over_early_stops_lingering_while_others_wait() -> None:
+    private, ticks = Pace(PRIVATE, {}), Pace(keys.ticks_stream(0), {})
+    for pace in (private, ticks):
+        pace.over(others_wait=False)
+        assert pace.lingers()
+        pace.over(others_wait=True)
+    assert not private.lingers()
+    assert ticks.lingers()
