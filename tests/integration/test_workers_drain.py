@@ -192,12 +192,12 @@ class FailingOnce(PriceIndex):
         self.failed = False
 
     def candidates(
-        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal
+        self, venue: str, market: str, source: str, prev: Decimal | None, now: Decimal, ms: int
     ) -> list[int]:
         if not self.failed:
             self.failed = True
             raise RuntimeError("boom")
-        return super().candidates(venue, market, source, prev, now)
+        return super().candidates(venue, market, source, prev, now, ms)
 
 
 def test_a_failed_job_leaves_neither_its_flag_nor_its_lock(r: redis.Redis, ctx: Context) -> None:
