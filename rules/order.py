@@ -1,7 +1,9 @@
 """Order rules: fire when one of the account's orders changes state, optionally filtered.
 
-States and order types are the canonical OrderUpdate values (OKX's own words: `live`,
-`partially_filled`, `filled`, `canceled`, ...); a venue module maps its venue's words to them.
+States and order types are the canonical OrderUpdate values (watcher.events.ORDER_STATES and
+ORDER_TYPES: OKX's own words, `live`, `partially_filled`, `filled`, `canceled`, ..., and a few of
+klaxon's where OKX has none); each venue module maps its venue's words to them, so a rule reads
+the same on every venue.
 """
 
 from __future__ import annotations
@@ -16,18 +18,11 @@ from rules.base import Cooldown, Every, Once, text, utc_text
 from rules.codes import EMPTY_LIST, LISTED_TWICE
 from rules.reader import NULL, Reader
 from rules.scan import ScanBook
-from watcher.events import Event, OrderUpdate
+from watcher.events import ORDER_STATES, ORDER_TYPES, Event, OrderUpdate
 
-# Plain orders (OKX `orders` channel), then algo orders (`orders-algo`, `algo-advance`).
-STATES = (
-    "live", "partially_filled", "filled", "canceled", "mmp_canceled",
-    "effective", "partially_effective", "order_failed", "partially_failed", "pause",
-)  # fmt: skip
-ORDER_TYPES = (
-    "market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc", "mmp",
-    "mmp_and_post_only", "op_fok",
-    "conditional", "oco", "trigger", "move_order_stop", "iceberg", "twap", "chase",
-)  # fmt: skip
+# The words a rule accepts are the canonical ones, in their order (a rule's id sorts its states
+# by it: new words go last, so that existing rules keep their ids).
+STATES: tuple[str, ...] = ORDER_STATES
 CLIENT_ID_PREFIX = re.compile(r"[A-Za-z0-9]{1,32}")
 CLIENT_ID_PREFIX_RULE = "1 to 32 letters and digits (client order ids are alphanumeric)"
 KEYS = (*FILTERS, "order_type", "client_id_prefix", "states")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import orjson
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
@@ -66,8 +66,35 @@ class Fill(_Event):
     late: bool = False  # fetched over REST after a reconnect, not pushed live
 
 
+# The canonical order states and types: OKX's words (its `orders`, `orders-algo` and
+# `algo-advance` channels), then klaxon's own where OKX has none. Every venue module maps its
+# venue's words to these (each venue's table: docs/rules/order.md); a word it does not know makes
+# its frame an UnknownMessage at the edge, counted and logged like any malformed frame.
+OrderState = Literal[
+    # plain orders
+    "live", "partially_filled", "filled", "canceled", "mmp_canceled",
+    # algo orders: effective = triggered, its order placed; order_failed = its order refused
+    "effective", "partially_effective", "order_failed", "partially_failed", "pause",
+    # klaxon's: its trigger held, the order is being placed (Binance's algo TRIGGERING);
+    # refused by the venue (Binance REJECTED, Bybit Rejected); ended by the venue under its own
+    # rules, such as an IOC's rest or self-trade prevention (Binance EXPIRED)
+    "triggered", "rejected", "expired",
+]  # fmt: skip
+ORDER_STATES: tuple[OrderState, ...] = get_args(OrderState)
+OrderType = Literal[
+    # plain orders
+    "market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc", "mmp",
+    "mmp_and_post_only", "op_fok", "elp",
+    # algo orders: conditional = a take-profit or stop-loss, move_order_stop = a trailing stop
+    "conditional", "oco", "trigger", "move_order_stop", "iceberg", "twap", "chase",
+    # klaxon's: the venue's own order closing a position it liquidates (Binance LIQUIDATION)
+    "liquidation",
+]  # fmt: skip
+ORDER_TYPES: tuple[OrderType, ...] = get_args(OrderType)
+
+
 class OrderUpdate(_Event):
-    """A change of state of one of the account's orders (plain or algo)."""
+    """A change of state of one of the account's orders (plain or algo), in canonical words."""
 
     kind: Literal["order"] = "order"
     account: str
@@ -75,8 +102,8 @@ class OrderUpdate(_Event):
     order_id: str
     client_order_id: str = ""
     side: Side
-    order_type: str
-    state: str
+    order_type: OrderType
+    state: OrderState
     size: Amount
     filled: Amount = Decimal(0)
     price: Amount | None = None

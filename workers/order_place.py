@@ -38,7 +38,7 @@ from watcher.errors import (
     OutcomeUnknown,
     RequestRejected,
 )
-from watcher.events import OrderUpdate
+from watcher.events import OrderState, OrderUpdate
 from watcher.venues import Trading
 from workers import order_state, risk
 from workers.order_close import Unsized, closing_size
@@ -51,8 +51,13 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 # Seconds before each retry while the venue is unavailable; after the last: EXPIRED.
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
-LIVE = frozenset({"live", "partially_filled", "effective", "partially_effective"})
-CANCELED = frozenset({"canceled", "mmp_canceled"})
+# The real order's canonical states (watcher.events.OrderState: every venue's words are mapped
+# to them at the edge) and what each makes of its record.
+LIVE: Final[frozenset[OrderState]] = frozenset(
+    {"live", "partially_filled", "effective", "partially_effective", "triggered"}
+)
+CANCELED: Final[frozenset[OrderState]] = frozenset({"canceled", "mmp_canceled", "expired"})
+FAILED: Final[frozenset[OrderState]] = frozenset({"order_failed", "rejected"})
 
 
 def attempt(
@@ -216,9 +221,9 @@ def apply(client: redis.Redis, record: dict[str, str], update: OrderUpdate) -> N
     if update.state == "filled":
         order_state.move(client, record, ("placed",), "filled", placed | done)
     elif update.state in CANCELED:
-        why = {"code": update.code or "canceled", "reason": update.message or "on the venue"}
+        why = {"code": update.code or update.state, "reason": update.message or "on the venue"}
         order_state.move(client, record, ("triggered", "placed"), "canceled", placed | done | why)
-    elif update.state == "order_failed":
+    elif update.state in FAILED:
         why = {"code": update.code or "failed", "reason": update.message}
         rejected = keys.STAT_ORDERS_REJECTED
         order_state.move(

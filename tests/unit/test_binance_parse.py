@@ -115,8 +115,8 @@ EXECUTION_NEW = OrderUpdate(
     order_id="4293153",
     client_order_id="mUvoqJxFIILMdfAW5iGSOW",
     side="buy",
-    order_type="LIMIT",
-    state="NEW",
+    order_type="limit",
+    state="live",
     size=Decimal("1.00000000"),
     filled=Decimal("0.00000000"),
     price=Decimal("0.10264410"),
@@ -166,8 +166,8 @@ EVENT_CASES: list[tuple[str, list[Event]]] = [
                 order_id="8886774",
                 client_order_id="TEST",
                 side="sell",
-                order_type="TRAILING_STOP_MARKET",
-                state="NEW",
+                order_type="move_order_stop",
+                state="live",
                 size=Decimal("0.001"),
                 filled=Decimal("0"),
                 at=at(2019, 9, 19, 7, 51, 5, 650),
@@ -261,8 +261,8 @@ EVENT_CASES: list[tuple[str, list[Event]]] = [
                 order_id="2148719",
                 client_order_id="Q5xaq5EGKgXXa0fD7fs0Ip",
                 side="sell",
-                order_type="TAKE_PROFIT",
-                state="CANCELED",
+                order_type="conditional",
+                state="canceled",
                 size=Decimal("0.01"),
                 filled=Decimal("0.00000"),
                 price=Decimal("750"),
@@ -307,7 +307,7 @@ def test_an_execution_report_of_a_trade_also_carries_the_fill() -> None:
     }
     order, fill = Binance(ACCOUNT).parse(orjson.dumps(trade), feed="private").events
     assert order == EXECUTION_NEW.model_copy(
-        update={"state": "FILLED", "filled": Decimal("1"), "avg_price": Decimal("0.102644")}
+        update={"state": "filled", "filled": Decimal("1"), "avg_price": Decimal("0.102644")}
     )
     assert fill == Fill(
         venue="binance",
@@ -336,7 +336,7 @@ def test_a_canceled_order_keeps_its_own_client_id() -> None:
     }
     (order,) = Binance(ACCOUNT).parse(orjson.dumps(canceled), feed="private").events
     assert isinstance(order, OrderUpdate)
-    assert (order.client_order_id, order.state) == ("mUvoqJxFIILMdfAW5iGSOW", "CANCELED")
+    assert (order.client_order_id, order.state) == ("mUvoqJxFIILMdfAW5iGSOW", "canceled")
 
 
 def test_an_order_trade_update_of_a_trade_also_carries_the_fill() -> None:
@@ -346,7 +346,7 @@ def test_an_order_trade_update_of_a_trade_also_carries_the_fill() -> None:
     order, fill = BinanceUsdm(ACCOUNT).parse(orjson.dumps(update), feed="private").events
     assert isinstance(order, OrderUpdate)
     assert (order.state, order.filled, order.avg_price) == (
-        "FILLED",
+        "filled",
         Decimal("0.001"),
         Decimal("7103.04"),
     )

@@ -197,8 +197,8 @@ def test_order_by_client_id_reads_spot_and_futures_orders(local: LocalHttp) -> N
         order_id="1",
         client_order_id="myOrder1",
         side="buy",
-        order_type="LIMIT",
-        state="NEW",
+        order_type="limit",
+        state="live",
         size=Decimal("1.0"),
         filled=Decimal("0.0"),
         price=Decimal("0.1"),
@@ -209,7 +209,7 @@ def test_order_by_client_id_reads_spot_and_futures_orders(local: LocalHttp) -> N
     assert (futures.venue, futures.order_id, futures.state, futures.price, futures.avg_price) == (
         "binanceusdm",
         "1917641",
-        "NEW",
+        "live",
         None,  # "0": a trailing stop has no price
         None,  # "0.00000": nothing filled
     )

@@ -97,8 +97,8 @@ EVENT_CASES: list[tuple[str, list[Event]]] = [
                 market="option:ETH-30DEC22-1400-C",
                 order_id="5cf98598-39a7-459e-97bf-76ca765ee020",
                 side="sell",
-                order_type="Market",
-                state="Filled",
+                order_type="market",
+                state="filled",
                 size=Decimal("1"),
                 filled=Decimal("1"),
                 price=Decimal("72.5"),
@@ -210,7 +210,12 @@ def test_conditional_orders_are_algo_and_rejections_carry_the_reason(bybit: Bybi
     push["data"][0].update(stopOrderType="StopLoss", orderStatus="Rejected", rejectReason="EC_X")
     (order,) = bybit.parse(orjson.dumps(push)).events
     assert isinstance(order, OrderUpdate)
-    assert (order.algo, order.state, order.code) == (True, "Rejected", "EC_X")
+    assert (order.algo, order.state, order.order_type, order.code) == (
+        True,
+        "rejected",
+        "conditional",
+        "EC_X",
+    )
 
 
 STATUS_CASES: list[tuple[str, str, str]] = [

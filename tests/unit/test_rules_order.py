@@ -141,18 +141,19 @@ def test_bad_values_are_errors_at_their_lines(tmp_path: Path) -> None:
     assert errors_of([path]) == [
         f"{path}:6: order.side: 'short' is not one of: buy, sell",
         f"{path}:7: order.order_type: 'limt' is not one of: market, limit, post_only, fok, ioc,"
-        " optimal_limit_ioc, mmp, mmp_and_post_only, op_fok, conditional, oco, trigger,"
-        " move_order_stop, iceberg, twap, chase",
+        " optimal_limit_ioc, mmp, mmp_and_post_only, op_fok, elp, conditional, oco, trigger,"
+        " move_order_stop, iceberg, twap, chase, liquidation",
         f"{path}:8: order.client_id_prefix: 'grid-1' is not valid: 1 to 32 letters and digits"
         " (client order ids are alphanumeric)",
         f"{path}:9: order.states: 'done' is not one of: live, partially_filled, filled, canceled,"
-        " mmp_canceled, effective, partially_effective, order_failed, partially_failed, pause",
+        " mmp_canceled, effective, partially_effective, order_failed, partially_failed, pause,"
+        " triggered, rejected, expired",
         f"{path}:9: order.states: 'filled' is listed twice",
         f"{path}:10: order: unknown key 'colour'; allowed: account, client_id_prefix, market,"
         " order_type, side, states, venue",
         f"{path}:13: order.states: needs at least one of: live, partially_filled, filled,"
         " canceled, mmp_canceled, effective, partially_effective, order_failed,"
-        " partially_failed, pause",
+        " partially_failed, pause, triggered, rejected, expired",
         f"{path}:15: message: unknown placeholder {{order}}; allowed: account, avg_price,"
         " client_order_id, code, filled, market, order_id, order_type, price, reason, rule, side,"
         " size, state, time, venue",

@@ -16,7 +16,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from watcher.events import AccountUpdate, Balance, Fill, OrderUpdate, Side, utc_from_ms
+from watcher.events import (
+    AccountUpdate,
+    Balance,
+    Fill,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    Side,
+    utc_from_ms,
+)
+from watcher.venues.binance import words
 
 # The largest epoch milliseconds a datetime holds (9999-12-31T23:59:59.999Z): a later "time"
 # would make utc_from_ms raise downstream, so it is refused here.
@@ -65,6 +75,9 @@ Quantity = Annotated[Decimal, BeforeValidator(_decimal_text), Field(gt=0)]
 OptPrice = Annotated[Decimal | None, BeforeValidator(_price_or_none)]
 Ms = Annotated[int, BeforeValidator(_ms)]
 BinanceSide = Annotated[Side, BeforeValidator(_side)]
+# An order's status and type, mapped to the canonical words as they are read (words.py).
+BinanceState = Annotated[OrderState, BeforeValidator(words.state)]
+BinanceType = Annotated[OrderType, BeforeValidator(words.order_type)]
 Id = Annotated[int, BeforeValidator(_id)]
 
 
@@ -140,11 +153,12 @@ class ExecutionReport(Execution):
 
     c: str  # client order id (of the cancel request, for a cancel)
     C: str = ""  # original client order id: set when the order was canceled
-    o: str  # order type
+    o: BinanceType  # order type
+    f: str = "GTC"  # time in force
     q: Size  # order quantity
     p: OptPrice = None  # order price
     x: str  # execution type: NEW, CANCELED, REPLACED, REJECTED, TRADE, EXPIRED, ...
-    X: str  # order status
+    X: BinanceState  # order status
     r: str = "NONE"  # reject reason
     z: Size  # cumulative filled quantity
     Z: Amount = Decimal(0)  # cumulative quote quantity
@@ -163,7 +177,7 @@ class ExecutionReport(Execution):
             order_id=str(self.i),
             client_order_id=self.client_order_id,
             side=self.S,
-            order_type=self.o,
+            order_type=words.refined(self.o, self.f),
             state=self.X,
             size=self.q,
             filled=self.z,

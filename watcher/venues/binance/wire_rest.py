@@ -13,9 +13,12 @@ from pydantic import TypeAdapter, model_validator
 
 from watcher.events import Fill, OrderUpdate, utc_from_ms
 from watcher.venues import Permission
+from watcher.venues.binance import words
 from watcher.venues.binance.wire import (
     Amount,
     BinanceSide,
+    BinanceState,
+    BinanceType,
     Id,
     Ms,
     OptPrice,
@@ -35,8 +38,9 @@ class RestOrder(WireModel):
     orderId: Id
     clientOrderId: str = ""
     side: BinanceSide
-    type: str
-    status: str
+    type: BinanceType
+    timeInForce: str = "GTC"
+    status: BinanceState
     origQty: Size
     executedQty: Size = Decimal(0)
     price: OptPrice = None
@@ -56,7 +60,7 @@ class RestOrder(WireModel):
             order_id=str(self.orderId),
             client_order_id=self.clientOrderId,
             side=self.side,
-            order_type=self.type,
+            order_type=words.refined(self.type, self.timeInForce),
             state=self.status,
             size=self.origQty,
             filled=self.executedQty,

@@ -13,9 +13,12 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from watcher.events import AccountUpdate, Balance, Fill, OrderUpdate, PositionUpdate, utc_from_ms
+from watcher.venues.binance import words
 from watcher.venues.binance.wire import (
     Amount,
     BinanceSide,
+    BinanceState,
+    BinanceType,
     Execution,
     Id,
     Ms,
@@ -43,12 +46,13 @@ PositionSide = Annotated[str, BeforeValidator(_position_side)]
 class UsdmOrder(Execution):
     """The `o` object of an ORDER_TRADE_UPDATE."""
 
-    o: str  # order type
+    o: BinanceType  # order type
+    f: str = "GTC"  # time in force
     q: Size  # original quantity
     p: OptPrice = None  # original price
     ap: OptPrice = None  # average price
     x: str  # execution type: NEW, CANCELED, CALCULATED, EXPIRED, TRADE, AMENDMENT
-    X: str  # order status
+    X: BinanceState  # order status
     z: Size  # cumulative filled quantity
     t: int = 0  # trade id
     er: str = "0"  # expiry reason, "0" for none
@@ -69,7 +73,7 @@ class OrderTradeUpdate(WireModel):
             order_id=str(o.i),
             client_order_id=o.c,
             side=o.S,
-            order_type=o.o,
+            order_type=words.refined(o.o, o.f),
             state=o.X,
             size=o.q,
             filled=o.z,
@@ -193,11 +197,12 @@ class AlgoOrder(WireModel):
 
     caid: str = ""  # client algo id
     aid: Id  # algo id
-    o: str  # order type
+    o: BinanceType  # order type
+    f: str = "GTC"  # time in force
     s: str
     S: BinanceSide
     q: Size = Decimal(0)
-    X: str  # algo status
+    X: Annotated[str, BeforeValidator(words.algo_status)]  # algo status
     ap: OptPrice = None  # average fill price
     aq: Size = Decimal(0)  # executed quantity
     p: OptPrice = None  # order price
@@ -220,8 +225,8 @@ class AlgoUpdate(WireModel):
             order_id=str(o.aid),
             client_order_id=o.caid,
             side=o.S,
-            order_type=o.o,
-            state=o.X,
+            order_type=words.refined(o.o, o.f),
+            state=words.algo_state(o.X, o.q, o.aq),
             size=o.q,
             filled=o.aq,
             price=o.p,

@@ -20,18 +20,19 @@ from watcher.events import (
     AccountUpdate,
     Balance,
     Fill,
+    OrderState,
+    OrderType,
     OrderUpdate,
     PositionUpdate,
     Side,
     Ticker,
     utc_from_ms,
 )
+from watcher.venues.bybit import words
 
 CATEGORIES = ("spot", "linear", "inverse", "option")
 # Executions that charge or pay funding: not a trade, so not a Fill.
 NOT_A_TRADE = frozenset({"Funding"})
-# stopOrderType of a plain order: "" or "UNKNOWN"; anything else is a conditional or TP/SL order.
-_PLAIN = frozenset({"", "UNKNOWN"})
 _NO_ERROR = "EC_NoError"
 
 
@@ -112,13 +113,14 @@ class BybitOrder(WireModel):
     orderId: str
     orderLinkId: str = ""
     side: BybitSide
-    orderType: str
-    orderStatus: str
+    orderType: Annotated[OrderType, BeforeValidator(words.order_type)]
+    orderStatus: Annotated[OrderState, BeforeValidator(words.state)]
+    timeInForce: str = "GTC"
     qty: Decimal
     price: OptPrice = None  # "0" for a market order
     avgPrice: OptPrice = None  # "" (UTA) or "0" (classic) before any fill
     cumExecQty: OptDecimal = None
-    stopOrderType: str = ""
+    stopOrderType: Annotated[str, BeforeValidator(words.stop_order_type)] = ""
     rejectReason: str = ""
     updatedTime: int
 
@@ -131,13 +133,13 @@ class BybitOrder(WireModel):
             order_id=self.orderId,
             client_order_id=self.orderLinkId,
             side=_side(self.side),
-            order_type=self.orderType,
+            order_type=words.canonical_type(self.orderType, self.stopOrderType, self.timeInForce),
             state=self.orderStatus,
             size=self.qty,
             filled=self.cumExecQty if self.cumExecQty is not None else Decimal(0),
             price=self.price,
             avg_price=self.avgPrice,
-            algo=self.stopOrderType not in _PLAIN,
+            algo=self.stopOrderType not in words.PLAIN,
             code="" if self.rejectReason == _NO_ERROR else self.rejectReason,
             at=utc_from_ms(self.updatedTime),
         )

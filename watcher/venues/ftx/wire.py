@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from watcher.errors import UnknownMessage
-from watcher.events import Fill, OrderUpdate
+from watcher.events import Fill, OrderState, OrderType, OrderUpdate
 
 VENUE = "ftx"
 
@@ -95,22 +95,46 @@ class FtxFill(WireModel):
 
 
 class FtxOrder(WireModel):
-    """The data of an `orders` update (docs.ftx.com "Orders" channel)."""
+    """The data of an `orders` update (docs.ftx.com "Orders" channel).
+
+    FTX's status says less than the canonical state: new and open are live (partially_filled
+    once something filled), closed is filled when the whole size filled, else canceled. Its
+    type is limit or market; a limit's ioc and postOnly flags make it ioc or post_only, as
+    OKX's ordType says. Any other status or type is refused (an UnknownMessage at the edge).
+    """
 
     id: str
     clientId: str | None = None
     market: str
-    type: str
+    type: Literal["limit", "market"]
+    ioc: bool = False
+    postOnly: bool = False
     side: Literal["buy", "sell"]
     price: Decimal | None = None
     size: Decimal
-    status: str  # new, open, closed
+    status: Literal["new", "open", "closed"]
     filledSize: Decimal = Decimal(0)
     avgFillPrice: Decimal | None = None
     createdAt: datetime
 
+    @property
+    def state(self) -> OrderState:
+        """Return the canonical state of FTX's status and filled size."""
+        if self.status == "closed":
+            return "filled" if self.size > 0 and self.filledSize >= self.size else "canceled"
+        return "partially_filled" if self.filledSize > 0 else "live"
+
+    @property
+    def order_type(self) -> OrderType:
+        """Return the canonical type: market, limit, ioc or post_only."""
+        if self.type == "limit" and self.ioc:
+            return "ioc"
+        if self.type == "limit" and self.postOnly:
+            return "post_only"
+        return self.type
+
     def to_event(self, account: str, at: datetime) -> OrderUpdate:
-        """Return the order's state (FTX's status words: new, open, closed)."""
+        """Return the order's state in canonical words."""
         return OrderUpdate(
             venue=VENUE,
             account=account,
@@ -118,8 +142,8 @@ class FtxOrder(WireModel):
             order_id=self.id,
             client_order_id=self.clientId or "",
             side=self.side,
-            order_type=self.type,
-            state=self.status,
+            order_type=self.order_type,
+            state=self.state,
             size=self.size,
             filled=self.filledSize,
             price=self.price,

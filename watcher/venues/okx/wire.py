@@ -16,6 +16,8 @@ from watcher.events import (
     AccountUpdate,
     Balance,
     Fill,
+    OrderState,
+    OrderType,
     OrderUpdate,
     PositionUpdate,
     Side,
@@ -113,8 +115,8 @@ class OkxOrder(WireModel):
     ordId: str
     clOrdId: str = ""
     side: Side
-    ordType: str
-    state: str
+    ordType: OrderType  # OKX's words are the canonical ones: an unknown word is refused
+    state: OrderState
     sz: Decimal
     px: OptDecimal = None
     avgPx: OptDecimal = None
@@ -318,8 +320,8 @@ class OkxAlgoOrder(WireModel):
     algoClOrdId: str = ""
     instId: str
     side: Side
-    ordType: str
-    state: str
+    ordType: OrderType  # OKX's words are the canonical ones: an unknown word is refused
+    state: OrderState
     sz: OptDecimal = None  # "" when the order closes a fraction of a position (closeFraction)
     ordPx: Annotated[Decimal | None, BeforeValidator(_blank_or_market_is_none)] = None
     actualSz: OptDecimal = None
