@@ -18,11 +18,13 @@ from rules.base import Cooldown, Every, Once, text, utc_text
 from rules.codes import EMPTY_LIST, LISTED_TWICE
 from rules.reader import NULL, Reader
 from rules.scan import ScanBook
-from watcher.events import ORDER_STATES, ORDER_TYPES, Event, OrderUpdate
+from watcher import events
+from watcher.events import Event, OrderUpdate
 
 # The words a rule accepts are the canonical ones, in their order (a rule's id sorts its states
 # by it: new words go last, so that existing rules keep their ids).
-STATES: tuple[str, ...] = ORDER_STATES
+STATES: tuple[str, ...] = events.ORDER_STATES
+ORDER_TYPES: tuple[str, ...] = events.ORDER_TYPES
 CLIENT_ID_PREFIX = re.compile(r"[A-Za-z0-9]{1,32}")
 CLIENT_ID_PREFIX_RULE = "1 to 32 letters and digits (client order ids are alphanumeric)"
 KEYS = (*FILTERS, "order_type", "client_id_prefix", "states")
