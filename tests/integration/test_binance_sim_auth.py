@@ -150,7 +150,7 @@ def test_an_ed25519_key_signs_instead_of_the_hmac_secret() -> None:
         watcher = Binance("main", credentials, rest_url=endpoint.base_url).trading(timeout=5)
         found = watcher.order_by_client_id("BTCUSDT", "ed-1")
         assert found is not None
-        assert found.state == "NEW"
+        assert found.state == "live"
         # The HMAC of the secret no longer signs for this key.
         assert error_of(spot(sim).new_order, **ORDER)[1:] == (
             -1022, "Signature for this request is not valid.",
@@ -176,4 +176,4 @@ def test_injected_faults_answer_binance_5xx_bodies(sim: Simulator) -> None:
         client.place_order("BTCUSDT", "buy", "limit", "0.01", "59000", client_order_id="f-1")
     found = client.order_by_client_id("BTCUSDT", "f-1")
     assert found is not None
-    assert found.state == "NEW"
+    assert found.state == "live"

@@ -159,7 +159,7 @@ def test_usdm_orders_through_the_sdk_and_the_watcher_client(sim: Simulator) -> N
     assert set(found) == set(fixture("binance_futures_rest_query_order_response.json")) - TRAILING
     seen = client.order_by_client_id("BTCUSDT", "it-um-1")
     assert seen is not None
-    assert (seen.state, seen.price) == ("NEW", Decimal("59000"))
+    assert (seen.state, seen.price) == ("live", Decimal("59000"))
     client.cancel_order("BTCUSDT", client_order_id="it-um-1")
     assert (
         api.sign_request(

@@ -132,12 +132,12 @@ def test_spot_user_data_renders_orders_fills_and_balances(sim: Simulator) -> Non
     assert keys(balances) == keys(fixture("binance_spot_uds_outboundAccountPosition.json")["event"])
     (order,) = parser.parse(json.dumps(new)).events
     assert isinstance(order, OrderUpdate)
-    assert (order.state, order.client_order_id, order.price) == ("NEW", "ud-1", Decimal("59900"))
+    assert (order.state, order.client_order_id, order.price) == ("live", "ud-1", Decimal("59900"))
     update, fill = parser.parse(json.dumps(trade)).events
     assert isinstance(update, OrderUpdate)
     assert isinstance(fill, Fill)
     assert (update.state, fill.price, fill.size, fill.liquidity) == (
-        "FILLED", Decimal("59900"), Decimal("0.05"), "maker",
+        "filled", Decimal("59900"), Decimal("0.05"), "maker",
     )  # fmt: skip
     assert fill.fee == -(Decimal("59900") * Decimal("0.05") * Decimal("0.0008"))
     (account,) = parser.parse(json.dumps(balances)).events
@@ -178,7 +178,7 @@ def test_usdm_user_data_renders_trade_lite_order_updates_and_account(sim: Simula
     assert fill.fee is None
     assert fill_again.fee is not None
     assert (order.state, fill.side, fill.size, fill.client_order_id) == (
-        "FILLED", "sell", Decimal("0.2"), "um-ud-1",
+        "filled", "sell", Decimal("0.2"), "um-ud-1",
     )  # fmt: skip
     wallet, position = parser.parse(json.dumps(account)).events
     assert isinstance(wallet, AccountUpdate)

@@ -201,7 +201,7 @@ def test_a_fill_pushes_execution_order_position_and_wallet_as_documented(
         (order,) = venue.parse(raws["order"]).events
         assert isinstance(order, OrderUpdate)
         assert (order.order_id, order.state, order.filled, order.avg_price, order.price) == (
-            order_id, "Filled", Decimal("0.01"), Decimal("60000"), None
+            order_id, "filled", Decimal("0.01"), Decimal("60000"), None
         )  # fmt: skip
         (position,) = venue.parse(raws["position"]).events
         assert isinstance(position, PositionUpdate)
@@ -230,6 +230,6 @@ def test_categorised_topics_carry_their_category_only(bybit_sim: Simulator) -> N
         assert json.loads(raw)["topic"] == "order.spot"
         (order,) = venue.parse(raw).events
         assert isinstance(order, OrderUpdate)
-        assert (order.market, order.order_id, order.state) == ("spot:BTCUSDT", spot_id, "New")
+        assert (order.market, order.order_id, order.state) == ("spot:BTCUSDT", spot_id, "live")
     finally:
         ws.close()

@@ -78,7 +78,7 @@ def test_private_feed_authenticates_subscribes_and_reads_events() -> None:
         "linear:BTCUSDT",
     )
     assert isinstance(order, OrderUpdate)
-    assert order.state == "Filled"
+    assert order.state == "filled"
     assert [s.status for s in sink.statuses][:2] == ["connected", "logged_in"]
     assert sink.malformed == []
 
