@@ -24,7 +24,7 @@ from watcher.events import EmulatedOrder, Event, OrderUpdate
 from workers import order_state
 from workers.actions import NOTIFY
 from workers.firings import firing_of
-from workers.order_place import apply
+from workers.order_place import steps
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,18 @@ def stage(
     """Move the records of orphaned updates; queue the notify jobs of orphaned transitions into
     `pipe` (to the `channels` still declared); return the jobs queued."""
     wanted: list[tuple[str, str, str, str, str]] = []  # job id, channel, rule, body, firing
+    cids = (e.client_order_id for _, e in orphans if isinstance(e, OrderUpdate | EmulatedOrder))
+    records = order_state.load_many(client, cids)
+    moves: list[order_state.Move | order_state.Update] = []
     for entry_id, event in orphans:
         if isinstance(event, OrderUpdate):
-            record = order_state.load(client, event.client_order_id)
+            record = records.get(event.client_order_id)
             if record:
                 cid, rule = event.client_order_id, record.get("rule")
                 log.info("order %s: its rule %s is gone; its record follows it", cid, rule)
-                apply(client, record, event)
+                moves += steps(record, event)
         elif isinstance(event, EmulatedOrder):
-            record = order_state.load(client, event.client_order_id)
+            record = records.get(event.client_order_id, {})
             rule_id = record.get("_rule_id")
             if not rule_id:
                 continue
@@ -61,6 +64,7 @@ def stage(
                 job_id = keys.notify_job_id(firing, channel)
                 body = transition_message(event)
                 wanted.append((job_id, channel, event.rule, body, firing))
+    order_state.run(client, moves)  # the fields read above are not ones a move writes
     if not wanted:
         return 0
     with client.pipeline(transaction=False) as reads:

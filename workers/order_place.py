@@ -210,27 +210,39 @@ def _placed_after_all(client: redis.Redis, trader: Trading, record: dict[str, st
 
 def apply(client: redis.Redis, record: dict[str, str], update: OrderUpdate) -> None:
     """Move a record after an update of its real order (pushed, or looked up)."""
+    order_state.run(client, steps(record, update))
+
+
+def steps(
+    record: dict[str, str], update: OrderUpdate
+) -> list[order_state.Move | order_state.Update]:
+    """Return what an update of its real order does to a record, in order (for
+    order_state.run, which can carry out many updates' steps at once)."""
     cid = record["client_order_id"]
     placed = {"order_id": update.order_id}
+    done: list[order_state.Move | order_state.Update] = []
     if update.state in LIVE or update.state == "filled":
-        order_state.move(client, record, ("triggered",), "placed", placed)
-    done = {
+        done.append(order_state.Move(record, ("triggered",), "placed", placed))
+    filled = {
         "filled": text(update.filled),
         "avg_price": text(update.avg_price) if update.avg_price is not None else "",
     }
     if update.state == "filled":
-        order_state.move(client, record, ("placed",), "filled", placed | done)
+        done.append(order_state.Move(record, ("placed",), "filled", placed | filled))
     elif update.state in CANCELED:
         why = {"code": update.code or update.state, "reason": update.message or "on the venue"}
-        order_state.move(client, record, ("triggered", "placed"), "canceled", placed | done | why)
+        done.append(
+            order_state.Move(record, ("triggered", "placed"), "canceled", placed | filled | why)
+        )
     elif update.state in FAILED:
         why = {"code": update.code or "failed", "reason": update.message}
         rejected = keys.STAT_ORDERS_REJECTED
-        order_state.move(
-            client, record, ("triggered", "placed"), "rejected", placed | why, rejected
+        done.append(
+            order_state.Move(record, ("triggered", "placed"), "rejected", placed | why, rejected)
         )
     elif update.state in LIVE and update.filled:
-        order_state.update(client, cid, done)  # a partial fill: no transition
+        done.append(order_state.Update(cid, filled))  # a partial fill: no transition
+    return done
 
 
 def holds(client: redis.Redis, record: dict[str, str]) -> bool:

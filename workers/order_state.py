@@ -14,13 +14,14 @@ whoever moves it: the worker that placed the order, or the one reading its updat
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import redis
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from rules.base import utc_text
 from watcher import keys
@@ -207,24 +208,110 @@ def move(
     """Move a record from one of `frm` to `to` (setting `fields`, counting it in the STATS
     field `stat`), announcing it; return "ok", or the state it was in (untouched), "" when
     there is none."""
-    cid = record["client_order_id"]
     stream = keys.private_stream(record["venue"], record["account"])
-    at, ms = _now()
+    step = Move(record, frm, to, fields or {}, stat)
     scripts = registered(client, _Scripts)
-    result, fresh = scripts.move(
-        keys=[keys.emulated(cid), stream, keys.dirty(stream), keys.STATS],
-        args=[
-            f" {' '.join(frm)} ", to, at, ms, DIRTY_TTL, RECORD_TTL, stat, *_flat(fields or {}),
-        ],
-    )  # fmt: skip
+    result, fresh = scripts.move(keys=_move_keys(record, stream), args=_move_args(step))
     _kick(client, stream, fresh)
     return _text(result)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A step of run(): move() as data (see move)."""
+
+    record: Mapping[str, str]
+    frm: Sequence[str]
+    to: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    stat: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A step of run(): update() as data (see update)."""
+
+    cid: str
+    fields: Mapping[str, str]
+
+
+def run(client: redis.Redis, steps: Sequence[Move | Update]) -> list[str]:
+    """Carry out `steps` in order, in one round trip (each move's Lua script checks its
+    from-state when it runs, so a move sees the steps before it, as separate calls would);
+    enqueue the evaluation of the streams they flagged once; return each Move's result (see
+    move)."""
+    if not steps:
+        return []
+    script = registered(client, _Scripts).move
+    streams = [
+        keys.private_stream(s.record["venue"], s.record["account"])
+        for s in steps
+        if isinstance(s, Move)
+    ]
+    replies = _pipelined(client, steps, streams, script, loaded=True)
+    if any(isinstance(reply, NoScriptError) for reply in replies):
+        # Not in the server's script cache (a restart, a flush): no move ran, and the updates
+        # that did only set the same fields again. redis-py loads it (SCRIPT EXISTS, LOAD).
+        replies = _pipelined(client, steps, streams, script, loaded=False)
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    moved = [reply for step, reply in zip(steps, replies, strict=True) if isinstance(step, Move)]
+    kick(client, [s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))])
+    return [_text(result) for result, _ in moved]
+
+
+def _pipelined(
+    client: redis.Redis,
+    steps: Sequence[Move | Update],
+    streams: Sequence[str],
+    script: Script,
+    loaded: bool,
+) -> list[Any]:
+    """Send `steps` in one pipeline (EVALSHA as is when the script is thought `loaded`: a
+    Script in a pipeline costs a SCRIPT EXISTS round trip); return the replies, errors too."""
+    moves = iter(streams)
+    with client.pipeline(transaction=False) as pipe:
+        for step in steps:
+            if isinstance(step, Update):
+                pipe.hset(keys.emulated(step.cid), mapping=dict(step.fields))  # type: ignore[arg-type]
+                continue
+            keys_, args = _move_keys(step.record, next(moves)), _move_args(step)
+            if loaded:
+                pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+            else:
+                script(keys=keys_, args=args, client=pipe)
+        replies: list[Any] = pipe.execute(raise_on_error=False)
+    return replies
+
+
+def _move_keys(record: Mapping[str, str], stream: str) -> list[str]:
+    return [keys.emulated(record["client_order_id"]), stream, keys.dirty(stream), keys.STATS]
+
+
+def _move_args(step: Move) -> list[str | int]:
+    at, ms = _now()
+    frm = f" {' '.join(step.frm)} "
+    return [frm, step.to, at, ms, DIRTY_TTL, RECORD_TTL, step.stat, *_flat(step.fields)]
 
 
 def load(client: redis.Redis, cid: str) -> dict[str, str]:
     """Return an order's record ({} when there is none)."""
     raw = client.hgetall(keys.emulated(cid))
     return decode_hash(raw)
+
+
+def load_many(client: redis.Redis, cids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Return the records of `cids` there are, by client order id, in one round trip."""
+    wanted = list(dict.fromkeys(cids))
+    if not wanted:
+        return {}
+    with client.pipeline(transaction=False) as pipe:
+        for cid in wanted:
+            pipe.hgetall(keys.emulated(cid))
+        raws = pipe.execute()
+    found = {cid: decode_hash(raw) for cid, raw in zip(wanted, raws, strict=True)}
+    return {cid: record for cid, record in found.items() if record}
 
 
 def update(client: redis.Redis, cid: str, fields: Mapping[str, str]) -> None:

@@ -33,7 +33,7 @@ from watcher.publish import DIRTY_TTL, enqueue_evaluations
 from workers import order_desk, order_state
 from workers.actions import JobPolicy, Won
 from workers.firings import Firing
-from workers.order_place import apply, attempt, lease_ms, limits_text
+from workers.order_place import attempt, lease_ms, limits_text, steps
 from workers.state import Scripts, decode_hash
 
 log = logging.getLogger(__name__)
@@ -146,17 +146,22 @@ class TrackOrders:
     """TrackOrder: an update of one of the emulated orders' real orders moves its record."""
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
-        """Move each update's record (no job is queued)."""
+        """Move each update's record, all in a few round trips (no job is queued)."""
+        updates = []
         for w in won:
             action = w.action
             if not isinstance(action, TrackOrder):
                 raise TypeError(f"TrackOrders handed a {type(action).__name__}")
-            update = action.update
-            record = order_state.load(client, update.client_order_id)
-            if not record:
+            updates.append(action.update)
+        records = order_state.load_many(client, (u.client_order_id for u in updates))
+        moves: list[order_state.Move | order_state.Update] = []
+        for update in updates:
+            record = records.get(update.client_order_id)
+            if record is None:
                 log.info("update of %s: no emulated order has it", update.client_order_id)
                 continue
-            apply(client, record, update)
+            moves += steps(record, update)
+        order_state.run(client, moves)
         return 0
 
 
