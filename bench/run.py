@@ -29,6 +29,7 @@ from bench.venues import VENUES
 from klaxon.inbox import Inbox
 from klaxon.redis_server import RedisServer
 from watcher import keys
+from workers.digest import alerts_in
 from workers.latency import DECISION, ENQUEUED, counts_from_stats
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,7 +223,7 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
         parent.send("stop")
         # Notifications are delivered by the same workers, between evaluations.
         fired = _fired(client)
-        _wait(lambda: len(run.inbox.received) >= fired, opts.drain_timeout, None)
+        _wait(lambda: _alerts(run.inbox.received) >= fired, opts.drain_timeout, None)
         notified_s = time.monotonic() - drain_started
     finally:
         run.stop()
@@ -230,7 +231,7 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
     return {
         "workers_ready_s": round(workers_ready_s, 2),
         "drain_after_load_s": round(drain_s, 2),
-        "notified": len(run.inbox.received),
+        "notified": _alerts(run.inbox.received),  # alerts, a digest's each counted
         "all_notified_after_load_s": round(notified_s, 2),
         "phases": [vars(p) for p in run.phases],
         "samples": [vars(s) for s in run.samples],
@@ -313,6 +314,11 @@ def _quantiles(counts: list[int]) -> dict[str, int | None]:
         "p99": quantile_of(counts, 0.99),
         "max": top_ms,
     }
+
+
+def _alerts(received: list[dict[str, Any]]) -> int:
+    """Return the alerts the inbox received: a burst arrives as digests (workers/digest.py)."""
+    return sum(alerts_in(p.get("title") or "", p.get("message") or "") for p in received)
 
 
 def _fired(client: redis.Redis) -> int:

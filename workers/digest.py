@@ -39,6 +39,13 @@ def compose(messages: Sequence[Message]) -> tuple[str, str, int]:
     return f"{TITLE_PREFIX}{len(lines)} alerts", "\n".join(lines), len(lines)
 
 
+def alerts_in(title: str, body: str) -> int:
+    """Return how many alerts a delivered message holds: a digest's lines (as compose made
+    them), else 1."""
+    lines = body.count("\n") + 1
+    return lines if lines > 1 and title == f"{TITLE_PREFIX}{lines} alerts" else 1
+
+
 def _line(message: Message) -> str:
     name = message.title.removeprefix(TITLE_PREFIX)
     text = " ".join(message.body.split())  # one line per message

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from rules.base import Channel
 from rules.channel import Rate
-from workers.digest import BODY_MAX, LINE_MAX, compose, single
+from workers.digest import BODY_MAX, LINE_MAX, alerts_in, compose, single
 from workers.outbox import Message
 from workers.ratelimit import BY_SCHEME, DEFAULT, GROUP, PER_SECOND, limits_of
 from workers.responses import MAX_RETRY_AFTER, retry_after
@@ -62,6 +62,13 @@ def test_a_digest_has_one_line_per_message_and_only_what_fits() -> None:
     assert title == f"klaxon: {used} alerts"
     assert len(body) <= BODY_MAX
     assert all(len(line) == LINE_MAX and line.endswith("…") for line in lines)
+
+
+def test_a_delivered_message_counts_its_alerts() -> None:
+    digest = compose([_m(n) for n in range(3)])
+    assert alerts_in(*digest[:2]) == 3
+    assert alerts_in(*compose([_m(1, "a\nb")])[:2]) == 1  # one alert, two lines of its own
+    assert alerts_in("klaxon: 2 alerts", "one line") == 1  # a rule named "2 alerts"
 
 
 def _response(status: int, headers: dict[str, str], content: bytes = b"") -> requests.Response:
