@@ -68,19 +68,24 @@ def test_https_answers_and_an_untrusting_client_is_refused(tls_sim: Simulator) -
 
 async def _first_ticker(url: str) -> dict[str, object]:
     frames: list[str] = []
+    pushed = asyncio.Event()
+
+    def received(frame: str) -> None:
+        frames.append(frame)
+        if '"data"' in frame:
+            pushed.set()
+
     client = WsPublicAsync(url)
     await client.connect()
     consumer = asyncio.create_task(client.consume())
     try:
-        await client.subscribe([{"channel": "tickers", "instId": "BTC-USDT"}], frames.append)
-        async with asyncio.timeout(10):
-            while not any('"data"' in f for f in frames):
-                await asyncio.sleep(0.02)
+        await client.subscribe([{"channel": "tickers", "instId": "BTC-USDT"}], received)
+        await asyncio.wait_for(pushed.wait(), 10)
     finally:
         consumer.cancel()
         await client.websocket.close()
-    pushed: dict[str, object] = next(json.loads(f) for f in frames if '"data"' in f)
-    return pushed
+    ticker: dict[str, object] = next(json.loads(f) for f in frames if '"data"' in f)
+    return ticker
 
 
 def test_python_okx_websocket_client_reads_a_ticker_over_wss(
