@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class KlaxonError(Exception):
     """Base of every error klaxon raises on purpose."""
@@ -102,3 +104,11 @@ def sample(raw: str | bytes, limit: int = 200) -> str:
     if not cut.isprintable():  # a newline or control character could forge a log line
         cut = cut.encode("unicode_escape").decode("ascii")
     return cut if len(text) <= limit else cut + f"...(+{len(text) - limit} chars)"
+
+
+def redacted(text: str, secrets: Iterable[str]) -> str:
+    """Return `text` with each non-empty secret replaced by ***."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self
 import orjson
 from pydantic import ValidationError
 
-from watcher.errors import ConfigError, UnknownMessage, sample
+from watcher.errors import ConfigError, UnknownMessage, redacted, sample
 from watcher.events import Event, FeedState, FeedStatus
 from watcher.sanity import scalar
 from watcher.venues import Feed, Heartbeat, Parsed, VenueSettings
@@ -232,10 +232,7 @@ class Binance:
         secrets = [self.listen_keys.key] if self.listen_keys is not None else []
         if self.credentials is not None:
             secrets.append(self.credentials.api_key.get_secret_value())
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redacted(text, secrets)
 
     def _unknown(self, reason: str, raw: str | bytes) -> UnknownMessage:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from watcher.errors import ConfigError, UnknownMessage
+from watcher.errors import ConfigError, UnknownMessage, redacted
 from watcher.events import Event, utc_from_ms
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
 from watcher.venues.bybit.auth import BybitCredentials, auth_frame
@@ -275,11 +275,9 @@ class Bybit:
         return [w.to_event(self.name, self.account, at) for w in _WALLETS.validate_python(data)]
 
     def _redact(self, text: str) -> str:
-        if self.credentials is not None:
-            key = self.credentials.api_key.get_secret_value()
-            if key:
-                text = text.replace(key, "***")
-        return text
+        if self.credentials is None:
+            return text
+        return redacted(text, (self.credentials.api_key.get_secret_value(),))
 
     def _unknown(self, reason: str, raw: str | bytes) -> UnknownMessage:
         return unknown(reason, raw, self._redact)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self, overload
 import orjson
 from pydantic import ValidationError
 
-from watcher.errors import ConfigError, UnknownMessage, sample
+from watcher.errors import ConfigError, UnknownMessage, redacted, sample
 from watcher.events import Event, FeedState, FeedStatus, TickRow
 from watcher.sanity import MAX_TEXT, scalar, tick
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
@@ -227,11 +227,9 @@ class Ftx:
         return Parsed([], [event])
 
     def _redact(self, text: str) -> str:
-        if self.credentials is not None:
-            key = self.credentials.api_key.get_secret_value()
-            if key:
-                text = text.replace(key, "***")
-        return text
+        if self.credentials is None:
+            return text
+        return redacted(text, (self.credentials.api_key.get_secret_value(),))
 
     def _unknown(self, reason: str, raw: str | bytes) -> UnknownMessage:
         return UnknownMessage(

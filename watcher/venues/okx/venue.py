@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from watcher.errors import ConfigError, UnknownMessage, sample
+from watcher.errors import ConfigError, UnknownMessage, redacted, sample
 from watcher.events import Event, FeedState, FeedStatus
 from watcher.sanity import scalar
 from watcher.venues import Feed, Heartbeat, Parsed, Trading, VenueSettings
@@ -219,11 +219,8 @@ class Okx:
     def _redact(self, text: str) -> str:
         if self.credentials is None:
             return text
-        for secret in (self.credentials.api_key, self.credentials.passphrase):
-            value = secret.get_secret_value()
-            if value:
-                text = text.replace(value, "***")
-        return text
+        secrets = (self.credentials.api_key, self.credentials.passphrase)
+        return redacted(text, (s.get_secret_value() for s in secrets))
 
     def _unknown(self, reason: str, raw: str | bytes) -> UnknownMessage:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
