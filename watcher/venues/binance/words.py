@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Final
 
 from watcher.events import OrderState, OrderType
+from watcher.venues.words import canonical
 
 STATES: Final[Mapping[str, OrderState]] = MappingProxyType(
     {
@@ -68,10 +69,7 @@ _LIMIT_BY_TIME_IN_FORCE: Final[Mapping[str, OrderType]] = MappingProxyType(
 
 def state(value: object) -> OrderState:
     """Return the canonical state of an order status (X, status); ValueError if unknown."""
-    found = STATES.get(value) if isinstance(value, str) else None
-    if found is None:
-        raise ValueError("not a Binance order status")
-    return found
+    return canonical(STATES, value, "Binance order status")
 
 
 def algo_status(value: object) -> str:
@@ -91,10 +89,7 @@ def algo_state(status: str, size: Decimal, executed: Decimal) -> OrderState:
 
 def order_type(value: object) -> OrderType:
     """Return the canonical type of an order type (o, type); ValueError if unknown."""
-    found = TYPES.get(value) if isinstance(value, str) else None
-    if found is None:
-        raise ValueError("not a Binance order type")
-    return found
+    return canonical(TYPES, value, "Binance order type")
 
 
 def refined(kind: OrderType, time_in_force: str) -> OrderType:

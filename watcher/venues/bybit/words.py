@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from watcher.events import OrderState, OrderType
+from watcher.venues.words import canonical
 
 STATES: Final[Mapping[str, OrderState]] = MappingProxyType(
     {
@@ -52,18 +53,12 @@ _LIMIT_BY_TIME_IN_FORCE: Final[Mapping[str, OrderType]] = MappingProxyType(
 
 def state(value: object) -> OrderState:
     """Return the canonical state of an orderStatus; ValueError if unknown."""
-    found = STATES.get(value) if isinstance(value, str) else None
-    if found is None:
-        raise ValueError("not a Bybit orderStatus")
-    return found
+    return canonical(STATES, value, "Bybit orderStatus")
 
 
 def order_type(value: object) -> OrderType:
     """Return the canonical type of an orderType; ValueError if unknown."""
-    found = TYPES.get(value) if isinstance(value, str) else None
-    if found is None:
-        raise ValueError("not a Bybit orderType")
-    return found
+    return canonical(TYPES, value, "Bybit orderType")
 
 
 def stop_order_type(value: object) -> str:
