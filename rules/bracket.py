@@ -23,15 +23,9 @@ import yaml
 from rules.account import SIDES
 from rules.actions import Action, ArmBracket, Offset
 from rules.base import Series, text
-from rules.emulated import (
-    EmulatedBook,
-    EmulatedMatcher,
-    EmulatedRule,
-    complete,
-    read_offset,
-    read_order,
-)
+from rules.emulated import EmulatedBook, EmulatedMatcher, EmulatedRule
 from rules.order import CLIENT_ID_PREFIX, CLIENT_ID_PREFIX_RULE
+from rules.order_keys import complete, read_offset, read_order
 from rules.reader import Reader
 from rules.trigger import reached
 from watcher.events import Event, Fill, OrderArming

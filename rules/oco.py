@@ -24,7 +24,8 @@ import yaml
 
 from rules.actions import Action
 from rules.base import text
-from rules.emulated import LEG_NAMES, EmulatedBook, EmulatedRule, complete, positive, read_order
+from rules.emulated import LEG_NAMES, EmulatedBook, EmulatedRule
+from rules.order_keys import complete, positive, read_order
 from rules.reader import Reader
 from rules.stop import TriggerMatcher, trigger_matcher
 from rules.trigger import reached

@@ -21,15 +21,8 @@ import yaml
 
 from rules.actions import Action
 from rules.base import Series
-from rules.emulated import (
-    FIRED,
-    EmulatedBook,
-    EmulatedMatcher,
-    EmulatedRule,
-    complete,
-    positive,
-    read_order,
-)
+from rules.emulated import FIRED, EmulatedBook, EmulatedMatcher, EmulatedRule
+from rules.order_keys import complete, positive, read_order
 from rules.reader import Reader
 from rules.state import KindState
 from rules.trigger import Entry, TriggerIndex, falls

@@ -25,17 +25,8 @@ import yaml
 
 from rules.actions import Action, Offset
 from rules.base import Series
-from rules.emulated import (
-    EXPIRED,
-    FIRED,
-    EmulatedBook,
-    EmulatedMatcher,
-    EmulatedRule,
-    complete,
-    positive,
-    read_offset,
-    read_order,
-)
+from rules.emulated import EXPIRED, FIRED, EmulatedBook, EmulatedMatcher, EmulatedRule
+from rules.order_keys import complete, positive, read_offset, read_order
 from rules.reader import Reader
 from rules.state import KindState
 
