@@ -13,9 +13,9 @@ import yaml
 
 from rules.account import SIDES
 from rules.actions import Limits, Offset
-from rules.base import ACCOUNT, ACCOUNT_RULE, MARKET, MARKET_RULE, VENUE, VENUE_RULE
+from rules.base import ACCOUNT, ACCOUNT_RULE, VENUE, VENUE_RULE
 from rules.codes import BAD_NUMBER, MISSING_KEY, NO_POSITION, ONE_OF, OUT_OF_RANGE
-from rules.price import read_source
+from rules.price import read_market, read_source
 from rules.reader import BOOL, Entry, Reader, decimal_problem
 from watcher.venues import position_problem
 
@@ -61,12 +61,8 @@ def read_order(
         node = entries["account"][1]
         fields["account"] = reader.string(node, f"{kind}.account", ACCOUNT, ACCOUNT_RULE)
     if "market" in entries:
-        node, venue = entries["market"][1], fields["venue"]
-        fields["market"] = (
-            reader.market(node, f"{kind}.market", venue)
-            if venue is not None
-            else reader.string(node, f"{kind}.market", MARKET, MARKET_RULE)
-        )
+        node = entries["market"][1]
+        fields["market"] = read_market(reader, node, kind, fields["venue"])
     if "side" in entries:
         fields["side"] = reader.choice(entries["side"][1], f"{kind}.side", SIDES)
     if "size" in entries:

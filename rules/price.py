@@ -165,15 +165,17 @@ def read_series(
     else:
         fields["venue"] = reader.default_venue(node, kind)
     if "market" in entries:
-        market_node, venue = entries["market"][1], fields["venue"]
-        fields["market"] = (
-            reader.market(market_node, f"{kind}.market", venue)
-            if venue is not None
-            else reader.string(market_node, f"{kind}.market", MARKET, MARKET_RULE)
-        )
+        fields["market"] = read_market(reader, entries["market"][1], kind, fields["venue"])
     if "source" in entries:
         read_source(reader, entries["source"][1], kind, fields)
     return fields
+
+
+def read_market(reader: Reader, node: yaml.Node, kind: str, venue: str | None) -> str | None:
+    """Read `kind.market`: one the venue lists (any valid name when the venue is unknown)."""
+    if venue is not None:
+        return reader.market(node, f"{kind}.market", venue)
+    return reader.string(node, f"{kind}.market", MARKET, MARKET_RULE)
 
 
 def read_source(reader: Reader, node: yaml.Node, kind: str, fields: dict[str, Any]) -> None:
