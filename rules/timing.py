@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-DAY_MINUTES = 24 * 60
-
 
 class Quiet(BaseModel):
     """Daily quiet hours: from `start` to `end` (minutes after midnight) in time zone `zone`;
