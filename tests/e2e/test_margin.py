@@ -10,7 +10,7 @@ import time
 import orjson
 
 from tests.documented import Documented
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, messages
 from watcher.venues.okx import OkxRest
 
 OKX = Documented("okx")
@@ -37,10 +37,6 @@ rules:
 """
 
 
-def _messages(stack: Stack) -> list[str]:
-    return [p["message"] for p in stack.inbox.received]
-
-
 def _push(stack: Stack, name: str, **item: str) -> None:
     """Send every private client a documented push, its one item changed by `item`."""
     frame = OKX.doc(name)
@@ -54,7 +50,7 @@ def test_margin_rules_fire_on_the_accounts_position_pushes(stack: Stack) -> None
     assert isinstance(rest, OkxRest)
     rest.place_order("BTC-USDT-SWAP", "buy", "market", "2", td_mode="cross")
     opened = "[swap-opened] okx/main BTC-USDT-SWAP: position opened: net 2 @ 60000"
-    stack.work_until(lambda: opened in _messages(stack), 20, "the opened position")
+    stack.work_until(lambda: opened in messages(stack), 20, "the opened position")
     now = str(int(time.time() * 1000))
     swap = {"instId": "BTC-USDT-SWAP", "instType": "SWAP", "posSide": "net", "pos": "2"}
     _push(stack, "okx_ws_positions_push.json", **swap, markPx="60000", liqPx="58200",
@@ -69,4 +65,4 @@ def test_margin_rules_fire_on_the_accounts_position_pushes(stack: Stack) -> None
         "[liq-warning] okx/main BTC-USDT-SWAP: liquidation warning (margin ratio 1.02, mark 58300)",
         "[swap-closed] okx/main BTC-USDT-SWAP: position closed",
     ]
-    stack.work_until(lambda: _messages(stack) == expected, 20, "every margin firing")
+    stack.work_until(lambda: messages(stack) == expected, 20, "every margin firing")

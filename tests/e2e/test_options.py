@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, messages
 from watcher import keys
 
 _NOW = datetime.now(UTC)
@@ -45,15 +45,11 @@ rules:
 """
 
 
-def _messages(stack: Stack) -> list[str]:
-    return [p["message"] for p in stack.inbox.received]
-
-
 def test_options_on_a_played_path(stack: Stack) -> None:
     prices = ["60150", "60250", "60050", "60350", "60600", "60610", "60620"]
     stack.control("/sim/path", {"market": "BTC-USDT", "prices": prices, "interval": 0.5})
     expected = ["for a week 60150", "crossed 60250", "crossed 60350", "held 60620"]
-    stack.work_until(lambda: _messages(stack) == expected, 30, "hold, rearm and for")
+    stack.work_until(lambda: messages(stack) == expected, 30, "hold, rearm and for")
     queue = Queue(keys.NOTIFY_QUEUE, connection=stack.redis)
     registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
     (held,) = registry.get_job_ids()
@@ -62,5 +58,5 @@ def test_options_on_a_played_path(stack: Stack) -> None:
     job = queue.fetch_job(held)
     assert job is not None
     registry.schedule(job, datetime.now(UTC))  # the quiet hours are over
-    stack.work_until(lambda: "quiet 60350" in _messages(stack), 20, "the quiet firing, later")
-    assert _messages(stack) == [*expected, "quiet 60350"]  # never the expired rule
+    stack.work_until(lambda: "quiet 60350" in messages(stack), 20, "the quiet firing, later")
+    assert messages(stack) == [*expected, "quiet 60350"]  # never the expired rule

@@ -4,7 +4,7 @@ them, apprise delivering to a local HTTP channel."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, messages
 from watcher import keys
 
 RULES = """\
@@ -32,10 +32,6 @@ rules:
 """
 
 
-def _messages(stack: Stack) -> list[str]:
-    return [p["message"] for p in stack.inbox.received]
-
-
 def test_an_order_rule_fires_only_on_the_updates_it_filters(stack: Stack) -> None:
     stack.control("/sim/price", {"instId": "BTC-USDT", "price": "60010.5"})
     rest = stack.rest
@@ -52,11 +48,11 @@ def test_an_order_rule_fires_only_on_the_updates_it_filters(stack: Stack) -> Non
         "order kx1 canceled",
     ]
     stack.work_until(
-        lambda: sorted(m for m in _messages(stack) if m.startswith("order ")) == sorted(every),
+        lambda: sorted(m for m in messages(stack) if m.startswith("order ")) == sorted(every),
         20,
         "a message for every order update",
     )
-    assert [m for m in _messages(stack) if not m.startswith("order ")] == [
+    assert [m for m in messages(stack) if not m.startswith("order ")] == [
         "canceled kx1: limit buy 0.1 BTC-USDT @ 50000"
     ]
     private = keys.private_stream("okx", "main")

@@ -4,7 +4,7 @@ burst rq workers evaluating each source as a series of its own, apprise to a loc
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, messages
 
 RULES = """\
 channels:
@@ -29,10 +29,6 @@ rules:
 """
 
 
-def _messages(stack: Stack) -> list[str]:
-    return [p["message"] for p in stack.inbox.received]
-
-
 def test_each_source_is_subscribed_and_crosses_on_its_own(stack: Stack) -> None:
     clients = stack.sim_state()["clients"]
     (public,), (private,) = clients["public"], clients["private"]
@@ -44,7 +40,7 @@ def test_each_source_is_subscribed_and_crosses_on_its_own(stack: Stack) -> None:
     ]
     # The simulator quotes bid and ask one tick (0.1) around the last price.
     stack.control("/sim/price", {"instId": "BTC-USDT", "price": "60100"})
-    stack.work_until(lambda: len(_messages(stack)) >= 2, 20, "the ask and index firings")
+    stack.work_until(lambda: len(messages(stack)) >= 2, 20, "the ask and index firings")
     stack.control("/sim/price", {"instId": "BTC-USDT", "price": "60100.1"})
     expected = [
         "ask 60100.1 crossed 60100 (bid 60099.9 ask 60100.1)",
@@ -52,6 +48,6 @@ def test_each_source_is_subscribed_and_crosses_on_its_own(stack: Stack) -> None:
         "index 60100 above 60050",
         "mark 60100.1 above 60100",
     ]
-    stack.work_until(lambda: sorted(_messages(stack)) == expected, 20, "a firing per source")
-    first_two = sorted(_messages(stack)[:2])
+    stack.work_until(lambda: sorted(messages(stack)) == expected, 20, "a firing per source")
+    first_two = sorted(messages(stack)[:2])
     assert first_two == ["ask 60100.1 crossed 60100 (bid 60099.9 ask 60100.1)", expected[2]]

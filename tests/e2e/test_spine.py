@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, messages
 from watcher import keys
-
-
-def _messages(stack: Stack) -> list[str]:
-    return [p["message"] for p in stack.inbox.received]
 
 
 def test_price_crossing_reaches_the_channel_once(stack: Stack) -> None:
@@ -18,7 +14,7 @@ def test_price_crossing_reaches_the_channel_once(stack: Stack) -> None:
         {"instId": "BTC-USDT", "prices": ["60050", "60150", "60090", "60200"], "interval": 0.05},
     )
     got = stack.work_until(
-        lambda: [m for m in _messages(stack) if "crossed" in m], 20, "the crossing alert"
+        lambda: [m for m in messages(stack) if "crossed" in m], 20, "the crossing alert"
     )
     assert got == ["BTC-USDT crossed 60100 at 60150"]
     payload: dict[str, Any] = stack.inbox.received[0]
@@ -26,7 +22,7 @@ def test_price_crossing_reaches_the_channel_once(stack: Stack) -> None:
     assert payload["type"] == "info"
     # The second crossing (60090 -> 60200) must not fire a `repeat: once` rule again.
     stack.work_until(lambda: _last_price(stack) == "60200", 20, "the last tick to be evaluated")
-    assert [m for m in _messages(stack) if "crossed" in m] == got
+    assert [m for m in messages(stack) if "crossed" in m] == got
 
 
 def _last_price(stack: Stack) -> str | None:
@@ -41,7 +37,7 @@ def test_a_fill_reaches_the_channel(stack: Stack) -> None:
     order_id = stack.rest.place_order("BTC-USDT", "buy", "market", "0.25")
     assert order_id
     got = stack.work_until(
-        lambda: [m for m in _messages(stack) if m.startswith("fill")], 20, "the fill alert"
+        lambda: [m for m in messages(stack) if m.startswith("fill")], 20, "the fill alert"
     )
     assert got == ["fill buy 0.25 BTC-USDT @ 60010.5"]
 
@@ -54,7 +50,7 @@ def test_a_malformed_frame_is_skipped_and_later_frames_still_arrive(stack: Stack
         "/sim/path", {"instId": "BTC-USDT", "prices": ["60000", "60300"], "interval": 0.05}
     )
     stack.work_until(
-        lambda: [m for m in _messages(stack) if "crossed" in m],
+        lambda: [m for m in messages(stack) if "crossed" in m],
         20,
         "an alert after the malformed frames",
     )
