@@ -18,8 +18,9 @@ import math
 import multiprocessing as mp
 import tempfile
 import time
+import urllib.request
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,10 @@ from typing import Any
 import redis
 from rq import Worker
 
+from bench import report
 from bench.loadgen import Load, market_name, serve
 from bench.ordergen import Expected, write_orders
-from bench.run import ROOT, Run, _quantiles, _wait
+from bench.run import Options, Run, _quantiles, _wait
 from klaxon.inbox import Inbox
 from klaxon.redis_server import RedisServer
 from simulator import SimConfig, Simulator
@@ -155,15 +157,11 @@ def _run(
     return figures
 
 
-def _bench_options(opts: OrderOptions) -> Any:
-    from bench.run import Options
-
+def _bench_options(opts: OrderOptions) -> Options:
     return Options(markets=opts.markets, rules=opts.orders, partitions=opts.partitions)
 
 
 def _history(base_url: str) -> list[dict[str, Any]]:
-    import urllib.request
-
     with urllib.request.urlopen(f"{base_url}/sim/state", timeout=30) as resp:  # noqa: S310
         state: dict[str, Any] = json.load(resp)
     return list(state["history"])
@@ -240,14 +238,5 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
 
 
 def save(opts: OrderOptions, figures: dict[str, Any]) -> Path:
-    """Write the run as JSON under bench/results/."""
-    from bench.report import commit, machine
-
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    doc = {"when": stamp, "kind": "orders", "machine": machine(), "commit": commit(),
-           "parameters": asdict(opts), "figures": figures}  # fmt: skip
-    path = results / f"orders-{stamp}.json"
-    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    return path
+    """Write the run as JSON under bench/results/ (bench/report.py's, named `*-orders.json`)."""
+    return report.save(opts, figures, "orders")
