@@ -79,9 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _orders(a: argparse.Namespace) -> int:
-    markets = a.markets
     opts = OrderOptions(
-        markets=markets, orders=a.order_count, firing=a.firing, rate=a.rate, seconds=a.seconds,
+        markets=a.markets, orders=a.order_count, firing=a.firing, rate=a.rate, seconds=a.seconds,
         workers=a.workers, partitions=a.partitions, inline=not a.queued, seed=a.seed,
     )  # fmt: skip
     figures = orders.execute(opts)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import redis
 
+from bench.procs import stop_all
 from klaxon.redis_server import RedisServer
 
 KINDS = ("watcher", "worker", "redis")
@@ -100,12 +101,5 @@ class Fleet:
 
     def stop(self) -> None:
         """SIGTERM the klaxon processes (SIGKILL after 15 s), then stop redis-server."""
-        for process in self.procs.values():
-            process.terminate()
-        for process in self.procs.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(self.procs.values(), 15)
         self.redis.stop()

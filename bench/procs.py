@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,3 +40,16 @@ def self_rss() -> int:
     """This process's resident memory in bytes."""
     found = usage(os.getpid())
     return found.rss if found else 0
+
+
+def stop_all(procs: Iterable[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM every process, then wait for each (SIGKILL one still alive after `grace` s)."""
+    procs = list(procs)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

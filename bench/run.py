@@ -23,7 +23,7 @@ import redis
 from rq import Worker
 
 from bench.loadgen import Load, serve
-from bench.procs import Usage, usage
+from bench.procs import Usage, stop_all, usage
 from bench.rulegen import RuleSpec, add_rules, write_rules
 from bench.venues import VENUES
 from klaxon.inbox import Inbox
@@ -158,14 +158,7 @@ class Run:
 
     def stop(self) -> None:
         """SIGTERM every process, then wait (kill after 10 s)."""
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_all(self.procs.values(), 10)
 
 
 def execute(opts: Options, cache: Path) -> dict[str, Any]:
