@@ -17,7 +17,7 @@ import redis
 from redis.client import Pipeline
 
 from rules.actions import ExpireOrder
-from rules.base import text, utc_text
+from rules.base import utc_text
 from watcher import keys
 from workers import order_state
 from workers.actions import Won
@@ -41,18 +41,6 @@ class ExpireOrders:
 
 
 def _record(action: ExpireOrder, cid: str, w: Won) -> dict[str, str]:
-    spec = action.spec
     deadline = utc_text(datetime.fromtimestamp(action.deadline_ms / 1000, UTC))
-    return {
-        "venue": spec.venue, "account": spec.account, "market": spec.market,
-        "rule": action.rule, "order": action.order, "client_order_id": cid, "side": spec.side,
-        "size": text(spec.size), "ord_type": spec.ord_type, "price": text(spec.price),
-        "trigger": text(action.trigger), "source": action.source,
-        "reduce_only": "true" if spec.reduce_only else "false",
-        "close_position": "true" if spec.close_position else "false",
-        "reason": f"not triggered by {deadline}",
-        "_firing": w.firing.firing, "_arming": action.arming, "_rule_id": action.rule_id,
-        "_stream": keys.firing_stream(w.firing.firing),
-        "_channels": ",".join(w.firing.rule.channels),  # notified should the rule be gone
-        "_tick_ms": str(w.firing.at_ms),  # the exchange time of the tick that expired it
-    }  # fmt: skip
+    record = order_state.fields(action, action.spec, action.trigger, action.arming, cid, w.firing)
+    return record | {"reason": f"not triggered by {deadline}"}

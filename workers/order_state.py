@@ -17,16 +17,19 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
-from rules.base import utc_text
+from rules.actions import ExpireOrder, OrderSpec, PlaceOrder
+from rules.base import text, utc_text
 from watcher import keys
 from watcher.events import EmulatedOrder
 from watcher.publish import DIRTY_TTL, enqueue_evaluations
+from workers.firings import Firing
 from workers.state import decode_hash, registered
 
 RECORD_TTL: Final = 30 * 86_400  # seconds a record stays after its last change
@@ -130,6 +133,31 @@ class Triggered:
     flagged: str = ""  # the private stream this call flagged for evaluation (to enqueue)
 
 
+def fields(
+    action: PlaceOrder | ExpireOrder,
+    spec: OrderSpec,
+    trigger: Decimal | None,
+    arming: str,
+    cid: str,
+    fired: Firing,
+) -> dict[str, str]:
+    """Return the fields every new record has: its order (`spec`, `trigger`: the action's, or
+    a bracket's armed exit), the firing that made it, its arming and its rule's channels
+    (notified should the rule be gone: workers/order_orphans.py)."""
+    return {
+        "venue": spec.venue, "account": spec.account, "market": spec.market,
+        "rule": action.rule, "order": action.order, "client_order_id": cid, "side": spec.side,
+        "size": text(spec.size), "ord_type": spec.ord_type, "price": text(spec.price),
+        "trigger": text(trigger), "source": action.source,
+        "reduce_only": "true" if spec.reduce_only else "false",
+        "close_position": "true" if spec.close_position else "false",
+        "_firing": fired.firing, "_arming": arming, "_rule_id": action.rule_id,
+        "_stream": keys.firing_stream(fired.firing),
+        "_channels": ",".join(fired.rule.channels),
+        "_tick_ms": str(fired.at_ms),  # the exchange time of the tick that made it
+    }  # fmt: skip
+
+
 def _now() -> tuple[str, int]:
     ms = int(time.time() * 1000)
     return utc_text(datetime.fromtimestamp(ms / 1000, UTC)), ms
@@ -208,12 +236,7 @@ def move(
     """Move a record from one of `frm` to `to` (setting `fields`, counting it in the STATS
     field `stat`), announcing it; return "ok", or the state it was in (untouched), "" when
     there is none."""
-    stream = keys.private_stream(record["venue"], record["account"])
-    step = Move(record, frm, to, fields or {}, stat)
-    scripts = registered(client, _Scripts)
-    result, fresh = scripts.move(keys=_move_keys(record, stream), args=_move_args(step))
-    _kick(client, stream, fresh)
-    return _text(result)
+    return run(client, [Move(record, frm, to, fields or {}, stat)])[0]
 
 
 @dataclass(frozen=True, slots=True)

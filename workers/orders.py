@@ -110,18 +110,9 @@ def _trigger(
         if action.order != "trailing"
         else (spec.side == "sell")
     )
-    record = {
-        "venue": spec.venue, "account": spec.account, "market": spec.market,
-        "rule": action.rule, "order": action.order, "leg": leg, "client_order_id": cid,
-        "side": spec.side, "size": text(spec.size), "ord_type": spec.ord_type,
-        "price": text(spec.price), "trigger": text(trigger), "fired_at": text(action.fired_at),
-        "source": action.source, "reduce_only": "true" if spec.reduce_only else "false",
-        "close_position": "true" if spec.close_position else "false",
-        "_firing": fired.firing, "_arming": arming, "_rule_id": action.rule_id,
-        "_stream": keys.firing_stream(fired.firing), "_limits": limits_text(action.limits),
+    record = order_state.fields(action, spec, trigger, arming, cid, fired) | {
+        "leg": leg, "fired_at": text(action.fired_at), "_limits": limits_text(action.limits),
         "_holds": f"{'le' if direction else 'ge'}:{text(holds_at)}",
-        "_channels": ",".join(fired.rule.channels),  # notified should the rule be gone
-        "_tick_ms": str(fired.at_ms),  # the exchange time of the tick that fired it
         "_triggered_ms": str(int(time.time() * 1000)),
     }  # fmt: skip
     sibling = None
