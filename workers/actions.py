@@ -116,13 +116,7 @@ class NotifyJobs:
         """Queue the notify jobs of new firings, and of redelivered ones not yet queued."""
         notifies = [(w, _notify(w.action)) for w in won]
         wanted = [(w, n, keys.notify_job_id(w.firing.firing, n.channel)) for w, n in notifies]
-        checks = [job_id for w, _, job_id in wanted if w.redelivered]
-        known: set[str] = set()
-        if checks:
-            with client.pipeline(transaction=False) as reads:
-                for job_id in checks:
-                    reads.exists(Job.key_for(job_id), keys.delivered(job_id))
-                known = {j for j, n in zip(checks, reads.execute(), strict=True) if n}
+        known = known_jobs(client, [job_id for w, _, job_id in wanted if w.redelivered])
         now_ms = int(time.time() * 1000)
         jobs = []
         held = 0
@@ -130,8 +124,9 @@ class NotifyJobs:
             if job_id in known:
                 continue
             channel = notify.channel
-            args = (channel, f"klaxon: {w.firing.rule.name}", w.firing.body, w.firing.firing)
-            description = f"notify {channel}: {w.firing.firing}"
+            args, description = notify_args(
+                channel, w.firing.rule.name, w.firing.body, w.firing.firing
+            )
             quiet = notify.quiet
             until = quiet.until(now_ms) if quiet is not None else None
             if quiet is None or until is None:
@@ -149,6 +144,21 @@ class NotifyJobs:
         if jobs:
             Queue(NOTIFY.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
         return len(jobs) + held
+
+
+def known_jobs(client: redis.Redis, job_ids: Sequence[str]) -> set[str]:
+    """Return those of `job_ids` queued or delivered already, in one round trip (none: none)."""
+    if not job_ids:
+        return set()
+    with client.pipeline(transaction=False) as reads:
+        for job_id in job_ids:
+            reads.exists(Job.key_for(job_id), keys.delivered(job_id))
+        return {j for j, n in zip(job_ids, reads.execute(), strict=True) if n}
+
+
+def notify_args(channel: str, rule: str, body: str, firing: str) -> tuple[tuple[str, ...], str]:
+    """Return the arguments and the description of the notify job of a firing of `rule`."""
+    return (channel, f"klaxon: {rule}", body, firing), f"notify {channel}: {firing}"
 
 
 def _notify(action: Action) -> Notify:

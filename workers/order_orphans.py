@@ -16,13 +16,12 @@ from collections.abc import Collection, Sequence
 import redis
 from redis.client import Pipeline
 from rq import Queue
-from rq.job import Job
 
 from rules.kinds import transition_message
 from watcher import keys
 from watcher.events import EmulatedOrder, Event, OrderUpdate
 from workers import order_state
-from workers.actions import NOTIFY
+from workers.actions import NOTIFY, known_jobs, notify_args
 from workers.firings import firing_of
 from workers.order_place import steps
 
@@ -65,19 +64,12 @@ def stage(
                 body = transition_message(event)
                 wanted.append((job_id, channel, event.rule, body, firing))
     order_state.run(client, moves)  # the fields read above are not ones a move writes
-    if not wanted:
-        return 0
-    with client.pipeline(transaction=False) as reads:
-        for job_id, *_ in wanted:
-            reads.exists(Job.key_for(job_id), keys.delivered(job_id))
-        known = {w[0] for w, n in zip(wanted, reads.execute(), strict=True) if n}
-    jobs = [
-        NOTIFY.prepare(
-            (channel, f"klaxon: {rule}", body, firing), job_id, f"notify {channel}: {firing}"
-        )
-        for job_id, channel, rule, body, firing in wanted
-        if job_id not in known
-    ]
+    known = known_jobs(client, [job_id for job_id, *_ in wanted])
+    jobs = []
+    for job_id, channel, rule, body, firing in wanted:
+        if job_id not in known:
+            args, description = notify_args(channel, rule, body, firing)
+            jobs.append(NOTIFY.prepare(args, job_id, description))
     if jobs:
         Queue(NOTIFY.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
     return len(jobs)
