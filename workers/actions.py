@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import redis
 from redis.client import Pipeline
@@ -98,6 +98,19 @@ class Won:
     redelivered: bool
 
 
+A = TypeVar("A", bound=Action)
+
+
+def handed(handler: object, won: Sequence[Won], kind: type[A]) -> list[tuple[Won, A]]:
+    """Return each of `won` with its action, a `kind` (TypeError: a handler handed another)."""
+    pairs: list[tuple[Won, A]] = []
+    for w in won:
+        if not isinstance(w.action, kind):
+            raise TypeError(f"{type(handler).__name__} handed a {type(w.action).__name__}")
+        pairs.append((w, w.action))
+    return pairs
+
+
 class Handler(Protocol):
     """Carries out one type of declared action for a batch's won claims."""
 
@@ -114,7 +127,7 @@ class NotifyJobs:
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Queue the notify jobs of new firings, and of redelivered ones not yet queued."""
-        notifies = [(w, _notify(w.action)) for w in won]
+        notifies = handed(self, won, Notify)
         wanted = [(w, n, keys.notify_job_id(w.firing.firing, n.channel)) for w, n in notifies]
         known = known_jobs(client, [job_id for w, _, job_id in wanted if w.redelivered])
         now_ms = int(time.time() * 1000)
@@ -159,12 +172,6 @@ def known_jobs(client: redis.Redis, job_ids: Sequence[str]) -> set[str]:
 def notify_args(channel: str, rule: str, body: str, firing: str) -> tuple[tuple[str, ...], str]:
     """Return the arguments and the description of the notify job of a firing of `rule`."""
     return (channel, f"klaxon: {rule}", body, firing), f"notify {channel}: {firing}"
-
-
-def _notify(action: Action) -> Notify:
-    if not isinstance(action, Notify):
-        raise TypeError(f"NotifyJobs handed a {type(action).__name__}")
-    return action
 
 
 # The emulated orders' handlers use this module's JobPolicy and Won: imported below them.

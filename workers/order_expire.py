@@ -20,7 +20,7 @@ from rules.actions import ExpireOrder
 from rules.base import utc_text
 from watcher import keys
 from workers import order_state
-from workers.actions import Won
+from workers.actions import Won, handed
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,7 @@ class ExpireOrders:
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Expire each order under its arming's guard."""
-        for w in won:
-            action = w.action
-            if not isinstance(action, ExpireOrder):
-                raise TypeError(f"ExpireOrders handed a {type(action).__name__}")
+        for w, action in handed(self, won, ExpireOrder):
             cid = keys.client_order_id(action.rule, w.firing.firing)
             if order_state.expire(client, _record(action, cid, w), action.arming):
                 log.info("%s: expired armed (%s)", action.rule, cid)

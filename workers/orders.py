@@ -31,7 +31,7 @@ from watcher import keys
 from watcher.events import EmulatedOrder, OrderArming, encode_event
 from watcher.publish import DIRTY_TTL, enqueue_evaluations
 from workers import order_desk, order_state
-from workers.actions import JobPolicy, Won
+from workers.actions import JobPolicy, Won, handed
 from workers.firings import Firing
 from workers.order_place import attempt, lease_ms, limits_text, steps
 from workers.state import Scripts, decode_hash
@@ -59,10 +59,7 @@ class PlaceOrders:
         """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
         desk = order_desk.current()
         jobs, flagged = [], []
-        for w in won:
-            action = w.action
-            if not isinstance(action, PlaceOrder):
-                raise TypeError(f"PlaceOrders handed a {type(action).__name__}")
+        for w, action in handed(self, won, PlaceOrder):
             cid = keys.client_order_id(action.rule, w.firing.firing)
             lease = (uuid.uuid4().hex, lease_ms(desk))
             triggered = _trigger(client, action, cid, w.firing, lease)
@@ -138,12 +135,7 @@ class TrackOrders:
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Move each update's record, all in a few round trips (no job is queued)."""
-        updates = []
-        for w in won:
-            action = w.action
-            if not isinstance(action, TrackOrder):
-                raise TypeError(f"TrackOrders handed a {type(action).__name__}")
-            updates.append(action.update)
+        updates = [action.update for _, action in handed(self, won, TrackOrder)]
         records = order_state.load_many(client, (u.client_order_id for u in updates))
         moves: list[order_state.Move | order_state.Update] = []
         for update in updates:
@@ -161,10 +153,7 @@ class ArmBrackets:
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Arm or grow each bracket's exits (no job is queued)."""
-        for w in won:
-            action = w.action
-            if not isinstance(action, ArmBracket):
-                raise TypeError(f"ArmBrackets handed a {type(action).__name__}")
+        for _, action in handed(self, won, ArmBracket):
             _arm(client, action)
         return 0
 
