@@ -17,10 +17,13 @@ record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not y
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -51,6 +54,7 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 # Seconds before each retry while the venue is unavailable; after the last: EXPIRED.
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
+SENDERS: Final = 8  # the most orders of one batch in flight at once
 # The real order's canonical states (watcher.events.OrderState: every venue's words are mapped
 # to them at the edge) and what each makes of its record.
 LIVE: Final[frozenset[OrderState]] = frozenset(
@@ -81,6 +85,7 @@ def attempt(
         if record.get("state", "triggered") == "triggered":
             _schedule(client, record, retry + 1, max(left, 100) / 1000, token[:8])
         return
+    release = True
     try:
         record = created or order_state.load(client, cid)
         if record.get("state") != "triggered":
@@ -88,8 +93,38 @@ def attempt(
         delay = _attempt(client, desk, record, retry)
         if delay is not None:
             _schedule(client, record, retry + 1, delay)
+        else:
+            # The record moved on (placed, rejected, ...): every later attempt ends at its
+            # state, so the lease may run out rather than cost a round trip now.
+            release = False
     finally:
-        Scripts.of(client).release(keys=[lease], args=[token])
+        if release:
+            Scripts.of(client).release(keys=[lease], args=[token])
+
+
+def attempt_all(
+    client: redis.Redis, desk: Desk | None, created: Sequence[tuple[str, dict[str, str], str]]
+) -> None:
+    """attempt() each of the records a batch just created, (client order id, record, lease
+    token), at once: each order waits for its own REST call, not for those before it."""
+    if len(created) <= 1:
+        for cid, record, token in created:
+            attempt(client, desk, cid, created=record, token=token)
+        return
+    pool = _senders()
+    futures = [
+        pool.submit(attempt, client, desk, cid, created=record, token=token)
+        for cid, record, token in created
+    ]
+    wait(futures)
+    for future in futures:
+        future.result()  # every attempt has ended: raise the first failure
+
+
+@functools.cache
+def _senders() -> ThreadPoolExecutor:
+    """The threads a worker sends a batch's orders with (REST calls wait on the network)."""
+    return ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="klaxon-send")
 
 
 def lease_ms(desk: Desk | None) -> int:

@@ -14,13 +14,14 @@ whoever moves it: the worker that placed the order, or the one reading its updat
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
@@ -172,6 +173,16 @@ def _kick(client: redis.Redis, stream: str, fresh: object) -> None:
         enqueue_evaluations(client, [stream])
 
 
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A call of trigger_many(): trigger()'s arguments as data (see trigger)."""
+
+    record: Mapping[str, str]
+    arming: str
+    lease: tuple[str, int]  # token, ms
+    sibling: EmulatedOrder | None = None
+
+
 def trigger(
     client: redis.Redis,
     record: Mapping[str, str],
@@ -182,25 +193,48 @@ def trigger(
     """Create an order's record in state TRIGGERED, holding its lease (token, ms), unless its
     arming's guard is held (by another client id: "other"; by this one: "again"), announcing it
     (and a canceled sibling); the caller enqueues the evaluation of `flagged` (see kick)."""
+    return trigger_many(client, [Trigger(record, arming, lease, sibling)])[0]
+
+
+def trigger_many(client: redis.Redis, calls: Sequence[Trigger]) -> list[Triggered]:
+    """Carry out trigger() for each of `calls`, in order and in one round trip (each script
+    checks its arming's guard when it runs: a second call for one arming finds the first's)."""
+    if not calls:
+        return []
+    script = registered(client, _Scripts).trigger
+    at, ms = _now()
+    prepared = [_trigger_call(call, at, ms) for call in calls]
+
+    def queue(pipe: Pipeline, loaded: bool) -> None:
+        for keys_, args, _ in prepared:
+            _eval(pipe, script, keys_, args, loaded)
+
+    done = []
+    for (_, _, stream), call, (outcome, state, fresh) in zip(
+        prepared, calls, _execute(client, queue), strict=True
+    ):
+        result = _text(outcome)
+        created = {**call.record, "state": "triggered"} if result == "new" else None
+        done.append(Triggered(result, _text(state), created, stream if int(str(fresh)) else ""))
+    return done
+
+
+def _trigger_call(call: Trigger, at: str, ms: int) -> tuple[list[str], list[Any], str]:
+    """Return a trigger call's keys, arguments and private stream."""
+    record = call.record
     cid = record["client_order_id"]
     stream = keys.private_stream(record["venue"], record["account"])
-    at, ms = _now()
-    scripts = registered(client, _Scripts)
-    sibling_json = sibling.model_dump_json() if sibling is not None else ""
-    token, lease_ms = lease
-    outcome, state, fresh = scripts.trigger(
-        keys=[
-            keys.order_guard(arming), keys.emulated(cid), stream, keys.dirty(stream),
-            keys.order_lease(cid),
-        ],
-        args=[
-            cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, token, lease_ms,
-            *_flat(record),
-        ],
-    )  # fmt: skip
-    done = _text(outcome)
-    created = {**record, "state": "triggered"} if done == "new" else None
-    return Triggered(done, _text(state), created, stream if int(str(fresh)) else "")
+    sibling_json = call.sibling.model_dump_json() if call.sibling is not None else ""
+    token, lease_ms = call.lease
+    keys_ = [
+        keys.order_guard(call.arming), keys.emulated(cid), stream, keys.dirty(stream),
+        keys.order_lease(cid),
+    ]  # fmt: skip
+    args = [
+        cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, token, lease_ms,
+        *_flat(record),
+    ]  # fmt: skip
+    return keys_, args, stream
 
 
 def expire(client: redis.Redis, record: Mapping[str, str], arming: str) -> bool:
@@ -271,41 +305,44 @@ def run(client: redis.Redis, steps: Sequence[Move | Update]) -> list[str]:
         for s in steps
         if isinstance(s, Move)
     ]
-    replies = _pipelined(client, steps, streams, script, loaded=True)
-    if any(isinstance(reply, NoScriptError) for reply in replies):
-        # Not in the server's script cache (a restart, a flush): no move ran, and the updates
-        # that did only set the same fields again. redis-py loads it (SCRIPT EXISTS, LOAD).
-        replies = _pipelined(client, steps, streams, script, loaded=False)
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
+
+    def queue(pipe: Pipeline, loaded: bool) -> None:
+        moves = iter(streams)
+        for step in steps:
+            if isinstance(step, Update):
+                pipe.hset(keys.emulated(step.cid), mapping=dict(step.fields))  # type: ignore[arg-type]
+            else:
+                _eval(pipe, script, _move_keys(step.record, next(moves)), _move_args(step), loaded)
+
+    replies = _execute(client, queue)
     moved = [reply for step, reply in zip(steps, replies, strict=True) if isinstance(step, Move)]
     kick(client, [s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))])
     return [_text(result) for result, _ in moved]
 
 
-def _pipelined(
-    client: redis.Redis,
-    steps: Sequence[Move | Update],
-    streams: Sequence[str],
-    script: Script,
-    loaded: bool,
-) -> list[Any]:
-    """Send `steps` in one pipeline (EVALSHA as is when the script is thought `loaded`: a
-    Script in a pipeline costs a SCRIPT EXISTS round trip); return the replies, errors too."""
-    moves = iter(streams)
-    with client.pipeline(transaction=False) as pipe:
-        for step in steps:
-            if isinstance(step, Update):
-                pipe.hset(keys.emulated(step.cid), mapping=dict(step.fields))  # type: ignore[arg-type]
-                continue
-            keys_, args = _move_keys(step.record, next(moves)), _move_args(step)
-            if loaded:
-                pipe.evalsha(script.sha, len(keys_), *keys_, *args)
-            else:
-                script(keys=keys_, args=args, client=pipe)
-        replies: list[Any] = pipe.execute(raise_on_error=False)
-    return replies
+def _execute(client: redis.Redis, queue: Callable[[Pipeline, bool], None]) -> list[Any]:
+    """Run the commands `queue` puts into a pipeline, in one round trip, scripts sent as EVALSHA
+    (a Script in a pipeline costs a SCRIPT EXISTS round trip); when the server's script cache
+    lacks one (a restart, a flush: none of them ran), once more with redis-py loading them.
+    Return the replies; raise the first error."""
+    for loaded in (True, False):
+        with client.pipeline(transaction=False) as pipe:
+            queue(pipe, loaded)
+            replies: list[Any] = pipe.execute(raise_on_error=False)
+        if loaded and any(isinstance(reply, NoScriptError) for reply in replies):
+            continue  # the plain commands among them only set the same fields again
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _eval(pipe: Pipeline, script: Script, keys_: list[str], args: list[Any], loaded: bool) -> None:
+    if loaded:
+        pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+    else:
+        script(keys=keys_, args=args, client=pipe)
 
 
 def _move_keys(record: Mapping[str, str], stream: str) -> list[str]:

@@ -33,7 +33,7 @@ from watcher.publish import DIRTY_TTL, enqueue_evaluations
 from workers import order_desk, order_state
 from workers.actions import JobPolicy, Won, handed
 from workers.firings import Firing
-from workers.order_place import attempt, lease_ms, limits_text, steps
+from workers.order_place import attempt, attempt_all, lease_ms, limits_text, steps
 from workers.state import Scripts, decode_hash
 
 log = logging.getLogger(__name__)
@@ -53,38 +53,59 @@ return redis.call('HGET', KEYS[1], 'size')
 
 
 class PlaceOrders:
-    """PlaceOrder: create each firing's TRIGGERED record, then place it (inline or queued)."""
+    """PlaceOrder: create each firing's TRIGGERED record, then place it (inline or queued).
+
+    A batch's records are created in one round trip, then its new orders are sent at once
+    (order_place.attempt_all): an order's latency is one trigger round trip and its own REST
+    call, not those of the firings before it in the batch."""
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
         desk = order_desk.current()
-        jobs, flagged = [], []
+        inline = desk is not None and desk.inline
+        wanted = []
         for w, action in handed(self, won, PlaceOrder):
             cid = keys.client_order_id(action.rule, w.firing.firing)
-            lease = (uuid.uuid4().hex, lease_ms(desk))
-            triggered = _trigger(client, action, cid, w.firing, lease)
-            if triggered is None or triggered.state != "triggered":
-                continue  # not armed, another firing's, or done before (a redelivery)
+            call = _trigger_call(client, action, cid, w.firing, (uuid.uuid4().hex, lease_ms(desk)))
+            if call is not None:
+                wanted.append((action, cid, call))
+        sends: list[tuple[str, dict[str, str], str]] = []
+        again, jobs, flagged = [], [], []
+        calls = [call for _, _, call in wanted]
+        for (action, cid, call), triggered in zip(
+            wanted, order_state.trigger_many(client, calls), strict=True
+        ):
+            if triggered.outcome == "other":
+                held = triggered.state
+                log.info("%s: arming %s already placed order %s", action.rule, call.arming, held)
+                continue
+            if action.size_from_arming and triggered.outcome == "new":
+                client.eval(_TAKE, 1, keys.armed(action.rule_id), call.arming)
+            if triggered.state != "triggered":
+                continue  # done before (a redelivery)
             flagged.append(triggered.flagged)
-            if triggered.outcome == "new" and desk is not None and desk.inline:
-                attempt(client, desk, cid, created=triggered.record, token=lease[0])
-            elif desk is not None and desk.inline:
-                # A redelivery: it may have been sent before, so it is looked up first.
-                attempt(client, desk, cid, retry=1)
+            if triggered.outcome == "new" and inline and triggered.record is not None:
+                sends.append((cid, triggered.record, call.lease[0]))
+            elif inline:
+                again.append(cid)  # a redelivery: it may have been sent, so it is looked up
             else:
                 if triggered.outcome == "new":
-                    Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[lease[0]])
+                    Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[call.lease[0]])
                 jobs.append(PLACE.prepare((cid, 0), keys.place_job_id(cid, 0), f"place {cid}"))
+        attempt_all(client, desk, sends)
+        for cid in again:
+            attempt(client, desk, cid, retry=1)
         order_state.kick(client, [stream for stream in flagged if stream])
         if jobs:
             Queue(PLACE.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
         return len(jobs)
 
 
-def _trigger(
+def _trigger_call(
     client: redis.Redis, action: PlaceOrder, cid: str, fired: Firing, lease: tuple[str, int]
-) -> order_state.Triggered | None:
-    """Create the firing's record under its arming's guard (None: nothing is armed)."""
+) -> order_state.Trigger | None:
+    """Return what creates the firing's record under its arming's guard (None: a bracket
+    with nothing armed)."""
     spec, trigger, leg, arming = action.spec, action.trigger, action.leg, action.arming
     cancels = action.cancels
     if action.size_from_arming:
@@ -121,13 +142,7 @@ def _trigger(
             reduce_only=spec.reduce_only, close_position=spec.close_position, code="oco",
             reason=f"the {leg.replace('_', '-')} leg fired first",
         )  # fmt: skip
-    triggered = order_state.trigger(client, record, arming, lease, sibling)
-    if triggered.outcome == "other":
-        log.info("%s: arming %s already placed order %s", action.rule, arming, triggered.state)
-        return None
-    if action.size_from_arming and triggered.outcome == "new":
-        client.eval(_TAKE, 1, keys.armed(action.rule_id), arming)
-    return triggered
+    return order_state.Trigger(record, arming, lease, sibling)
 
 
 class TrackOrders:

@@ -189,3 +189,39 @@ def test_a_batch_moves_records_when_the_server_lost_its_scripts(r: redis.Redis, 
         (b, "placed"),
         (b, "filled"),
     ]
+
+
+def _call(n: int, arming: str) -> order_state.Trigger:
+    cid = keys.client_order_id("guard", f"firing-{n}")
+    record = {
+        "venue": "okx", "account": "main", "market": "BTC-USDT", "rule": "guard",
+        "order": "stop", "client_order_id": cid, "side": "sell", "size": "0.5",
+        "ord_type": "market",
+    }  # fmt: skip
+    return order_state.Trigger(record, arming, (f"token-{n}", 5000))
+
+
+def test_a_batch_of_triggers_is_one_round_trip_and_an_arming_places_once(
+    counted: redis.Redis,
+) -> None:
+    counted.script_flush()  # the first round trip finds no script: redis-py loads it, once
+    calls = [_call(0, "arming-0"), _call(1, "arming-1"), _call(2, "arming-0")]
+    before = Counting.writes
+    done = order_state.trigger_many(counted, calls)
+    assert Counting.writes - before == 1 + 3  # EVALSHAs; SCRIPT EXISTS, LOAD; EVALSHAs again
+    assert [(t.outcome, t.state) for t in done] == [
+        ("new", "triggered"),
+        ("new", "triggered"),
+        ("other", calls[0].record["client_order_id"]),  # arming-0's guard: the first call's
+    ]
+    assert [t.record is not None for t in done] == [True, True, False]
+    assert [t.flagged for t in done] == [PRIVATE, "", ""]  # the stream flagged once, first
+    assert counted.get(keys.order_lease(calls[1].record["client_order_id"])) == b"token-1"
+    assert [cid for cid, _ in _announced(counted)] == [
+        calls[0].record["client_order_id"],
+        calls[1].record["client_order_id"],
+    ]
+    before = Counting.writes
+    again = order_state.trigger_many(counted, calls[:2])  # a redelivery: the records are there
+    assert Counting.writes - before == 1
+    assert [(t.outcome, t.state) for t in again] == [("again", "triggered")] * 2
