@@ -128,7 +128,9 @@ def _run(
     for n in range(opts.workers):
         name = f"eval-{n + 1}"
         run.spawn(f"worker-{n + 1}", ["work", "--name", name, "--queues", "evaluate,orders"], env)
-    run.spawn("notifier", ["work", "--name", "notify-1", "--queues", "notify"], env)
+    # The accounts' private stream (each order's transitions and updates) is evaluated beside
+    # the notifications: the evaluators keep their workers for the ticker streams.
+    run.spawn("notifier", ["work", "--name", "notify-1", "--queues", "accounts,notify"], env)
     _wait(lambda: Worker.count(connection=client) >= opts.workers + 1, 300, "workers to load")
     workers_ready_s = time.monotonic() - started
     run.spawn("watcher", ["watch"], env)

@@ -199,9 +199,9 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
     for n in range(opts.workers):
         run.spawn(f"worker-{n + 1}", ["work", "--name", f"eval-{n + 1}", "--queues", "evaluate"],
                   env)  # fmt: skip
-    for n in range(opts.notifiers):
-        run.spawn(f"notifier-{n + 1}", ["work", "--name", f"notify-{n + 1}", "--queues", "notify"],
-                  env)  # fmt: skip
+    for n in range(opts.notifiers):  # with the system stream's evaluations (lag alerts)
+        name = f"notify-{n + 1}"
+        run.spawn(f"notifier-{n + 1}", ["work", "--name", name, "--queues", "accounts,notify"], env)
     everyone = opts.workers + opts.notifiers
     _wait(lambda: Worker.count(connection=client) >= everyone, 120, "workers to load rules")
     workers_ready_s = time.monotonic() - started

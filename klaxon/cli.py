@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("--name", help="worker name")
     work.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     work.add_argument(
-        "--queues", help="of evaluate, orders, notify (comma-separated; default: all three)"
+        "--queues",
+        help="of evaluate, orders, accounts, notify (comma-separated; default: all four)",
     )
     work.set_defaults(func=_work)
 

@@ -197,7 +197,7 @@ def status() -> int:
         groups = r.xinfo_groups(stream)
         lag = ", ".join(f"{g['name']} pending {g['pending']} lag {g.get('lag')}" for g in groups)
         print(f"{stream}: {r.xlen(stream)} entries; {lag}")
-    for queue in (keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE):
+    for queue in (keys.EVALUATE_QUEUE, keys.ACCOUNTS_QUEUE, keys.ORDERS_QUEUE, keys.NOTIFY_QUEUE):
         print(f"queue {queue}: {r.llen(keys.rq_queue(queue))} waiting")
     for field, value in sorted(r.hgetall(keys.STATS).items()):
         print(f"{field!s}: {value!s}")

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from watcher import keys
 from watcher.errors import ConfigError
 from watcher.venues import DEFAULT_VENUE, VENUES
 
@@ -104,9 +105,14 @@ class WorkerSettings(_Base):
     notifications; it places the emulated orders of KLAXON_ACCOUNTS' accounts with a key."""
 
     name: str | None = None
-    # Queue names (keys.EVALUATE_QUEUE, ORDERS_QUEUE, NOTIFY_QUEUE); all by default.
+    # Queue names (workers/service.py QUEUES); all by default.
     queues: list[str] = Field(
-        default_factory=lambda: ["klaxon-evaluate", "klaxon-orders", "klaxon-notify"]
+        default_factory=lambda: [
+            keys.EVALUATE_QUEUE,
+            keys.ORDERS_QUEUE,
+            keys.ACCOUNTS_QUEUE,
+            keys.NOTIFY_QUEUE,
+        ]
     )
     # Emulated orders: placed by the evaluating job (true) or by a job on the orders queue.
     orders_inline: bool = True

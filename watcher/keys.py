@@ -13,6 +13,9 @@ PREFIX = "klaxon"
 EVALUATE_QUEUE = f"{PREFIX}-evaluate"
 NOTIFY_QUEUE = f"{PREFIX}-notify"
 ORDERS_QUEUE = f"{PREFIX}-orders"  # emulated orders placed off the evaluator (retries, or all)
+# The evaluations of the accounts' private streams and of the system stream (evaluate_queue):
+# apart from the ticker streams', so a deployment can keep their workers for market data.
+ACCOUNTS_QUEUE = f"{PREFIX}-accounts"
 # rq job functions, as dotted paths (the watcher enqueues evaluations without importing workers).
 EVALUATE_JOB = "workers.jobs.evaluate"
 NOTIFY_JOB = "workers.jobs.notify"
@@ -62,9 +65,18 @@ def partition(venue: str, market: str, partitions: int) -> int:
     return zlib.crc32(f"{venue}:{market}".encode()) % partitions
 
 
+_TICKS = f"{PREFIX}:ticks:"
+
+
 def ticks_stream(part: int) -> str:
     """Stream of ticker rows for one partition."""
-    return f"{PREFIX}:ticks:{part}"
+    return f"{_TICKS}{part}"
+
+
+def evaluate_queue(stream: str) -> str:
+    """Return the queue of a stream's evaluate jobs: EVALUATE_QUEUE for the ticker streams,
+    ACCOUNTS_QUEUE for the others (private and system)."""
+    return EVALUATE_QUEUE if stream.startswith(_TICKS) else ACCOUNTS_QUEUE
 
 
 def private_stream(venue: str, account: str) -> str:

@@ -25,6 +25,7 @@ import time
 import redis
 from redis.client import Pipeline
 from rq import Queue
+from rq.queue import EnqueueData
 
 from watcher import keys
 from watcher.errors import ConfigError, sample
@@ -87,18 +88,20 @@ def enqueue_evaluations(client: redis.Redis, streams: list[str]) -> None:
 
 
 def queue_evaluations(client: redis.Redis, pipe: Pipeline, streams: list[str]) -> None:
-    """Queue into `pipe` the commands that enqueue one `evaluate(stream)` job per stream."""
-    jobs = [
-        Queue.prepare_data(
+    """Queue into `pipe` the commands that enqueue one `evaluate(stream)` job per stream, each
+    in its stream's queue (keys.evaluate_queue)."""
+    by_queue: dict[str, list[EnqueueData]] = {}
+    for stream in streams:
+        job = Queue.prepare_data(
             keys.EVALUATE_JOB,
             args=(stream,),
             timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
         )
-        for stream in streams
-    ]
-    Queue(keys.EVALUATE_QUEUE, connection=client).enqueue_many(jobs, pipeline=pipe)
+        by_queue.setdefault(keys.evaluate_queue(stream), []).append(job)
+    for queue, jobs in by_queue.items():
+        Queue(queue, connection=client).enqueue_many(jobs, pipeline=pipe)
 
 
 def kick(client: redis.Redis, streams: list[str]) -> None:

@@ -37,6 +37,7 @@ import redis
 from rules.base import Cooldown, Every
 from rules.kinds import Book, Dispatch, Matcher
 from rules.load import RuleLoadError, RuleSet, load_rules
+from watcher import keys
 from watcher.errors import ConfigError
 from watcher.published import published_version
 from workers.latency import ENQUEUED, LatencyHistogram
@@ -70,6 +71,8 @@ class Context:
     cooldown_until: dict[str, float] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     enqueued: LatencyHistogram = field(default_factory=lambda: LatencyHistogram(ENQUEUED))
+    # The evaluation queues this worker serves: a job waiting in one is a stream waiting for it.
+    evaluates: tuple[str, ...] = (keys.EVALUATE_QUEUE, keys.ACCOUNTS_QUEUE)
     # Whether this worker also delivers notifications: then evaluation yields to them.
     delivers: bool = True
     # Whether this worker also places queued orders (the orders queue): then evaluation yields
@@ -91,6 +94,7 @@ class Context:
             context.cooldown_until = previous.cooldown_until
             context.latency = previous.latency
             context.enqueued = previous.enqueued
+            context.evaluates = previous.evaluates
             context.delivers = previous.delivers
             context.places = previous.places
             context.clock = previous.clock

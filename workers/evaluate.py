@@ -263,11 +263,12 @@ class _Drain:
             if batch.orphans:  # events of emulated orders whose rule a reload took away
                 channels = self.context.ruleset.channels
                 jobs += order_orphans.stage(self.client, pipe, self.stream, batch.orphans, channels)
-            waits = self._persist_and_ack(pipe, batch, claimed_ms)
+            evaluations, waits = self._persist_and_ack(pipe, batch, claimed_ms)
             replies = pipe.execute()
         self.pace.measured(len(entries), time.monotonic() - began)
-        others = bool(replies[-waits - 1])
-        if any(replies[len(replies) - waits :]) or self.pace.over(others):
+        lengths = replies[len(replies) - evaluations - waits :]
+        others = any(lengths[:evaluations])
+        if any(lengths[evaluations:]) or self.pace.over(others):
             # Hand the worker over: with round robin the next job is a notification (or a
             # queued order), or another stream's evaluation, and this stream goes on in a new
             # job. Without it each waits out a full budget: one job of theirs per evaluate job.
@@ -287,11 +288,11 @@ class _Drain:
                 batch.entry(entry_id.decode(), fields)
         return batch
 
-    def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> int:
+    def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> tuple[int, int]:
         """Queue the last prices, the stateful kinds' changes, the counters and the XACK into
-        the batch's MULTI pipeline, then the evaluate queue's length (other streams' jobs) and
-        that of each other queue this worker serves (the notify queue when it delivers, the
-        orders queue when it places); return how many of the latter."""
+        the batch's MULTI pipeline, then the lengths of the evaluation queues this worker
+        serves (other streams' jobs) and of each other queue it serves (the notify queue when
+        it delivers, the orders queue when it places); return how many of each."""
         decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
         save_last_prices(pipe, self.stream, batch.changed)
         for kind, state in self.states.items():
@@ -301,7 +302,8 @@ class _Drain:
         for field, n in decided.items():
             pipe.hincrby(keys.STATS, field, n)
         pipe.xack(self.stream, keys.GROUP, *batch.ids)
-        pipe.llen(keys.rq_queue(keys.EVALUATE_QUEUE))
+        for queue in self.context.evaluates:
+            pipe.llen(keys.rq_queue(queue))
         waits = 0
         for serves, queue in (
             (self.context.delivers, keys.NOTIFY_QUEUE),
@@ -310,7 +312,7 @@ class _Drain:
             if serves:
                 pipe.llen(keys.rq_queue(queue))
                 waits += 1
-        return waits
+        return len(self.context.evaluates), waits
 
     def _record_enqueued(self, batch: Batch, results: list[ClaimResult]) -> None:
         """Count exchange time -> jobs stored for the firings that acted (one round trip)."""

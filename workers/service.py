@@ -25,7 +25,9 @@ from watcher.errors import ConfigError
 from workers import context
 from workers.notify import check_channels, silence_url_loggers
 
-QUEUES = (keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE, keys.NOTIFY_QUEUE)  # in priority order
+# In priority order: the ticker streams' evaluations, queued orders, the private and system
+# streams' evaluations (keys.evaluate_queue), notifications.
+QUEUES = (keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE, keys.ACCOUNTS_QUEUE, keys.NOTIFY_QUEUE)
 # rq's maintenance (every 10 min by default) is what takes over the scheduler of a worker that
 # was killed (its retries and flushes wait until then) and re-queues the job it held (a
 # notification not yet in its outbox): between two jobs, at most this often.
@@ -94,6 +96,9 @@ def make_worker(
     unknown = set(queues) - set(QUEUES)
     if unknown or not queues:
         raise ConfigError(f"queues must be among {', '.join(QUEUES)}; got {', '.join(queues)}")
+    context.current().evaluates = tuple(
+        q for q in (keys.EVALUATE_QUEUE, keys.ACCOUNTS_QUEUE) if q in queues
+    )
     context.current().delivers = keys.NOTIFY_QUEUE in queues
     context.current().places = keys.ORDERS_QUEUE in queues
     return KlaxonWorker(

@@ -340,7 +340,11 @@ def test_watcher_publishes_both_feeds_to_redis(r: redis.Redis) -> None:
     assert kinds == ["order", "fill"]
     statuses = {(e.feed, e.status) for e in events if isinstance(e, FeedStatus)}
     assert {("public", "connected"), ("private", "connected"), ("private", "logged_in")} <= statuses
-    queued = {job.args[0] for job in Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()}
-    assert {ticks, private} <= queued
+    queued = {
+        (q, job.args[0])
+        for q in (keys.EVALUATE_QUEUE, keys.ACCOUNTS_QUEUE)
+        for job in Queue(q, connection=r).get_jobs()
+    }
+    assert {(keys.EVALUATE_QUEUE, ticks), (keys.ACCOUNTS_QUEUE, private)} <= queued
     (group,) = r.xinfo_groups(private)
     assert group["name"] == keys.GROUP.encode()

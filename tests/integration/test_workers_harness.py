@@ -102,7 +102,7 @@ class Klaxon:
     def kick(self, stream: str, force: bool = False) -> None:
         """SET the dirty flag NX and enqueue an evaluation only when it was not set."""
         if self.r.set(keys.dirty(stream), 1, nx=True, ex=10) or force:
-            Queue(keys.EVALUATE_QUEUE, connection=self.r).enqueue(keys.EVALUATE_JOB, stream)
+            Queue(keys.evaluate_queue(stream), connection=self.r).enqueue(keys.EVALUATE_JOB, stream)
 
     def work(self) -> None:
         """Run one burst worker in this thread (rules stay loaded, like a long-lived worker)."""

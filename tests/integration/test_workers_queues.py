@@ -36,6 +36,26 @@ def test_an_evaluator_decides_and_a_notifier_delivers(kx: Klaxon) -> None:
     assert context.current().places is True  # its evaluations yield to queued orders
 
 
+FILLS = """\
+  - name: fills
+    fill: {}
+    notify: [desk]
+    message: "{side} {size} {market}"
+"""
+
+
+def test_private_streams_are_evaluated_from_the_accounts_queue(kx: Klaxon) -> None:
+    kx.rules(FILLS)
+    kx.fill("t-1")
+    make_worker(kx.r, queues=[keys.EVALUATE_QUEUE, keys.NOTIFY_QUEUE]).work(burst=True)
+    assert kx.messages() == []  # the ticker streams' worker never takes the account's stream
+    assert context.current().evaluates == (keys.EVALUATE_QUEUE,)
+    assert Queue(keys.ACCOUNTS_QUEUE, connection=kx.r).count == 1
+    make_worker(kx.r, queues=[keys.ACCOUNTS_QUEUE, keys.NOTIFY_QUEUE]).work(burst=True)
+    assert kx.messages() == ["buy 0.010 BTC-USDT"]
+    assert context.current().evaluates == (keys.ACCOUNTS_QUEUE,)
+
+
 @pytest.mark.parametrize("queues", [[], ["klaxon-evaluate", "klaxon-trades"]])
 def test_unknown_or_no_queues_are_refused(kx: Klaxon, queues: list[str]) -> None:
     kx.rules(CROSS_UP)

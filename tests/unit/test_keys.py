@@ -26,6 +26,10 @@ from watcher import keys
         (keys.firing_id("r-1", "1-0", 2), "r-1@1-0#2"),
         (keys.EVALUATE_QUEUE, "klaxon-evaluate"),
         (keys.NOTIFY_QUEUE, "klaxon-notify"),
+        (keys.ACCOUNTS_QUEUE, "klaxon-accounts"),
+        (keys.evaluate_queue("klaxon:ticks:3"), "klaxon-evaluate"),
+        (keys.evaluate_queue("klaxon:private:okx:main"), "klaxon-accounts"),
+        (keys.evaluate_queue(keys.SYSTEM_STREAM), "klaxon-accounts"),
         (keys.GROUP, "evaluators"),
         (keys.STATS, "klaxon:stats"),
         (keys.DEAD_LETTERS, "klaxon:dead"),
@@ -89,7 +93,7 @@ def test_key_formats_are_pinned(built: str, expected: str) -> None:
 
 
 def test_rq_queue_is_the_list_rq_itself_reads() -> None:
-    for name in (keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE, keys.NOTIFY_QUEUE):
+    for name in (keys.EVALUATE_QUEUE, keys.ORDERS_QUEUE, keys.ACCOUNTS_QUEUE, keys.NOTIFY_QUEUE):
         assert keys.rq_queue(name) == Queue(name, connection=redis.Redis()).key
 
 

@@ -57,8 +57,9 @@ def order_events(n: int = 0) -> Parsed:
 
 
 def jobs(r: redis.Redis) -> list[Job]:
-    """Every job waiting on the evaluate queue, oldest first."""
-    return Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
+    """Every evaluate job waiting, the ticker streams' then the others', oldest first."""
+    queues = (keys.EVALUATE_QUEUE, keys.ACCOUNTS_QUEUE)
+    return [job for q in queues for job in Queue(q, connection=r).get_jobs()]
 
 
 def jobs_per_stream(r: redis.Redis) -> dict[str, int]:
