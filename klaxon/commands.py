@@ -17,7 +17,7 @@ import redis
 from klaxon import logs
 from klaxon.settings import CheckSettings, SimSettings, WatcherSettings, WorkerSettings, load
 from rules.load import RuleSet, load_rules
-from watcher import keys
+from watcher import heap, keys
 from watcher.audit import recorded_permissions
 from watcher.errors import ConfigError
 from watcher.events import utc_from_ms
@@ -90,6 +90,7 @@ def watch(paths: list[Path] | None) -> int:
     watchers = build_watchers(settings, built, published.series)
     follower = MarketFollower(client, watchers, published)
     monitor = build_monitor(settings, watchers)
+    heap.enable()  # what start-up built stays out of the collector's walks (watcher/heap.py)
     _on_stop(stop)
     runners = [
         threading.Thread(target=w.run, name=f"watcher-{w.publisher.venue}-{w.publisher.account}")

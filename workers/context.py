@@ -37,7 +37,7 @@ import redis
 from rules.base import Cooldown, Every
 from rules.kinds import Book, Dispatch, Matcher
 from rules.load import RuleLoadError, RuleSet, load_rules
-from watcher import keys
+from watcher import heap, keys
 from watcher.errors import ConfigError
 from watcher.published import published_version
 from workers.latency import ENQUEUED, LatencyHistogram
@@ -244,6 +244,7 @@ def current(client: redis.Redis | None = None) -> Context:
             ruleset = _follower.poll(client, _current.ruleset)
             if ruleset is not None:
                 _current = Context.build(ruleset, _current)
+                heap.settle()
         if _current is None:
             raise ConfigError("no rules installed in this worker (call workers.context.install)")
         return _current

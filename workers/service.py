@@ -20,7 +20,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import DequeueStrategy, SimpleWorker
 
 from rules.load import RuleSet
-from watcher import keys
+from watcher import heap, keys
 from watcher.errors import ConfigError
 from workers import context
 from workers.notify import check_channels, silence_url_loggers
@@ -120,6 +120,7 @@ def run_worker(
     are empty when `burst`. A worker given only the evaluate queue never waits on a channel;
     one given only the notify queue delivers what the evaluators decide."""
     load(rules, rule_paths, venues)
+    heap.enable()
     connection = redis.Redis.from_url(redis_url)
     try:
         # Round robin between the queues: under sustained load the evaluate queue is never
