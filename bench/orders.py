@@ -129,8 +129,10 @@ def _run(
         name = f"eval-{n + 1}"
         run.spawn(f"worker-{n + 1}", ["work", "--name", name, "--queues", "evaluate,orders"], env)
     # The accounts' private stream (each order's transitions and updates) is evaluated beside
-    # the notifications: the evaluators keep their workers for the ticker streams.
-    run.spawn("notifier", ["work", "--name", "notify-1", "--queues", "accounts,notify"], env)
+    # the notifications, at a lower CPU priority: the evaluators keep their workers and the CPU
+    # for the ticker streams, where the triggers wait (README, KLAXON_NICE).
+    run.spawn("notifier", ["work", "--name", "notify-1", "--queues", "accounts,notify"],
+              env | {"KLAXON_NICE": "10"})  # fmt: skip
     _wait(lambda: Worker.count(connection=client) >= opts.workers + 1, 300, "workers to load")
     workers_ready_s = time.monotonic() - started
     run.spawn("watcher", ["watch"], env)

@@ -200,8 +200,9 @@ def _main_phases(run: Run, client: redis.Redis, redis_url: str) -> dict[str, Any
         run.spawn(f"worker-{n + 1}", ["work", "--name", f"eval-{n + 1}", "--queues", "evaluate"],
                   env)  # fmt: skip
     for n in range(opts.notifiers):  # with the system stream's evaluations (lag alerts)
-        name = f"notify-{n + 1}"
-        run.spawn(f"notifier-{n + 1}", ["work", "--name", name, "--queues", "accounts,notify"], env)
+        name, queues = f"notify-{n + 1}", "accounts,notify"
+        run.spawn(f"notifier-{n + 1}", ["work", "--name", name, "--queues", queues],
+                  env | {"KLAXON_NICE": "10"})  # fmt: skip
     everyone = opts.workers + opts.notifiers
     _wait(lambda: Worker.count(connection=client) >= everyone, 120, "workers to load rules")
     workers_ready_s = time.monotonic() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import sys
@@ -128,6 +129,8 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
     secrets += _channel_secrets(ruleset)
     logs.setup(settings.log_level, secrets, settings.name or "worker")
     order_desk.install(desk(settings, built))
+    if settings.nice:
+        os.nice(settings.nice)
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
     run_worker(

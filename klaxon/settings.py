@@ -116,6 +116,9 @@ class WorkerSettings(_Base):
     )
     # Emulated orders: placed by the evaluating job (true) or by a job on the orders queue.
     orders_inline: bool = True
+    # Added to this worker's niceness at start (0-19): a worker of latency-tolerant queues
+    # (accounts, notify) gives the CPU to the evaluators of market data when both want it.
+    nice: int = Field(default=0, ge=0, le=19)
     order_timeout: float = Field(default=5.0, gt=0, le=60)  # seconds a REST call may take
     # Global risk limits (a rule's `limits:` add its own): the markets orders may be placed in
     # ("venue:market" or "market"; unset: any), max size by market, max notional (size x
