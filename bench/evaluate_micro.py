@@ -1,13 +1,21 @@
 """CPU micro-benchmark of the evaluation hot path, without Redis: µs per tick row.
 
 `python -m bench.evaluate_micro [--rules N] [--markets M] [--ticks T] [--repeat R] [--moves K]
-[--margins G]` builds bench/rulegen.py's rules (a `tables:` CSV of price rules, 0.1 % of them
-firing; with --moves, K move rules beside them over the same markets, none firing; with
---margins, G margin rules, which read private events and so no tick), compiles them as
-a worker does (workers.context.Context), and times workers.firings.Batch over tick entries
+[--margins G] [--rate S] [--rebind B]` builds bench/rulegen.py's rules (a `tables:` CSV of price
+rules, 0.1 % of them firing; with --moves, K move rules beside them over the same markets, none
+firing; with --margins, G margin rules, which read private events and so no tick), compiles them
+as a worker does (workers.context.Context), and times workers.firings.Batch over tick entries
 written as the watcher writes them (100 rows per entry, 20 entries per batch): decoding, the
 previous price per series, the index, and the firings of the rules that fire. After each batch
-every once-rule that fired is retired, as the drain does once its claim is answered.
+every once-rule that fired is retired, as the drain does once its claim is answered. The ticks
+span exchange time at --rate ticks a second (default 20,000, make bench's first phase), so a
+move's ring closes buckets as it does in a worker (a 1m window every 3 s).
+
+Stateful kinds (moves, margins, the emulated orders) are bound to one stream's state as a drain
+binds them: anew every --rebind batches (a new evaluate job that had to load the state from
+Redis; 0: never, a job that found its own state in the worker, workers/evaluate.py), each
+batch's changed state taken as _Drain saves it. Such runs also print the state fields and bytes
+written per batch (what each batch's MULTI sends to Redis).
 Times are the process's CPU time (time.process_time), less disturbed than wall time by other
 processes; it prints one line per repeat and the best run: on a shared machine the minimum is
 the figure to compare between two versions of the code. `--calls` adds a figure no other
@@ -15,9 +23,7 @@ process disturbs: Python and builtin function calls per tick, counted by cProfil
 
 `--orders` times bench/ordergen.py's emulated orders instead (`python -m bench --orders`'s book:
 10,000 stops, take-profits and trailing stops over 1,000 markets, --firing of them firing, the
-trailing stops never), their stateful kinds bound to one stream's state as a drain binds them
-(rebound every --rebind batches, as each evaluate job does), each batch's changed state taken
-as _Drain saves it: it also prints the state fields written per batch.
+trailing stops never).
 """
 
 from __future__ import annotations
@@ -45,17 +51,21 @@ from workers.state import NEW, ClaimResult
 ROWS_PER_ENTRY = 100
 ENTRIES_PER_BATCH = 20
 Entry = tuple[bytes, dict[bytes, bytes]]
+RATE = 20_000  # ticks a second of exchange time
+START_MS = 1_700_000_000_000
 
 
-def entries_for(load: Load, ticks: int) -> list[Entry]:
-    """Tick entries over the load's markets, round-robin along their seeded price paths."""
+def entries_for(load: Load, ticks: int, rate: float = RATE) -> list[Entry]:
+    """Tick entries over the load's markets, round-robin along their seeded price paths, `rate`
+    ticks a second of exchange time."""
     paths = price_paths(load)
     rows: list[TickRow] = []
     step = 0
     while len(rows) < ticks:
         for m in range(load.markets):
             price = paths[m][step % load.steps]
-            rows.append((market_name(m), "last", str(price), "", "", 1_700_000_000_000 + step))
+            ms = START_MS + len(rows) * 1000 // rate
+            rows.append((market_name(m), "last", str(price), "", "", int(ms)))
         step += 1
     out: list[Entry] = []
     for n, start in enumerate(range(0, ticks, ROWS_PER_ENTRY)):
@@ -66,7 +76,7 @@ def entries_for(load: Load, ticks: int) -> list[Entry]:
 
 class Drain:
     """The stateful kinds' side of a drain: one stream's KindStates, the matchers bound to them
-    (anew every `rebind` batches: a new evaluate job) and each batch's changes taken."""
+    (anew every `rebind` batches: a new evaluate job; 0: once) and each batch's changes taken."""
 
     def __init__(self, context: Context, rebind: int) -> None:
         self.context = context
@@ -74,10 +84,11 @@ class Drain:
         self.states = {kind: KindState() for kind in context.dispatch.stateful}
         self.batches = 0
         self.written = 0  # state fields written or deleted, over every batch
+        self.bytes = 0  # their names' and values' bytes
 
     def dispatch(self) -> Dispatch:
         """Return the dispatch of the next batch (bound afresh when a new job would start)."""
-        if self.batches % self.rebind == 0:
+        if self.batches == 0 or (self.rebind and self.batches % self.rebind == 0):
             # A new job loads the state saved so far: what the drain's HGETALL answers.
             self.states = {k: KindState(s.fields) for k, s in self.states.items()}
             self._bound = self.context.dispatch.bound(self.states)
@@ -89,6 +100,8 @@ class Drain:
         for state in self.states.values():
             written, deleted = state.take()
             self.written += len(written) + len(deleted)
+            self.bytes += sum(len(f) + len(v) for f, v in written.items())
+            self.bytes += sum(len(f) for f in deleted)
 
 
 def run_once(
@@ -130,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     o.add_argument("--orders", action="store_true", help="bench --orders's order rules")
     o.add_argument("--order-count", type=int, default=10_000, help="orders armed")
     o.add_argument("--firing", type=int, default=500, help="orders that fire")
-    o.add_argument("--rebind", type=int, default=5, help="batches per evaluate job")
+    p.add_argument("--rate", type=float, default=RATE, help="ticks/s of exchange time")
+    p.add_argument("--rebind", type=int, default=5, help="batches per evaluate job (0: one job)")
     a = p.parse_args(argv)
     markets = a.markets or (1000 if a.orders else 100)
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,32 +162,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             what = f"{a.rules} rules" + (f" + {a.moves} move rules" if a.moves else "")
             what += f" + {a.margins} margin rules" if a.margins else ""
         ruleset = load_rules([yaml], env={"KLAXON_INBOX_PORT": "1"})
-    entries = entries_for(load, a.ticks)
+    entries = entries_for(load, a.ticks, a.rate)
     best = float("inf")
     for n in range(a.repeat):
         context = Context.build(ruleset)  # fresh: nothing retired yet
-        drain = Drain(context, a.rebind) if a.orders else None
+        drain = Drain(context, a.rebind) if context.dispatch.stateful else None
         seconds, evaluated, fired = run_once(context, entries, drain)
         per_tick = seconds / evaluated * 1e6
         best = min(best, per_tick)
         saved = ""
         if drain is not None:
-            saved = f", {drain.written / drain.batches:.1f} state fields written per batch"
+            saved = (
+                f", {drain.written / drain.batches:.1f} state fields"
+                f" ({drain.bytes / drain.batches:.0f} bytes) written per batch"
+            )
         print(
             f"run {n + 1}: {evaluated} ticks in {seconds:.3f} CPU s = {per_tick:.3f} µs/tick, "
             f"{fired} firings{saved}"
         )
     print(f"best: {best:.3f} µs/tick ({what}, {markets} markets, {fires} firing rules)")
     if a.calls:
-        print(f"calls: {_calls(ruleset, entries, a.orders, a.rebind)}")
+        print(f"calls: {_calls(ruleset, entries, a.rebind)}")
     return 0
 
 
-def _calls(ruleset: RuleSet, entries: list[Entry], orders: bool, rebind: int) -> str:
+def _calls(ruleset: RuleSet, entries: list[Entry], rebind: int) -> str:
     """Count Python and builtin function calls per tick over one evaluation."""
     profile = cProfile.Profile()
     context = Context.build(ruleset)
-    drain = Drain(context, rebind) if orders else None
+    drain = Drain(context, rebind) if context.dispatch.stateful else None
     profile.enable()
     _, evaluated, _ = run_once(context, entries, drain)
     profile.disable()
