@@ -115,6 +115,13 @@ def kind_state(stream: str, kind: str) -> str:
     return f"{PREFIX}:state:{stream}:{kind}"
 
 
+def state_token(stream: str) -> str:
+    """A stream's state token: set to a value unique to each save of its last prices and kind
+    state, in that save's MULTI, so a worker knows whether the state it kept is still Redis's
+    (workers/held.py)."""
+    return f"{PREFIX}:statetoken:{stream}"
+
+
 def claim(rule_id: str) -> str:
     """Once-per-arming (or per-cooldown) firing claim of a rule."""
     return f"{PREFIX}:claim:{rule_id}"

@@ -40,6 +40,7 @@ from rules.load import RuleLoadError, RuleSet, load_rules
 from watcher import heap, keys
 from watcher.errors import ConfigError
 from watcher.published import published_version
+from workers.held import StreamCache
 from workers.latency import ENQUEUED, LatencyHistogram
 from workers.notify import channel_problems
 from workers.state import NEW, ClaimResult
@@ -81,6 +82,9 @@ class Context:
     places: bool = False
     # Seconds per entry, per stream, of this process's batches: workers/pace.py sizes reads by it.
     costs: dict[str, float] = field(default_factory=dict)
+    # The state of the streams this worker drained last, bound to `dispatch`, for their next
+    # jobs (workers/held.py); a reload's new Context starts without.
+    streams: StreamCache = field(default_factory=StreamCache)
     # Seconds, for cooldowns: time.monotonic in a worker, the events' own time in a replay.
     clock: Callable[[], float] = time.monotonic
 

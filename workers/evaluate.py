@@ -9,6 +9,14 @@ killed evaluator leaves either all of a batch's effects or none, and its batch s
 for the next holder, whose re-evaluation finds the same firing ids (claim answer REDELIVERED)
 and completes what is missing.
 
+A drain starts from the stream's state: the last prices, the stateful kinds' KindStates and the
+matchers bound to them. The lock's round trip also GETs the stream's state token, which every
+batch's MULTI sets to a value of its own (SET ... GET): when it is the one this worker's last
+drain of the stream saved, and the rules are the same, the worker's kept state is used and
+nothing is loaded or bound; otherwise the state is loaded from Redis as it was saved. What
+makes that safe, and what drops the kept state (a failed batch or MULTI, a lost lock, another
+writer's save): workers/held.py.
+
 The dirty flag (keys.dirty) says "this stream has news a job will read": whoever sets it fresh
 (SET NX) enqueues the stream's job, and it stays set while that job waits and drains, so news
 meanwhile enqueues nothing more. The job clears it only when it finds the stream empty, in the
@@ -21,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +43,7 @@ from workers import order_orphans
 from workers.actions import act
 from workers.context import Context
 from workers.firings import Batch
+from workers.held import Held, held_state
 from workers.pace import BUDGET_SECONDS, Pace
 from workers.state import (
     ClaimResult,
@@ -45,6 +54,7 @@ from workers.state import (
     load_last_prices,
     save_kind_state,
     save_last_prices,
+    text_of,
 )
 
 log = logging.getLogger(__name__)
@@ -75,20 +85,12 @@ def evaluate_stream(
     total = 0
     while True:
         lock = StreamLock(client, scripts, stream)
-        stateful = context.dispatch.stateful
-        with client.pipeline(transaction=False) as pipe:
-            lock.acquire(pipe)
-            pipe.hgetall(keys.last_prices(stream))
-            for kind in stateful:
-                pipe.hgetall(keys.kind_state(stream, kind))
-            taken, last, *saved = pipe.execute()
-        if not taken:
+        held = _hold(client, stream, context, lock)
+        if held is None:
             # The holder re-checks the dirty flag after releasing: it will see our news.
             return total
-        states = {
-            kind: KindState(decode_hash(raw)) for kind, raw in zip(stateful, saved, strict=True)
-        }
-        drain = _Drain(client, scripts, stream, context, lock, last, pace, states)
+        drain = _Drain(client, scripts, stream, context, lock, held, pace)
+        released = False
         try:
             total += drain.run()
         except BaseException:
@@ -98,7 +100,9 @@ def evaluate_stream(
                 client.delete(keys.dirty(stream))
             raise
         finally:
-            lock.release()
+            released = bool(lock.release())
+        if released and drain.kept():
+            context.streams.keep(stream, held)  # workers/held.py: why this is safe
         if drain.out_of_time:
             _continue_later(client, stream)
             return total
@@ -108,6 +112,47 @@ def evaluate_stream(
         if pace.over(pace.others_wait):
             _continue_later(client, stream)
             return total
+
+
+def _hold(client: redis.Redis, stream: str, context: Context, lock: StreamLock) -> Held | None:
+    """Take the stream's lock and return its state (None when another holds the lock): this
+    worker's own, kept from its last job on the stream, if the state token says nobody saved
+    since (workers/held.py), else loaded from Redis in the lock's round trip (or one more)."""
+    dispatch = context.dispatch
+    kept = context.streams.take(stream, dispatch)
+    stateful = dispatch.stateful
+    with client.pipeline(transaction=False) as pipe:
+        lock.acquire(pipe)
+        pipe.get(keys.state_token(stream))
+        if kept is None:
+            _queue_state(pipe, stream, stateful)
+        taken, token, *loaded = pipe.execute()
+    if not taken:
+        if kept is not None:
+            context.streams.keep(stream, kept)  # the token decides at the next job
+        return None
+    token = None if token is None else text_of(token)
+    if kept is not None:
+        if token is not None and token == kept.token:
+            return kept
+        with client.pipeline(transaction=False) as pipe:
+            _queue_state(pipe, stream, stateful)
+            loaded = pipe.execute()
+    raw_last, *saved = loaded
+    last: dict[str, Decimal] = {}
+    for field, text in load_last_prices(raw_last).items():
+        try:
+            last[field] = Decimal(text)
+        except ArithmeticError:
+            log.warning("%s: ignoring a bad last price for %s", stream, field)
+    states = {kind: KindState(decode_hash(raw)) for kind, raw in zip(stateful, saved, strict=True)}
+    return held_state(dispatch, last, states, token)
+
+
+def _queue_state(pipe: Pipeline, stream: str, stateful: Sequence[str]) -> None:
+    pipe.hgetall(keys.last_prices(stream))
+    for kind in stateful:
+        pipe.hgetall(keys.kind_state(stream, kind))
 
 
 def _continue_later(client: redis.Redis, stream: str) -> None:
@@ -130,9 +175,8 @@ class _Drain:
         stream: str,
         context: Context,
         lock: StreamLock,
-        last: Mapping[bytes | str, bytes | str],
+        held: Held,
         pace: Pace,
-        states: Mapping[str, KindState] | None = None,
     ) -> None:
         self.client = client
         self.scripts = scripts
@@ -144,15 +188,19 @@ class _Drain:
         self.pace = pace
         self.asked = pace.count()  # the count of the last read
         self.out_of_time = False
-        # Each stateful kind's state for this stream (loaded with the lock), saved per batch.
-        self.states = dict(states or {})
-        self.dispatch = context.dispatch.bound(self.states)
-        self.last: dict[str, Decimal] = {}
-        for field, text in load_last_prices(last).items():
-            try:
-                self.last[field] = Decimal(text)
-            except ArithmeticError:
-                log.warning("%s: ignoring a bad last price for %s", stream, field)
+        # The stream's state (workers/held.py): the last prices, each stateful kind's state and
+        # the matchers bound to it, changed by each batch and saved in its MULTI.
+        self.state = held
+        self.states = held.states
+        self.dispatch = held.bound
+        self.last = held.last
+        # Whether every save found the token it expected (no other writer in between).
+        self.alone = True
+
+    def kept(self) -> bool:
+        """Whether the worker may keep this drain's state for the stream's next job: it ended
+        holding the lock, and its every save found its own token before it (workers/held.py)."""
+        return self.held and self.alone and self.state.token is not None
 
     def run(self) -> int:
         """Drain pending entries (a dead holder's), then new ones; return events evaluated."""
@@ -263,8 +311,14 @@ class _Drain:
             if batch.orphans:  # events of emulated orders whose rule a reload took away
                 channels = self.context.ruleset.channels
                 jobs += order_orphans.stage(self.client, pipe, self.stream, batch.orphans, channels)
+            saved_at, token = len(pipe), self.context.streams.token()
+            pipe.set(keys.state_token(self.stream), token, get=True)
             evaluations, waits = self._persist_and_ack(pipe, batch, claimed_ms)
             replies = pipe.execute()
+        before = replies[saved_at]
+        if (None if before is None else text_of(before)) != self.state.token:
+            self.alone = False  # another writer saved since this drain's load or last save
+        self.state.token = token
         self.pace.measured(len(entries), time.monotonic() - began)
         lengths = replies[len(replies) - evaluations - waits :]
         others = any(lengths[:evaluations])

@@ -165,10 +165,11 @@ def load_last_prices(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
 
 def decode_hash(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     """Decode an HGETALL answer to text fields and values."""
-    return {_text(field): _text(value) for field, value in raw.items()}
+    return {text_of(field): text_of(value) for field, value in raw.items()}
 
 
-def _text(value: bytes | str) -> str:
+def text_of(value: bytes | str) -> str:
+    """Return a Redis answer's bytes as text."""
     return value.decode() if isinstance(value, bytes) else value
 
 

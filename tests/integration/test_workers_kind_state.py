@@ -1,10 +1,13 @@
 """The kind state seam: a stateful kind's per-stream state is loaded with the stream's lock,
-saved with each batch's XACK, and follows the stream to another worker."""
+saved with each batch's XACK, and follows the stream to another worker; a worker keeps the state
+of a stream it held last for its next job there, as long as nobody else saved it
+(workers/held.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
@@ -51,7 +54,13 @@ class StreakRule(Rule):
 
 
 class StreakMatcher:
-    """Counts each rule's rising ticks in a KindState: its own (unbound), or a stream's."""
+    """Counts each rule's rising ticks in a KindState: its own (unbound), or a stream's. It
+    counts its binds, raises once at the price `bomb` (after counting it), if set, and calls
+    `meanwhile` once on its next tick, if set (another writer between a load and a save)."""
+
+    binds = 0
+    bomb: Decimal | None = None
+    meanwhile: Callable[[], object] | None = None
 
     def __init__(self, rules: tuple[StreakRule, ...], retired: set[int], state: KindState) -> None:
         self.rules = rules
@@ -59,6 +68,7 @@ class StreakMatcher:
         self.state = state
 
     def bind(self, state: KindState) -> StreakMatcher:
+        StreakMatcher.binds += 1
         return StreakMatcher(self.rules, self.retired, state)
 
     def retire(self, position: int) -> None:
@@ -76,6 +86,12 @@ class StreakMatcher:
                 continue
             streak = int(self.state.get(rule.id) or 0) + 1
             self.state.set(rule.id, str(streak))
+            if StreakMatcher.meanwhile is not None:
+                StreakMatcher.meanwhile()
+                StreakMatcher.meanwhile = None
+            if now == StreakMatcher.bomb:
+                StreakMatcher.bomb = None
+                raise RuntimeError("bomb")
             if streak >= rule.ticks:
                 found.append(position)
         return found
@@ -91,6 +107,9 @@ class StreakBook(ScanBook[StreakRule]):
 @pytest.fixture
 def streak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StreakRule]:
     """Register the streak kind for this test; return its one rule (3 rising ticks)."""
+    monkeypatch.setattr(StreakMatcher, "binds", 0)
+    monkeypatch.setattr(StreakMatcher, "bomb", None)
+    monkeypatch.setattr(StreakMatcher, "meanwhile", None)
     registry = {**KINDS, "streak": Kind(StreakRule, StreakBook, (TICKER,))}
     monkeypatch.setattr(kinds, "KINDS", MappingProxyType(registry))
     rule = StreakRule.create(
@@ -201,3 +220,99 @@ def test_kinds_without_state_are_not_bound_and_keep_no_hash(r: redis.Redis, tmp_
     assert evaluate_stream(r, STREAM, ctx) == 2
     assert _fired(r) == 1
     assert not list(r.scan_iter(keys.kind_state("*", "*")))
+
+
+def test_a_worker_keeps_the_state_of_the_stream_it_held_last(
+    r: redis.Redis, tmp_path: Path, streak: StreakRule
+) -> None:
+    ctx = _worker(tmp_path, streak)
+    _add(r, 100, 101)
+    assert evaluate_stream(r, STREAM, ctx) == 2
+    assert StreakMatcher.binds == 1
+    token = r.get(keys.state_token(STREAM))
+    assert token is not None
+    assert STREAM in ctx.streams
+    # Its next jobs find their own token: no load, no bind, and the streak goes on.
+    _add(r, 102)
+    assert evaluate_stream(r, STREAM, ctx) == 1
+    _add(r, 103)
+    assert evaluate_stream(r, STREAM, ctx) == 1
+    assert StreakMatcher.binds == 1
+    assert _fired(r) == 1
+    assert _state(r) == {streak.id: "3"}
+    assert r.get(keys.state_token(STREAM)) != token  # each save writes its own
+
+
+def test_another_holders_save_makes_the_first_worker_load_the_state_again(
+    r: redis.Redis, tmp_path: Path, streak: StreakRule
+) -> None:
+    first, second = _worker(tmp_path, streak), _worker(tmp_path, streak)
+    _add(r, 100, 101)
+    evaluate_stream(r, STREAM, first)  # first keeps a streak of 1
+    _add(r, 102)
+    evaluate_stream(r, STREAM, second)  # second loads it and saves 2
+    assert _state(r) == {streak.id: "2"}
+    # The first worker's kept streak (1) is stale: it must load 2, so that 103 fires.
+    _add(r, 103)
+    assert evaluate_stream(r, STREAM, first) == 1
+    assert _fired(r) == 1
+    assert _state(r) == {streak.id: "3"}
+    assert StreakMatcher.binds == 3  # first, second, first again
+
+
+def test_a_save_by_another_writer_during_a_drain_is_not_kept(
+    r: redis.Redis, tmp_path: Path, streak: StreakRule
+) -> None:
+    ctx = _worker(tmp_path, streak)
+    _add(r, 100, 101)
+    evaluate_stream(r, STREAM, ctx)
+    # While the worker's next job evaluates (its kept state in use), a holder whose lock had
+    # expired saves: the job's own save finds that holder's token, not the one it expected.
+    StreakMatcher.meanwhile = lambda: r.set(keys.state_token(STREAM), "someone-else")
+    _add(r, 102)
+    evaluate_stream(r, STREAM, ctx)
+    assert StreakMatcher.binds == 1  # the job used the kept state...
+    assert STREAM not in ctx.streams  # ...and did not keep it
+    _add(r, 103)
+    evaluate_stream(r, STREAM, ctx)
+    assert StreakMatcher.binds == 2  # the next job loaded the state again
+
+
+def test_a_failed_batch_leaves_no_state_behind_it(
+    r: redis.Redis, tmp_path: Path, streak: StreakRule
+) -> None:
+    ctx = _worker(tmp_path, streak)
+    _add(r, 100, 101)
+    evaluate_stream(r, STREAM, ctx)
+    assert _state(r) == {streak.id: "1"}
+    # The batch counts 102 and 104 in memory (a streak of 3), then raises before its save.
+    StreakMatcher.bomb = Decimal(104)
+    _add(r, 102, 104)
+    with pytest.raises(RuntimeError, match="bomb"):
+        evaluate_stream(r, STREAM, ctx)
+    assert STREAM not in ctx.streams
+    assert _state(r) == {streak.id: "1"}
+    assert _fired(r) == 0
+    # The next job evaluates the pending batch from the saved streak, not from memory's 3.
+    assert evaluate_stream(r, STREAM, ctx) == 2
+    assert _state(r) == {streak.id: "3"}
+    assert _fired(r) == 1
+
+
+def test_new_rules_bind_the_state_afresh(
+    r: redis.Redis, tmp_path: Path, streak: StreakRule
+) -> None:
+    ctx = _worker(tmp_path, streak)
+    _add(r, 100, 101)
+    evaluate_stream(r, STREAM, ctx)
+    assert Context.build(ctx.ruleset, ctx).streams is not ctx.streams  # a reload's Context
+    # Even with the same cache, another dispatch (other rules) never gets the kept state.
+    book = StreakBook()
+    book.add(streak)
+    reloaded = dataclasses.replace(ctx, dispatch=Dispatch({**ctx.ruleset.books, "streak": book}))
+    assert reloaded.streams is ctx.streams
+    _add(r, 102, 103)
+    assert evaluate_stream(r, STREAM, reloaded) == 2
+    assert StreakMatcher.binds == 2
+    assert _fired(r) == 1
+    assert _state(r) == {streak.id: "3"}

@@ -21,6 +21,7 @@ from watcher import keys
         (keys.last_prices("klaxon:ticks:3"), "klaxon:last:klaxon:ticks:3"),
         (keys.last_price_field("okx", "BTC-USDT", "last"), "okx|BTC-USDT|last"),
         (keys.kind_state("klaxon:ticks:3", "trailing"), "klaxon:state:klaxon:ticks:3:trailing"),
+        (keys.state_token("klaxon:ticks:3"), "klaxon:statetoken:klaxon:ticks:3"),
         (keys.claim("r-1"), "klaxon:claim:r-1"),
         (keys.delivered("notify-ab"), "klaxon:sent:notify-ab"),
         (keys.firing_id("r-1", "1-0", 2), "r-1@1-0#2"),
