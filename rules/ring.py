@@ -4,13 +4,21 @@ A Ring keeps BUCKETS closed buckets of window/BUCKETS each (their low and high) 
 one, by the ticks' exchange time: a price counts for at least the window after its tick and at
 most window + window/BUCKETS. Observing a tick costs a few comparisons; a new bucket (at most
 BUCKETS times a window) recomputes the closed buckets' extremes. One ring serves every rule of
-a series with that window. Its text form (closed() and current()) is what a stateful matcher
-saves in the stream's kind state, so the window follows the stream to the next worker.
+a series with that window.
+
+Its text form is what a stateful matcher saves in the stream's kind state, so the window follows
+the stream to the next worker: the current bucket (current()) and each closed bucket on its own
+(text(), in the slot slot() gives its number), written once, when it closes: BUCKETS slots hold
+the window, a bucket overwriting the one BUCKETS before it, which has just left the window.
+restore() takes the slots in any order and drops what is not in the window of the current
+bucket (a slot left over from before a pause in the ticks). State saved by earlier versions,
+all closed buckets in one text ("n,low,high;..."), is restored too.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 BUCKETS = 20
@@ -62,27 +70,46 @@ class Ring:
             self.hi if high is None or self.hi > high else high,
         )
 
-    def closed(self) -> str:
-        """Return the closed buckets as text: "n,low,high;..."."""
-        return ";".join(f"{n},{lo},{hi}" for n, lo, hi in self._closed)
+    def buckets(self) -> tuple[Bucket, ...]:
+        """Return the closed buckets, oldest first."""
+        return tuple(self._closed)
 
     def current(self) -> str:
         """Return the current bucket as text: "n,low,high" ("" before the first tick)."""
         return f"{self.bucket},{self.lo},{self.hi}" if self.bucket >= 0 else ""
 
-    def restore(self, closed: str | None, current: str | None) -> None:
-        """Take back what closed() and current() saved (unreadable text is ignored: the
-        window then starts again from the next tick)."""
+    def restore(
+        self, current: str | None, slots: Iterable[str | None] = (), closed: str | None = None
+    ) -> None:
+        """Take back what current() and the slots saved (texts of closed buckets, in any order;
+        `closed`: an earlier version's "n,low,high;..." of them all). Unreadable text is ignored:
+        the window then starts again from the next tick."""
         try:
-            buckets = [_bucket(text) for text in closed.split(";")] if closed else []
+            found = [_bucket(text) for text in closed.split(";")] if closed else []
+            found += [_bucket(text) for text in slots if text]
             now = _bucket(current) if current else None
         except (ValueError, InvalidOperation):
             return
-        self._closed = deque(sorted(buckets))
+        if now is None:
+            return  # no tick yet (every save writes the current bucket)
+        oldest = now[0] - BUCKETS
+        kept = {b[0]: b for b in found if oldest <= b[0] < now[0]}  # as observe() keeps them
+        buckets = sorted(kept.values())
+        self._closed = deque(buckets)
         self.low = min(b[1] for b in buckets) if buckets else None
         self.high = max(b[2] for b in buckets) if buckets else None
-        if now is not None:
-            self.bucket, self.lo, self.hi = now
+        self.bucket, self.lo, self.hi = now
+
+
+def slot(number: int) -> int:
+    """Return the slot in which the closed bucket `number` is saved."""
+    return number % BUCKETS
+
+
+def text(bucket: Bucket) -> str:
+    """Return a bucket as text: "n,low,high"."""
+    number, lo, hi = bucket
+    return f"{number},{lo},{hi}"
 
 
 def _bucket(text: str) -> Bucket:
