@@ -29,7 +29,10 @@ evaluates through matcher.bind(state) (a view of the matcher that reads and writ
 sharing what is retired with the worker's matcher), and saves the fields that changed in each
 batch's MULTI beside the XACK (workers/evaluate.py, _Drain._persist_and_ack), as it does the
 last prices. A killed evaluator so leaves the state of the last batch it acked, and the next
-holder re-evaluates what is pending from exactly there. Fields are strings named by the kind
+holder re-evaluates what is pending from exactly there. A worker keeps a stream's states and
+bound matchers for its next job on the stream while no other holder has saved since
+(workers/held.py): a bound matcher keeps in memory only what its state holds or what follows
+from it, as a fresh bind would rebuild it. Fields are strings named by the kind
 (by rule id, not position, so that a reload keeps the state of unchanged rules; or by what
 several rules share, such as a move's window per series; a bound matcher may delete the fields
 of rules it no longer has). Kinds without state cost nothing: no read,

@@ -85,13 +85,14 @@ def evaluate_stream(
     total = 0
     while True:
         lock = StreamLock(client, scripts, stream)
-        held = _hold(client, stream, context, lock)
-        if held is None:
+        taken, kept, token, loaded = _acquire(client, stream, context, lock)
+        if not taken:
             # The holder re-checks the dirty flag after releasing: it will see our news.
             return total
-        drain = _Drain(client, scripts, stream, context, lock, held, pace)
         released = False
         try:
+            held = _state(client, stream, context, kept, token, loaded)
+            drain = _Drain(client, scripts, stream, context, lock, held, pace)
             total += drain.run()
         except BaseException:
             # A failed job (a bug, rq's timeout) must not leave the flag set with no job behind
@@ -114,29 +115,40 @@ def evaluate_stream(
             return total
 
 
-def _hold(client: redis.Redis, stream: str, context: Context, lock: StreamLock) -> Held | None:
-    """Take the stream's lock and return its state (None when another holds the lock): this
-    worker's own, kept from its last job on the stream, if the state token says nobody saved
-    since (workers/held.py), else loaded from Redis in the lock's round trip (or one more)."""
-    dispatch = context.dispatch
-    kept = context.streams.take(stream, dispatch)
-    stateful = dispatch.stateful
+def _acquire(
+    client: redis.Redis, stream: str, context: Context, lock: StreamLock
+) -> tuple[bool, Held | None, str | None, list[Any]]:
+    """Try to take the stream's lock, in one round trip with its state token and, unless this
+    worker kept the stream's state (workers/held.py), the state itself. Return whether the lock
+    was taken, the kept state (taken out of the cache), the token and what was loaded."""
+    kept = context.streams.take(stream, context.dispatch)
     with client.pipeline(transaction=False) as pipe:
         lock.acquire(pipe)
         pipe.get(keys.state_token(stream))
         if kept is None:
-            _queue_state(pipe, stream, stateful)
+            _queue_state(pipe, stream, context.dispatch.stateful)
         taken, token, *loaded = pipe.execute()
-    if not taken:
-        if kept is not None:
-            context.streams.keep(stream, kept)  # the token decides at the next job
-        return None
-    token = None if token is None else text_of(token)
+    if not taken and kept is not None:
+        context.streams.keep(stream, kept)  # the token decides at the next job
+    return bool(taken), kept, None if token is None else text_of(token), loaded
+
+
+def _state(
+    client: redis.Redis,
+    stream: str,
+    context: Context,
+    kept: Held | None,
+    token: str | None,
+    loaded: list[Any],
+) -> Held:
+    """Return the stream's state: the kept one if the token is the one it was kept with
+    (nobody saved since), else what the lock's round trip loaded (or one more round trip)."""
+    dispatch = context.dispatch
     if kept is not None:
         if token is not None and token == kept.token:
             return kept
         with client.pipeline(transaction=False) as pipe:
-            _queue_state(pipe, stream, stateful)
+            _queue_state(pipe, stream, dispatch.stateful)
             loaded = pipe.execute()
     raw_last, *saved = loaded
     last: dict[str, Decimal] = {}
@@ -145,6 +157,7 @@ def _hold(client: redis.Redis, stream: str, context: Context, lock: StreamLock) 
             last[field] = Decimal(text)
         except ArithmeticError:
             log.warning("%s: ignoring a bad last price for %s", stream, field)
+    stateful = dispatch.stateful
     states = {kind: KindState(decode_hash(raw)) for kind, raw in zip(stateful, saved, strict=True)}
     return held_state(dispatch, last, states, token)
 
