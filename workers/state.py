@@ -11,7 +11,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 import redis
 from redis.client import Pipeline
@@ -165,6 +165,11 @@ def load_last_prices(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
 
 def decode_hash(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     """Decode an HGETALL answer to text fields and values."""
+    if all(type(field) is bytes for field in raw) and all(type(v) is bytes for v in raw.values()):
+        # A client without decode_responses: no call per field (a move-heavy stream's kind
+        # state has tens of thousands of fields, decoded when a job cannot use the kept state).
+        answer = cast(Mapping[bytes, bytes], raw)
+        return {field.decode(): value.decode() for field, value in answer.items()}
     return {text_of(field): text_of(value) for field, value in raw.items()}
 
 
