@@ -141,6 +141,7 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
         burst=burst,
         name=settings.name,
         queues=settings.queues,
+        settle=True,
     )
     return 0
 

@@ -115,12 +115,16 @@ def run_worker(
     rule_paths: Sequence[Path] | None = None,
     queues: Sequence[str] = QUEUES,
     venues: Collection[str] | None = None,
+    settle: bool = False,
 ) -> None:
     """Load the rules (see load()), then work the queues until SIGTERM/SIGINT, or until they
     are empty when `burst`. A worker given only the evaluate queue never waits on a channel;
-    one given only the notify queue delivers what the evaluators decide."""
+    one given only the notify queue delivers what the evaluators decide. With `settle` (a
+    worker process of its own, not a test's thread) the heap is frozen once the rules are
+    loaded, and after each reload (watcher/heap.py)."""
     load(rules, rule_paths, venues)
-    heap.enable()
+    if settle:
+        heap.enable()
     connection = redis.Redis.from_url(redis_url)
     try:
         # Round robin between the queues: under sustained load the evaluate queue is never
