@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -209,6 +210,8 @@ class _Drain:
         self.last = held.last
         # Whether every save found the token it expected (no other writer in between).
         self.alone = True
+        # Counters of the batches' enqueued jobs not yet saved (_count_enqueued).
+        self.counted: Counter[str] = Counter()
 
     def kept(self) -> bool:
         """Whether the worker may keep this drain's state for the stream's next job: it ended
@@ -217,6 +220,14 @@ class _Drain:
 
     def run(self) -> int:
         """Drain pending entries (a dead holder's), then new ones; return events evaluated."""
+        count = self._run()
+        if self.counted:  # the last batch's counters (_count_enqueued)
+            with self.client.pipeline(transaction=False) as pipe:
+                self._save_counted(pipe)
+                pipe.execute()
+        return count
+
+    def _run(self) -> int:
         pending, fresh = self._start()
         full = len(pending) >= self.asked
         count = self._drain(pending, "0")
@@ -341,7 +352,7 @@ class _Drain:
             # job. Without it each waits out a full budget: one job of theirs per evaluate job.
             self.out_of_time = True
         if jobs:
-            self._record_enqueued(batch, results)
+            self._count_enqueued(batch, results)
         # Only now that the batch's effects are stored may the local caches skip work.
         self.context.remember(batch.firings, results)
         return batch.evaluated
@@ -368,6 +379,7 @@ class _Drain:
             pipe.hincrby(keys.STATS, keys.STAT_UNDECODABLE, batch.undecodable)
         for field, n in decided.items():
             pipe.hincrby(keys.STATS, field, n)
+        self._save_counted(pipe)
         pipe.xack(self.stream, keys.GROUP, *batch.ids)
         for queue in self.context.evaluates:
             pipe.llen(keys.rq_queue(queue))
@@ -381,15 +393,19 @@ class _Drain:
                 waits += 1
         return len(self.context.evaluates), waits
 
-    def _record_enqueued(self, batch: Batch, results: list[ClaimResult]) -> None:
-        """Count exchange time -> jobs stored for the firings that acted (one round trip)."""
+    def _count_enqueued(self, batch: Batch, results: list[ClaimResult]) -> None:
+        """Count exchange time -> jobs stored for the firings that acted; the counters are
+        saved with the next batch (or when the drain ends), not in a round trip of their own:
+        the stream's next ticks would wait for it."""
         enqueued_ms = int(time.time() * 1000)
         fired = [f.at_ms for f, r in zip(batch.firings, results, strict=True) if r.status]
-        counts = self.context.enqueued.record([enqueued_ms - ms for ms in fired])
-        with self.client.pipeline(transaction=False) as pipe:
-            for field, n in counts.items():
-                pipe.hincrby(keys.STATS, field, n)
-            pipe.execute()
+        for field, n in self.context.enqueued.record([enqueued_ms - ms for ms in fired]).items():
+            self.counted[field] += n
+
+    def _save_counted(self, pipe: Pipeline) -> None:
+        for field, n in self.counted.items():
+            pipe.hincrby(keys.STATS, field, n)
+        self.counted.clear()
 
 
 def _entries(response: Any) -> list[Entry]:

@@ -192,7 +192,7 @@ def trigger(
 ) -> Triggered:
     """Create an order's record in state TRIGGERED, holding its lease (token, ms), unless its
     arming's guard is held (by another client id: "other"; by this one: "again"), announcing it
-    (and a canceled sibling); the caller enqueues the evaluation of `flagged` (see kick)."""
+    (and a canceled sibling); the caller enqueues the evaluation of the stream it `flagged`."""
     return trigger_many(client, [Trigger(record, arming, lease, sibling)])[0]
 
 
@@ -253,9 +253,8 @@ def expire(client: redis.Redis, record: Mapping[str, str], arming: str) -> bool:
     return bool(int(str(created)))
 
 
-def kick(client: redis.Redis, streams: Collection[str]) -> None:
-    """Enqueue the evaluation of the private streams triggers flagged (after the REST calls:
-    an enqueue costs a few ms that the order should not wait for)."""
+def _kick_all(client: redis.Redis, streams: Collection[str]) -> None:
+    """Enqueue the evaluation of the private streams moves flagged."""
     enqueue_evaluations(client, sorted(set(streams)))
 
 
@@ -316,7 +315,7 @@ def run(client: redis.Redis, steps: Sequence[Move | Update]) -> list[str]:
 
     replies = _execute(client, queue)
     moved = [reply for step, reply in zip(steps, replies, strict=True) if isinstance(step, Move)]
-    kick(client, [s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))])
+    _kick_all(client, [s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))])
     return [_text(result) for result, _ in moved]
 
 

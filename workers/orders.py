@@ -29,7 +29,7 @@ from rules.base import text
 from rules.trigger import falls, reached
 from watcher import keys
 from watcher.events import EmulatedOrder, OrderArming, encode_event
-from watcher.publish import DIRTY_TTL, enqueue_evaluations
+from watcher.publish import DIRTY_TTL, enqueue_evaluations, queue_evaluations
 from workers import order_desk, order_state
 from workers.actions import JobPolicy, Won, handed
 from workers.firings import Firing
@@ -95,7 +95,9 @@ class PlaceOrders:
         attempt_all(client, desk, sends)
         for cid in again:
             attempt(client, desk, cid, retry=1)
-        order_state.kick(client, [stream for stream in flagged if stream])
+        # The private streams the records' announcements flagged: their evaluations are queued
+        # with the batch (its MULTI), not in a round trip of their own.
+        queue_evaluations(client, pipe, sorted({stream for stream in flagged if stream}))
         if jobs:
             Queue(PLACE.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
         return len(jobs)
