@@ -25,6 +25,7 @@ class Seen:
     headers: dict[str, str]  # names lower-cased: HTTP header names are case-insensitive
     body: str
     method: str = "POST"
+    port: int = 0  # the client's: one per connection
 
     @property
     def query(self) -> str:
@@ -36,13 +37,25 @@ class LocalHttp:
     """Answers each request with the next scripted Reply (or `default` when none is left) and
     records it as Seen."""
 
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(
+        self, default: Reply | None = None, keep_alive: bool = False, idle: float | None = None
+    ) -> None:
+        """`keep_alive`: answer in HTTP/1.1, keeping each connection open for more requests,
+        until it has been idle `idle` seconds (then it is closed, and its port recorded)."""
         self.replies: list[Reply] = []
         self.default = default
         self.seen: list[Seen] = []
+        self.closed: list[int] = []  # client ports of the connections the server closed
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+            timeout = idle
+
+            def finish(self) -> None:
+                super().finish()
+                owner.closed.append(self.client_address[1])
+
             def do_POST(self) -> None:
                 self._answer("POST")
 
@@ -59,7 +72,7 @@ class LocalHttp:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                owner.seen.append(Seen(self.path, headers, body, method))
+                owner.seen.append(Seen(self.path, headers, body, method, self.client_address[1]))
                 reply = owner.replies.pop(0) if owner.replies else owner.default
                 assert reply is not None, f"no reply scripted for {method} {self.path}"
                 if reply.hold is not None:

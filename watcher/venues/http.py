@@ -7,11 +7,18 @@ waiting for the answer, connection cut) is OutcomeUnknown, since the venue may h
 out: a client whose call changes state looks it up before sending it again, one that only reads
 may treat it as ExchangeUnavailable. Nothing here sees a secret in an error text: the URL and
 the exception's reason are all it reports.
+
+Connections are kept alive per thread and server (a TLS handshake to a venue costs more than
+the order it carries): see send().
 """
 
 from __future__ import annotations
 
 import http.client
+import select
+import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from email.message import Message
@@ -52,14 +59,124 @@ def check_base_url(venue: str, url: str) -> str:
     return url.rstrip("/")
 
 
+# A connection is kept, per thread and server, for the next request (keep-alive): a new one
+# costs a TCP (and TLS) handshake on an order's path. One idle longer than this is closed
+# instead of reused: servers close idle connections, and a request sent on one the server has
+# closed fails after it left (ambiguous for an order: it is then looked up before any resend).
+IDLE_SECONDS = 10.0
+
+
+class _Kept(threading.local):
+    """This thread's open connections, by (scheme, host:port), with when each was last used."""
+
+    def __init__(self) -> None:
+        self.conns: dict[tuple[str, str], tuple[http.client.HTTPConnection, float]] = {}
+
+
+_kept = _Kept()
+
+
 def send(
     url: str, method: str, body: bytes | None, headers: dict[str, str], timeout: float, what: str
 ) -> Reply:
     """Send one request; return the reply whatever its status, or raise ExchangeUnavailable
     (nothing was sent) or OutcomeUnknown (it was sent, no answer came).
 
-    `url` must have been checked by check_base_url; `what` names the call in error texts.
+    The connection of the thread's last request to that server is reused; one the server
+    closed meanwhile is replaced, and the request sent again, when nothing can have been
+    carried out twice: the request had not left, or it only reads (GET). Through a proxy
+    (urllib's *_proxy variables) each request has a connection of its own. `url` must have
+    been checked by check_base_url; `what` names the call in error texts.
     """
+    parts = urlsplit(url)
+    if _proxied(url):
+        return _send_through_urllib(url, method, body, headers, timeout, what)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    key = (parts.scheme, parts.netloc)
+    while True:
+        conn, reused = _connection(key, timeout)
+        try:
+            return _exchange(conn, key, method, target, body, headers, what, reused)
+        except _Stale:
+            continue  # the server had closed the kept connection: a fresh one, once
+
+
+class _Stale(Exception):
+    """A kept connection the server had closed; the request may be sent on a fresh one."""
+
+
+def _connection(key: tuple[str, str], timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    """Return the thread's kept connection to the server (its timeout set), or a new one."""
+    kept = _kept.conns.pop(key, None)
+    if kept is not None:
+        conn, used = kept
+        sock = conn.sock
+        if time.monotonic() - used <= IDLE_SECONDS and sock is not None and not _dropped(sock):
+            conn.timeout = timeout
+            sock.settimeout(timeout)
+            return conn, True
+        conn.close()
+    scheme, netloc = key
+    factory = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    return factory(netloc, timeout=timeout), False
+
+
+def _dropped(sock: socket.socket) -> bool:
+    """Whether an idle connection has something to read: the server closed it (or broke the
+    protocol); either way it must not carry another request."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
+def _exchange(
+    conn: http.client.HTTPConnection,
+    key: tuple[str, str],
+    method: str,
+    target: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    what: str,
+    reused: bool,
+) -> Reply:
+    try:
+        conn.request(method, target, body=body, headers=headers)
+    except (OSError, http.client.HTTPException) as exc:
+        # Connecting or sending failed: the request never arrived whole.
+        conn.close()
+        if reused:
+            raise _Stale from None
+        raise ExchangeUnavailable(f"{what}: {type(exc).__name__}: {exc}") from None
+    try:
+        response = conn.getresponse()
+        reply = Reply(int(response.status), response.headers, response.read())
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        # A kept connection closed under the request (no answer at all): a read may go again;
+        # anything else may have been carried out.
+        closed = isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError)
+        if reused and closed and method == "GET":
+            raise _Stale from None
+        # Raised while waiting for or reading the answer: the request did leave.
+        raise OutcomeUnknown(f"{what}: {type(exc).__name__}: {exc}") from None
+    if response.will_close:
+        conn.close()
+    else:
+        _kept.conns[key] = (conn, time.monotonic())
+    return reply
+
+
+def _proxied(url: str) -> bool:
+    """Whether urllib would send `url` through a proxy (HTTPS_PROXY and the like, NO_PROXY)."""
+    parts = urlsplit(url)
+    return parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(
+        parts.hostname or ""
+    )
+
+
+def _send_through_urllib(
+    url: str, method: str, body: bytes | None, headers: dict[str, str], timeout: float, what: str
+) -> Reply:
+    """send() through urllib's opener (its proxies), a connection per request."""
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked by check_base_url
         url, data=body, headers=headers, method=method
     )
