@@ -254,6 +254,14 @@ def current(client: redis.Redis | None = None) -> Context:
         return _current
 
 
+def superseded(context: Context, client: redis.Redis) -> bool:
+    """Whether `context` was this process's rules and a reload has replaced them (polling the
+    published version as current() does); False for a context never installed (a test's)."""
+    if _current is not context:
+        return False
+    return current(client) is not context
+
+
 def uninstall() -> None:
     """Forget the installed rules (tests, and a worker shutting down)."""
     global _current, _follower

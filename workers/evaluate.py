@@ -42,7 +42,7 @@ from watcher import keys
 from watcher.publish import DIRTY_TTL, queue_evaluations
 from workers import order_orphans
 from workers.actions import act
-from workers.context import Context
+from workers.context import Context, superseded
 from workers.firings import Batch
 from workers.held import Held, held_state
 from workers.pace import BUDGET_SECONDS, Pace
@@ -351,6 +351,8 @@ class _Drain:
             # queued order), or another stream's evaluation, and this stream goes on in a new
             # job. Without it each waits out a full budget: one job of theirs per evaluate job.
             self.out_of_time = True
+        elif self.pace.check_due() and superseded(self.context, self.client):
+            self.out_of_time = True  # new rules: the stream goes on in a job that binds them
         if jobs:
             self._count_enqueued(batch, results)
         # Only now that the batch's effects are stored may the local caches skip work.

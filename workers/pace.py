@@ -15,13 +15,16 @@ and the stream's state when the worker did not keep it, workers/held.py), and wi
 for every stream two workers spent so much of their time handing over that the ticker streams
 fell behind (bench --orders, README).
 
-A job also ends at its budget when no other job waits. That restart is cheap now: the job that
-goes on is usually the same worker's next job (the other is busy with its own stream), which
-finds its own state kept, so it costs rq's pickup and two round trips (with 10,000 move rules
-over 1,000 markets, a job's start and end over one 100-tick entry took ~3 ms of CPU with the
-kept state, against 20-60 ms loading it). Kept at 1 s, it lets a job notice a rules reload
-within about FOLLOW_INTERVAL (workers/context.py, read at job start), and stays far inside rq's
-job timeout.
+While no other job waits, a job keeps its worker up to its budget, BUDGET_SECONDS, far inside
+rq's job timeout (300 s, watcher/publish.py). It used to end every second, and the job that
+went on was usually the same worker's next one, finding its kept state (workers/held.py).
+But when two ticker jobs ended at about the same time, each worker took the other's stream and
+loaded its state: 20-60 ms of CPU with 10,000 move rules over 1,000 markets, more on two
+loaded cores. In make bench's mix that stall set the p99 of two runs in three (30-75 ms,
+against 4-12 without a swap). A job still notices a published rules version within about a
+second: every RELOAD_CHECK_SECONDS it asks workers/context.py (which reads the version at most
+once per FOLLOW_INTERVAL), and ends when the rules were reloaded, so its stream goes on in a
+new job with the new rules.
 
 A slice is only as fine as a batch: a stream with a slice shorter than the budget reads as many
 entries as it evaluates in half its slice (its cost per entry, measured in this process), so a
@@ -42,8 +45,9 @@ FIRST_BATCH = 100  # a stream's first read in this process, before its cost is k
 MIN_COUNT = 10  # the fewest: each batch costs its round trips
 BATCH_SECONDS = 0.1  # the most one batch should take, from which a read's count follows
 SLICE_SECONDS = 0.05  # an account or system stream's turn while another stream's job waits
-BUDGET_SECONDS = 1.0  # a job's turn while none waits (the worker's other queues aside)
-MARKET_SLICE_SECONDS = BUDGET_SECONDS  # a ticker stream's turn while another stream's job waits
+BUDGET_SECONDS = 30.0  # a job's turn while none waits (the worker's other queues aside)
+MARKET_SLICE_SECONDS = 1.0  # a ticker stream's turn while another stream's job waits
+RELOAD_CHECK_SECONDS = 1.0  # how often a job asks whether the rules were reloaded
 _WEIGHT = 0.3  # of a batch's measure in the running cost per entry
 _MARKET = keys.ticks_stream(0).rpartition(":")[0] + ":"
 
@@ -57,6 +61,7 @@ class Pace:
         costs: dict[str, float],
         budget: float = BUDGET_SECONDS,
         slice_seconds: float | None = None,
+        check_seconds: float | None = None,
     ) -> None:
         self.stream = stream
         self.costs = costs  # seconds per entry, per stream (the worker's Context keeps them)
@@ -67,12 +72,22 @@ class Pace:
         # A stream that hands over before the budget reads what it evaluates in half a slice,
         # so a batch ends its job soon after its turn; the others read up to BATCH entries
         # (smaller batches in a backlog cost ticker streams their catching up: make bench).
-        self.bounded = slice_seconds < BUDGET_SECONDS
+        self.bounded = slice_seconds < MARKET_SLICE_SECONDS
         self.batch_seconds = min(BATCH_SECONDS, slice_seconds / 2)
         self.started = time.monotonic()
         self.deadline = self.started + budget
         self.slice_end = self.started + min(budget, slice_seconds)
         self.others_wait = False  # as of the last batch: another stream's job is queued
+        self.check_seconds = RELOAD_CHECK_SECONDS if check_seconds is None else check_seconds
+        self.checked = self.started
+
+    def check_due(self) -> bool:
+        """Whether it is time to ask if the rules were reloaded (True once per interval)."""
+        now = time.monotonic()
+        if now - self.checked < self.check_seconds:
+            return False
+        self.checked = now
+        return True
 
     def count(self) -> int:
         """How many entries the next read asks for."""

@@ -8,12 +8,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rq import Queue
 
 from klaxon.cli import main
-from tests.integration.test_workers_harness import CROSS_UP, FILL_EVERY, Klaxon, harness
+from tests.integration.test_workers_harness import (
+    CROSS_UP,
+    FILL_EVERY,
+    STREAM,
+    Klaxon,
+    harness,
+    ticks_data,
+)
 from tests.waiting import wait_until
+from watcher import keys
 from watcher.published import published_version, read_published
-from workers import context
+from workers import context, pace
+from workers.evaluate import evaluate_stream
+from workers.pace import BATCH
 
 ETH_DOWN = """\
   - name: eth-down
@@ -141,3 +152,24 @@ def test_a_bad_version_is_refused_whole_and_the_running_one_stays(
     kx.ticks("64990", "65010")
     kx.work()
     assert kx.messages() == ["BTC-USDT crossed above 65000 at 65010 (prev 64990)"]
+
+
+def test_a_job_that_never_runs_dry_goes_on_in_a_new_job_with_the_reloaded_rules(
+    kx: Klaxon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kx.rules(CROSS_UP)
+    running = context.follow(kx.paths, interval=0.0)  # reads the version at every look
+    with kx.r.pipeline(transaction=False) as pipe:  # more than two reads: a stream never dry
+        for i in range(2 * BATCH + 10):
+            pipe.xadd(STREAM, {b"k": b"ticks", b"v": b"okx", b"d": ticks_data(str(64000 + i))})
+        pipe.execute()
+    _rewrite(kx, CROSS_UP + ETH_DOWN)
+    assert main(["reload", str(kx.paths[0])]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(pace, "RELOAD_CHECK_SECONDS", 0.0)  # ask after every batch
+    assert evaluate_stream(kx.r, STREAM, running) == BATCH  # one batch, then the new rules
+    assert context.current(kx.r) is not running
+    assert context.current(kx.r).ruleset.version == published_version(kx.r)
+    (job,) = Queue(keys.EVALUATE_QUEUE, connection=kx.r).get_jobs()
+    assert job.args == (STREAM,)  # the stream goes on in a job of its own
+    assert kx.r.xinfo_groups(STREAM)[0]["lag"] == BATCH + 10  # the rest waits for that job

@@ -71,7 +71,8 @@ def test_a_turn_is_over_at_the_slice_when_another_stream_waits_else_at_the_budge
 
 def test_ticker_streams_keep_their_worker_for_the_budget_account_streams_hand_over() -> None:
     assert Pace(keys.ticks_stream(1), {}).slice_seconds == MARKET_SLICE_SECONDS
-    assert MARKET_SLICE_SECONDS == BUDGET_SECONDS
+    assert MARKET_SLICE_SECONDS < BUDGET_SECONDS  # alone, a job keeps its worker (and state)
+    assert not Pace(keys.ticks_stream(1), {}).bounded  # and reads up to BATCH entries
     assert Pace(PRIVATE, {}).slice_seconds == SLICE_SECONDS
     assert Pace(keys.SYSTEM_STREAM, {}).slice_seconds == SLICE_SECONDS
     assert SLICE_SECONDS < BUDGET_SECONDS
@@ -85,3 +86,12 @@ def test_only_a_stream_that_hands_over_early_stops_lingering_while_others_wait()
         pace.over(others_wait=True)
     assert not private.lingers()
     assert ticks.lingers()
+
+
+def test_a_job_asks_about_reloaded_rules_once_per_interval() -> None:
+    pace = Pace(PRIVATE, {}, check_seconds=60.0)
+    assert not pace.check_due()  # not before its first interval
+    pace.checked -= 60.0
+    assert pace.check_due()
+    assert not pace.check_due()
+    assert Pace(PRIVATE, {}, check_seconds=0.0).check_due()
