@@ -76,7 +76,7 @@ class Ring:
 
     def current(self) -> str:
         """Return the current bucket as text: "n,low,high" ("" before the first tick)."""
-        return f"{self.bucket},{self.lo},{self.hi}" if self.bucket >= 0 else ""
+        return text((self.bucket, self.lo, self.hi)) if self.bucket >= 0 else ""
 
     def restore(
         self, current: str | None, slots: Iterable[str | None] = (), closed: str | None = None
