@@ -86,6 +86,7 @@ class Venue:
         )
         self.hub = Hub(protocol.feeds)
         self._paths: dict[str, asyncio.Task[None]] = {}
+        self._publishing: set[asyncio.Task[None]] = set()  # publish_soon()'s, until sent
         self._walk_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -101,6 +102,8 @@ class Venue:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._publishing:  # what REST calls changed reaches the clients before they go
+            await asyncio.gather(*self._publishing, return_exceptions=True)
         for feed in self.protocol.feeds:
             await self.hub.close_all(feed, 1001)
 
@@ -113,6 +116,17 @@ class Venue:
                     continue
                 for frame in self.protocol.render(client, event):
                     await client.send(frame)
+
+    def publish_soon(self, events: Sequence[Event]) -> None:
+        """publish() in a task of its own: a REST call is answered without waiting for its
+        pushes, as a venue's matching engine answers while its WebSocket gateways push (and a
+        burst of orders is taken one after another, not one push after another). The task runs
+        at the loop's next turn, before a later request is handled, so pushes keep their order."""
+        if not events:
+            return
+        task = asyncio.create_task(self.publish(events))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
 
     async def set_price(self, market: str, price: Decimal) -> None:
         """Sets a price now (stopping a path playing on that market) and pushes it."""

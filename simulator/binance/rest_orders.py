@@ -112,7 +112,7 @@ async def place(call: Call) -> web.Response:
     order = outcome.order
     if outcome.refused is not None or order is None:
         raise RejectedError(refusal(call.product, outcome.refused or Refusal.UNKNOWN_ORDER))
-    await call.venue.publish(events)
+    call.venue.publish_soon(events)
     if call.product.futures:
         return web.json_response(records.usdm_order(order))
     fills = [e.fill for e in events if isinstance(e, OrderView) and e.fill is not None]
@@ -148,7 +148,7 @@ async def cancel(call: Call) -> web.Response:
     if outcome.refused is not None or outcome.order is None:
         del call.pushes.cancel_ids[found.order_id]
         raise RejectedError(unknown)
-    await call.venue.publish(events)
+    call.venue.publish_soon(events)
     if call.product.futures:
         return web.json_response(records.usdm_order(outcome.order))
     return web.json_response(records.spot_cancel(outcome.order, cancel_id))

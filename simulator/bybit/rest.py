@@ -112,7 +112,7 @@ async def create_order(body: dict[str, Any], venue: Venue) -> web.Response:
     if outcome.refused is not None or outcome.order is None:
         return refused(reject(outcome.refused or Refusal.UNKNOWN_ORDER, category))
     response = reply({"orderId": outcome.order.order_id, "orderLinkId": parsed.client_id})
-    await venue.publish(events)
+    venue.publish_soon(events)
     return response
 
 
@@ -127,7 +127,7 @@ async def cancel_order(body: dict[str, Any], venue: Venue) -> web.Response:
     if not order_id and not link_id:
         return refused(Reject(10001, "params error: orderId or orderLinkId is required"))
     outcome, events = venue.exchange.cancel(market, order_id, link_id)
-    await venue.publish(events)
+    venue.publish_soon(events)
     order = outcome.order
     if outcome.refused is not None or order is None:
         filled = order is not None and order.state == "filled"

@@ -52,7 +52,7 @@ async def place_order(request: web.Request) -> web.Response:
     outcome, events = venue.exchange.place(req)
     if outcome.order is None:
         return _error(f"Order refused ({outcome.refused.value if outcome.refused else ''})")
-    await venue.publish(events)
+    venue.publish_soon(events)
     order = outcome.order
     result = {"id": int(order.order_id), "clientId": req.client_id or None,
               "market": req.market, "side": req.side, "type": req.ord_type,

@@ -120,13 +120,13 @@ async def place_order(request: web.Request) -> web.Response:
     else:
         result = _Result(_order_id(outcome), cl_ord_id, tag, outcome.ts)
     response = _reply(result, in_time, with_tag=True)
-    await venue.publish(events)
+    venue.publish_soon(events)
     return response
 
 
 async def _cancel(venue: Venue, inst_id: str, ord_id: str, cl_ord_id: str) -> _Result:
     outcome, events = venue.exchange.cancel(inst_id, ord_id, cl_ord_id)
-    await venue.publish(events)
+    venue.publish_soon(events)
     order = outcome.order
     if outcome.refused is None and order is not None:
         return _Result(order.order_id, order.request.client_id, "", outcome.ts)

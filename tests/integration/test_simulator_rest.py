@@ -266,3 +266,19 @@ def test_limit_order_rests_then_fills_as_maker_with_position_update(
         "SWAP", "-2", "60020", "net",
     )  # fmt: skip
     assert held.keys() == _fixture("okx_ws_positions_push.json")["data"][0].keys()
+
+
+def test_pushes_of_orders_placed_back_to_back_keep_their_order(sim: Simulator, trade: Any) -> None:
+    """The simulator answers a placement before it pushes it (Venue.publish_soon): the pushes
+    still come, each once, in the order the orders were taken."""
+    ws = _logged_in(sim)
+    _subscribe(ws, {"channel": "orders", "instType": "ANY"})
+    _recv(ws)  # the subscribe ack
+    ids = [f"b{n}" for n in range(6)]
+    for cid in ids:
+        trade.place_order(
+            instId="BTC-USDT", tdMode="cash", side="buy", ordType="market", sz="0.01", clOrdId=cid
+        )
+    pushed = [_recv_until(ws, _channel("orders"))["data"][0]["clOrdId"] for _ in ids]
+    ws.close()
+    assert pushed == ids
