@@ -14,7 +14,7 @@ whoever moves it: the worker that placed the order, or the one reading its updat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -253,11 +253,6 @@ def expire(client: redis.Redis, record: Mapping[str, str], arming: str) -> bool:
     return bool(int(str(created)))
 
 
-def _kick_all(client: redis.Redis, streams: Collection[str]) -> None:
-    """Enqueue the evaluation of the private streams moves flagged."""
-    enqueue_evaluations(client, sorted(set(streams)))
-
-
 def move(
     client: redis.Redis,
     record: Mapping[str, str],
@@ -315,7 +310,8 @@ def run(client: redis.Redis, steps: Sequence[Move | Update]) -> list[str]:
 
     replies = _execute(client, queue)
     moved = [reply for step, reply in zip(steps, replies, strict=True) if isinstance(step, Move)]
-    _kick_all(client, [s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))])
+    flagged = {s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))}
+    enqueue_evaluations(client, sorted(flagged))
     return [_text(result) for result, _ in moved]
 
 
