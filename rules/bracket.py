@@ -155,16 +155,25 @@ class BracketMatcher(EmulatedMatcher):
         found = []
         for position in positions:
             rule = self.brackets[position]
-            held = self.state.get(rule.id)
-            if held is None or not held.startswith(_ARMED):
+            armed = self._armed(rule)
+            if armed is None:
                 continue
-            arming, tp, stop = held[len(_ARMED) :].split("|")
+            arming, tp, stop = armed
             if reached("take_profit", rule.side, Decimal(tp), now) or reached(
                 "stop", rule.side, Decimal(stop), now
             ):
                 self.state.set(rule.id, _DONE + arming)
                 found.append(position)
         return found
+
+    def _armed(self, rule: BracketRule) -> tuple[str, str, str] | None:
+        """Return a bracket's armed exits in this stream: (arming, take-profit, stop levels as
+        saved), or None when none are armed."""
+        held = self.state.get(rule.id)
+        if held is None or not held.startswith(_ARMED):
+            return None
+        arming, tp, stop = held[len(_ARMED) :].split("|")
+        return arming, tp, stop
 
 
 class TimedBracketMatcher(BracketMatcher):
@@ -183,10 +192,10 @@ class TimedBracketMatcher(BracketMatcher):
         fired = []
         for position in positions:
             rule = self.brackets[position]
-            held = self.state.get(rule.id)
-            if held is None or not held.startswith(_ARMED):
+            armed = self._armed(rule)
+            if armed is None:
                 continue
-            arming, tp, stop = held[len(_ARMED) :].split("|")
+            arming, tp, stop = armed
             for leg, level in (("take_profit", tp), ("stop", stop)):
                 hit = reached(leg, rule.side, Decimal(level), now)
                 if self.held(f"{rule.id}.{leg}", rule, ms, hit):
