@@ -76,7 +76,12 @@ def ticks_stream(part: int) -> str:
 def evaluate_queue(stream: str) -> str:
     """Return the queue of a stream's evaluate jobs: EVALUATE_QUEUE for the ticker streams,
     ACCOUNTS_QUEUE for the others (private and system)."""
-    return EVALUATE_QUEUE if stream.startswith(_TICKS) else ACCOUNTS_QUEUE
+    return EVALUATE_QUEUE if is_ticks(stream) else ACCOUNTS_QUEUE
+
+
+def is_ticks(stream: str) -> bool:
+    """Whether `stream` is a ticker partition's (ticks_stream)."""
+    return stream.startswith(_TICKS)
 
 
 def private_stream(venue: str, account: str) -> str:

@@ -49,7 +49,6 @@ BUDGET_SECONDS = 30.0  # a job's turn while none waits (the worker's other queue
 MARKET_SLICE_SECONDS = 1.0  # a ticker stream's turn while another stream's job waits
 RELOAD_CHECK_SECONDS = 1.0  # how often a job asks whether the rules were reloaded
 _WEIGHT = 0.3  # of a batch's measure in the running cost per entry
-_MARKET = keys.ticks_stream(0).rpartition(":")[0] + ":"
 
 
 class Pace:
@@ -66,8 +65,7 @@ class Pace:
         self.stream = stream
         self.costs = costs  # seconds per entry, per stream (the worker's Context keeps them)
         if slice_seconds is None:
-            market = stream.startswith(_MARKET)
-            slice_seconds = MARKET_SLICE_SECONDS if market else SLICE_SECONDS
+            slice_seconds = MARKET_SLICE_SECONDS if keys.is_ticks(stream) else SLICE_SECONDS
         self.slice_seconds = slice_seconds
         # A stream that hands over before the budget reads what it evaluates in half a slice,
         # so a batch ends its job soon after its turn; the others read up to BATCH entries
