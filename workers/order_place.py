@@ -11,6 +11,12 @@ again; ExchangeUnavailable -> retried later, with backoff, while the trigger sti
 (after the last retry: EXPIRED). Later updates of the real order (its fills, a cancel) move it
 on: apply().
 
+Inline, a batch's new orders are sent from a worker's sender threads (send_soon) while its
+job goes on evaluating, and the batch is acked without waiting for them. A worker that dies
+while sending leaves no batch to redeliver, so each such record is created with its guard, a
+check scheduled for when the attempt's lease runs out (guard()), taken away once the attempt
+has ended.
+
 KLAXON_TEST_KILL_AT (tests only) SIGKILLs the worker at a control point: "before_place" (the
 record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not yet saved).
 """
@@ -23,13 +29,16 @@ import os
 import signal
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import timedelta
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
 import redis
+from redis.client import Pipeline
 from rq import Queue
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from rules.actions import Limits, OrderSpec
 from rules.base import text
@@ -54,7 +63,7 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 # Seconds before each retry while the venue is unavailable; after the last: EXPIRED.
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
-SENDERS: Final = 8  # the most orders of one batch in flight at once
+SENDERS: Final = 8  # the most orders of one worker in flight at once
 # The real order's canonical states (watcher.events.OrderState: every venue's words are mapped
 # to them at the edge) and what each makes of its record.
 LIVE: Final[frozenset[OrderState]] = frozenset(
@@ -71,10 +80,12 @@ def attempt(
     retry: int = 0,
     created: dict[str, str] | None = None,
     token: str = "",
+    guarded: bool = False,
 ) -> None:
     """Try to place the real order of the TRIGGERED record `cid` (`retry`: how many attempts
     came before; `created`: the record, when the caller just created it holding its lease with
-    `token`); schedule the next attempt if the venue is unavailable."""
+    `token`); schedule the next attempt if the venue is unavailable. `guarded`: the record has
+    a guard (guard()), taken away once the record has moved on."""
     lease = keys.order_lease(cid)
     held = bool(token)
     token = token or uuid.uuid4().hex
@@ -92,38 +103,61 @@ def attempt(
             return
         delay = _attempt(client, desk, record, retry)
         if delay is not None:
-            _schedule(client, record, retry + 1, delay)
+            _schedule(client, record, retry + 1, delay)  # it replaces the guard, if any
         else:
             # The record moved on (placed, rejected, ...): every later attempt ends at its
             # state, so the lease may run out rather than cost a round trip now.
             release = False
+            if guarded:
+                unguard(client, cid)
     finally:
         if release:
             Scripts.of(client).release(keys=[lease], args=[token])
 
 
-def attempt_all(
+def send_soon(
     client: redis.Redis, desk: Desk | None, created: Sequence[tuple[str, dict[str, str], str]]
 ) -> None:
     """attempt() each of the records a batch just created, (client order id, record, lease
-    token), at once: each order waits for its own REST call, not for those before it."""
-    if len(created) <= 1:
-        for cid, record, token in created:
-            attempt(client, desk, cid, created=record, token=token)
-        return
+    token), on the sender threads, and return at once: the stream's next batches do not wait
+    for a venue's answer, and each order waits for its own REST call only. Each record has its
+    guard (guard(), created with it): a worker that dies before an attempt has ended leaves
+    its order to the guard. A worker that stops (rq's warm shutdown) ends its sends first: the
+    threads are joined as the process exits."""
     pool = _senders()
-    futures = [
-        pool.submit(attempt, client, desk, cid, created=record, token=token)
-        for cid, record, token in created
-    ]
-    wait(futures)
-    for future in futures:
-        future.result()  # every attempt has ended: raise the first failure
+    for cid, record, token in created:
+        future = pool.submit(attempt, client, desk, cid, created=record, token=token, guarded=True)
+        future.add_done_callback(functools.partial(_sent, cid))
+
+
+def guard(client: redis.Redis, pipe: Pipeline, cid: str, at_ms: int) -> None:
+    """Queue into `pipe` the check of a record created TRIGGERED at once, due when its first
+    attempt's lease has run out: attempt 1, which looks the order up by client id before it
+    ever sends it. The first attempt takes it away when it ends with the record moved on, or
+    replaces it with its own retry (the same job id); only a worker that died while sending
+    (after its batch was acked, so no redelivery) leaves it to run."""
+    _queue_attempt(client, cid, 1, datetime.fromtimestamp(at_ms / 1000, UTC), pipe=pipe)
+
+
+def unguard(client: redis.Redis, cid: str) -> None:
+    """Take away the guard of the record `cid` (its attempt has ended)."""
+    job_id = keys.place_job_id(cid, 1)
+    registry = ScheduledJobRegistry(keys.ORDERS_QUEUE, connection=client)  # type: ignore[no-untyped-call]
+    with client.pipeline(transaction=False) as pipe:
+        registry.remove(job_id, pipeline=pipe)
+        pipe.delete(Job.key_for(job_id))
+        pipe.execute()
+
+
+def _sent(cid: str, future: Future[None]) -> None:
+    failure = future.exception()
+    if failure is not None:
+        log.error("order %s: the attempt failed; its guard will check it", cid, exc_info=failure)
 
 
 @functools.cache
 def _senders() -> ThreadPoolExecutor:
-    """The threads a worker sends a batch's orders with (REST calls wait on the network)."""
+    """The threads a worker sends orders with (REST calls wait on the network)."""
     return ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="klaxon-send")
 
 
@@ -345,10 +379,21 @@ def _schedule(
         fields = {"code": "unavailable", "reason": f"the venue stayed unavailable ({retry} tries)"}
         order_state.move(client, record, ("triggered",), "expired", fields)
         return
-    queue = Queue(keys.ORDERS_QUEUE, connection=client)
-    queue.enqueue_in(
-        timedelta(seconds=delay), keys.PLACE_JOB, cid, retry,
-        job_id=keys.place_job_id(cid, retry, token), description=f"place {cid} (retry {retry})",
+    _queue_attempt(client, cid, retry, datetime.now(UTC) + timedelta(seconds=delay), token)
+
+
+def _queue_attempt(
+    client: redis.Redis,
+    cid: str,
+    retry: int,
+    due: datetime,
+    token: str = "",
+    pipe: Pipeline | None = None,
+) -> None:
+    """Queue attempt `retry` of `cid` for `due` (into `pipe` if given)."""
+    Queue(keys.ORDERS_QUEUE, connection=client).enqueue_at(
+        due, keys.PLACE_JOB, cid, retry, job_id=keys.place_job_id(cid, retry, token),
+        description=f"place {cid} (retry {retry})", pipeline=pipe,
     )  # fmt: skip
 
 

@@ -196,9 +196,14 @@ def trigger(
     return trigger_many(client, [Trigger(record, arming, lease, sibling)])[0]
 
 
-def trigger_many(client: redis.Redis, calls: Sequence[Trigger]) -> list[Triggered]:
+def trigger_many(
+    client: redis.Redis,
+    calls: Sequence[Trigger],
+    also: Callable[[Pipeline], None] | None = None,
+) -> list[Triggered]:
     """Carry out trigger() for each of `calls`, in order and in one round trip (each script
-    checks its arming's guard when it runs: a second call for one arming finds the first's)."""
+    checks its arming's guard when it runs: a second call for one arming finds the first's);
+    `also` queues more commands into that round trip, after the scripts."""
     if not calls:
         return []
     script = registered(client, _Scripts).trigger
@@ -208,10 +213,12 @@ def trigger_many(client: redis.Redis, calls: Sequence[Trigger]) -> list[Triggere
     def queue(pipe: Pipeline, loaded: bool) -> None:
         for keys_, args, _ in prepared:
             _eval(pipe, script, keys_, args, loaded)
+        if also is not None:
+            also(pipe)
 
     done = []
     for (_, _, stream), call, (outcome, state, fresh) in zip(
-        prepared, calls, _execute(client, queue), strict=True
+        prepared, calls, _execute(client, queue)[: len(prepared)], strict=True
     ):
         result = _text(outcome)
         created = {**call.record, "state": "triggered"} if result == "new" else None

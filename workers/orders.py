@@ -2,9 +2,10 @@
 
 - PlaceOrder: an order rule's trigger held. The record of its one real order is created
   TRIGGERED under the arming's guard (workers/order_state.py: exactly one order per arming,
-  client order id derived from the firing), then the order is placed at once by the evaluating
-  job (inline: the default, for latency) or by a job on the orders queue (KLAXON_ORDERS_INLINE
-  false); see workers/order_place.py. A redelivered firing finds its record and only finishes
+  client order id derived from the firing), then the order is sent at once from the
+  evaluating worker's sender threads, the stream's evaluation going on meanwhile (inline: the
+  default, for latency), or by a job on the orders queue (KLAXON_ORDERS_INLINE false); see
+  workers/order_place.py. A redelivered firing finds its record and only finishes
   what is missing (looking the order up by client id first).
 - TrackOrder: an update of a real order came on the private stream: its record moves on.
 - ArmBracket: a bracket's entry filled: its exits are armed (or grown) in Redis and announced
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -33,7 +34,15 @@ from watcher.publish import DIRTY_TTL, enqueue_evaluations, queue_evaluations
 from workers import order_desk, order_state
 from workers.actions import JobPolicy, Won, handed
 from workers.firings import Firing
-from workers.order_place import attempt, attempt_all, lease_ms, limits_text, steps
+from workers.order_place import (
+    attempt,
+    guard,
+    lease_ms,
+    limits_text,
+    send_soon,
+    steps,
+    unguard,
+)
 from workers.state import Scripts, decode_hash
 
 log = logging.getLogger(__name__)
@@ -55,9 +64,10 @@ return redis.call('HGET', KEYS[1], 'size')
 class PlaceOrders:
     """PlaceOrder: create each firing's TRIGGERED record, then place it (inline or queued).
 
-    A batch's records are created in one round trip, then its new orders are sent at once
-    (order_place.attempt_all): an order's latency is one trigger round trip and its own REST
-    call, not those of the firings before it in the batch."""
+    A batch's records are created in one round trip, with their guards when placed inline
+    (order_place.guard()), then their orders are sent on the worker's sender threads
+    (order_place.send_soon): an order's latency is one trigger round trip and its own REST
+    call, and the stream's next batches do not wait for the venue's answer."""
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
@@ -72,16 +82,21 @@ class PlaceOrders:
         sends: list[tuple[str, dict[str, str], str]] = []
         again, jobs, flagged = [], [], []
         calls = [call for _, _, call in wanted]
+        guards = _guards(client, [cid for _, cid, _ in wanted], lease_ms(desk)) if inline else None
         for (action, cid, call), triggered in zip(
-            wanted, order_state.trigger_many(client, calls), strict=True
+            wanted, order_state.trigger_many(client, calls, guards), strict=True
         ):
             if triggered.outcome == "other":
                 held = triggered.state
                 log.info("%s: arming %s already placed order %s", action.rule, call.arming, held)
+                if inline:
+                    unguard(client, cid)  # no record of this id: nothing to check
                 continue
             if action.size_from_arming and triggered.outcome == "new":
                 client.eval(_TAKE, 1, keys.armed(action.rule_id), call.arming)
             if triggered.state != "triggered":
+                if inline:
+                    unguard(client, cid)
                 continue  # done before (a redelivery)
             flagged.append(triggered.flagged)
             if triggered.outcome == "new" and inline and triggered.record is not None:
@@ -92,15 +107,29 @@ class PlaceOrders:
                 if triggered.outcome == "new":
                     Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[call.lease[0]])
                 jobs.append(PLACE.prepare((cid, 0), keys.place_job_id(cid, 0), f"place {cid}"))
-        attempt_all(client, desk, sends)
+        send_soon(client, desk, sends)
         for cid in again:
+            # Before this batch is acked: a worker dying now leaves it to the next redelivery.
             attempt(client, desk, cid, retry=1)
+            unguard(client, cid)
         # The private streams the records' announcements flagged: their evaluations are queued
         # with the batch (its MULTI), not in a round trip of their own.
         queue_evaluations(client, pipe, sorted({stream for stream in flagged if stream}))
         if jobs:
             Queue(PLACE.queue, connection=client).enqueue_many(jobs, pipeline=pipe)
         return len(jobs)
+
+
+def _guards(client: redis.Redis, cids: Sequence[str], lease: int) -> Callable[[Pipeline], None]:
+    """Return what queues the guards of the records `cids` (order_place.guard), due when the
+    leases taken with them have run out."""
+    due_ms = int(time.time() * 1000) + lease
+
+    def queue(pipe: Pipeline) -> None:
+        for cid in cids:
+            guard(client, pipe, cid, due_ms)
+
+    return queue
 
 
 def _trigger_call(

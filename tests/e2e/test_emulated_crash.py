@@ -1,7 +1,9 @@
 """Crash safety: a real `klaxon work` process SIGKILLed at a control point (the test hook
 KLAXON_TEST_KILL_AT) between winning the firing's claim and sending the order, or between
-sending it and saving the venue's answer. Once the dead worker's stream lock has expired, a
-new worker finishes the job: exactly one order exists on the simulator, filled and notified."""
+sending it and saving the venue's answer; or SIGKILLed while the venue's answer is awaited,
+its batch acked already. Once the dead worker's stream lock (or the order's lease) has expired,
+a new worker finishes the job: exactly one order exists on the simulator, filled and
+notified."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ STREAM = keys.ticks_stream(keys.partition("okx", "BTC-USDT", PARTITIONS))
 FILLED = "[btc-stop] stop BTC-USDT triggered at 59700, sell 0.5 placed, filled 0.5 @ 59700"
 
 
-def _worker_env(stack: Stack, kill_at: str) -> dict[str, str]:
+def _worker_env(stack: Stack, kill_at: str = "", order_timeout: str = "1") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLAXON_")}
     env.update(
         KLAXON_REDIS_URL=stack.redis_url,
@@ -54,7 +56,7 @@ def _worker_env(stack: Stack, kill_at: str) -> dict[str, str]:
         KLAXON_OKX_REST_URL=stack.sim.base_url,
         KLAXON_OKX_DEMO="true",
         KLAXON_TEST_KILL_AT=kill_at,
-        KLAXON_ORDER_TIMEOUT="1",  # an attempt's lease: 4 s
+        KLAXON_ORDER_TIMEOUT=order_timeout,  # an attempt's lease: 2 x this + 2 s
         INBOX_PORT=str(stack.inbox.port),
     )
     return env
@@ -87,3 +89,43 @@ def test_a_worker_killed_mid_order_leaves_exactly_one_order(
     assert order_state.load(stack.redis, cid)["state"] == "filled"
     assert messages(stack).count(FILLED) == 1
     assert stack.redis.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+def test_a_worker_killed_awaiting_the_answer_after_its_batch_was_acked_leaves_one_order(
+    stack: Stack, desk: Desk
+) -> None:
+    # The venue takes the order and answers 2.5 s later; the worker waits up to 3 s (its
+    # attempt's lease: 8 s). It acks the batch without waiting for the answer, so when it dies
+    # nothing is left to redeliver: the record's guard, due when the lease runs out, looks the
+    # order up by client id and finds it.
+    stack.control(
+        "/sim/fail", {"mode": "timeout", "count": 1, "hold": 2.5, "path": "/api/v5/trade/order"}
+    )
+    stack.control("/sim/price", {"instId": "BTC-USDT", "price": "59700"})
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "klaxon", "work", "--name", "doomed"],
+        env=_worker_env(stack, order_timeout="3"), cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        cid = wait_until(lambda: _awaiting(stack), 20, "the order sent, its answer awaited")
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.kill()
+        worker.wait(10)
+    assert order_state.load(stack.redis, cid)["state"] == "triggered"
+    assert stack.redis.xpending(STREAM, keys.GROUP)["pending"] == 0
+    stack.work_until(lambda: FILLED in messages(stack), 30, "the order found, filled, notified")
+    [order] = sim_orders(stack)
+    assert (order["clOrdId"], order["state"]) == (cid, "filled")
+    assert messages(stack).count(FILLED) == 1
+
+
+def _awaiting(stack: Stack) -> str:
+    """The client order id of the stop's record once its batch is acked, its order is on the
+    simulator, and the venue's answer is not yet saved ("" before)."""
+    cids = [k.decode().split(":")[2] for k in stack.redis.scan_iter(keys.emulated("*"))]
+    if len(cids) != 1 or stack.redis.xpending(STREAM, keys.GROUP)["pending"]:
+        return ""
+    triggered = order_state.load(stack.redis, cids[0]).get("state") == "triggered"
+    return cids[0] if triggered and sim_orders(stack) else ""
