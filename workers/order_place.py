@@ -27,6 +27,7 @@ import functools
 import logging
 import os
 import signal
+import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -85,7 +86,8 @@ def attempt(
     """Try to place the real order of the TRIGGERED record `cid` (`retry`: how many attempts
     came before; `created`: the record, when the caller just created it holding its lease with
     `token`); schedule the next attempt if the venue is unavailable. `guarded`: the record has
-    a guard (guard()), taken away once the record has moved on."""
+    a guard (guard()), taken away once this attempt has ended (unless it failed: the guard
+    then checks the record), or replaced by the retry it schedules."""
     lease = keys.order_lease(cid)
     held = bool(token)
     token = token or uuid.uuid4().hex
@@ -96,23 +98,23 @@ def attempt(
         if record.get("state", "triggered") == "triggered":
             _schedule(client, record, retry + 1, max(left, 100) / 1000, token[:8])
         return
-    release = True
+    release, replaced = True, False
     try:
         record = created or order_state.load(client, cid)
-        if record.get("state") != "triggered":
-            return
-        delay = _attempt(client, desk, record, retry)
-        if delay is not None:
-            _schedule(client, record, retry + 1, delay)  # it replaces the guard, if any
-        else:
-            # The record moved on (placed, rejected, ...): every later attempt ends at its
-            # state, so the lease may run out rather than cost a round trip now.
-            release = False
-            if guarded:
-                unguard(client, cid)
+        if record.get("state") == "triggered":
+            delay = _attempt(client, desk, record, retry)
+            if delay is not None:
+                _schedule(client, record, retry + 1, delay)
+                replaced = retry == 0  # attempt 1 has the guard's job id
+            else:
+                # The record moved on (placed, rejected, ...): every later attempt ends at its
+                # state, so the lease may run out rather than cost a round trip now.
+                release = False
     finally:
         if release:
             Scripts.of(client).release(keys=[lease], args=[token])
+    if guarded and not replaced:
+        unguard(client, cid)  # the attempt has ended: nothing is left to check
 
 
 def send_soon(
@@ -125,9 +127,31 @@ def send_soon(
     its order to the guard. A worker that stops (rq's warm shutdown) ends its sends first: the
     threads are joined as the process exits."""
     pool = _senders()
+    queued = time.monotonic()
     for cid, record, token in created:
-        future = pool.submit(attempt, client, desk, cid, created=record, token=token, guarded=True)
+        future = pool.submit(_send_one, client, desk, cid, record, token, queued)
         future.add_done_callback(functools.partial(_sent, cid))
+
+
+def _send_one(
+    client: redis.Redis,
+    desk: Desk | None,
+    cid: str,
+    record: dict[str, str],
+    token: str,
+    queued: float,
+) -> None:
+    """attempt() a record just created, unless it waited for a sender (all busy with calls a
+    venue is slow to answer) for half its lease: with its REST call's time on top, the lease,
+    and then the guard, could run out while it is sent. It then lets go of the lease and goes
+    as a retry does: the lease taken anew, the order looked up before it is sent."""
+    waited = time.monotonic() - queued
+    if waited < lease_ms(desk) / 2000:
+        attempt(client, desk, cid, created=record, token=token, guarded=True)
+        return
+    log.info("order %s waited %.1f s for a sender: it is looked up before it is sent", cid, waited)
+    Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[token])
+    attempt(client, desk, cid, retry=1, guarded=True)
 
 
 def guard(client: redis.Redis, pipe: Pipeline, cid: str, at_ms: int) -> None:

@@ -110,8 +110,7 @@ class PlaceOrders:
         send_soon(client, desk, sends)
         for cid in again:
             # Before this batch is acked: a worker dying now leaves it to the next redelivery.
-            attempt(client, desk, cid, retry=1)
-            unguard(client, cid)
+            attempt(client, desk, cid, retry=1, guarded=True)
         # The private streams the records' announcements flagged: their evaluations are queued
         # with the batch (its MULTI), not in a round trip of their own.
         queue_evaluations(client, pipe, sorted({stream for stream in flagged if stream}))
