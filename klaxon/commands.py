@@ -116,6 +116,7 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
     """Run one rq worker until SIGINT/SIGTERM (or until the queues are empty with burst)."""
     from klaxon.wiring import accounts, desk
     from workers import order_desk
+    from workers.order_place import SWITCH_SECONDS
     from workers.service import run_worker
 
     chosen = [f"klaxon-{q.strip()}" for q in queues.split(",")] if queues else None
@@ -131,6 +132,7 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
     order_desk.install(desk(settings, built))
     if settings.nice:
         os.nice(settings.nice)
+    sys.setswitchinterval(SWITCH_SECONDS)
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)  # 3 INFO lines per job
     run_worker(

@@ -65,6 +65,9 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
 SENDERS: Final = 8  # the most orders of one worker in flight at once
+# A worker process's GIL switch interval (`klaxon work`): a sender thread whose REST answer came
+# waits this long at most while the job evaluates, not CPython's default 5 ms.
+SWITCH_SECONDS: Final = 0.001
 # The real order's canonical states (watcher.events.OrderState: every venue's words are mapped
 # to them at the edge) and what each makes of its record.
 LIVE: Final[frozenset[OrderState]] = frozenset(

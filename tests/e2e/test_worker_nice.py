@@ -1,6 +1,7 @@
 """KLAXON_NICE lowers a worker's CPU priority, so that a worker of latency-tolerant queues
 (accounts, notify) yields the CPU to the evaluators of market data; a value outside 0-19 is
-refused at start, naming the setting."""
+refused at start, naming the setting. A worker's GIL switch interval is 1 ms, so that its
+sender threads take up a venue's answer while a job evaluates (workers/order_place.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import sys
 from pathlib import Path
 
 import redis
-from rq import Worker
+from rq import Queue, Worker
 
 from tests.waiting import wait_until
+from watcher import keys
+from workers.order_place import SWITCH_SECONDS
 
 
 def _env(redis_url: str, nice: str) -> dict[str, str]:
@@ -50,3 +53,16 @@ def test_a_niceness_out_of_range_is_refused_at_start(redis_url: str, tmp_path: P
     )  # fmt: skip
     assert done.returncode != 0
     assert "KLAXON_NICE: Input should be less than or equal to 19" in done.stderr, done.stderr
+
+
+def test_a_worker_switches_threads_every_millisecond(redis_url: str, tmp_path: Path) -> None:
+    client = redis.Redis.from_url(redis_url)
+    job = Queue(keys.NOTIFY_QUEUE, connection=client).enqueue("sys.getswitchinterval")
+    subprocess.run(
+        [sys.executable, "-m", "klaxon", "work", "--burst", "--queues", "notify"],
+        env=_env(redis_url, "0"), cwd=tmp_path, capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    job.refresh()  # type: ignore[no-untyped-call]
+    assert job.return_value() == SWITCH_SECONDS == 0.001
+    assert sys.getswitchinterval() != SWITCH_SECONDS  # the test process keeps its own
+    client.close()
