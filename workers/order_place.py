@@ -11,11 +11,11 @@ again; ExchangeUnavailable -> retried later, with backoff, while the trigger sti
 (after the last retry: EXPIRED). Later updates of the real order (its fills, a cancel) move it
 on: apply().
 
-Inline, a batch's new orders are sent from a worker's sender threads (send_soon) while its
-job goes on evaluating, and the batch is acked without waiting for them. A worker that dies
-while sending leaves no batch to redeliver, so each such record is created with its guard, a
-check scheduled for when the attempt's lease runs out (guard()), taken away once the attempt
-has ended.
+Inline, a batch's new orders are sent from a worker's sender threads (send_soon); the batch
+waits for their answers a few ms at most, then is acked and its job goes on evaluating. A
+worker that dies while sending may leave no batch to redeliver, so each such record is created
+with its guard, a check scheduled for when the attempt's lease runs out (guard()), taken away
+once the attempt has ended.
 
 KLAXON_TEST_KILL_AT (tests only) SIGKILLs the worker at a control point: "before_place" (the
 record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not yet saved).
@@ -30,7 +30,7 @@ import signal
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -65,6 +65,8 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
 SENDERS: Final = 8  # the most orders of one worker in flight at once
+# How long a batch waits for its orders' answers before its stream goes on without them.
+ANSWER_WAIT_SECONDS: Final = 0.025
 # A worker process's GIL switch interval (`klaxon work`): a sender thread whose REST answer came
 # waits this long at most while the job evaluates, not CPython's default 5 ms.
 SWITCH_SECONDS: Final = 0.001
@@ -124,16 +126,21 @@ def send_soon(
     client: redis.Redis, desk: Desk | None, created: Sequence[tuple[str, dict[str, str], str]]
 ) -> None:
     """attempt() each of the records a batch just created, (client order id, record, lease
-    token), on the sender threads, and return at once: the stream's next batches do not wait
-    for a venue's answer, and each order waits for its own REST call only. Each record has its
-    guard (guard(), created with it): a worker that dies before an attempt has ended leaves
-    its order to the guard. A worker that stops (rq's warm shutdown) ends its sends first: the
-    threads are joined as the process exits."""
+    token), on the sender threads, and wait for them up to ANSWER_WAIT_SECONDS: each order
+    waits for its own REST call only, and a venue slow to answer holds up the stream's next
+    batches no longer than that (while the caller waits, the senders have the interpreter to
+    themselves). Each record has its guard (guard(), created with it): a worker that dies
+    before an attempt has ended leaves its order to the guard. A worker that stops (rq's warm
+    shutdown) ends its sends first: the threads are joined as the process exits."""
     pool = _senders()
     queued = time.monotonic()
+    futures = []
     for cid, record, token in created:
         future = pool.submit(_send_one, client, desk, cid, record, token, queued)
         future.add_done_callback(functools.partial(_sent, cid))
+        futures.append(future)
+    if futures:
+        wait(futures, timeout=ANSWER_WAIT_SECONDS)
 
 
 def _send_one(

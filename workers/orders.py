@@ -3,10 +3,10 @@
 - PlaceOrder: an order rule's trigger held. The record of its one real order is created
   TRIGGERED under the arming's guard (workers/order_state.py: exactly one order per arming,
   client order id derived from the firing), then the order is sent at once from the
-  evaluating worker's sender threads, the stream's evaluation going on meanwhile (inline: the
-  default, for latency), or by a job on the orders queue (KLAXON_ORDERS_INLINE false); see
-  workers/order_place.py. A redelivered firing finds its record and only finishes
-  what is missing (looking the order up by client id first).
+  evaluating worker's sender threads, the stream's evaluation going on after a few ms even if
+  the venue has not answered (inline: the default, for latency), or by a job on the orders
+  queue (KLAXON_ORDERS_INLINE false); see workers/order_place.py. A redelivered firing finds
+  its record and only finishes what is missing (looking the order up by client id first).
 - TrackOrder: an update of a real order came on the private stream: its record moves on.
 - ArmBracket: a bracket's entry filled: its exits are armed (or grown) in Redis and announced
   to the market's ticker stream (an OrderArming entry) and to the account's (ARMED).
@@ -67,7 +67,7 @@ class PlaceOrders:
     A batch's records are created in one round trip, with their guards when placed inline
     (order_place.guard()), then their orders are sent on the worker's sender threads
     (order_place.send_soon): an order's latency is one trigger round trip and its own REST
-    call, and the stream's next batches do not wait for the venue's answer."""
+    call, and the stream's next batches wait for a slow venue's answers a few ms at most."""
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
         """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
