@@ -208,7 +208,7 @@ class MoveIndex:
                     ring.lo = now
                 else:
                     ring.hi = now
-                state.set(live.current, f"{ring.bucket},{ring.lo},{ring.hi}")
+                state.set(live.current, f"{ring.bucket},{ring.lo!s},{ring.hi!s}")
                 live.retrigger()
             if now >= live.up or now <= live.down:
                 self._fire(live, now, found)
