@@ -5,12 +5,13 @@ the rules of one ring sit in sorted thresholds per direction and unit, so a tick
 update and a bisection per group, however many rules share it, and most ticks (within every
 ring's current bucket and range, short of every trigger) cost a few comparisons (a _Watch's
 band). The rings live in the stream's kind state (MoveIndex.bind), per ring `<series>|<window>`:
-`|c` the current bucket, written when its extremes move, and `|0`..`|19` the closed buckets, one
-field per slot (rules/ring.py), each written once, when its bucket closes: a new bucket costs two
-short fields, not the whole window (at 10,000 move rules a ticker stream closes ~400 buckets a
-second). A stream handed to another worker goes on with the same window. A ring saved by an
-earlier version (all closed buckets in the field `<series>|<window>`) is restored and written
-again as slots when first loaded.
+`|c` the current bucket, and `|0`..`|19` the closed buckets, one field per slot (rules/ring.py),
+each written once, when its bucket closes: a new bucket costs two short fields, not the whole
+window (at 10,000 move rules a ticker stream closes ~400 buckets a second). The current bucket's
+extremes move on many ticks of a batch: its text is written once, when the state is next read
+(KindState.defer: the drain's save reads it), not on each. A stream handed to another worker
+goes on with the same window. A ring saved by an earlier version (all closed buckets in the
+field `<series>|<window>`) is restored and written again as slots when first loaded.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rules.base import Series
-from rules.gate import Gate, State
+from rules.gate import Gate
 from rules.move import HUNDRED, INF, NEG_INF, Direction, MoveRule, moments
 from rules.ring import BUCKETS, Ring, slot, text
+from rules.state import KindState
 
 
 @dataclass
@@ -63,13 +65,15 @@ class _Spec:
 
 class _Live:
     """One ring of a bound matcher, with the prices beyond which some rule may fire: at or
-    above `up`, at or below `down` (recomputed when the window's extremes move)."""
+    above `up`, at or below `down` (recomputed when the window's extremes move), and whether
+    its current bucket changed since the state last read it (`dirty`)."""
 
-    __slots__ = ("current", "down", "name", "ring", "spec", "up")
+    __slots__ = ("current", "dirty", "down", "name", "ring", "spec", "up")
 
     def __init__(self, ring: Ring, spec: _Spec, name: str) -> None:
         self.ring, self.spec, self.name = ring, spec, name
         self.current = name + "|c"  # the state field of the current bucket
+        self.dirty = False
         self.up, self.down = INF, NEG_INF
         if ring.bucket >= 0:
             self.retrigger()
@@ -163,17 +167,19 @@ class MoveIndex:
             group.positions.insert(i, position)
             group.ids.insert(i, rule.id)
         self._specs = {s: tuple(windows.values()) for s, windows in by_series.items()}
-        self._state: State = Gate().state
+        self._state = KindState()
         self._gate = Gate(self._state)
         self._watches: dict[Series, _Watch] = {}
+        self._dirty: list[_Live] = []  # the rings whose current bucket is still to be written
 
-    def bind(self, state: State) -> MoveIndex:
+    def bind(self, state: KindState) -> MoveIndex:
         """Return this index evaluating one stream against `state` (its rings and timers),
         sharing what is retired."""
         bound = copy(self)
         bound._state = state
         bound._gate = Gate(state)
         bound._watches = {}
+        bound._dirty = []
         return bound
 
     def retire(self, position: int) -> None:
@@ -198,7 +204,6 @@ class MoveIndex:
         ):
             return []
         found: list[int] = []
-        state = self._state
         for live in watch.lives:
             ring = live.ring
             if ms // ring.width > ring.bucket:
@@ -208,7 +213,8 @@ class MoveIndex:
                     ring.lo = now
                 else:
                     ring.hi = now
-                state.set(live.current, f"{ring.bucket},{ring.lo!s},{ring.hi!s}")
+                if not live.dirty:
+                    self._touch(live)
                 live.retrigger()
             if now >= live.up or now <= live.down:
                 self._fire(live, now, found)
@@ -226,11 +232,28 @@ class MoveIndex:
         closing = (ring.bucket, ring.lo, ring.hi)
         changed = ring.observe(now, ms)
         if changed:
-            state = self._state
             if changed == 2 and closing[0] >= 0:  # the current bucket closed: save it, alone
-                state.set(f"{live.name}|{slot(closing[0])}", text(closing))
-            state.set(live.current, ring.current())
+                self._state.set(f"{live.name}|{slot(closing[0])}", text(closing))
+            if not live.dirty:
+                self._touch(live)
             live.retrigger()
+
+    def _touch(self, live: _Live) -> None:
+        """Note that a ring's current bucket changed: its field is written when the state is
+        next read (KindState.defer), once however many ticks of a batch move it."""
+        live.dirty = True
+        dirty = self._dirty
+        if not dirty:
+            self._state.defer(self._write)
+        dirty.append(live)
+
+    def _write(self) -> None:
+        """Write the current bucket of each ring that changed since the state was last read."""
+        state, dirty = self._state, self._dirty
+        for live in dirty:
+            live.dirty = False
+            state.set(live.current, live.ring.current())
+        dirty.clear()
 
     def _load(self, key: Series) -> _Watch:
         """Return the series' rings, restored from the state (none for a series no rule has)."""

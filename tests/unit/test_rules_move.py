@@ -292,3 +292,76 @@ def test_the_index_agrees_with_each_rule_asked_alone(tmp_path: Path, seed: int) 
             if rule.moved(*ring.extremes(), price) is not None:
                 expected.append(position)
         assert bound.candidates("okx", "BTC-USDT", "last", None, price, ms) == expected
+
+
+class PlainWindow:
+    """A reference for one ring: every tick's price under the bucket it counts in (a late tick
+    in the current one), the saved fields and the window's extremes worked out from them."""
+
+    def __init__(self, window: int, name: str) -> None:
+        self.width = window // BUCKETS
+        self.name = name
+        self.current = -1
+        self.prices: dict[int, list[Decimal]] = {}
+
+    def add(self, price: Decimal, ms: int) -> None:
+        self.current = max(self.current, ms // self.width)
+        self.prices.setdefault(self.current, []).append(price)
+
+    def fields(self) -> dict[str, str]:
+        """The current bucket in `|c`; each slot holds the last closed bucket of its number."""
+        found = {}
+        for bucket, seen in sorted(self.prices.items()):
+            place = "c" if bucket == self.current else str(bucket % BUCKETS)
+            found[f"{self.name}|{place}"] = f"{bucket},{min(seen)},{max(seen)}"
+        return found
+
+    def extremes(self) -> tuple[Decimal, Decimal]:
+        """The window: the current bucket and the BUCKETS before it."""
+        window = range(self.current - BUCKETS, self.current + 1)
+        prices = [price for bucket in window for price in self.prices.get(bucket, ())]
+        return min(prices), max(prices)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_batch_saves_what_writing_every_change_would_have(tmp_path: Path, seed: int) -> None:
+    """After each batch, take() gives exactly the fields whose text changed since the last
+    save, with the texts of a plain window over every tick (byte for byte: "100.10" stays
+    "100.10"), however many ticks moved them in the batch; late ticks count in the current
+    bucket; the rules fire as each rule alone would; the next holder goes on from the save."""
+    rnd = random.Random(seed)
+    windows = {2 * S: "2s", 10 * S: "10s", M: "1m"}
+    rules = "".join(
+        f"  - {{name: r{n}, notify: desk, move: {{market: BTC-USDT,"
+        f" by: '{rnd.choice(['0.5%', '1%', '3%', '2', '8'])}',"
+        f" window: {windows[window]}, direction: {rnd.choice(['up', 'down', 'either'])}}}}}\n"
+        for n, window in enumerate(rnd.choice(list(windows)) for _ in range(9))
+    )
+    book = ruleset(tmp_path, rules).books["move"]
+    index = book.matcher()
+    assert isinstance(index, MoveIndex)
+    plain = {w: PlainWindow(w, f"okx|BTC-USDT|last|{w}") for w in {r.window for r in book}}
+    saved: dict[str, str] = {}
+    state = KindState()
+    bound = index.bind(state)
+    cents, ms = 10_000, T
+    for batch in range(150):
+        for _ in range(rnd.randint(1, 40)):
+            cents = max(100, cents + rnd.randint(-40, 40))
+            # The same price written two ways: a saved text keeps the tick's own.
+            price = Decimal(f"{cents // 100}.{cents % 100:02d}{rnd.choice(['', '0'])}")
+            ms += rnd.choice([-700, -30, 0, 1, 50, 200, 900, 3000, 20_000])
+            for window in plain.values():
+                window.add(price, ms)
+            expected = [
+                position
+                for position, rule in enumerate(book)
+                if rule.moved(*plain[rule.window].extremes(), price) is not None
+            ]
+            assert bound.candidates("okx", "BTC-USDT", "last", None, price, ms) == expected
+        now = {f: v for window in plain.values() for f, v in window.fields().items()}
+        assert state.take() == ({f: v for f, v in now.items() if saved.get(f) != v}, [])
+        saved.update(now)
+        if batch % 9 == 0:  # another worker goes on from what was saved
+            state = KindState(saved)
+            bound = index.bind(state)
