@@ -62,17 +62,32 @@ class _Spec:
                 name = f"{direction}_{unit}"
                 setattr(self, name, min(getattr(self, name), rule.by))
 
+    def rise(self, low: Decimal) -> Decimal:
+        """Return the price at or above which some up move fires, from the window's low."""
+        up = low + self.up_amount
+        if self.up_percent != INF and low > 0:
+            up = min(up, low + low * self.up_percent / HUNDRED)
+        return up
+
+    def fall(self, high: Decimal) -> Decimal:
+        """Return the price at or below which some down move fires, from the window's high."""
+        down = high - self.down_amount
+        if self.down_percent != INF:
+            down = max(down, high - high * self.down_percent / HUNDRED)
+        return down
+
 
 class _Live:
     """One ring of a bound matcher, with the prices beyond which some rule may fire: at or
     above `up`, at or below `down` (recomputed when the window's extremes move), and whether
     its current bucket changed since the state last read it (`dirty`)."""
 
-    __slots__ = ("current", "dirty", "down", "name", "ring", "spec", "up")
+    __slots__ = ("current", "dirty", "down", "gated", "name", "ring", "spec", "up")
 
     def __init__(self, ring: Ring, spec: _Spec, name: str) -> None:
         self.ring, self.spec, self.name = ring, spec, name
         self.current = name + "|c"  # the state field of the current bucket
+        self.gated = bool(spec.gated)
         self.dirty = False
         self.up, self.down = INF, NEG_INF
         if ring.bucket >= 0:
@@ -83,36 +98,36 @@ class _Live:
         ring = self.ring
         low = ring.lo if ring.low is None or ring.lo < ring.low else ring.low
         high = ring.hi if ring.high is None or ring.hi > ring.high else ring.high
-        spec = self.spec
-        up = low + spec.up_amount
-        if spec.up_percent != INF and low > 0:
-            up = min(up, low + low * spec.up_percent / HUNDRED)
-        down = high - spec.down_amount
-        if spec.down_percent != INF:
-            down = max(down, high - high * spec.down_percent / HUNDRED)
-        self.up, self.down = up, down
+        self.up, self.down = self.spec.rise(low), self.spec.fall(high)
 
 
 class _Watch:
     """A series' rings in a bound matcher, and the band a tick may fall in without changing
     any ring or firing any rule: before `until` (the first bucket's end), within every ring's
-    current [lo, hi] and strictly between every `down` and `up`, folded into one floor and one
-    ceiling (each inclusive or not). Most ticks fall in it: they cost two price comparisons."""
+    current bucket (at or above `lo`, the highest of their lows; at or below `hi`) and strictly
+    between every trigger (above `down`, the highest; below `up`, the lowest), folded into one
+    floor and one ceiling (each inclusive or not). Most ticks fall in it: they cost two price
+    comparisons. Until a ring starts a bucket, the rings' extremes and triggers only move
+    outwards, and so do lo, hi, up and down: a tick outside the band moves them by itself."""
 
-    __slots__ = ("ceiling", "ceiling_open", "floor", "floor_open", "gated", "lives", "until")
+    __slots__ = (
+        "ceiling", "ceiling_open", "down", "floor", "floor_open", "gated", "hi", "lives", "lo",
+        "until", "up",
+    )  # fmt: skip
 
     def __init__(self, lives: tuple[_Live, ...]) -> None:
         self.lives = lives
-        self.gated = any(live.spec.gated for live in lives)
+        self.gated = any(live.gated for live in lives)
         # A series no rule watches: every tick falls in the band.
         self.until = 2**63
+        self.lo, self.hi, self.up, self.down = NEG_INF, INF, INF, NEG_INF
         self.floor, self.ceiling = NEG_INF, INF
         self.floor_open = self.ceiling_open = False
         if lives:
             self.band()
 
     def band(self) -> None:
-        """Recompute the band from the rings (after a tick outside it)."""
+        """Recompute the band from the rings (after a tick that started a bucket)."""
         until, lo, hi, up, down = 2**63, NEG_INF, INF, INF, NEG_INF
         for live in self.lives:  # a loop, not min()/max() of generators: no call per ring
             ring = live.ring
@@ -127,7 +142,12 @@ class _Watch:
                 up = live.up
             if live.down > down:
                 down = live.down
-        self.until = until
+        self.until, self.lo, self.hi, self.up, self.down = until, lo, hi, up, down
+        self.fold()
+
+    def fold(self) -> None:
+        """Fold lo and down into the floor, hi and up into the ceiling."""
+        lo, hi, up, down = self.lo, self.hi, self.up, self.down
         # now >= lo and now > down: now > down when down >= lo, else now >= lo (and above).
         self.floor, self.floor_open = (down, True) if down >= lo else (lo, False)
         self.ceiling, self.ceiling_open = (up, True) if up <= hi else (hi, False)
@@ -193,9 +213,8 @@ class MoveIndex:
         watch = self._watches.get((venue, market, source))
         if watch is None:
             watch = self._load((venue, market, source))
-        if watch is _UNWATCHED:
-            return []
-        # The common tick: within every ring's current bucket and range, and every trigger.
+        # The common tick: within every ring's current bucket and range, and every trigger
+        # (every tick of a series no rule watches).
         if (
             ms < watch.until
             and (now > watch.floor if watch.floor_open else now >= watch.floor)
@@ -204,24 +223,40 @@ class MoveIndex:
         ):
             return []
         found: list[int] = []
+        opens = ms >= watch.until  # some ring starts a bucket
         for live in watch.lives:
             ring = live.ring
-            if ms // ring.width > ring.bucket:
+            if opens and ms // ring.width > ring.bucket:
                 self._observe(live, now, ms)  # a new bucket
-            elif now < ring.lo or now > ring.hi:  # a new extreme of the current bucket
-                if now < ring.lo:
-                    ring.lo = now
-                else:
-                    ring.hi = now
+            elif now < ring.lo:  # a new low of the current bucket
+                ring.lo = now
                 if not live.dirty:
                     self._touch(live)
-                live.retrigger()
+                if ring.low is None or now < ring.low:  # and of the window: `up` moves
+                    live.up = up = live.spec.rise(now)
+                    if up < watch.up:
+                        watch.up = up
+            elif now > ring.hi:  # a new high of the current bucket
+                ring.hi = now
+                if not live.dirty:
+                    self._touch(live)
+                if ring.high is None or now > ring.high:  # and of the window: `down` moves
+                    live.down = down = live.spec.fall(now)
+                    if down > watch.down:
+                        watch.down = down
             if now >= live.up or now <= live.down:
                 self._fire(live, now, found)
-            if live.spec.gated:
+            if live.gated:
                 self._admit(live, now, ms, found)
-        if watch.lives:
+        if opens:
             watch.band()
+        elif watch.lives:
+            # Each ring's low is now min(its low, now), its high max(its high, now).
+            if now < watch.lo:
+                watch.lo = now
+            elif now > watch.hi:
+                watch.hi = now
+            watch.fold()
         if len(found) > 1:
             found.sort()
         return found
