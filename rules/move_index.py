@@ -297,12 +297,15 @@ class MoveIndex:
         for spec in self._specs.get(key, ()):
             ring = Ring(spec.window)
             name = f"{'|'.join(key)}|{spec.window}"
-            slots = [f"{name}|{n}" for n in range(BUCKETS)]
+            current = state.get(name + "|c")  # saved from the ring's first tick on
             whole = state.get(name)  # an earlier version's closed buckets, in one field
-            ring.restore(state.get(name + "|c"), [state.get(f) for f in slots], whole)
+            if current:  # else a new ring: no slot to read (restore() would take none)
+                slots = [f"{name}|{n}" for n in range(BUCKETS)]
+                ring.restore(current, [state.get(f) for f in slots], whole)
+                if whole is not None:
+                    for bucket in ring.buckets():
+                        state.set(slots[slot(bucket[0])], text(bucket))
             if whole is not None:
-                for bucket in ring.buckets():
-                    state.set(slots[slot(bucket[0])], text(bucket))
                 state.delete(name)
             lives.append(_Live(ring, spec, name))
         found = self._watches[key] = _Watch(tuple(lives)) if lives else _UNWATCHED
