@@ -222,6 +222,9 @@ class MoveIndex:
             and not watch.gated
         ):
             return []
+        if ms < watch.until and watch.down < now < watch.up and not watch.gated:
+            self._widen(watch, now)  # a new extreme of some current bucket, and no more
+            return []
         found: list[int] = []
         opens = ms >= watch.until  # some ring starts a bucket
         for live in watch.lives:
@@ -260,6 +263,36 @@ class MoveIndex:
         if len(found) > 1:
             found.sort()
         return found
+
+    def _widen(self, watch: _Watch, now: Decimal) -> None:
+        """Take a tick below some ring's current low (or above its high) that starts no bucket
+        and reaches no trigger: the rings it passes take it as their low (high), and a ring
+        whose window it leaves moves its trigger away from it, so nothing fires."""
+        if now < watch.lo:
+            for live in watch.lives:
+                ring = live.ring
+                if now < ring.lo:
+                    ring.lo = now
+                    if not live.dirty:
+                        self._touch(live)
+                    if ring.low is None or now < ring.low:  # `up` moves, above `now`
+                        live.up = up = live.spec.rise(now)
+                        if up < watch.up:
+                            watch.up = up
+            watch.lo = now
+        else:
+            for live in watch.lives:
+                ring = live.ring
+                if now > ring.hi:
+                    ring.hi = now
+                    if not live.dirty:
+                        self._touch(live)
+                    if ring.high is None or now > ring.high:  # `down` moves, below `now`
+                        live.down = down = live.spec.fall(now)
+                        if down > watch.down:
+                            watch.down = down
+            watch.hi = now
+        watch.fold()
 
     def _observe(self, live: _Live, now: Decimal, ms: int) -> None:
         """Add a tick that moved the ring; save what changed and move the triggers."""
