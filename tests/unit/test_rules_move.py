@@ -96,6 +96,22 @@ def test_many_rules_of_one_ring_fire_by_threshold(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_the_series_of_one_market_keep_their_own_windows(tmp_path: Path) -> None:
+    rules = rule("by: 2, window: 1m, direction: up") + (
+        "  - {name: mark, notify: desk, move: {market: BTC-USDT, source: mark, by: 2,"
+        " window: 1m, direction: down}}\n"
+    )
+    worker = Worker(ruleset(tmp_path, rules))
+    # The two sources' ticks alternate, and another venue's (no rule) come between: each ring
+    # sees its own series only.
+    for n, (last, mark) in enumerate([("100", "200"), ("101", "199"), ("102", "198.5")]):
+        worker.tick(n * S, last)
+        worker.tick(n * S + 1, mark, source="mark")
+        worker.tick(n * S + 2, "90", venue="bybit")
+    worker.tick(3 * S, "197", source="mark")
+    assert worker.fired == [("mv", 2 * S), ("mark", 3 * S)]
+
+
 def test_the_message_says_the_move(tmp_path: Path) -> None:
     rules = (
         "  - {name: pump, notify: desk, move: {market: BTC-USDT, by: '3%', window: 5m},"
