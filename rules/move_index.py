@@ -233,22 +233,10 @@ class MoveIndex:
             ring = live.ring
             if opens and ms // ring.width > ring.bucket:
                 self._observe(live, now, ms)  # a new bucket
-            elif now < ring.lo:  # a new low of the current bucket
-                ring.lo = now
-                if not live.dirty:
-                    self._touch(live)
-                if ring.low is None or now < ring.low:  # and of the window: `up` moves
-                    live.up = up = live.spec.rise(now)
-                    if up < watch.up:
-                        watch.up = up
-            elif now > ring.hi:  # a new high of the current bucket
-                ring.hi = now
-                if not live.dirty:
-                    self._touch(live)
-                if ring.high is None or now > ring.high:  # and of the window: `down` moves
-                    live.down = down = live.spec.fall(now)
-                    if down > watch.down:
-                        watch.down = down
+            elif now < ring.lo:
+                self._lower(watch, live, now)
+            elif now > ring.hi:
+                self._raise(watch, live, now)
             if now >= live.up or now <= live.down:
                 self._fire(live, now, found)
             if live.gated:
@@ -272,29 +260,39 @@ class MoveIndex:
         whose window it leaves moves its trigger away from it, so nothing fires."""
         if now < watch.lo:
             for live in watch.lives:
-                ring = live.ring
-                if now < ring.lo:
-                    ring.lo = now
-                    if not live.dirty:
-                        self._touch(live)
-                    if ring.low is None or now < ring.low:  # `up` moves, above `now`
-                        live.up = up = live.spec.rise(now)
-                        if up < watch.up:
-                            watch.up = up
+                if now < live.ring.lo:
+                    self._lower(watch, live, now)
             watch.lo = now
         else:
             for live in watch.lives:
-                ring = live.ring
-                if now > ring.hi:
-                    ring.hi = now
-                    if not live.dirty:
-                        self._touch(live)
-                    if ring.high is None or now > ring.high:  # `down` moves, below `now`
-                        live.down = down = live.spec.fall(now)
-                        if down > watch.down:
-                            watch.down = down
+                if now > live.ring.hi:
+                    self._raise(watch, live, now)
             watch.hi = now
         watch.fold()
+
+    def _lower(self, watch: _Watch, live: _Live, now: Decimal) -> None:
+        """Take `now` as a ring's current low (it is below it); if it is the window's low too,
+        the ring's up trigger moves (above `now`)."""
+        ring = live.ring
+        ring.lo = now
+        if not live.dirty:
+            self._touch(live)
+        if ring.low is None or now < ring.low:
+            live.up = up = live.spec.rise(now)
+            if up < watch.up:
+                watch.up = up
+
+    def _raise(self, watch: _Watch, live: _Live, now: Decimal) -> None:
+        """Take `now` as a ring's current high (it is above it); if it is the window's high
+        too, the ring's down trigger moves (below `now`)."""
+        ring = live.ring
+        ring.hi = now
+        if not live.dirty:
+            self._touch(live)
+        if ring.high is None or now > ring.high:
+            live.down = down = live.spec.fall(now)
+            if down > watch.down:
+                watch.down = down
 
     def _observe(self, live: _Live, now: Decimal, ms: int) -> None:
         """Add a tick that moved the ring; save what changed and move the triggers."""
