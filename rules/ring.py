@@ -76,7 +76,8 @@ class Ring:
 
     def current(self) -> str:
         """Return the current bucket as text: "n,low,high" ("" before the first tick)."""
-        return text((self.bucket, self.lo, self.hi)) if self.bucket >= 0 else ""
+        # text() of it, inline: written for every ring a batch moved.
+        return f"{self.bucket},{self.lo!s},{self.hi!s}" if self.bucket >= 0 else ""
 
     def restore(
         self, current: str | None, slots: Iterable[str | None] = (), closed: str | None = None
