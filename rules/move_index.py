@@ -154,6 +154,9 @@ class _Watch:
         self.ceiling, self.ceiling_open = (up, True) if up <= hi else (hi, False)
 
 
+_SLOTS = tuple(f"|{n}" for n in range(BUCKETS))  # the closed buckets' field suffixes
+
+
 class MoveIndex:
     """The move rules by series and window; bind() evaluates one stream against its state."""
 
@@ -336,14 +339,15 @@ class MoveIndex:
         """Return the series' rings, restored from the state (none for a series no rule has)."""
         lives = []
         state = self._state
+        saved = state.fields  # read once: one dict lookup per field, not a call
         for spec in self._specs.get(key, ()):
             ring = Ring(spec.window)
             name = f"{'|'.join(key)}|{spec.window}"
-            current = state.get(name + "|c")  # saved from the ring's first tick on
-            whole = state.get(name)  # an earlier version's closed buckets, in one field
+            current = saved.get(name + "|c")  # saved from the ring's first tick on
+            whole = saved.get(name)  # an earlier version's closed buckets, in one field
             if current:  # else a new ring: no slot to read (restore() would take none)
-                slots = [f"{name}|{n}" for n in range(BUCKETS)]
-                ring.restore(current, [state.get(f) for f in slots], whole)
+                slots = [name + suffix for suffix in _SLOTS]
+                ring.restore(current, [saved.get(f) for f in slots], whole)
                 if whole is not None:
                     for bucket in ring.buckets():
                         state.set(slots[slot(bucket[0])], text(bucket))
