@@ -28,6 +28,8 @@ from rules.move import HUNDRED, INF, NEG_INF, Direction, MoveRule, moments
 from rules.ring import BUCKETS, Ring, slot, text
 from rules.state import KindState
 
+ZERO = Decimal(0)
+
 
 @dataclass
 class _Group:
@@ -53,6 +55,11 @@ class _Spec:
     up_percent: Decimal = INF
     down_amount: Decimal = INF
     down_percent: Decimal = INF
+    # up_percent / 100 and down_percent / 100 when exact (None: no such rule, or a percentage
+    # of more than 28 digits): then x * share is x * percent / 100 to the last digit, a
+    # multiplication where that is two operations (rounding once, at the same digit).
+    up_share: Decimal | None = None
+    down_share: Decimal | None = None
 
     def add(self, rule: MoveRule) -> None:
         """Lower the smallest threshold of the rule's direction(s) and unit to its `by`."""
@@ -61,20 +68,40 @@ class _Spec:
             if rule.direction in (direction, "either"):
                 name = f"{direction}_{unit}"
                 setattr(self, name, min(getattr(self, name), rule.by))
+        self.up_share, self.down_share = _share(self.up_percent), _share(self.down_percent)
 
     def rise(self, low: Decimal) -> Decimal:
         """Return the price at or above which some up move fires, from the window's low."""
-        up = low + self.up_amount
-        if self.up_percent != INF and low > 0:
+        up = low + self.up_amount  # Infinity when no rule measures an amount
+        share = self.up_share
+        if share is not None:
+            if low > ZERO:
+                by = low + low * share
+                if by < up:
+                    up = by
+        elif self.up_percent != INF and low > 0:
             up = min(up, low + low * self.up_percent / HUNDRED)
         return up
 
     def fall(self, high: Decimal) -> Decimal:
         """Return the price at or below which some down move fires, from the window's high."""
-        down = high - self.down_amount
-        if self.down_percent != INF:
+        down = high - self.down_amount  # -Infinity when no rule measures an amount
+        share = self.down_share
+        if share is not None:
+            by = high - high * share
+            if by > down:
+                down = by
+        elif self.down_percent != INF:
             down = max(down, high - high * self.down_percent / HUNDRED)
         return down
+
+
+def _share(percent: Decimal) -> Decimal | None:
+    """Return percent / 100 if it is exact, else None (Infinity: no such rule)."""
+    if percent == INF:
+        return None
+    share = percent / HUNDRED
+    return share if share * HUNDRED == percent else None
 
 
 class _Live:

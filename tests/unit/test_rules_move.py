@@ -11,7 +11,7 @@ import pytest
 
 from rules.kinds import KindState
 from rules.move import MoveBook, MoveRule
-from rules.move_index import MoveIndex
+from rules.move_index import MoveIndex, _share, _Spec
 from rules.ring import BUCKETS, Ring, slot, text
 from tests.scripted import Worker, fired, ruleset
 from watcher.errors import ConfigError
@@ -381,3 +381,27 @@ def test_each_batch_saves_what_writing_every_change_would_have(tmp_path: Path, s
         if batch % 9 == 0:  # another worker goes on from what was saved
             state = KindState(saved)
             bound = index.bind(state)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_trigger_prices_are_the_plain_arithmetic_to_the_last_digit(seed: int) -> None:
+    """A ring's trigger prices (a multiplication by a precomputed share of 100 when it is
+    exact) equal low + low * pct / 100 and high - high * pct / 100 as written, however many
+    digits the prices and percentages have; a percentage whose share is inexact too."""
+    rnd = random.Random(seed)
+    hundred = Decimal(100)
+    for _ in range(2000):
+        pct = Decimal(f"{rnd.randint(1, 10 ** rnd.randint(1, 31))}E-{rnd.randint(0, 30)}")
+        amount = Decimal(rnd.randint(1, 999)) if rnd.random() < 0.3 else None
+        spec = _Spec(60_000, up_percent=pct, down_percent=pct)
+        if amount is not None:
+            spec.up_amount = spec.down_amount = amount
+        spec.up_share, spec.down_share = _share(pct), _share(pct)
+        price = Decimal(f"{rnd.randint(1, 10 ** rnd.randint(1, 30))}E{rnd.randint(-20, 5)}")
+        up, down = price + price * pct / hundred, price - price * pct / hundred
+        if amount is not None:
+            up, down = min(up, price + amount), max(down, price - amount)
+        assert (spec.rise(price), spec.fall(price)) == (up, down)
+    long = Decimal("1." + "3" * 30)  # 31 digits: its share of 100 is rounded, not used
+    assert _share(long) is None
+    assert _Spec(1, up_percent=long).rise(Decimal(3)) == 3 + 3 * long / hundred
