@@ -252,9 +252,13 @@ class Ticks:
             (start, consumer.matcher.candidates)
             for start, consumer in zip(self._starts[1:], self._consumers[1:], strict=True)
         )
-        self.candidates: Candidates = self._first if len(consumers) <= 1 else self._joint
-        if len(consumers) == 2:
-            self.candidates = _pair(self._first, *self._rest[0])
+        self.candidates: Candidates = (
+            self._first
+            if len(consumers) <= 1
+            else _pair(self._first, *self._rest[0])
+            if len(consumers) == 2
+            else self._joint
+        )
 
     def __bool__(self) -> bool:
         return bool(self._consumers)
