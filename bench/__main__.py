@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     o.add_argument("--rate", type=int, default=OrderOptions.rate, help="ticks per second")
     o.add_argument("--seconds", type=float, default=OrderOptions.seconds, help="after warm-up")
     o.add_argument("--queued", action="store_true", help="place through the orders queue")
+    o.add_argument(
+        "--answer-ms", type=int, default=OrderOptions.answer_ms, help="venue's answer delay"
+    )
     a = p.parse_args(argv)
     if a.orders:
         return _orders(a)
@@ -81,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _orders(a: argparse.Namespace) -> int:
     opts = OrderOptions(
         markets=a.markets, orders=a.order_count, firing=a.firing, rate=a.rate, seconds=a.seconds,
-        workers=a.workers, partitions=a.partitions, inline=not a.queued, seed=a.seed,
+        workers=a.workers, partitions=a.partitions, inline=not a.queued, answer_ms=a.answer_ms,
+        seed=a.seed,
     )  # fmt: skip
     figures = orders.execute(opts)
     print(orders.table(opts, figures))

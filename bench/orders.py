@@ -55,6 +55,9 @@ class OrderOptions:
     workers: int = 2
     partitions: int = 2
     inline: bool = True
+    # ms every REST answer of the simulator waits after the order was taken (a distant venue's
+    # round trip: the latency measured ends when the request arrives, not when it is answered).
+    answer_ms: int = 0
     seed: int = 1
     settle_timeout: float = 60.0
 
@@ -90,7 +93,7 @@ def execute(opts: OrderOptions) -> dict[str, Any]:
         markets = {market_name(m): "100" for m in range(opts.markets)}
         config = SimConfig(
             api_key=KEY, secret_key=SECRET, passphrase=PASSPHRASE, markets=markets,
-            walk=False, balance="1000000000", idle_timeout=600,
+            walk=False, balance="1000000000", idle_timeout=600, answer_delay=opts.answer_ms / 1000,
         )  # fmt: skip
         sim_parent, sim_child = ctx.Pipe()
         sim_proc = ctx.Process(target=_serve_sim, args=(config, sim_child), daemon=True)
@@ -227,7 +230,8 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
     lat = figures["tick_to_order_ms"]
     lines = [
         f"orders: {opts.orders} armed over {opts.markets} markets, {opts.rate}/s ticks,"
-        f" {'inline' if opts.inline else 'orders queue'}, {opts.workers} workers",
+        f" {'inline' if opts.inline else 'orders queue'}, {opts.workers} workers,"
+        f" venue answers after {opts.answer_ms} ms",
         f"tick -> order request at the simulator: p50 {lat['p50']} ms, p99 {lat['p99']} ms,"
         f" max {lat['max']} ms ({lat['count']} orders)",
         f"orders placed {figures['orders_placed']} / expected {figures['orders_expected']};"

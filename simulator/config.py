@@ -47,6 +47,9 @@ class SimConfig:
     # The API key's Ed25519 public key (PEM): set, REST signatures are Ed25519 over it (where the
     # venue has such keys: Binance) instead of the HMAC of secret_key; needs the `sim` extra.
     ed25519_public_key: str = field(default="", repr=False)
+    # Seconds every REST call's answer waits after the call was carried out: a distant venue's
+    # round trip (its requests arrive at once; their answers come this much later).
+    answer_delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.markets is not None and not self.markets:
@@ -69,6 +72,8 @@ class SimConfig:
             raise ValueError("SimConfig.idle_timeout must be > 0")
         if self.listen_key_ttl <= 0 or self.max_connection_age <= 0:
             raise ValueError("SimConfig.listen_key_ttl and max_connection_age must be > 0")
+        if not 0 <= self.answer_delay <= 60:
+            raise ValueError("SimConfig.answer_delay must be in 0..60 seconds")
         if self.ping_interval < 0:
             raise ValueError("SimConfig.ping_interval must be >= 0 (0: the venue's own)")
         if not 0 <= self.port <= 65535:

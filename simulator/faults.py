@@ -1,7 +1,9 @@
 """Injected REST failures: the next N calls answer a 5xx, or answer later than any client waits.
 
 A fault may first carry the request out (`execute`): the order then exists although its client
-saw an error or a timeout, which is the case an exactly-once order path has to survive.
+saw an error or a timeout, which is the case an exactly-once order path has to survive. Apart
+from faults, every answer may come SimConfig.answer_delay after its call was carried out, as a
+distant venue's does.
 """
 
 from __future__ import annotations
@@ -65,12 +67,17 @@ def is_rest(request: web.Request) -> bool:
 
 @web.middleware
 async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Fails REST calls as the pending faults say; every other call passes."""
+    """Fails REST calls as the pending faults say; every other call passes (its answer
+    delayed by the venue's answer_delay)."""
     if not is_rest(request):
         return await handler(request)
     fault = request.app[FAULTS_KEY].take(request.method, request.path)
     if fault is None:
-        return await handler(request)
+        answer = await handler(request)
+        delay = request.app[VENUE_KEY].config.answer_delay
+        if delay:
+            await asyncio.sleep(delay)
+        return answer
     response = await handler(request) if fault.execute else None
     if fault.mode == "timeout":
         await asyncio.sleep(fault.hold)  # the client has given up by now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.integration.sim_client import (
     _http,
     _state,
 )
+from tests.waiting import wait_until
 from watcher.errors import ExchangeUnavailable, OrderRejected, OutcomeUnknown, RequestRejected
 from watcher.events import utc_from_ms
 from watcher.venues.okx import OkxCredentials, OkxRest
@@ -246,3 +248,29 @@ def test_fault_control_validates_and_clears(sim: Simulator) -> None:
     assert answer["pending"] == []
     status, body = _http(f"{sim.base_url}/sim/fail", json.dumps({"mode": "slow", "count": 1}))
     assert (status, body["error"]) == (400, 'mode must be "5xx" or "timeout"')
+
+
+def test_a_distant_venue_carries_a_call_out_at_once_and_answers_it_later() -> None:
+    with Simulator(_config(answer_delay=3.0)) as slow:
+        client = OkxRest(CREDS, slow.base_url, demo=True, timeout=10, account="main")
+        placed: list[str] = []
+        thread = threading.Thread(
+            target=lambda: placed.append(
+                client.place_order("BTC-USDT", "buy", "market", "0.01", client_order_id="far1")
+            )
+        )
+        thread.start()
+        try:
+            wait_until(lambda: _history(slow), 2, "the order carried out")
+            assert thread.is_alive()
+            assert placed == []
+        finally:
+            thread.join(10)
+        [order] = _history(slow)
+        assert placed == [order["ordId"]]
+        assert order["clOrdId"] == "far1"
+
+
+def _history(sim: Simulator) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = _http(f"{sim.base_url}/sim/state")[1]["history"]
+    return history

@@ -161,6 +161,8 @@ def test_config_keeps_secrets_out_of_repr_and_refuses_bad_values() -> None:
         SimConfig(listen_key_ttl=0)
     with pytest.raises(ValueError, match="ping_interval"):
         SimConfig(ping_interval=-1)
+    with pytest.raises(ValueError, match="answer_delay"):
+        SimConfig(answer_delay=-0.1)
 
 
 def test_a_venue_refuses_market_names_it_cannot_have_and_unknown_venues_are_named() -> None:
