@@ -12,10 +12,10 @@ again; ExchangeUnavailable -> retried later, with backoff, while the trigger sti
 on: apply().
 
 Inline, a batch's new orders are sent from a worker's sender threads (send_soon); the batch
-waits for their answers a few ms at most, then is acked and its job goes on evaluating. A
-worker that dies while sending may leave no batch to redeliver, so each such record is created
-with its guard, a check scheduled for when the attempt's lease runs out (guard()), taken away
-once the attempt has ended.
+waits until their requests have left (a few ms at most, not for the answers), then is acked
+and its job goes on evaluating. A worker that dies while sending may leave no batch to
+redeliver, so each such record is created with its guard, a check scheduled for when the
+attempt's lease runs out (guard()), taken away once the attempt has ended.
 
 KLAXON_TEST_KILL_AT (tests only) SIGKILLs the worker at a control point: "before_place" (the
 record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not yet saved).
@@ -27,10 +27,11 @@ import functools
 import logging
 import os
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -52,7 +53,7 @@ from watcher.errors import (
     RequestRejected,
 )
 from watcher.events import OrderState, OrderUpdate
-from watcher.venues import Trading
+from watcher.venues import Trading, http
 from workers import order_state, risk
 from workers.order_close import Unsized, closing_size
 from workers.order_desk import Desk
@@ -65,8 +66,8 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
 SENDERS: Final = 8  # the most orders of one worker in flight at once
-# How long a batch waits for its orders' answers before its stream goes on without them.
-ANSWER_WAIT_SECONDS: Final = 0.025
+# How long a batch waits for its orders' requests to leave before its stream goes on.
+SEND_WAIT_SECONDS: Final = 0.025
 # A worker process's GIL switch interval (`klaxon work`): a sender thread whose REST answer came
 # waits this long at most while the job evaluates, not CPython's default 5 ms.
 SWITCH_SECONDS: Final = 0.001
@@ -126,21 +127,24 @@ def send_soon(
     client: redis.Redis, desk: Desk | None, created: Sequence[tuple[str, dict[str, str], str]]
 ) -> None:
     """attempt() each of the records a batch just created, (client order id, record, lease
-    token), on the sender threads, and wait for them up to ANSWER_WAIT_SECONDS: each order
-    waits for its own REST call only, and a venue slow to answer holds up the stream's next
-    batches no longer than that (while the caller waits, the senders have the interpreter to
-    themselves). Each record has its guard (guard(), created with it): a worker that dies
-    before an attempt has ended leaves its order to the guard. A worker that stops (rq's warm
-    shutdown) ends its sends first: the threads are joined as the process exits."""
+    token), on the sender threads, and wait up to SEND_WAIT_SECONDS until each order's request
+    has left (or its attempt ended without one): while the caller waits, the senders have the
+    interpreter to themselves, and no answer, slow or not, holds up the stream's next batches.
+    Each record has its guard (guard(), created with it): a worker that dies before an attempt
+    has ended leaves its order to the guard. A worker that stops (rq's warm shutdown) ends its
+    sends first: the threads are joined as the process exits."""
     pool = _senders()
     queued = time.monotonic()
-    futures = []
+    left = []
     for cid, record, token in created:
-        future = pool.submit(_send_one, client, desk, cid, record, token, queued)
+        sent = threading.Event()
+        future = pool.submit(_send_one, client, desk, cid, record, token, queued, sent)
         future.add_done_callback(functools.partial(_sent, cid))
-        futures.append(future)
-    if futures:
-        wait(futures, timeout=ANSWER_WAIT_SECONDS)
+        left.append(sent)
+    deadline = queued + SEND_WAIT_SECONDS
+    for sent in left:
+        if not sent.wait(max(0.0, deadline - time.monotonic())):
+            break
 
 
 def _send_one(
@@ -150,18 +154,24 @@ def _send_one(
     record: dict[str, str],
     token: str,
     queued: float,
+    sent: threading.Event,
 ) -> None:
-    """attempt() a record just created, unless it waited for a sender (all busy with calls a
-    venue is slow to answer) for half its lease: with its REST call's time on top, the lease,
-    and then the guard, could run out while it is sent. It then lets go of the lease and goes
-    as a retry does: the lease taken anew, the order looked up before it is sent."""
+    """attempt() a record just created, setting `sent` once its order's request has left (or
+    the attempt ended without one); unless it waited for a sender (all busy with calls a venue
+    is slow to answer) for half its lease: with its REST call's time on top, the lease, and
+    then the guard, could run out while it is sent. It then lets go of the lease and goes as a
+    retry does: the lease taken anew, the order looked up before it is sent."""
     waited = time.monotonic() - queued
-    if waited < lease_ms(desk) / 2000:
-        attempt(client, desk, cid, created=record, token=token, guarded=True)
-        return
-    log.info("order %s waited %.1f s for a sender: it is looked up before it is sent", cid, waited)
-    Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[token])
-    attempt(client, desk, cid, retry=1, guarded=True)
+    try:
+        with http.on_sent(sent.set):
+            if waited < lease_ms(desk) / 2000:
+                attempt(client, desk, cid, created=record, token=token, guarded=True)
+            else:
+                log.info("order %s waited %.1f s for a sender: looked up first", cid, waited)
+                Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[token])
+                attempt(client, desk, cid, retry=1, guarded=True)
+    finally:
+        sent.set()
 
 
 def guard(client: redis.Redis, pipe: Pipeline, cid: str, at_ms: int) -> None:

@@ -1,6 +1,7 @@
 """A venue slow to answer an emulated order's REST call holds up nothing else: the order is
 sent from a sender thread, and the stream's next ticks are evaluated, and their alerts
-delivered, while the call is held (workers/order_place.send_soon)."""
+delivered, while the call is held (workers/order_place.send_soon). The batch waits only until
+the order's request has left, however long it may wait."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
+import pytest
 import redis
 
 from tests.e2e.conftest import PARTITIONS, Stack, evaluated_at, messages, sim_orders, walk
 from tests.waiting import wait_until
 from watcher import keys
-from workers import order_desk, order_state
+from workers import order_desk, order_place, order_state
 from workers.order_desk import Desk
 from workers.service import make_worker
 
@@ -78,6 +80,31 @@ def test_a_slow_answer_to_an_order_holds_up_no_later_tick(stack: Stack, desk: De
         assert sim_orders(stack) == []
     # The 5xx left the outcome unknown: the retry looked the order up, found none, placed it.
     stack.work_until(lambda: FILLED in messages(stack), 20, "the stop placed and filled")
+    [order] = sim_orders(stack)
+    assert (order["clOrdId"], order["state"]) == (cid, "filled")
+    assert order_state.load(stack.redis, cid)["state"] == "filled"
+
+
+def test_a_batch_goes_on_once_its_order_has_left_not_when_it_is_answered(
+    stack: Stack, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch could wait 60 s for its order; the venue takes the order at once and holds
+    # its answer 8 s (the client waits up to 10 s).
+    monkeypatch.setattr(order_place, "SEND_WAIT_SECONDS", 60.0)
+    order_desk.install(Desk({("okx", "main"): stack.venue.trading(timeout=10)}, PARTITIONS))
+    walk(stack, "BTC-USDT", "59900")
+    hang = {"mode": "timeout", "count": 1, "hold": 8, "execute": True}
+    stack.control("/sim/fail", hang | {"path": "/api/v5/trade/order", "method": "POST"})
+    with _working(stack):
+        stack.control("/sim/price", {"instId": "BTC-USDT", "price": "59700"})
+        cid = wait_until(partial(_record, stack), 10, "the stop triggered")
+        wait_until(lambda: sim_orders(stack), 5, "the order at the venue")
+        stack.control("/sim/price", {"instId": "BTC-USDT", "price": "59500"})
+        # Within the answer's 8 s: the batch went on when the order left.
+        wait_until(partial(evaluated_at, stack, "BTC-USDT", "59500"), 5, "the next tick")
+        wait_until(lambda: LOW in messages(stack), 2, "the next tick's alert delivered")
+    filled = "[btc-stop] stop BTC-USDT triggered at 59700, sell 0.5 placed, filled 0.5 @ 59700"
+    stack.work_until(lambda: filled in messages(stack), 20, "the stop's fill notified")
     [order] = sim_orders(stack)
     assert (order["clOrdId"], order["state"]) == (cid, "filled")
     assert order_state.load(stack.redis, cid)["state"] == "filled"

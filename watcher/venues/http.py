@@ -9,7 +9,8 @@ may treat it as ExchangeUnavailable. Nothing here sees a secret in an error text
 the exception's reason are all it reports.
 
 Connections are kept alive per thread and server (a TLS handshake to a venue costs more than
-the order it carries): see send().
+the order it carries): see send(). A thread may ask to be told when its requests that change
+state have left (on_sent()): an order's latency ends there, not when its answer comes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.message import Message
 from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -67,13 +70,27 @@ IDLE_SECONDS = 10.0
 
 
 class _Kept(threading.local):
-    """This thread's open connections, by (scheme, host:port), with when each was last used."""
+    """This thread's open connections, by (scheme, host:port), with when each was last used,
+    and what to call when one of its requests that change state has left (on_sent())."""
 
     def __init__(self) -> None:
         self.conns: dict[tuple[str, str], tuple[http.client.HTTPConnection, float]] = {}
+        self.on_sent: Callable[[], None] | None = None
 
 
 _kept = _Kept()
+
+
+@contextmanager
+def on_sent(callback: Callable[[], None]) -> Iterator[None]:
+    """Within the block, call `callback` on this thread each time a request other than a GET
+    has been written whole to its connection, before its answer is awaited (not through a
+    proxy: urllib sends and reads in one call)."""
+    before, _kept.on_sent = _kept.on_sent, callback
+    try:
+        yield
+    finally:
+        _kept.on_sent = before
 
 
 def send(
@@ -146,6 +163,8 @@ def _exchange(
         if reused:
             raise _Stale from None
         raise ExchangeUnavailable(f"{what}: {type(exc).__name__}: {exc}") from None
+    if _kept.on_sent is not None and method != "GET":
+        _kept.on_sent()
     try:
         response = conn.getresponse()
         reply = Reply(int(response.status), response.headers, response.read())
