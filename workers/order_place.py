@@ -335,7 +335,10 @@ def steps(
     placed = {"order_id": update.order_id}
     done: list[order_state.Move | order_state.Update] = []
     if update.state in LIVE or update.state == "filled":
-        done.append(order_state.Move(record, ("triggered",), "placed", placed))
+        # Counted by whichever comes first, this update or the REST answer: a record leaves
+        # TRIGGERED once.
+        accepted = keys.STAT_ORDERS_PLACED
+        done.append(order_state.Move(record, ("triggered",), "placed", placed, accepted))
     filled = {
         "filled": text(update.filled),
         "avg_price": text(update.avg_price) if update.avg_price is not None else "",
