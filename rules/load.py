@@ -66,6 +66,7 @@ from rules.reader import HIDDEN, Reader, column_of, line_of, secretish, shown
 from rules.ruleset import FileStamp, RuleSet
 from rules.table import TableErrors, duplicate_names, parse_table
 from rules.template import Template
+from watcher import heap
 from watcher.errors import ConfigError
 from watcher.venues import DEFAULT_VENUE
 
@@ -131,7 +132,15 @@ def load_rules(
 ) -> RuleSet:
     """Load rule files (and their tables) together; raise RuleLoadError (a ConfigError) with
     every error of every file. `venues` are the configured venues (default: DEFAULT_VENUE): a
-    rule that names no venue is on the one, and an error when there are several."""
+    rule that names no venue is on the one, and an error when there are several. The cyclic
+    collector is paused meanwhile (watcher/heap.py: most of a load's time went to it)."""
+    with heap.paused():
+        return _load(paths, env, venues)
+
+
+def _load(
+    paths: Sequence[Path], env: Mapping[str, str] | None, venues: Collection[str] | None
+) -> RuleSet:
     environ: Mapping[str, str] = os.environ if env is None else env
     configured = tuple(dict.fromkeys(venues if venues is not None else (DEFAULT_VENUE,)))
     digest = hashlib.sha256()

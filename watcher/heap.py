@@ -12,6 +12,11 @@ freed.
 
 Only the services settle (enable(): `klaxon watch`, workers/service.py): tests and tools that
 install rules keep the collector as it is.
+
+A load of rules builds millions of objects and makes almost no garbage, yet each of the many
+collections its allocations trigger walks what it has built so far: 57-65 % of the time
+loading 11,000 YAML rules went to them (2.2-2.7 s; 0.93 s paused). Every load pauses the
+collector (paused()); what it leaves behind is collected at the next collection or settle().
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +52,15 @@ def settle() -> None:
         gc.get_freeze_count(),
         (time.monotonic() - began) * 1000,
     )
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Keep the cyclic collector from running within the block; then as it was before."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
