@@ -63,13 +63,19 @@ def _record(stack: Stack) -> str:
     return found[0] if found else ""
 
 
+def _hold_the_order(stack: Stack, hold: float, execute: bool) -> None:
+    """Have the venue answer the order's call after `hold` s (having carried it out first if
+    `execute`), to a client that waits 10 s; the market at 59900, above the stop."""
+    order_desk.install(Desk({("okx", "main"): stack.venue.trading(timeout=10)}, PARTITIONS))
+    walk(stack, "BTC-USDT", "59900")
+    hang = {"mode": "timeout", "count": 1, "hold": hold, "execute": execute}
+    stack.control("/sim/fail", hang | {"path": "/api/v5/trade/order", "method": "POST"})
+
+
 def test_a_slow_answer_to_an_order_holds_up_no_later_tick(stack: Stack, desk: Desk) -> None:
     # The venue holds the order's call for 6 s, then fails it with a 5xx, having carried
     # nothing out; the client waits up to 10 s.
-    order_desk.install(Desk({("okx", "main"): stack.venue.trading(timeout=10)}, PARTITIONS))
-    walk(stack, "BTC-USDT", "59900")
-    hang = {"mode": "timeout", "count": 1, "hold": 6, "execute": False}
-    stack.control("/sim/fail", hang | {"path": "/api/v5/trade/order", "method": "POST"})
+    _hold_the_order(stack, 6, execute=False)
     with _working(stack):
         stack.control("/sim/price", {"instId": "BTC-USDT", "price": "59700"})
         cid = wait_until(partial(_record, stack), 10, "the stop triggered")
@@ -93,10 +99,7 @@ def test_a_batch_goes_on_once_its_order_has_left_not_when_it_is_answered(
     # its answer 8 s (the client waits up to 10 s): its update on the private stream comes
     # first.
     monkeypatch.setattr(order_place, "SEND_WAIT_SECONDS", 60.0)
-    order_desk.install(Desk({("okx", "main"): stack.venue.trading(timeout=10)}, PARTITIONS))
-    walk(stack, "BTC-USDT", "59900")
-    hang = {"mode": "timeout", "count": 1, "hold": 8, "execute": True}
-    stack.control("/sim/fail", hang | {"path": "/api/v5/trade/order", "method": "POST"})
+    _hold_the_order(stack, 8, execute=True)
     with _working(stack):
         stack.control("/sim/price", {"instId": "BTC-USDT", "price": "59700"})
         cid = wait_until(partial(_record, stack), 10, "the stop triggered")
