@@ -43,20 +43,33 @@ class TriggerIndex:
         # strictly between them reaches nothing: the usual tick costs two comparisons), then
         # each direction's levels and positions, ascending.
         self._series: dict[Series, _Runs] = {}
+        # A market's first series, found by the market's name: a lookup by one string costs
+        # less than one by a new (venue, market, source) tuple, and a market is mostly watched
+        # in one series.
+        self._markets: dict[str, tuple[str, str, _Runs]] = {}
         for series, (below, above) in grouped.items():
             below.sort()
             above.sort()
-            self._series[series] = (
+            runs = self._series[series] = (
                 below[-1][0] if below else _NEVER_LOW, above[0][0] if above else _NEVER_HIGH,
                 [level for level, _ in below], [p for _, p in below],
                 [level for level, _ in above], [p for _, p in above],
             )  # fmt: skip
+            venue, market, source = series
+            self._markets.setdefault(market, (venue, source, runs))
 
     def reached(self, venue: str, market: str, source: str, price: Decimal) -> list[int]:
         """Return the positions whose level `price` reaches (a position may come twice)."""
-        runs = self._series.get((venue, market, source))
-        if runs is None:
+        first = self._markets.get(market)
+        if first is None:
             return []
+        if first[0] == venue and first[1] == source:
+            runs = first[2]
+        else:
+            other = self._series.get((venue, market, source))
+            if other is None:
+                return []
+            runs = other
         highest_below, lowest_above, below_levels, below, above_levels, above = runs
         if highest_below < price < lowest_above:
             return []

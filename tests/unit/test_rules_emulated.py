@@ -17,6 +17,7 @@ from rules.emulated import EmulatedRule, summary
 from rules.load import RuleLoadError, load_rules
 from rules.oco import Leg, OcoBook, OcoRule
 from rules.stop import StopBook, StopRule, TakeProfitBook, TakeProfitRule
+from rules.trigger import TriggerIndex
 from tests.unit.test_rules_load import CHANNELS, errors_of, write
 from watcher import keys
 from watcher.events import EmulatedOrder
@@ -353,3 +354,25 @@ SUMMARIES: list[tuple[dict[str, Any], str]] = [
 @pytest.mark.parametrize(("fields", "line"), SUMMARIES)
 def test_a_transition_reads_as_one_line(fields: dict[str, Any], line: str) -> None:
     assert summary(_event(**fields)) == line
+
+
+def test_a_market_s_every_series_and_venue_keeps_its_own_triggers() -> None:
+    # Found by the market's name first (its first series), then by the whole series.
+    index = TriggerIndex(
+        [
+            (("okx", "BTC-USDT", "last"), True, Decimal(59800), 0),
+            (("okx", "BTC-USDT", "mark"), True, Decimal(59500), 1),
+            (("bybit", "BTC-USDT", "last"), False, Decimal(61000), 2),
+            (("okx", "ETH-USDT", "last"), True, Decimal(3000), 3),
+        ]
+    )
+    price = Decimal(59600)
+    assert index.reached("okx", "BTC-USDT", "last", price) == [0]
+    assert index.reached("okx", "BTC-USDT", "mark", price) == []
+    assert index.reached("okx", "BTC-USDT", "mark", Decimal(59500)) == [1]
+    assert index.reached("bybit", "BTC-USDT", "last", Decimal(61000)) == [2]
+    assert index.reached("bybit", "BTC-USDT", "last", price) == []
+    assert index.reached("okx", "BTC-USDT", "index", Decimal(1)) == []
+    assert index.reached("binance", "BTC-USDT", "last", Decimal(1)) == []
+    assert index.reached("okx", "SOL-USDT", "last", Decimal(1)) == []
+    assert index.reached("okx", "ETH-USDT", "last", Decimal(2999)) == [3]
