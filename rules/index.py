@@ -120,6 +120,12 @@ class PriceIndex:
             series: ((of(s, 0), of(s, 1), of(s, 2), of(s, 3)), by_series.get(s))
             for s, series in enumerate(book.series)
         }
+        # A market's first series, found by the market's name: a lookup by one string costs
+        # less than one by a new (venue, market, source) tuple, and a market is mostly watched
+        # in one series.
+        self._markets: dict[str, tuple[str, str, tuple[Runs, Gated | None]]] = {}
+        for (venue, market, source), found in self._series.items():
+            self._markets.setdefault(market, (venue, source, found))
         self._alive = bytearray(b"\x01") * len(book)
         self._gate: Gate | None = Gate() if gated else None
 
@@ -128,9 +134,16 @@ class PriceIndex:
     ) -> list[int]:
         """Return, ascending, the positions of the live rules that fire on this tick: whose
         check(prev, now) is True, and for rules with options, whose gate admits it at `ms`."""
-        series = self._series.get((venue, market, source))
-        if series is None:
+        first = self._markets.get(market)
+        if first is None:
             return []
+        if first[0] == venue and first[1] == source:
+            series = first[2]
+        else:
+            other = self._series.get((venue, market, source))
+            if other is None:
+                return []
+            series = other
         (above, below, up, down), gated = series
         alive = self._alive
         found: list[int] = []
