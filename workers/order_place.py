@@ -296,7 +296,7 @@ def _send(
         return None
     _kill_point("after_place")
     placed = {"order_id": order_id}
-    order_state.move(client, record, ("triggered",), "placed", placed, keys.STAT_ORDERS_PLACED)
+    order_state.move(client, record, ("triggered",), "placed", placed)
     log.info(
         "order %s placed: %s %s %s (order %s)",
         cid,
@@ -335,10 +335,7 @@ def steps(
     placed = {"order_id": update.order_id}
     done: list[order_state.Move | order_state.Update] = []
     if update.state in LIVE or update.state == "filled":
-        # Counted by whichever comes first, this update or the REST answer: a record leaves
-        # TRIGGERED once.
-        accepted = keys.STAT_ORDERS_PLACED
-        done.append(order_state.Move(record, ("triggered",), "placed", placed, accepted))
+        done.append(order_state.Move(record, ("triggered",), "placed", placed))
     filled = {
         "filled": text(update.filled),
         "avg_price": text(update.avg_price) if update.avg_price is not None else "",
@@ -352,10 +349,7 @@ def steps(
         )
     elif update.state in FAILED:
         why = {"code": update.code or "failed", "reason": update.message}
-        rejected = keys.STAT_ORDERS_REJECTED
-        done.append(
-            order_state.Move(record, ("triggered", "placed"), "rejected", placed | why, rejected)
-        )
+        done.append(order_state.Move(record, ("triggered", "placed"), "rejected", placed | why))
     elif update.state in LIVE and update.filled:
         done.append(order_state.Update(cid, filled))  # a partial fill: no transition
     return done
@@ -409,7 +403,7 @@ def _reject(client: redis.Redis, record: dict[str, str], code: str, reason: str)
     cid = record["client_order_id"]
     log.warning("order %s (rule %s) rejected: %s %s", cid, record.get("rule"), code, reason)
     fields = {"code": code, "reason": reason}
-    order_state.move(client, record, ("triggered",), "rejected", fields, keys.STAT_ORDERS_REJECTED)
+    order_state.move(client, record, ("triggered",), "rejected", fields)
 
 
 def _backoff(retry: int, exc: ExchangeUnavailable) -> float:

@@ -36,6 +36,9 @@ from workers.state import decode_hash, registered
 RECORD_TTL: Final = 30 * 86_400  # seconds a record stays after its last change
 GUARD_TTL: Final = 90 * 86_400  # an arming places one order for this long at least
 FINAL: Final = frozenset({"filled", "rejected", "canceled", "expired"})
+# The STATS field counting the records that enter a state: a record enters each state once,
+# whichever step moves it there first (its REST answer or its venue's update).
+COUNTED: Final = {"placed": keys.STAT_ORDERS_PLACED, "rejected": keys.STAT_ORDERS_REJECTED}
 
 # The event of a record: its public fields (non-empty), as EmulatedOrder JSON.
 _EVENT = """
@@ -82,9 +85,9 @@ return {'new', 'triggered', fresh}
 )
 
 # KEYS: record, private stream, its dirty flag, stats. ARGV: the states it may move from
-# (" a b "), the new state, at, ms, dirty ttl, record ttl, a stats field to count it in ("":
-# none), then field pairs. Returns {"ok" or the state it is in ("" when there is no record),
-# stream newly flagged}.
+# (" a b "), the new state, at, ms, dirty ttl, record ttl, the stats field to count it in
+# (COUNTED; "": none), then field pairs. Returns {"ok" or the state it is in ("" when there
+# is no record), stream newly flagged}.
 _MOVE = (
     _EVENT
     + """
@@ -266,12 +269,11 @@ def move(
     frm: Sequence[str],
     to: str,
     fields: Mapping[str, str] | None = None,
-    stat: str = "",
 ) -> str:
     """Move a record from one of `frm` to `to` (setting `fields`, counting it in the STATS
-    field `stat`), announcing it; return "ok", or the state it was in (untouched), "" when
-    there is none."""
-    return run(client, [Move(record, frm, to, fields or {}, stat)])[0]
+    field COUNTED names for `to`), announcing it; return "ok", or the state it was in
+    (untouched), "" when there is none."""
+    return run(client, [Move(record, frm, to, fields or {})])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +284,6 @@ class Move:
     frm: Sequence[str]
     to: str
     fields: Mapping[str, str] = field(default_factory=dict)
-    stat: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +355,8 @@ def _move_keys(record: Mapping[str, str], stream: str) -> list[str]:
 def _move_args(step: Move) -> list[str | int]:
     at, ms = _now()
     frm = f" {' '.join(step.frm)} "
-    return [frm, step.to, at, ms, DIRTY_TTL, RECORD_TTL, step.stat, *_flat(step.fields)]
+    stat = COUNTED.get(step.to, "")
+    return [frm, step.to, at, ms, DIRTY_TTL, RECORD_TTL, stat, *_flat(step.fields)]
 
 
 def load(client: redis.Redis, cid: str) -> dict[str, str]:
