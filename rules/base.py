@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -32,6 +32,18 @@ ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 ACCOUNT_RULE = "an account name without spaces"
 
 Series = tuple[str, str, str]  # a price series: (venue, market, source)
+V = TypeVar("V")
+
+
+def first_by_market(by_series: Mapping[Series, V]) -> dict[str, tuple[str, str, V]]:
+    """Return each market's first series, (venue, source, value), by the market's name alone.
+    A tick's matcher looks its market up there before it builds a (venue, market, source)
+    tuple: a lookup by one string costs less than one by a new tuple, and a market is mostly
+    watched in one series (any other is then found by the whole series)."""
+    first: dict[str, tuple[str, str, V]] = {}
+    for (venue, market, source), value in by_series.items():
+        first.setdefault(market, (venue, source, value))
+    return first
 
 
 class _Frozen(BaseModel):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from copy import copy
 from decimal import Decimal
 
+from rules.base import first_by_market
 from rules.book import PriceBook
 from rules.gate import Gate, State
 from rules.price import OPS, PriceRule
@@ -120,12 +121,7 @@ class PriceIndex:
             series: ((of(s, 0), of(s, 1), of(s, 2), of(s, 3)), by_series.get(s))
             for s, series in enumerate(book.series)
         }
-        # A market's first series, found by the market's name: a lookup by one string costs
-        # less than one by a new (venue, market, source) tuple, and a market is mostly watched
-        # in one series.
-        self._markets: dict[str, tuple[str, str, tuple[Runs, Gated | None]]] = {}
-        for (venue, market, source), found in self._series.items():
-            self._markets.setdefault(market, (venue, source, found))
+        self._markets = first_by_market(self._series)
         self._alive = bytearray(b"\x01") * len(book)
         self._gate: Gate | None = Gate() if gated else None
 

@@ -11,7 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from decimal import Decimal
 
-from rules.base import Series
+from rules.base import Series, first_by_market
 from watcher.events import Side
 
 Entry = tuple[Series, bool, Decimal, int]  # series, fires at or below, level, rule position
@@ -43,20 +43,15 @@ class TriggerIndex:
         # strictly between them reaches nothing: the usual tick costs two comparisons), then
         # each direction's levels and positions, ascending.
         self._series: dict[Series, _Runs] = {}
-        # A market's first series, found by the market's name: a lookup by one string costs
-        # less than one by a new (venue, market, source) tuple, and a market is mostly watched
-        # in one series.
-        self._markets: dict[str, tuple[str, str, _Runs]] = {}
         for series, (below, above) in grouped.items():
             below.sort()
             above.sort()
-            runs = self._series[series] = (
+            self._series[series] = (
                 below[-1][0] if below else _NEVER_LOW, above[0][0] if above else _NEVER_HIGH,
                 [level for level, _ in below], [p for _, p in below],
                 [level for level, _ in above], [p for _, p in above],
             )  # fmt: skip
-            venue, market, source = series
-            self._markets.setdefault(market, (venue, source, runs))
+        self._markets = first_by_market(self._series)
 
     def reached(self, venue: str, market: str, source: str, price: Decimal) -> list[int]:
         """Return the positions whose level `price` reaches (a position may come twice)."""
