@@ -10,9 +10,18 @@ float comparison is exact except between levels whose floats tie with the price'
 that (usually empty) window is settled on the exact levels, read from the PriceBook.
 The index is built from the book's columns: no PriceRule is built for it.
 
+Most ticks fire nothing, and cost two float comparisons: each series keeps a quiet band, the
+open interval between the live levels nearest the last price that fired nothing (above's
+lowest, below's highest, the crossings' nearest on each side). A tick whose previous and new
+prices both lie strictly inside it fires no rule: above and below need the new price beyond
+a level, a crossing needs a level between the two prices. The band is computed from the live
+levels when a tick falls outside it and fires nothing; it stays true as rules retire (the live
+levels only thin out), so any band once computed may be kept, by any thread.
+
 Rules with options (hold, rearm, expires, for: rules/timing.py) stay out of the runs: a
 GatedPriceIndex asks each of them, on every tick of its series, through its Gate (their timers
-in the stream's kind state). A series without such rules pays nothing for them.
+in the stream's kind state). A series without such rules pays nothing for them; a series with
+them has no quiet band.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from copy import copy
 from decimal import Decimal
+from math import inf
 
 from rules.base import first_by_market
 from rules.book import PriceBook
@@ -31,6 +41,10 @@ from rules.price import OPS, PriceRule
 # Retired entries are dropped from a run when a tick walks over at least this many of them:
 # a tick never pays for more dead entries than this, and the rest of the run moves by memmove.
 _COMPACT_AT = 16
+# A quiet band's edge is the nearest live level, looked for past at most this many retired ones
+# (beyond them, the last one looked at: a narrower band, still true).
+_BAND_WALK = 32
+_NO_BAND = (inf, -inf, None)  # a series whose ticks always take the exact path
 
 
 class _Run:
@@ -71,6 +85,22 @@ class _Run:
             return bisect_right(self.positions, price, lo, hi, key=self.level)
         return lo
 
+    def above(self, start: int, alive: bytearray) -> float:
+        """Return the key of the first live entry from `start` on (+inf: none)."""
+        positions, stop = self.positions, min(len(self.keys), start + _BAND_WALK)
+        for i in range(start, stop):
+            if alive[positions[i]]:
+                return self.keys[i]
+        return self.keys[stop] if stop < len(self.keys) else inf
+
+    def below(self, stop: int, alive: bytearray) -> float:
+        """Return the key of the last live entry before `stop` (-inf: none)."""
+        positions, start = self.positions, max(0, stop - _BAND_WALK)
+        for i in range(stop - 1, start - 1, -1):
+            if alive[positions[i]]:
+                return self.keys[i]
+        return self.keys[start - 1] if start > 0 else -inf
+
     def collect(self, lo: int, hi: int, alive: bytearray, found: list[int]) -> None:
         """Append the live positions of [lo, hi); drop its dead entries if there are many."""
         if lo >= hi:
@@ -86,6 +116,20 @@ class _Run:
 
 Gated = list[tuple[int, PriceRule]]  # a series' rules with options: (position, rule)
 Runs = tuple[_Run | None, _Run | None, _Run | None, _Run | None]  # by operator, in OPS order
+Band = tuple[float, float, Decimal | None]  # low and high keys (open), a price inside or None
+
+
+class _Series:
+    """One price series' runs, its rules with options, and its quiet band (low, high, and the
+    last price seen inside it, so that the next tick's previous price is known inside without a
+    float conversion). The band is one tuple, read and replaced whole: threads never see half of
+    one."""
+
+    __slots__ = ("band", "gated", "runs")
+
+    def __init__(self, runs: Runs, gated: Gated | None) -> None:
+        self.runs, self.gated = runs, gated
+        self.band: Band = _NO_BAND
 
 
 class PriceIndex:
@@ -117,8 +161,8 @@ class PriceIndex:
             found = runs[s * ops + op]
             return _Run(found, keys, level) if found else None
 
-        self._series: dict[tuple[str, str, str], tuple[Runs, Gated | None]] = {
-            series: ((of(s, 0), of(s, 1), of(s, 2), of(s, 3)), by_series.get(s))
+        self._series: dict[tuple[str, str, str], _Series] = {
+            series: _Series((of(s, 0), of(s, 1), of(s, 2), of(s, 3)), by_series.get(s))
             for s, series in enumerate(book.series)
         }
         self._markets = first_by_market(self._series)
@@ -140,10 +184,14 @@ class PriceIndex:
             if other is None:
                 return []
             series = other
-        (above, below, up, down), gated = series
+        low, high, inside = series.band
+        key = float(now)
+        if low < key < high and (prev is inside or prev is None or low < float(prev) < high):
+            series.band = (low, high, now)
+            return []
+        (above, below, up, down), gated = series.runs, series.gated
         alive = self._alive
         found: list[int] = []
-        key = float(now)
         if above is not None:
             above.collect(0, above.left(now, key), alive, found)
         if below is not None:
@@ -155,8 +203,28 @@ class PriceIndex:
                 down.collect(down.left(now, key), down.left(prev, float(prev)), alive, found)
         if gated is not None:
             self._admit(gated, prev, now, ms, found)
+        elif not found:
+            series.band = self._band(series.runs, now, key)
         found.sort()
         return found
+
+    def _band(self, runs: Runs, now: Decimal, key: float) -> Band:
+        """Return the quiet band around a price that fired nothing: every live above level is
+        at or above it (none fired), every live below level at or below it; the band reaches
+        to the nearest of these and of the crossing levels on either side."""
+        above, below, up, down = runs
+        alive = self._alive
+        low, high = -inf, inf
+        if above is not None:
+            high = above.above(above.left(now, key), alive)
+        if below is not None:
+            low = below.below(below.right(now, key), alive)
+        for run in (up, down):
+            if run is not None:
+                split = run.right(now, key)  # levels <= now before it, > now from it
+                high = min(high, run.above(split, alive))
+                low = max(low, run.below(split, alive))
+        return low, high, now if low < key < high else None
 
     def _admit(
         self, gated: Gated, prev: Decimal | None, now: Decimal, ms: int, found: list[int]
@@ -186,7 +254,7 @@ class PriceIndex:
 
     def entries(self) -> int:
         """Return how many entries the runs hold: live ones plus retired ones not yet dropped."""
-        return sum(len(run.keys) for runs, _ in self._series.values() for run in runs if run)
+        return sum(len(run.keys) for s in self._series.values() for run in s.runs if run)
 
     def alive(self, position: int) -> bool:
         """Return whether a rule is still live in this index."""

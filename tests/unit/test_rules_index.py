@@ -156,3 +156,68 @@ def test_an_index_built_from_a_table_book_equals_brute_force(tmp_path: Path) -> 
             if rng.random() < 0.5:
                 index.retire(position)
         last[series] = now
+
+
+def test_a_previous_price_outside_the_quiet_band_still_crosses() -> None:
+    # 70 fires nothing: the quiet band is then (50, 100). A tick whose previous price comes from
+    # elsewhere (a job that read it from Redis) must be checked with it, not with the band's.
+    rules = [
+        rule(0, SERIES[0], "crosses_down", Decimal(100)),
+        rule(1, SERIES[0], "crosses_down", Decimal(50)),
+        rule(2, SERIES[0], "above", Decimal(200)),
+    ]
+    index = PriceIndex(rules)
+    assert index.candidates(*SERIES[0], None, Decimal(70), 0) == []
+    assert index.candidates(*SERIES[0], Decimal(70), Decimal(75), 0) == []
+    assert index.candidates(*SERIES[0], Decimal(120), Decimal(75), 0) == [0]
+    assert index.candidates(*SERIES[0], Decimal(75), Decimal(50), 0) == [1]
+
+
+def test_retired_levels_beyond_the_band_walk_still_leave_the_live_level_firing() -> None:
+    # 100 above levels, all but 180 retired: the band's edge search gives up after a few
+    # dead ones, and the price still reaches the live level exactly when it should.
+    rules = [rule(n, SERIES[0], "above", Decimal(101 + n)) for n in range(100)]
+    index = PriceIndex(rules)
+    assert index.candidates(*SERIES[0], None, Decimal(300), 0) == list(range(100))
+    for position in range(100):
+        if position != 79:
+            index.retire(position)
+    path = ["50", "60", "150", "179", "179.5", "180", "180.0001", "90"]
+    expected = [[], [], [], [], [], [], [79], []]
+    prev = None
+    for text, want in zip(path, expected, strict=True):
+        now = Decimal(text)
+        assert index.candidates(*SERIES[0], prev, now, 0) == want, text
+        prev = now
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_a_random_walk_equals_brute_force_whatever_the_previous_price(seed: int) -> None:
+    # Sparse levels and small steps, so most ticks fall inside a quiet band; the previous price
+    # is mostly the last tick's, sometimes an equal Decimal, another price or none at all.
+    rng = random.Random(seed)
+    grid = [Decimal(n) / 4 for n in range(1600, 2400)]
+    steps = [Decimal(n) / 4 for n in range(-8, 9)]
+    rules = [rule(n, rng.choice(SERIES), rng.choice(OPS), rng.choice(grid)) for n in range(300)]
+    index = PriceIndex(rules)
+    price = dict.fromkeys(SERIES, Decimal(500))
+    last: dict[tuple[str, str, str], Decimal | None] = dict.fromkeys(SERIES)
+    fired = quiet = 0
+    for _ in range(6000):
+        series = rng.choice(SERIES)
+        now = price[series] = price[series] + rng.choice(steps)
+        prev = last[series]
+        odd = rng.random()
+        if odd < 0.05 and prev is not None:
+            prev = Decimal(str(prev))  # the same price, another object
+        elif odd < 0.08:
+            prev = rng.choice([None, rng.choice(grid)])
+        got = index.candidates(*series, prev, now, 0)
+        assert got == brute(rules, index, series, prev, now), (series, prev, now)
+        fired += len(got)
+        quiet += not got
+        for position in got:
+            if rng.random() < 0.9:
+                index.retire(position)
+        last[series] = now
+    assert fired > 100 and quiet > 3000  # both paths really ran
