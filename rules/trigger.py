@@ -17,7 +17,6 @@ from watcher.events import Side
 Entry = tuple[Series, bool, Decimal, int]  # series, fires at or below, level, rule position
 _Runs = tuple[Decimal, Decimal, list[Decimal], list[int], list[Decimal], list[int]]
 _NEVER_LOW, _NEVER_HIGH = Decimal("-Infinity"), Decimal("Infinity")
-_NEVER_LOW, _NEVER_HIGH = Decimal("-Infinity"), Decimal("Infinity")
 
 
 def falls(kind: str, side: Side) -> bool:
