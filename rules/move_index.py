@@ -25,7 +25,7 @@ from decimal import Decimal
 from rules.base import Series
 from rules.gate import Gate
 from rules.move import HUNDRED, INF, NEG_INF, Direction, MoveRule, moments
-from rules.ring import BUCKETS, Ring, slot, text
+from rules.ring import BUCKETS, Ring, offset, slot, text
 from rules.state import KindState
 
 ZERO = Decimal(0)
@@ -159,7 +159,7 @@ class _Watch:
         until, lo, hi, up, down = 2**63, NEG_INF, INF, INF, NEG_INF
         for live in self.lives:  # a loop, not min()/max() of generators: no call per ring
             ring = live.ring
-            end = (ring.bucket + 1) * ring.width if ring.bucket >= 0 else 0
+            end = (ring.bucket + 1) * ring.width - ring.offset if ring.bucket >= 0 else 0
             if end < until:
                 until = end
             if ring.lo > lo:
@@ -261,7 +261,7 @@ class MoveIndex:
         opens = ms >= watch.until  # some ring starts a bucket
         for live in watch.lives:
             ring = live.ring
-            if opens and ms // ring.width > ring.bucket:
+            if opens and (ms + ring.offset) // ring.width > ring.bucket:
                 self._observe(live, now, ms)  # a new bucket
             elif now < ring.lo:
                 self._lower(watch, live, now)
@@ -368,8 +368,8 @@ class MoveIndex:
         state = self._state
         saved = state.fields  # read once: one dict lookup per field, not a call
         for spec in self._specs.get(key, ()):
-            ring = Ring(spec.window)
             name = f"{'|'.join(key)}|{spec.window}"
+            ring = Ring(spec.window, offset(name))
             current = saved.get(name + "|c")  # saved from the ring's first tick on
             whole = saved.get(name)  # an earlier version's closed buckets, in one field
             if current:  # else a new ring: no slot to read (restore() would take none)

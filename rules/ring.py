@@ -13,6 +13,13 @@ the window, a bucket overwriting the one BUCKETS before it, which has just left 
 restore() takes the slots in any order and drops what is not in the window of the current
 bucket (a slot left over from before a pause in the ticks). State saved by earlier versions,
 all closed buckets in one text ("n,low,high;..."), is restored too.
+
+Each ring's buckets are shifted by an offset of its own (offset(): from its name, the same in
+every process), so the rings of a stream do not all start a bucket on the same tick: aligned,
+a worker with 10,000 move rules over 1,000 markets started 1,000 buckets within 50 ms every 3 s
+(each a few µs and two state fields), and the ticks behind them waited. State saved before the
+offsets counts its buckets from the unshifted grid: restored, its buckets stand up to one bucket
+(window/BUCKETS) earlier than they were, once.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from zlib import crc32
 
 BUCKETS = 20
 
@@ -29,10 +37,12 @@ Bucket = tuple[int, Decimal, Decimal]  # (bucket number: exchange ms // width, l
 class Ring:
     """Window extremes of one series (see the module)."""
 
-    __slots__ = ("_closed", "bucket", "hi", "high", "lo", "low", "width")
+    __slots__ = ("_closed", "bucket", "hi", "high", "lo", "low", "offset", "width")
 
-    def __init__(self, window_ms: int) -> None:
+    def __init__(self, window_ms: int, offset: int = 0) -> None:
         self.width = max(1, window_ms // BUCKETS)
+        # Bucket n spans exchange times [n * width - offset, (n + 1) * width - offset).
+        self.offset = offset % self.width
         self._closed: deque[Bucket] = deque()
         self.bucket = -1  # the current bucket's number (-1: no tick yet)
         self.lo = self.hi = Decimal(0)  # the current bucket's extremes
@@ -42,7 +52,7 @@ class Ring:
     def observe(self, now: Decimal, ms: int) -> int:
         """Add one tick; return 0 if nothing saved changed, 1 if the current bucket's extremes
         did, 2 if a new bucket started (the closed buckets changed)."""
-        bucket = ms // self.width
+        bucket = (ms + self.offset) // self.width
         if bucket <= self.bucket:  # the current bucket (a late tick counts in it too)
             if now < self.lo:
                 self.lo = now
@@ -100,6 +110,12 @@ class Ring:
         self.low = min(b[1] for b in buckets) if buckets else None
         self.high = max(b[2] for b in buckets) if buckets else None
         self.bucket, self.lo, self.hi = now
+
+
+def offset(name: str) -> int:
+    """Return the shift of the bucket grid of the ring saved as `name` (Ring reduces it modulo
+    its width): crc32, not hash(), which differs between processes."""
+    return crc32(name.encode())
 
 
 def slot(number: int) -> int:

@@ -12,7 +12,7 @@ import pytest
 from rules.kinds import KindState
 from rules.move import MoveBook, MoveRule
 from rules.move_index import MoveIndex, _share, _Spec
-from rules.ring import BUCKETS, Ring, slot, text
+from rules.ring import BUCKETS, Ring, offset, slot, text
 from tests.scripted import Worker, fired, ruleset
 from watcher.errors import ConfigError
 
@@ -293,7 +293,7 @@ def test_the_index_agrees_with_each_rule_asked_alone(tmp_path: Path, seed: int) 
     assert isinstance(index, MoveIndex)
     state = KindState()
     bound = index.bind(state)
-    alone = [(rule, Ring(rule.window)) for rule in book]
+    alone = [(rule, Ring(rule.window, offset(f"okx|BTC-USDT|last|{rule.window}"))) for rule in book]
     price, ms = Decimal(1000), 1_700_000_000_000
     for tick in range(1500):
         price = max(Decimal(1), price + Decimal(rnd.randint(-30, 30)) / 10)
@@ -316,12 +316,13 @@ class PlainWindow:
 
     def __init__(self, window: int, name: str) -> None:
         self.width = window // BUCKETS
+        self.offset = offset(name) % self.width  # the ring's bucket grid, shifted
         self.name = name
         self.current = -1
         self.prices: dict[int, list[Decimal]] = {}
 
     def add(self, price: Decimal, ms: int) -> None:
-        self.current = max(self.current, ms // self.width)
+        self.current = max(self.current, (ms + self.offset) // self.width)
         self.prices.setdefault(self.current, []).append(price)
 
     def fields(self) -> dict[str, str]:
@@ -405,3 +406,29 @@ def test_trigger_prices_are_the_plain_arithmetic_to_the_last_digit(seed: int) ->
     long = Decimal("1." + "3" * 30)  # 31 digits: its share of 100 is rounded, not used
     assert _share(long) is None
     assert _Spec(1, up_percent=long).rise(Decimal(3)) == 3 + 3 * long / hundred
+
+
+def test_the_rings_of_a_stream_start_their_buckets_at_different_ticks(tmp_path: Path) -> None:
+    """Each ring's bucket grid is shifted by its own offset: ticking 60 markets together every
+    300 ms (a tenth of a 1m ring's 3 s bucket), their rings start new buckets spread over the
+    steps, not all on one tick (aligned, each step but one would start none)."""
+    markets = [f"C{n:02d}-USDT" for n in range(60)]
+    rules = "".join(
+        f"  - {{name: m{n}, notify: desk, move: {{market: {m}, by: 50%, window: 1m}}}}\n"
+        for n, m in enumerate(markets)
+    )
+    index = ruleset(tmp_path, rules).books["move"].matcher()
+    assert isinstance(index, MoveIndex)
+    state = KindState()
+    bound = index.bind(state)
+    started = []  # per step: how many rings started a bucket
+    buckets: dict[str, str] = {}
+    for step in range(40):
+        for market in markets:
+            assert bound.candidates("okx", market, "last", None, Decimal(100), T + step * 300) == []
+        written, _ = state.take()
+        now = {f: v.split(",")[0] for f, v in written.items() if f.endswith("|c")}
+        started.append(sum(1 for f, n in now.items() if buckets.get(f, n) != n))
+        buckets.update(now)
+    assert sum(started) >= 3 * len(markets)  # 12 s: every ring started three or four buckets
+    assert max(started) <= len(markets) // 3
