@@ -220,4 +220,6 @@ def test_a_random_walk_equals_brute_force_whatever_the_previous_price(seed: int)
             if rng.random() < 0.9:
                 index.retire(position)
         last[series] = now
-    assert fired > 100 and quiet > 3000  # both paths really ran
+    # Both paths really ran: ticks that fired, and many more that fired nothing.
+    assert fired > 100
+    assert quiet > 3000
