@@ -85,7 +85,7 @@ class _Run:
             return bisect_right(self.positions, price, lo, hi, key=self.level)
         return lo
 
-    def above(self, start: int, alive: bytearray) -> float:
+    def first_live(self, start: int, alive: bytearray) -> float:
         """Return the key of the first live entry from `start` on (+inf: none)."""
         positions, stop = self.positions, min(len(self.keys), start + _BAND_WALK)
         for i in range(start, stop):
@@ -93,7 +93,7 @@ class _Run:
                 return self.keys[i]
         return self.keys[stop] if stop < len(self.keys) else inf
 
-    def below(self, stop: int, alive: bytearray) -> float:
+    def last_live(self, stop: int, alive: bytearray) -> float:
         """Return the key of the last live entry before `stop` (-inf: none)."""
         positions, start = self.positions, max(0, stop - _BAND_WALK)
         for i in range(stop - 1, start - 1, -1):
@@ -216,14 +216,14 @@ class PriceIndex:
         alive = self._alive
         low, high = -inf, inf
         if above is not None:
-            high = above.above(above.left(now, key), alive)
+            high = above.first_live(above.left(now, key), alive)
         if below is not None:
-            low = below.below(below.right(now, key), alive)
+            low = below.last_live(below.right(now, key), alive)
         for run in (up, down):
             if run is not None:
                 split = run.right(now, key)  # levels <= now before it, > now from it
-                high = min(high, run.above(split, alive))
-                low = max(low, run.below(split, alive))
+                high = min(high, run.first_live(split, alive))
+                low = max(low, run.last_live(split, alive))
         return low, high, now if low < key < high else None
 
     def _admit(
