@@ -6,6 +6,7 @@ tests/unit/test_keys.py pins the formats: changing one is a data migration, not 
 from __future__ import annotations
 
 import hashlib
+import uuid
 import zlib
 
 PREFIX = "klaxon"
@@ -97,6 +98,13 @@ SYSTEM_STREAM = f"{PREFIX}:system"
 def dirty(stream: str) -> str:
     """Flag set (NX) by the watcher when `stream` has news and no evaluation is queued."""
     return f"{PREFIX}:dirty:{stream}"
+
+
+def evaluate_job_id(stream: str) -> str:
+    """Return a new id for an evaluate job of `stream`: "ev-<the name in hex>-<random>", so that
+    a script reading the queue knows whose job it is (workers/waiting.py); rq ids allow only
+    letters, digits, _ and -."""
+    return f"ev-{stream.encode().hex()}-{uuid.uuid4().hex}"
 
 
 def lock(stream: str) -> str:

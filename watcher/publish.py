@@ -95,6 +95,7 @@ def queue_evaluations(client: redis.Redis, pipe: Pipeline, streams: list[str]) -
         job = Queue.prepare_data(
             keys.EVALUATE_JOB,
             args=(stream,),
+            job_id=keys.evaluate_job_id(stream),
             timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,

@@ -57,6 +57,7 @@ from workers.state import (
     save_last_prices,
     text_of,
 )
+from workers.waiting import CHECK_SECONDS, waiting
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,9 @@ class _Drain:
         self.alone = True
         # Counters of the batches' enqueued jobs not yet saved (_count_enqueued).
         self.counted: Counter[str] = Counter()
+        # Whether another stream's job waits (workers/waiting.py), and when that was asked.
+        self.others = False
+        self.others_asked = -CHECK_SECONDS
 
     def kept(self) -> bool:
         """Whether the worker may keep this drain's state for the stream's next job: it ended
@@ -345,7 +349,7 @@ class _Drain:
         self.state.token = token
         self.pace.measured(len(entries), time.monotonic() - began)
         lengths = replies[len(replies) - evaluations - waits :]
-        others = any(lengths[:evaluations])
+        others = any(lengths[:evaluations]) and self._others_wait()
         if any(lengths[evaluations:]) or self.pace.over(others):
             # Hand the worker over: with round robin the next job is a notification (or a
             # queued order), or another stream's evaluation, and this stream goes on in a new
@@ -358,6 +362,15 @@ class _Drain:
         # Only now that the batch's effects are stored may the local caches skip work.
         self.context.remember(batch.firings, results)
         return batch.evaluated
+
+    def _others_wait(self) -> bool:
+        """An evaluate queue is not empty: whether one of its jobs is of a stream nobody drains
+        (asked at most every CHECK_SECONDS)."""
+        now = time.monotonic()
+        if now - self.others_asked >= CHECK_SECONDS:
+            self.others_asked = now
+            self.others = waiting(self.client, self.context.evaluates)
+        return self.others
 
     def _evaluate(self, entries: list[Entry]) -> Batch:
         """Decode and match every entry of the batch (no Redis)."""

@@ -3,7 +3,8 @@
 Workers are fewer than busy streams (two ticker partitions and an account's private stream on
 two workers), so a stream may wait in the evaluate queue for a running job to end. Enqueuing is
 deduplicated per stream (the dirty flag stays set while the stream's job waits and drains, see
-workers/evaluate.py), so a job in the evaluate queue is a stream waiting for a worker. A job
+workers/evaluate.py), so a job in the evaluate queue is a stream waiting for a worker, unless
+its stream is being drained (a job queued as the drain was letting go: workers/waiting.py). A job
 that finds one waiting after a batch ends once it has run its slice, and otherwise keeps its
 worker up to its budget; its stream goes on in a new job at the back of the queue.
 

@@ -240,6 +240,23 @@ def test_a_job_hands_its_worker_to_another_streams_waiting_job(
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
 
 
+def test_a_job_keeps_its_worker_while_the_queued_jobs_are_of_streams_being_drained(
+    r: redis.Redis, ctx: Context
+) -> None:
+    """A queued job of its own stream (the watcher's, for news that came as the job was letting
+    go) or of a stream another worker drains waits for no worker: the job drains on, instead of
+    handing over every slice (workers/waiting.py)."""
+    ctx.delivers = ctx.places = False
+    other = keys.ticks_stream(4)
+    enqueue_evaluations(r, [other, STREAM])
+    r.set(keys.lock(other), "another worker")
+    _add(r, *range(60000, 60000 + 3 * FIRST_BATCH))
+    assert evaluate_stream(r, STREAM, ctx, slice_seconds=0) == 3 * FIRST_BATCH
+    queue = Queue(keys.EVALUATE_QUEUE, connection=r)
+    assert [job.args for job in queue.get_jobs()] == [(other,), (STREAM,)]  # none added
+    assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
 def test_a_stream_with_a_short_slice_reads_what_it_evaluates_in_half_of_it(
     r: redis.Redis, ctx: Context
 ) -> None:
