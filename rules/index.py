@@ -44,7 +44,8 @@ _COMPACT_AT = 16
 # A quiet band's edge is the nearest live level, looked for past at most this many retired ones
 # (beyond them, the last one looked at: a narrower band, still true).
 _BAND_WALK = 32
-_NO_BAND = (inf, -inf, None)  # a series whose ticks always take the exact path
+# No tick is inside it: a series' band before its first quiet tick (with gated rules: always).
+_NO_BAND = (inf, -inf, None)
 
 
 class _Run:
