@@ -104,7 +104,7 @@ def _margin(
         o_req = o.request
         opening = _opening(o_req.side, o.left, position_of(account, o_req.market))
         used += opening * (o_req.price or marks[o_req.market]) / _lever(o_req.margin_mode, leverage)
-    if need <= account.equity(dict(marks)) - used:
+    if need <= account.equity(marks) - used:
         return None
     if req.margin_mode == "cash":
         return Refusal.INSUFFICIENT_BALANCE

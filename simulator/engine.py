@@ -4,7 +4,7 @@ wire format here: every change returns neutral events (simulator.events) for the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -38,6 +38,23 @@ class _Ids:
         return str(self._last)
 
 
+class Marks(Mapping[str, Decimal]):
+    """Every market's mark price (= last), read when asked: an order's margin check needs the
+    marks of the markets it holds positions in, not a copy of a thousand markets' prices."""
+
+    def __init__(self, markets: Mapping[str, Market]) -> None:
+        self._markets = markets
+
+    def __getitem__(self, name: str) -> Decimal:
+        return self._markets[name].last
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._markets)
+
+    def __len__(self) -> int:
+        return len(self._markets)
+
+
 class Exchange:
     """Markets, orders and the one account; every change returns the events it caused."""
 
@@ -53,9 +70,9 @@ class Exchange:
         self._seq = _Ids()
         self._pos_ids = _Ids()
 
-    def marks(self) -> dict[str, Decimal]:
-        """Returns the mark price (= last) of every market."""
-        return {name: m.last for name, m in self.markets.items()}
+    def marks(self) -> Marks:
+        """Returns the mark price (= last) of every market, as it stands when read."""
+        return Marks(self.markets)
 
     def ticker(self, market: str) -> Ticker:
         """Returns a market's current price."""
