@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 import zlib
+from collections.abc import Sequence
 
 PREFIX = "klaxon"
 
@@ -20,6 +21,7 @@ ACCOUNTS_QUEUE = f"{PREFIX}-accounts"
 # rq job functions, as dotted paths (the watcher enqueues evaluations without importing workers).
 EVALUATE_JOB = "workers.jobs.evaluate"
 NOTIFY_JOB = "workers.jobs.notify"
+NOTIFY_MANY_JOB = "workers.jobs.notify_many"
 FLUSH_JOB = "workers.jobs.flush"
 PLACE_JOB = "workers.jobs.place"
 GROUP = "evaluators"
@@ -151,9 +153,17 @@ def firing_id(rule_id: str, entry_id: str, index: int) -> str:
 
 
 def notify_job_id(firing: str, channel: str) -> str:
-    """rq job id of the notification of one firing on one channel (idempotent enqueue)."""
+    """Id of the message of one firing on one channel: its outbox id, and the rq job id when it
+    is queued alone (a quiet-hours hold; jobs of older versions)."""
     digest = hashlib.sha1(f"{firing}\0{channel}".encode(), usedforsecurity=False).hexdigest()
     return f"notify-{digest[:32]}"
+
+
+def notify_many_job_id(message_ids: Sequence[str]) -> str:
+    """rq job id of one batch's messages (notify_job_id()s) on one channel: the same messages
+    make the same id."""
+    joined = "\0".join(message_ids).encode()
+    return f"notify-many-{hashlib.sha1(joined, usedforsecurity=False).hexdigest()[:32]}"
 
 
 # --- delivery engine (workers/delivery.py): per-channel outbox, limits, dead letters ---------

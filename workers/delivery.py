@@ -22,7 +22,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,17 +63,30 @@ Channels = Mapping[str, Channel]
 def submit(client: redis.Redis, channels: Channels, name: str, message: Message) -> str:
     """Queue one message for channel `name` and send what its limits allow now; return
     "delivered", "queued", "dead letter" or "already delivered"."""
-    answer = Outbox(client, name).add(message)
+    return submit_many(client, channels, name, [message])[0]
+
+
+def submit_many(
+    client: redis.Redis, channels: Channels, name: str, messages: Sequence[Message]
+) -> list[str]:
+    """submit() each of `messages` (one round trip queues them all, one sender sends what may
+    go); return each one's outcome, in order."""
+    answers = Outbox(client, name).add_many(messages)
+    sender = _Sender(client, channels, name, None)
+    if any(answer not in (ALREADY_SENT, ALREADY_DEAD) for answer in answers):
+        # Queued now or by an earlier run of this job: either way, send what may go.
+        sender.run()
+    return [_outcome(m.id, answer, sender) for m, answer in zip(messages, answers, strict=True)]
+
+
+def _outcome(message_id: str, answer: int, sender: _Sender) -> str:
     if answer == ALREADY_SENT:
         return "already delivered"
     if answer == ALREADY_DEAD:
         return "dead letter"
-    # Queued now or by an earlier run of this job: either way, send what may go.
-    sender = _Sender(client, channels, name, None)
-    sender.run()
-    if message.id in sender.sent:
+    if message_id in sender.sent:
         return "delivered"
-    return "dead letter" if message.id in sender.died else "queued"
+    return "dead letter" if message_id in sender.died else "queued"
 
 
 def flush(client: redis.Redis, channels: Channels, name: str, due: int | None) -> int:

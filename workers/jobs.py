@@ -9,7 +9,7 @@ from rq import get_current_job
 from rq.job import Job
 
 from workers import context, delivery, order_desk
-from workers.delivery import submit
+from workers.delivery import submit, submit_many
 from workers.evaluate import evaluate_stream
 from workers.order_place import attempt
 from workers.outbox import Message
@@ -39,6 +39,17 @@ def notify(channel: str, title: str, body: str, firing: str) -> str:
     outcome = submit(job.connection, channels, channel, message)
     log.debug("firing %s for channel '%s': %s", firing, channel, outcome)
     return outcome
+
+
+def notify_many(channel: str, messages: list[tuple[str, str, str, str]]) -> list[str]:
+    """Deliver one batch's messages to one channel (by name), each (id, title, body, firing),
+    through the channel's outbox: at most once per message id; return their outcomes."""
+    job = _job()
+    batch = [Message(id=i, firing=f, title=title, body=body) for i, title, body, f in messages]
+    channels = context.current(job.connection).ruleset.channels
+    outcomes = submit_many(job.connection, channels, channel, batch)
+    log.debug("%d firings for channel '%s': %s", len(batch), channel, outcomes)
+    return outcomes
 
 
 def flush(channel: str, due: int | None = None) -> int:

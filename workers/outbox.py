@@ -281,9 +281,24 @@ class Outbox:
 
     def add(self, message: Message) -> int:
         """Queue a message unless it was sent, died or waits already (see the answers above)."""
-        extra = [keys.delivered(message.id), keys.DEAD_LETTERS]
-        args = [message.id, message.to_json()]
-        return int(self.scripts.add(keys=[*self._keys, *extra], args=args, client=self.client))
+        keys_, args = self._add_call(message)
+        return int(self.scripts.add(keys=keys_, args=args, client=self.client))
+
+    def add_many(self, messages: Sequence[Message]) -> list[int]:
+        """add() each of `messages`, in order, in one pipeline (redis-py sends it after a
+        SCRIPT EXISTS); return their answers."""
+        if len(messages) == 1:
+            return [self.add(messages[0])]
+        with self.client.pipeline(transaction=False) as pipe:
+            for message in messages:
+                keys_, args = self._add_call(message)
+                self.scripts.add(keys=keys_, args=args, client=pipe)
+            return [int(answer) for answer in pipe.execute()]
+
+    def _add_call(self, message: Message) -> tuple[list[str], list[str]]:
+        """The add script's keys and arguments for `message`."""
+        keys_ = [*self._keys, keys.delivered(message.id), keys.DEAD_LETTERS]
+        return keys_, [message.id, message.to_json()]
 
     def take(self, token: str, limits: Limits, lock_ttl_ms: int) -> Take:
         """Hold the channel and return what may be sent now, or how long to wait."""

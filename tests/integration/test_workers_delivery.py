@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from rq import Queue, Retry
+from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from rules.load import load_rules
@@ -71,17 +72,44 @@ def test_a_channel_that_recovers_gets_the_message_exactly_once(kx: Klaxon) -> No
     kx.ticks("64990", "65010")
     kx.work()
     (job_id,) = Queue(keys.NOTIFY_QUEUE, connection=kx.r).finished_job_registry.get_job_ids()
+    job = Job.fetch(job_id, connection=kx.r)
+    assert job.return_value() == ["queued"]  # the channel failed: it waits in the outbox
+    ((message_id, *_),) = job.args[1]
     kx.inbox.status = 200
     kx.fast_forward()
     kx.work()
-    assert kx.r.exists(keys.delivered(job_id))
-    # Run again by hand (e.g. requeued from the failed registry): already sent, not resent.
-    job = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(
-        keys.NOTIFY_JOB, "desk", "t", "b", "f", job_id=job_id
-    )
-    kx.work()
-    assert job.return_value() == "already delivered"
+    assert kx.r.exists(keys.delivered(message_id))
+    # Run again by hand (requeued from the failed registry; or a job of an older version,
+    # one message per job): already sent, not resent.
+    for func, args, outcome in (
+        (keys.NOTIFY_MANY_JOB, ("desk", job.args[1]), ["already delivered"]),
+        (keys.NOTIFY_JOB, ("desk", "t", "b", "f"), "already delivered"),
+    ):
+        again = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(func, *args, job_id=message_id)
+        kx.work()
+        assert again.return_value() == outcome
     assert len(kx.messages()) == 1
+
+
+def test_a_batchs_firings_reach_their_channel_in_one_job_each_message_once(kx: Klaxon) -> None:
+    levels = ("65000", "65005", "65008")
+    kx.rules("".join(CROSS_UP.replace("btc-up", f"up-{x}").replace("65000", x) for x in levels))
+    kx.ticks("64990", "65010")  # one batch: the three rules fire
+    kx.work()
+    (job_id,) = Queue(keys.NOTIFY_QUEUE, connection=kx.r).finished_job_registry.get_job_ids()
+    job = Job.fetch(job_id, connection=kx.r)
+    assert job.func_name == keys.NOTIFY_MANY_JOB
+    assert job.return_value() == ["delivered"] * 3
+    sent = sorted(f"BTC-USDT crossed above {x} at 65010 (prev 64990)" for x in levels)
+    assert sorted(kx.messages()) == sent
+    ids = [message_id for message_id, *_ in job.args[1]]
+    assert len(set(ids)) == 3
+    assert all(kx.r.exists(keys.delivered(i)) for i in ids)
+    # The job run again (a retry after its worker died, say): nothing is sent twice.
+    again = Queue(keys.NOTIFY_QUEUE, connection=kx.r).enqueue(keys.NOTIFY_MANY_JOB, *job.args)
+    kx.work()
+    assert again.return_value() == ["already delivered"] * 3
+    assert sorted(kx.messages()) == sent
 
 
 def test_a_long_running_worker_process_retries_on_schedule_and_stops_on_sigterm(

@@ -307,9 +307,12 @@ def test_a_crossing_enqueues_one_notification_per_channel(r: redis.Redis, ctx: C
     _, second = _ids(r)
     firing = firing_of(rule.id, STREAM, second, 0)
     assert firing == f"{rule.id}@{STREAM}/{second}#0"
-    assert job.id == keys.notify_job_id(firing, "desk")
-    assert job.args[0] == "desk"
-    assert job.args[3] == firing
+    message_id = keys.notify_job_id(firing, "desk")
+    assert job.id == keys.notify_many_job_id([message_id])
+    assert job.func_name == keys.NOTIFY_MANY_JOB
+    channel, messages = job.args
+    assert channel == "desk"
+    assert [(m[0], m[3]) for m in messages] == [(message_id, firing)]
     assert job.retries_left == 5
     assert "json://" not in repr(job.args)
 

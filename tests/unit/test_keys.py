@@ -62,6 +62,7 @@ from watcher import keys
         (keys.latency_field("enqueued", 60_000, over=True), "enqueued_over_60000ms"),
         (keys.EVALUATE_JOB, "workers.jobs.evaluate"),
         (keys.NOTIFY_JOB, "workers.jobs.notify"),
+        (keys.NOTIFY_MANY_JOB, "workers.jobs.notify_many"),
         (keys.FLUSH_JOB, "workers.jobs.flush"),
         (keys.STAT_DUPLICATES, "duplicates_dropped"),
         (keys.RULES, "klaxon:rules"),
@@ -112,6 +113,14 @@ def test_notify_job_id_is_deterministic_and_rq_safe() -> None:
     assert a != keys.notify_job_id("r-1@1-0#0", "ops")
     assert a != keys.notify_job_id("r-1@2-0#0", "desk")
     assert re.fullmatch(r"notify-[0-9a-f]{32}", a)
+
+
+def test_notify_many_job_id_names_its_messages_in_order() -> None:
+    a = keys.notify_many_job_id(["notify-1", "notify-2"])
+    assert a == keys.notify_many_job_id(["notify-1", "notify-2"])
+    assert a != keys.notify_many_job_id(["notify-2", "notify-1"])
+    assert a != keys.notify_many_job_id(["notify-1"])
+    assert re.fullmatch(r"notify-many-[0-9a-f]{32}", a)
 
 
 def test_a_seen_fill_member_gives_back_its_market_and_others_none() -> None:
