@@ -105,10 +105,11 @@ def attempt(
             _schedule(client, record, retry + 1, max(left, 100) / 1000, token[:8])
         return
     release, replaced = True, False
+    ending = _Unguard(cid) if guarded else None
     try:
         record = created or order_state.load(client, cid)
         if record.get("state") == "triggered":
-            delay = _attempt(client, desk, record, retry)
+            delay = _attempt(client, desk, record, retry, ending)
             if delay is not None:
                 _schedule(client, record, retry + 1, delay)
                 replaced = retry == 0  # attempt 1 has the guard's job id
@@ -119,7 +120,7 @@ def attempt(
     finally:
         if release:
             Scripts.of(client).release(keys=[lease], args=[token])
-    if guarded and not replaced:
+    if ending is not None and not replaced and not ending.queued:
         unguard(client, cid)  # the attempt has ended: nothing is left to check
 
 
@@ -185,12 +186,29 @@ def guard(client: redis.Redis, pipe: Pipeline, cid: str, at_ms: int) -> None:
 
 def unguard(client: redis.Redis, cid: str) -> None:
     """Take away the guard of the record `cid` (its attempt has ended)."""
-    job_id = keys.place_job_id(cid, 1)
-    registry = ScheduledJobRegistry(keys.ORDERS_QUEUE, connection=client)  # type: ignore[no-untyped-call]
     with client.pipeline(transaction=False) as pipe:
-        registry.remove(job_id, pipeline=pipe)
-        pipe.delete(Job.key_for(job_id))
+        _queue_unguard(pipe, cid)
         pipe.execute()
+
+
+def _queue_unguard(pipe: Pipeline, cid: str) -> None:
+    job_id = keys.place_job_id(cid, 1)
+    registry = ScheduledJobRegistry(keys.ORDERS_QUEUE, connection=pipe)  # type: ignore[no-untyped-call]
+    registry.remove(job_id, pipeline=pipe)
+    pipe.delete(Job.key_for(job_id))
+
+
+class _Unguard:
+    """Takes away a record's guard in the round trip of the move that ends its attempt (the
+    usual end: the order placed), instead of a round trip after it."""
+
+    def __init__(self, cid: str) -> None:
+        self.cid = cid
+        self.queued = False
+
+    def __call__(self, pipe: Pipeline) -> None:
+        _queue_unguard(pipe, self.cid)
+        self.queued = True
 
 
 def _sent(cid: str, future: Future[None]) -> None:
@@ -211,7 +229,11 @@ def lease_ms(desk: Desk | None) -> int:
 
 
 def _attempt(
-    client: redis.Redis, desk: Desk | None, record: dict[str, str], retry: int
+    client: redis.Redis,
+    desk: Desk | None,
+    record: dict[str, str],
+    retry: int,
+    ending: _Unguard | None = None,
 ) -> float | None:
     """Return None when the record moved on, or the seconds to wait before trying again."""
     venue, account, cid = record["venue"], record["account"], record["client_order_id"]
@@ -257,14 +279,19 @@ def _attempt(
             _reject(client, record, "risk", why)
             return None
         record["_risk"] = "ok"  # saved with the next attempt, if there is one
-    delay = _send(client, trader, record, spec, retry)
+    delay = _send(client, trader, record, spec, retry, ending)
     if delay is not None:
         order_state.update(client, cid, {"_risk": "ok"})
     return delay
 
 
 def _send(
-    client: redis.Redis, trader: Trading, record: dict[str, str], spec: OrderSpec, retry: int
+    client: redis.Redis,
+    trader: Trading,
+    record: dict[str, str],
+    spec: OrderSpec,
+    retry: int,
+    ending: _Unguard | None,
 ) -> float | None:
     cid = record["client_order_id"]
     _kill_point("before_place")
@@ -296,7 +323,7 @@ def _send(
         return None
     _kill_point("after_place")
     placed = {"order_id": order_id}
-    order_state.move(client, record, ("triggered",), "placed", placed)
+    order_state.move(client, record, ("triggered",), "placed", placed, also=ending)
     log.info(
         "order %s placed: %s %s %s (order %s)",
         cid,

@@ -269,11 +269,12 @@ def move(
     frm: Sequence[str],
     to: str,
     fields: Mapping[str, str] | None = None,
+    also: Callable[[Pipeline], None] | None = None,
 ) -> str:
     """Move a record from one of `frm` to `to` (setting `fields`, counting it in the STATS
     field COUNTED names for `to`), announcing it; return "ok", or the state it was in
-    (untouched), "" when there is none."""
-    return run(client, [Move(record, frm, to, fields or {})])[0]
+    (untouched), "" when there is none. `also` queues more commands into its round trip."""
+    return run(client, [Move(record, frm, to, fields or {})], also)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +295,15 @@ class Update:
     fields: Mapping[str, str]
 
 
-def run(client: redis.Redis, steps: Sequence[Move | Update]) -> list[str]:
+def run(
+    client: redis.Redis,
+    steps: Sequence[Move | Update],
+    also: Callable[[Pipeline], None] | None = None,
+) -> list[str]:
     """Carry out `steps` in order, in one round trip (each move's Lua script checks its
     from-state when it runs, so a move sees the steps before it, as separate calls would);
     enqueue the evaluation of the streams they flagged once; return each Move's result (see
-    move)."""
+    move). `also` queues more commands into that round trip, after the steps."""
     if not steps:
         return []
     script = registered(client, _Scripts).move
@@ -315,8 +320,10 @@ def run(client: redis.Redis, steps: Sequence[Move | Update]) -> list[str]:
                 pipe.hset(keys.emulated(step.cid), mapping=dict(step.fields))  # type: ignore[arg-type]
             else:
                 _eval(pipe, script, _move_keys(step.record, next(moves)), _move_args(step), loaded)
+        if also is not None:
+            also(pipe)
 
-    replies = _execute(client, queue)
+    replies = _execute(client, queue)[: len(steps)]
     moved = [reply for step, reply in zip(steps, replies, strict=True) if isinstance(step, Move)]
     flagged = {s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))}
     enqueue_evaluations(client, sorted(flagged))

@@ -5,8 +5,10 @@ updates back through the private feed, every transition notified through apprise
 from __future__ import annotations
 
 from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from tests.e2e.conftest import Stack, messages, sim_orders, walk
+from tests.waiting import wait_until
 from watcher import keys
 from workers import order_desk
 from workers.order_desk import Desk
@@ -68,6 +70,11 @@ def test_each_order_fires_at_its_price_places_one_order_and_is_notified(
     assert "[stop-sell] stop BTC-USDT triggered at 59750 (last), placing sell 0.2" in sent
     assert "[stop-sell] stop BTC-USDT triggered at 59750, sell 0.2 placed" in sent
     assert len([m for m in sent if m.startswith("[stop-sell]")]) == 3  # each transition once
+    # Each attempt ended with its order placed: its guard (a scheduled check) was taken away.
+    guards = ScheduledJobRegistry(keys.ORDERS_QUEUE, connection=stack.redis)  # type: ignore[no-untyped-call]
+    wait_until(lambda: guards.get_job_ids() == [], 5, "every guard taken away")
+    for order in sim_orders(stack):
+        assert not stack.redis.exists(Job.key_for(keys.place_job_id(order["clOrdId"], 1)))
 
 
 def test_queued_placing_goes_through_the_orders_queue(stack: Stack, desk: Desk) -> None:
