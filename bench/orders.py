@@ -40,6 +40,7 @@ from workers.latency import DECISION, ENQUEUED, counts_from_stats
 from workers.state import decode_hash
 
 KEY, SECRET, PASSPHRASE = "bench-key", "bench-secret", "bench-pass"
+SLOWEST = 8  # orders listed with their parts (a p99 of 493 orders is the 5th slowest)
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def _figures(
     history = _history(base_url)
     by_rule = _by_rule(history, tags)
     wanted = {e.rule: e for e in expected}
-    latencies, decided, sent = [], [], []
+    latencies, decided, sent, streamed, parts = [], [], [], [], []
     for rule, orders in by_rule.items():
         if rule not in wanted:
             continue
@@ -199,9 +200,13 @@ def _figures(
         record = decode_hash(client.hgetall(keys.emulated(cid)))
         if "_tick_ms" in record:
             tick, triggered = int(record["_tick_ms"]), int(record["_triggered_ms"])
-            latencies.append(int(orders[0]["cTime"]) - tick)
+            created = int(orders[0]["cTime"])
+            latencies.append(created - tick)
             decided.append(triggered - tick)
-            sent.append(int(orders[0]["cTime"]) - triggered)
+            sent.append(created - triggered)
+            stored = _entry_ms(record["_firing"])
+            streamed.append(stored - tick)
+            parts.append((created - tick, rule, stored - tick, triggered - stored, sent[-1]))
     states = Counter(o["state"] for o in history)
 
     def q(values: list[int], p: float) -> int | None:
@@ -222,7 +227,20 @@ def _figures(
         # The two parts: tick -> record TRIGGERED (evaluation), TRIGGERED -> at the simulator.
         "tick_to_triggered_ms": {"p50": q(decided, 0.5), "p99": q(decided, 0.99)},
         "triggered_to_order_ms": {"p50": q(sent, 0.5), "p99": q(sent, 0.99)},
+        # Of the first: tick -> in the stream (the watcher: the entry id's ms, Redis's clock).
+        "tick_to_stream_ms": {"p50": q(streamed, 0.5), "p99": q(streamed, 0.99)},
+        # The slowest orders, each split: in the stream, evaluated to TRIGGERED, at the venue.
+        "slowest": [
+            {"rule": rule, "ms": total, "stream": s, "trigger": t, "send": o}
+            for total, rule, s, t, o in sorted(parts, reverse=True)[:SLOWEST]
+        ],
     }  # fmt: skip
+
+
+def _entry_ms(firing: str) -> int:
+    """Return the ms of the stream entry a firing id names (rule@stream/ms-seq#row)."""
+    entry = firing.rpartition("/")[2].partition("#")[0]
+    return int(entry.partition("-")[0])
 
 
 def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
@@ -238,7 +256,12 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
         f" duplicates {figures['duplicates']}; missing {len(figures['missing'])};"
         f" unexpected {len(figures['unexpected'])}",
         f"  of which tick -> TRIGGERED {figures['tick_to_triggered_ms']}, TRIGGERED -> at the"
-        f" simulator {figures['triggered_to_order_ms']}",
+        f" simulator {figures['triggered_to_order_ms']}; tick -> in the stream"
+        f" {figures['tick_to_stream_ms']}",
+        "  slowest (ms: in the stream + to TRIGGERED + to the simulator): "
+        + ", ".join(
+            f"{o['ms']} ({o['stream']} + {o['trigger']} + {o['send']})" for o in figures["slowest"]
+        ),
         f"order states on the simulator: {figures['order_states']}",
         f"every tick -> decision (ms): {figures['decision_ms']}",
     ]
