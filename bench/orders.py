@@ -238,9 +238,8 @@ def _figures(
 
 
 def _entry_ms(firing: str) -> int:
-    """Return the ms of the stream entry a firing id names (rule@stream/ms-seq#row)."""
-    entry = firing.rpartition("/")[2].partition("#")[0]
-    return int(entry.partition("-")[0])
+    """Return the ms of the stream entry a firing id names (Redis's clock when it stored it)."""
+    return int(keys.firing_entry(firing).partition("-")[0])
 
 
 def table(opts: OrderOptions, figures: dict[str, Any]) -> str:

@@ -116,7 +116,7 @@ def work(paths: list[Path] | None, name: str | None, burst: bool, queues: str | 
     """Run one rq worker until SIGINT/SIGTERM (or until the queues are empty with burst)."""
     from klaxon.wiring import accounts, desk
     from workers import order_desk
-    from workers.order_place import SWITCH_SECONDS
+    from workers.order_send import SWITCH_SECONDS
     from workers.service import run_worker
 
     chosen = [f"klaxon-{q.strip()}" for q in queues.split(",")] if queues else None

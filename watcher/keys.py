@@ -318,3 +318,8 @@ def place_job_id(client_order_id: str, attempt: int, token: str = "") -> str:
 def firing_stream(firing: str) -> str:
     """The stream whose entry made a firing (see firing_id)."""
     return firing.rpartition("@")[2].rpartition("/")[0]
+
+
+def firing_entry(firing: str) -> str:
+    """The id of the stream entry that made a firing (see firing_id)."""
+    return firing.rpartition("/")[2].partition("#")[0]

@@ -140,7 +140,7 @@ class NotifyJobs:
         wanted = [(w, n, keys.notify_job_id(w.firing.firing, n.channel)) for w, n in notifies]
         known = known_jobs(client, [job_id for w, _, job_id in wanted if w.redelivered])
         now_ms = int(time.time() * 1000)
-        now: dict[str, list[tuple[str, str, str, str]]] = {}
+        batches: dict[str, list[tuple[str, str, str, str]]] = {}
         held = 0
         for w, notify, job_id in wanted:
             if job_id in known:
@@ -149,7 +149,7 @@ class NotifyJobs:
             quiet = notify.quiet
             until = quiet.until(now_ms) if quiet is not None else None
             if quiet is None or until is None:
-                now.setdefault(channel, []).append(
+                batches.setdefault(channel, []).append(
                     (job_id, notify_title(firing.rule.name), firing.body, firing.firing)
                 )
                 continue
@@ -170,7 +170,7 @@ class NotifyJobs:
                 f"notify {channel}: {messages[0][3]}"
                 + (f" and {len(messages) - 1} more" if len(messages) > 1 else ""),
             )
-            for channel, messages in now.items()
+            for channel, messages in batches.items()
         ]
         if jobs:
             Queue(NOTIFY.queue, connection=client).enqueue_many(jobs, pipeline=pipe)

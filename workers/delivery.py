@@ -1,8 +1,8 @@
 """The delivery engine: every notification passes through its channel's outbox (workers/outbox.py).
 
-submit() queues one message and sends what the channel allows now; flush() (an rq job too,
-scheduled when the channel must wait) sends on until the outbox is empty or the channel must
-wait again. Nothing sleeps: a wait is a flush job scheduled with rq's scheduler, which klaxon's
+submit_many() queues a batch's messages and sends what the channel allows now; flush() (an rq
+job too, scheduled when the channel must wait) sends on until the outbox is empty or the channel
+must wait again. Nothing sleeps: a wait is a flush job scheduled with rq's scheduler, which klaxon's
 workers run (workers/service.py). Per send:
 
 - success: the messages are marked delivered as they leave the outbox;
@@ -60,17 +60,12 @@ DONE_PATIENCE_SECONDS = 30.0
 Channels = Mapping[str, Channel]
 
 
-def submit(client: redis.Redis, channels: Channels, name: str, message: Message) -> str:
-    """Queue one message for channel `name` and send what its limits allow now; return
-    "delivered", "queued", "dead letter" or "already delivered"."""
-    return submit_many(client, channels, name, [message])[0]
-
-
 def submit_many(
     client: redis.Redis, channels: Channels, name: str, messages: Sequence[Message]
 ) -> list[str]:
-    """submit() each of `messages` (one round trip queues them all, one sender sends what may
-    go); return each one's outcome, in order."""
+    """Queue `messages` for channel `name` (one round trip) and send what its limits allow now
+    (one sender); return each one's outcome, in order: "delivered", "queued", "dead letter" or
+    "already delivered"."""
     answers = Outbox(client, name).add_many(messages)
     sender = _Sender(client, channels, name, None)
     if any(answer not in (ALREADY_SENT, ALREADY_DEAD) for answer in answers):

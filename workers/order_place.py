@@ -11,11 +11,10 @@ again; ExchangeUnavailable -> retried later, with backoff, while the trigger sti
 (after the last retry: EXPIRED). Later updates of the real order (its fills, a cancel) move it
 on: apply().
 
-Inline, a batch's new orders are sent from a worker's sender threads (send_soon); the batch
-waits until their requests have left (a few ms at most, not for the answers), then is acked
-and its job goes on evaluating. A worker that dies while sending may leave no batch to
-redeliver, so each such record is created with its guard, a check scheduled for when the
-attempt's lease runs out (guard()), taken away once the attempt has ended.
+Inline, a batch's new orders are attempted on a worker's sender threads (workers/order_send.py).
+A worker that dies while sending may leave no batch to redeliver, so each such record is
+created with its guard, a check scheduled for when the attempt's lease runs out (guard()),
+taken away once the attempt has ended.
 
 KLAXON_TEST_KILL_AT (tests only) SIGKILLs the worker at a control point: "before_place" (the
 record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not yet saved).
@@ -23,15 +22,10 @@ record TRIGGERED, nothing sent) or "after_place" (sent, the venue's answer not y
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
-import threading
-import time
 import uuid
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -53,7 +47,7 @@ from watcher.errors import (
     RequestRejected,
 )
 from watcher.events import OrderState, OrderUpdate
-from watcher.venues import Trading, http
+from watcher.venues import Trading
 from workers import order_state, risk
 from workers.order_close import Unsized, closing_size
 from workers.order_desk import Desk
@@ -65,12 +59,6 @@ KILL_AT: Final = "KLAXON_TEST_KILL_AT"
 # Seconds before each retry while the venue is unavailable; after the last: EXPIRED.
 RETRY_SECONDS: Final = (1, 2, 5, 10, 30, 60, 120, 300)
 LEASE_MS: Final = 15_000  # without a desk; else Desk.lease_ms
-SENDERS: Final = 8  # the most orders of one worker in flight at once
-# How long a batch waits for its orders' requests to leave before its stream goes on.
-SEND_WAIT_SECONDS: Final = 0.025
-# A worker process's GIL switch interval (`klaxon work`): a sender thread whose REST answer came
-# waits this long at most while the job evaluates, not CPython's default 5 ms.
-SWITCH_SECONDS: Final = 0.001
 # The real order's canonical states (watcher.events.OrderState: every venue's words are mapped
 # to them at the edge) and what each makes of its record.
 LIVE: Final[frozenset[OrderState]] = frozenset(
@@ -124,57 +112,6 @@ def attempt(
         unguard(client, cid)  # the attempt has ended: nothing is left to check
 
 
-def send_soon(
-    client: redis.Redis, desk: Desk | None, created: Sequence[tuple[str, dict[str, str], str]]
-) -> None:
-    """attempt() each of the records a batch just created, (client order id, record, lease
-    token), on the sender threads, and wait up to SEND_WAIT_SECONDS until each order's request
-    has left (or its attempt ended without one): while the caller waits, the senders have the
-    interpreter to themselves, and no answer, slow or not, holds up the stream's next batches.
-    Each record has its guard (guard(), created with it): a worker that dies before an attempt
-    has ended leaves its order to the guard. A worker that stops (rq's warm shutdown) ends its
-    sends first: the threads are joined as the process exits."""
-    pool = _senders()
-    queued = time.monotonic()
-    left = []
-    for cid, record, token in created:
-        sent = threading.Event()
-        future = pool.submit(_send_one, client, desk, cid, record, token, queued, sent)
-        future.add_done_callback(functools.partial(_sent, cid))
-        left.append(sent)
-    deadline = queued + SEND_WAIT_SECONDS
-    for sent in left:
-        if not sent.wait(max(0.0, deadline - time.monotonic())):
-            break
-
-
-def _send_one(
-    client: redis.Redis,
-    desk: Desk | None,
-    cid: str,
-    record: dict[str, str],
-    token: str,
-    queued: float,
-    sent: threading.Event,
-) -> None:
-    """attempt() a record just created, setting `sent` once its order's request has left (or
-    the attempt ended without one); unless it waited for a sender (all busy with calls a venue
-    is slow to answer) for half its lease: with its REST call's time on top, the lease, and
-    then the guard, could run out while it is sent. It then lets go of the lease and goes as a
-    retry does: the lease taken anew, the order looked up before it is sent."""
-    waited = time.monotonic() - queued
-    try:
-        with http.on_sent(sent.set):
-            if waited < lease_ms(desk) / 2000:
-                attempt(client, desk, cid, created=record, token=token, guarded=True)
-            else:
-                log.info("order %s waited %.1f s for a sender: looked up first", cid, waited)
-                Scripts.of(client).release(keys=[keys.order_lease(cid)], args=[token])
-                attempt(client, desk, cid, retry=1, guarded=True)
-    finally:
-        sent.set()
-
-
 def guard(client: redis.Redis, pipe: Pipeline, cid: str, at_ms: int) -> None:
     """Queue into `pipe` the check of a record created TRIGGERED at once, due when its first
     attempt's lease has run out: attempt 1, which looks the order up by client id before it
@@ -209,18 +146,6 @@ class _Unguard:
     def __call__(self, pipe: Pipeline) -> None:
         _queue_unguard(pipe, self.cid)
         self.queued = True
-
-
-def _sent(cid: str, future: Future[None]) -> None:
-    failure = future.exception()
-    if failure is not None:
-        log.error("order %s: the attempt failed; its guard will check it", cid, exc_info=failure)
-
-
-@functools.cache
-def _senders() -> ThreadPoolExecutor:
-    """The threads a worker sends orders with (REST calls wait on the network)."""
-    return ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="klaxon-send")
 
 
 def lease_ms(desk: Desk | None) -> int:

@@ -39,10 +39,10 @@ from workers.order_place import (
     guard,
     lease_ms,
     limits_text,
-    send_soon,
     steps,
     unguard,
 )
+from workers.order_send import send_soon
 from workers.state import Scripts, decode_hash
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class PlaceOrders:
 
     A batch's records are created in one round trip, with their guards when placed inline
     (order_place.guard()), then their orders are sent on the worker's sender threads
-    (order_place.send_soon): an order's latency is one trigger round trip and its own REST
+    (order_send.send_soon): an order's latency is one trigger round trip and its own REST
     call, and the stream's next batches wait for a slow venue's answers a few ms at most."""
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:

@@ -1,5 +1,5 @@
 """Several emulated orders fire on one tick: their records are created together and their real
-orders sent at once (workers/order_place.send_soon); each is placed exactly once, and one the
+orders sent at once (workers/order_send.send_soon); each is placed exactly once, and one the
 venue rejects leaves the others placed and filled."""
 
 from __future__ import annotations

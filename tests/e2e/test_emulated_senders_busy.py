@@ -1,6 +1,6 @@
 """More orders fire at once than a worker has sender threads, and the venue is slow to answer
 the first ones: the last order waits for a sender past half its lease, so it is sent as a retry
-is, the lease taken anew and the order looked up first (order_place._send_one). Every order is
+is, the lease taken anew and the order looked up first (order_send._send_one). Every order is
 placed exactly once."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from tests.e2e.conftest import PARTITIONS, Stack, sim_orders, walk
 from watcher import keys
 from workers import order_desk, order_state
 from workers.order_desk import Desk
-from workers.order_place import SENDERS
+from workers.order_send import SENDERS
 
 STOPS = SENDERS + 1
 STOP = '{market: BTC-USDT, account: main, side: sell, size: "0.1", trigger: "59800"}'
@@ -38,7 +38,7 @@ def test_an_order_that_waited_for_a_sender_is_looked_up_then_placed_once(
     walk(stack, "BTC-USDT", "59900")
     held = {"mode": "timeout", "count": SENDERS, "hold": 2.5, "execute": True}
     stack.control("/sim/fail", held | {"path": "/api/v5/trade/order", "method": "POST"})
-    with caplog.at_level(logging.INFO, logger="workers.order_place"):
+    with caplog.at_level(logging.INFO, logger="workers.order_send"):
         walk(stack, "BTC-USDT", "59700")
         stack.work_until(lambda: _filled(stack) == STOPS, 30, "every stop filled")
     waited = [r for r in caplog.records if "for a sender" in r.getMessage()]

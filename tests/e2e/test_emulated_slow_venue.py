@@ -1,6 +1,6 @@
 """A venue slow to answer an emulated order's REST call holds up nothing else: the order is
 sent from a sender thread, and the stream's next ticks are evaluated, and their alerts
-delivered, while the call is held (workers/order_place.send_soon). The batch waits only until
+delivered, while the call is held (workers/order_send.send_soon). The batch waits only until
 the order's request has left, however long it may wait."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rq.job import Job
 from tests.e2e.conftest import PARTITIONS, Stack, evaluated_at, messages, sim_orders, walk
 from tests.waiting import wait_until
 from watcher import keys
-from workers import order_desk, order_place, order_state
+from workers import order_desk, order_send, order_state
 from workers.order_desk import Desk
 from workers.service import make_worker
 
@@ -98,7 +98,7 @@ def test_a_batch_goes_on_once_its_order_has_left_not_when_it_is_answered(
     # The batch could wait 60 s for its order; the venue takes the order at once and holds
     # its answer 8 s (the client waits up to 10 s): its update on the private stream comes
     # first.
-    monkeypatch.setattr(order_place, "SEND_WAIT_SECONDS", 60.0)
+    monkeypatch.setattr(order_send, "SEND_WAIT_SECONDS", 60.0)
     _hold_the_order(stack, 8, execute=True)
     with _working(stack):
         stack.control("/sim/price", {"instId": "BTC-USDT", "price": "59700"})

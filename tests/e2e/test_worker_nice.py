@@ -16,7 +16,7 @@ from rq import Queue, Worker
 
 from tests.waiting import wait_until
 from watcher import keys
-from workers.order_place import SWITCH_SECONDS
+from workers.order_send import SWITCH_SECONDS
 
 
 def _env(redis_url: str, nice: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from klaxon.inbox import Inbox, Payload
 from klaxon.redis_server import RedisServer
 from rules.base import Channel
-from workers.delivery import flush, submit
+from workers.delivery import flush, submit_many
 from workers.outbox import Message
 
 
@@ -68,10 +68,10 @@ def test_a_send_is_recorded_after_a_redis_restart_and_not_sent_again(tmp_path: P
                 "desk": Channel(name="desk", url=SecretStr(inbox.url("desk")), where="test")
             }
             message = Message("job-1", "rule@s/1-1#0", "klaxon: rule", "the one alert")
-            assert submit(client, channels, "desk", message) == "delivered"
+            assert submit_many(client, channels, "desk", [message]) == ["delivered"]
             assert inbox.restarted.is_set()
             assert flush(client, channels, "desk", None) == 0
-            assert submit(client, channels, "desk", message) == "already delivered"
+            assert submit_many(client, channels, "desk", [message]) == ["already delivered"]
             assert [p["message"] for p in inbox.received] == ["the one alert"]
     finally:
         client.close()

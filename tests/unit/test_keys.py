@@ -88,6 +88,7 @@ from watcher import keys
         (keys.place_job_id("kx1", 2), "place-kx1-2"),
         (keys.place_job_id("kx1", 2, "ab"), "place-kx1-2-ab"),
         (keys.firing_stream("r-1@klaxon:ticks:3/1-0#0"), "klaxon:ticks:3"),
+        (keys.firing_entry("r-1@klaxon:ticks:3/1-0#0"), "1-0"),
     ],
 )
 def test_key_formats_are_pinned(built: str, expected: str) -> None:
