@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -106,18 +105,3 @@ class Account:
     cash: Decimal
     ccy: str = "USDT"
     positions: dict[str, Position] = field(default_factory=dict)
-
-    def upl(self, marks: Mapping[str, Decimal]) -> Decimal:
-        """Returns the unrealized profit and loss of all positions."""
-        return sum(
-            (p.upl(marks[p.market]) for p in self.positions.values() if p.pos),
-            start=Decimal(0),
-        )
-
-    def equity(self, marks: Mapping[str, Decimal]) -> Decimal:
-        """Returns cash plus unrealized profit and loss."""
-        return self.cash + self.upl(marks)
-
-    def balance(self, marks: Mapping[str, Decimal], now: int) -> Balance:
-        """Returns the cash and unrealized profit and loss now."""
-        return Balance(self.ccy, self.cash, self.upl(marks), now)

@@ -8,6 +8,7 @@ from enum import Enum
 
 from simulator.account import Account, MarginMode
 from simulator.orders import Order, OrderRequest
+from simulator.valuation import Valuation
 
 
 class Refusal(Enum):
@@ -32,13 +33,15 @@ def refusal(
     live: Sequence[Order],
     marks: Mapping[str, Decimal],
     leverage: Decimal,
+    valued: Valuation,
 ) -> Refusal | None:
-    """Returns why the exchange refuses this order now, or None when it takes it."""
+    """Returns why the exchange refuses this order now, or None when it takes it (`valued`:
+    the account's positions at `marks`)."""
     if req.client_id and any(o.request.client_id == req.client_id for o in live):
         return Refusal.DUPLICATE_CLIENT_ID
     if req.reduce_only:
         return _reduce_only(req, position_of(account, req.market), live)
-    return _margin(req, account, live, marks, leverage)
+    return _margin(req, account, live, marks, leverage, valued)
 
 
 def position_of(account: Account, market: str) -> Decimal:
@@ -90,21 +93,19 @@ def _margin(
     live: Sequence[Order],
     marks: Mapping[str, Decimal],
     leverage: Decimal,
+    valued: Valuation,
 ) -> Refusal | None:
     price = req.price if req.price is not None else marks[req.market]
     pos = position_of(account, req.market)
     need = _opening(req.side, req.size, pos) * price / _lever(req.margin_mode, leverage)
     if not need:
         return None
-    used = sum(
-        (abs(p.pos) * marks[p.market] / p.leverage for p in account.positions.values()),
-        start=Decimal(0),
-    )
+    used = valued.used()
     for o in live:
         o_req = o.request
         opening = _opening(o_req.side, o.left, position_of(account, o_req.market))
         used += opening * (o_req.price or marks[o_req.market]) / _lever(o_req.margin_mode, leverage)
-    if need <= account.equity(marks) - used:
+    if need <= account.cash + valued.upl() - used:
         return None
     if req.margin_mode == "cash":
         return Refusal.INSUFFICIENT_BALANCE

@@ -13,6 +13,7 @@ from simulator.admission import Refusal, closable, position_of, refusal
 from simulator.events import Event
 from simulator.market import Market, Ticker, now_ms
 from simulator.orders import CancelReason, Fill, Order, OrderRequest, OrderView
+from simulator.valuation import Valuation
 
 TAKER_FEE = Decimal("0.001")
 MAKER_FEE = Decimal("0.0008")
@@ -69,6 +70,7 @@ class Exchange:
         self._trade_ids = _Ids()
         self._seq = _Ids()
         self._pos_ids = _Ids()
+        self.valued = Valuation(self.account, self.markets)
 
     def marks(self) -> Marks:
         """Returns the mark price (= last) of every market, as it stands when read."""
@@ -81,6 +83,7 @@ class Exchange:
     def set_price(self, market: str, price: Decimal) -> list[Event]:
         """Moves a market's price, then fills the resting limit orders it crosses."""
         self.markets[market].set_price(price)
+        self.valued.forget(market)
         events: list[Event] = [self.ticker(market)]
         for order in self._live(market):
             px = order.request.price
@@ -101,7 +104,7 @@ class Exchange:
     def place(self, req: OrderRequest) -> tuple[Outcome, list[Event]]:
         """Places a validated order: market orders fill now, limit orders fill now or rest."""
         now = now_ms()
-        refused = refusal(req, self.account, self._live(), self.marks(), self.leverage)
+        refused = refusal(req, self.account, self._live(), self.marks(), self.leverage, self.valued)
         if refused is not None:
             return Outcome(None, refused, now), []
         order = Order(
@@ -151,7 +154,7 @@ class Exchange:
 
     def balance(self) -> Balance:
         """Returns the account's cash and unrealized profit and loss now."""
-        return self.account.balance(self.marks(), now_ms())
+        return Balance(self.account.ccy, self.account.cash, self.valued.upl(), now_ms())
 
     def _live(self, market: str | None = None) -> list[Order]:
         return [
@@ -203,6 +206,7 @@ class Exchange:
         position = self._position(order, now)
         reduces = bool(closable(req.side, position.pos))
         realized = position.apply(sz if req.side == "buy" else -sz, px)
+        self.valued.forget(req.market)
         fill = Fill(
             trade_id=self._trade_ids.next(), price=px, size=sz, fee=fee,
             fee_ccy=market.instrument.quote, fee_rate=rate, time=now, maker=maker,

@@ -42,7 +42,7 @@ def exchange_state(exchange: Exchange) -> dict[str, Any]:
             for p in exchange.account.positions.values()
         },
         "cash": fmt_amount(exchange.account.cash),
-        "equity": fmt_amount(exchange.account.equity(exchange.marks())),
+        "equity": fmt_amount(exchange.account.cash + exchange.valued.upl()),
         "fills": len(exchange.fills),
         # Every order ever accepted, oldest first, with when it was (ms): tests count them.
         "history": [

@@ -178,3 +178,53 @@ def test_a_venue_refuses_market_names_it_cannot_have_and_unknown_venues_are_name
         Simulator(SimConfig(venue="nope"))
     with pytest.raises(ValueError, match="each venue is served once"):
         Simulator(SimConfig(), SimConfig())
+
+
+def _fresh(exchange: Exchange) -> tuple[Decimal, Decimal]:
+    """The account's upl and used margin, summed afresh in the positions' order."""
+    upl = used = Decimal(0)
+    for p in exchange.account.positions.values():
+        if p.pos:
+            mark = exchange.markets[p.market].last
+            upl += p.upl(mark)
+            used += abs(p.pos) * mark / p.leverage
+    return upl, used
+
+
+def test_kept_valuation_follows_every_fill_and_price_move() -> None:
+    markets = [Market(f"M{n}-USDT", ETH, Decimal("3000"), n) for n in range(4)]
+    exchange = Exchange(markets, Decimal("1000000"), Decimal(3))
+    steps: list[tuple[str, str, str, str | None]] = [
+        ("M0-USDT", "buy", "1.5", None),
+        ("M1-USDT", "sell", "2", None),
+        ("price", "M0-USDT", "3123.37", None),
+        ("M0-USDT", "buy", "0.7", None),  # a new average price, not a round number
+        ("price", "M3-USDT", "2990", None),  # no position there
+        ("M1-USDT", "buy", "2", None),  # flat again
+        ("M2-USDT", "buy", "1", None),
+        ("M0-USDT", "sell", "3.1", None),  # flips to short
+        ("price", "M0-USDT", "2950.01", None),
+        ("M1-USDT", "buy", "0.3", None),  # open again
+    ]
+    for step in steps:
+        if step[0] == "price":
+            exchange.set_price(step[1], Decimal(step[2]))
+        else:
+            request = _order(step[1], step[2])  # type: ignore[arg-type]
+            exchange.place(OrderRequest(**{**request.__dict__, "market": step[0]}))
+        upl, used = _fresh(exchange)
+        assert (exchange.valued.upl(), exchange.valued.used()) == (upl, used), step
+        assert str(exchange.balance().upl) == str(upl)
+    assert exchange.account.positions["M1-USDT"].pos == Decimal("0.3")
+    assert exchange.account.positions["M0-USDT"].pos == Decimal("-0.9")
+
+
+def test_a_price_move_against_a_position_is_in_the_next_margin_check() -> None:
+    exchange = _exchange(balance="1000")
+    assert exchange.place(_order("buy", "1.5"))[0].refused is None  # 900 of 5x margin
+    request = _order("buy", "0.01")
+    assert exchange.place(request)[0].refused is None
+    exchange.set_price("ETH-USDT", Decimal("2500"))  # upl -755: equity 240 < 755 used
+    assert exchange.place(request)[0].refused is Refusal.INSUFFICIENT_MARGIN
+    exchange.set_price("ETH-USDT", Decimal("3000"))
+    assert exchange.place(request)[0].refused is None
