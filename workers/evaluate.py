@@ -112,7 +112,7 @@ def evaluate_stream(
         # A job that found the lock taken returned without touching the flag: look again.
         if not client.exists(keys.dirty(stream)):
             return total
-        if pace.over(pace.others_wait):
+        if pace.over(pace.others_wait, pace.deliveries_wait):
             _continue_later(client, stream)
             return total
 
@@ -348,12 +348,14 @@ class _Drain:
             self.alone = False  # another writer saved since this drain's load or last save
         self.state.token = token
         self.pace.measured(len(entries), time.monotonic() - began)
-        lengths = replies[len(replies) - evaluations - waits :]
+        lengths = replies[len(replies) - evaluations - len(waits) :]
         others = any(lengths[:evaluations]) and self._others_wait()
-        if any(lengths[evaluations:]) or self.pace.over(others):
-            # Hand the worker over: with round robin the next job is a notification (or a
-            # queued order), or another stream's evaluation, and this stream goes on in a new
-            # job. Without it each waits out a full budget: one job of theirs per evaluate job.
+        waiting = {queue for queue, n in zip(waits, lengths[evaluations:], strict=True) if n}
+        if keys.ORDERS_QUEUE in waiting or self.pace.over(others, keys.NOTIFY_QUEUE in waiting):
+            # Hand the worker over: with round robin the next job is a queued order (at once),
+            # the notifications (after DELIVERY_SLICE_SECONDS of this job, workers/pace.py) or
+            # another stream's evaluation, and this stream goes on in a new job. Without it each
+            # waits out a full budget: one job of theirs per evaluate job.
             self.out_of_time = True
         elif self.pace.check_due() and superseded(self.context, self.client):
             self.out_of_time = True  # new rules: the stream goes on in a job that binds them
@@ -381,11 +383,14 @@ class _Drain:
                 batch.entry(entry_id.decode(), fields)
         return batch
 
-    def _persist_and_ack(self, pipe: Pipeline, batch: Batch, claimed_ms: int) -> tuple[int, int]:
+    def _persist_and_ack(
+        self, pipe: Pipeline, batch: Batch, claimed_ms: int
+    ) -> tuple[int, list[str]]:
         """Queue the last prices, the stateful kinds' changes, the counters and the XACK into
         the batch's MULTI pipeline, then the lengths of the evaluation queues this worker
         serves (other streams' jobs) and of each other queue it serves (the notify queue when
-        it delivers, the orders queue when it places); return how many of each."""
+        it delivers, the orders queue when it places); return how many of the first, and the
+        names of the others, in that order."""
         decided = self.context.latency.record([claimed_ms - ms for ms in batch.tick_ms])
         save_last_prices(pipe, self.stream, batch.changed)
         for kind, state in self.states.items():
@@ -398,14 +403,14 @@ class _Drain:
         pipe.xack(self.stream, keys.GROUP, *batch.ids)
         for queue in self.context.evaluates:
             pipe.llen(keys.rq_queue(queue))
-        waits = 0
+        waits = []
         for serves, queue in (
             (self.context.delivers, keys.NOTIFY_QUEUE),
             (self.context.places, keys.ORDERS_QUEUE),
         ):
             if serves:
                 pipe.llen(keys.rq_queue(queue))
-                waits += 1
+                waits.append(queue)
         return len(self.context.evaluates), waits
 
     def _count_enqueued(self, batch: Batch, results: list[ClaimResult]) -> None:

@@ -14,7 +14,8 @@ stream, where a firing tick waits, must not wait out a whole burst. A ticker str
 worker for its budget (MARKET_SLICE_SECONDS): handing over costs a new rq job (pickup, the lock,
 and the stream's state when the worker did not keep it, workers/held.py), and with short slices
 for every stream two workers spent so much of their time handing over that the ticker streams
-fell behind (bench --orders, README).
+fell behind (bench --orders, README). On a worker that also places or delivers, a queued order
+ends a job at once, a notify job after the job's first DELIVERY_SLICE_SECONDS.
 
 While no other job waits, a job keeps its worker up to its budget, BUDGET_SECONDS, far inside
 rq's job timeout (300 s, watcher/publish.py). It used to end every second, and the job that
@@ -48,6 +49,11 @@ BATCH_SECONDS = 0.1  # the most one batch should take, from which a read's count
 SLICE_SECONDS = 0.05  # an account or system stream's turn while another stream's job waits
 BUDGET_SECONDS = 30.0  # a job's turn while none waits (the worker's other queues aside)
 MARKET_SLICE_SECONDS = 1.0  # a ticker stream's turn while another stream's job waits
+# Any stream's turn while a notification's job waits (on a worker that delivers): long enough
+# for the notify jobs of a burst's batches to queue up and run one after another, rather than
+# each costing this stream a new job of its own (rq pickup and the lock: bench --orders' account
+# stream, drained beside the notify queue, ran one job per batch); short beside a chat service.
+DELIVERY_SLICE_SECONDS = 0.1
 RELOAD_CHECK_SECONDS = 1.0  # how often a job asks whether the rules were reloaded
 _WEIGHT = 0.3  # of a batch's measure in the running cost per entry
 
@@ -77,6 +83,7 @@ class Pace:
         self.deadline = self.started + budget
         self.slice_end = self.started + min(budget, slice_seconds)
         self.others_wait = False  # as of the last batch: another stream's job is queued
+        self.deliveries_wait = False  # as of the last batch: a notify job is queued
         self.check_seconds = RELOAD_CHECK_SECONDS if check_seconds is None else check_seconds
         self.checked = self.started
 
@@ -116,8 +123,12 @@ class Pace:
         fell seconds behind, restarting jobs that reload their state."""
         return not (self.bounded and self.others_wait)
 
-    def over(self, others_wait: bool) -> bool:
-        """Record whether another stream's job waits; True when this job should hand over."""
+    def over(self, others_wait: bool, deliveries_wait: bool = False) -> bool:
+        """Record whether another stream's job waits, and a notify job; True when this job
+        should hand over."""
         self.others_wait = others_wait
+        self.deliveries_wait = deliveries_wait
         now = time.monotonic()
-        return now >= self.deadline or (others_wait and now >= self.slice_end)
+        if now >= self.deadline or (others_wait and now >= self.slice_end):
+            return True
+        return deliveries_wait and now >= self.started + DELIVERY_SLICE_SECONDS

@@ -21,7 +21,7 @@ from rules.price import PriceRule
 from watcher import keys
 from watcher.events import TickRow, encode_ticks
 from watcher.publish import enqueue_evaluations, kick
-from workers import context
+from workers import context, pace
 from workers.context import Context
 from workers.evaluate import evaluate_stream
 from workers.firings import firing_of
@@ -328,6 +328,26 @@ def test_a_job_out_of_time_hands_the_rest_to_a_new_job(r: redis.Redis, ctx: Cont
     assert evaluate_stream(r, STREAM, ctx) == BATCH + 10
     assert _last(r) == str(60000 + 2 * BATCH + 9).encode()
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+@pytest.mark.parametrize("slice_seconds", [60.0, 0.0])
+def test_a_job_hands_its_worker_to_waiting_notifications_after_its_delivery_slice(
+    r: redis.Redis, ctx: Context, monkeypatch: pytest.MonkeyPatch, slice_seconds: float
+) -> None:
+    """A worker that also delivers drains on while a notify job waits, until the job has run
+    DELIVERY_SLICE_SECONDS; then the batch that finds it waiting ends the job."""
+    monkeypatch.setattr(pace, "DELIVERY_SLICE_SECONDS", slice_seconds)
+    ctx.delivers, ctx.places = True, False
+    Queue(keys.NOTIFY_QUEUE, connection=r).enqueue_call("workers.jobs.flush", ("x",))
+    _add(r, *range(60000, 60000 + 2 * BATCH + 10))
+    evaluated = evaluate_stream(r, STREAM, ctx)
+    if slice_seconds:
+        assert evaluated == 2 * BATCH + 10
+        assert Queue(keys.EVALUATE_QUEUE, connection=r).count == 0
+        return
+    assert evaluated == BATCH
+    (job,) = Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
+    assert job.args == (STREAM,)
 
 
 @pytest.mark.parametrize("places", [True, False])

@@ -8,6 +8,7 @@ from watcher import keys
 from workers.pace import (
     BATCH,
     BUDGET_SECONDS,
+    DELIVERY_SLICE_SECONDS,
     FIRST_BATCH,
     MARKET_SLICE_SECONDS,
     MIN_COUNT,
@@ -67,6 +68,17 @@ def test_a_turn_is_over_at_the_slice_when_another_stream_waits_else_at_the_budge
     assert pace.others_wait
     assert Pace(PRIVATE, {}, budget=0.0).over(others_wait=False)
     assert not Pace(PRIVATE, {}, budget=60.0, slice_seconds=60.0).over(others_wait=True)
+
+
+def test_a_waiting_notify_job_ends_a_turn_after_the_delivery_slice() -> None:
+    for stream in (PRIVATE, keys.ticks_stream(1)):
+        pace = Pace(stream, {}, budget=60.0)
+        assert not pace.over(others_wait=False, deliveries_wait=True)
+        assert pace.deliveries_wait
+        pace.started -= DELIVERY_SLICE_SECONDS
+        assert pace.over(others_wait=False, deliveries_wait=True)
+        assert not pace.over(others_wait=False)
+    assert SLICE_SECONDS <= DELIVERY_SLICE_SECONDS < MARKET_SLICE_SECONDS
 
 
 def test_ticker_streams_keep_their_worker_for_the_budget_account_streams_hand_over() -> None:
