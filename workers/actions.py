@@ -1,9 +1,12 @@
 """What a won claim does: each action a rule declares (rules/actions.py) has its handler here.
 
-The evaluator hands a batch's won claims over (act()) without knowing what their actions are;
-each handler queues its effects into the batch's MULTI pipeline, beside the XACK, so a killed
-evaluator leaves all of a batch's effects or none, and the next holder, finding its claims
-REDELIVERED, completes what is missing. Notify -> one rq notify job per channel; the emulated
+The evaluator claims a batch's firings (claim()) and hands the won claims over (act()) without
+knowing what their actions are. An Early handler starts in the claims' round trip, each of its
+scripts checking that its firing holds the claim (an emulated order's record: its REST call
+goes one round trip sooner). Each handler queues its effects into the batch's MULTI pipeline,
+beside the XACK, so a killed evaluator leaves all of a batch's effects or none (an Early
+part's scripts are idempotent), and the next holder, finding its claims REDELIVERED, completes
+what is missing. Notify -> one rq notify job per channel; the emulated
 orders' actions (PlaceOrder, TrackOrder, ArmBracket) -> workers/orders.py, ExpireOrder ->
 workers/order_expire.py. Every rq job these handlers enqueue has its policy (function, queue,
 retries, TTLs) in one JobPolicy.
@@ -17,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 import redis
 from redis.client import Pipeline
@@ -27,7 +30,16 @@ from rq.job import Job
 from rules.actions import Action, ArmBracket, ExpireOrder, Notify, PlaceOrder, TrackOrder
 from watcher import keys
 from workers.firings import Firing
-from workers.state import NEW, REDELIVERED, ClaimResult
+from workers.state import (
+    NEW,
+    REDELIVERED,
+    ClaimResult,
+    Scripts,
+    claim_firings,
+    claim_results,
+    queue_claims,
+    run_pipelined,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +111,13 @@ NOTIFY_MANY = JobPolicy(
 
 @dataclass(frozen=True, slots=True)
 class Won:
-    """One action of a firing whose claim this evaluator holds (redelivered: held before)."""
+    """One action of a firing whose claim this evaluator holds (redelivered: held before);
+    `ahead`: what its handler's part in the claim's round trip came to (Early), if it has one."""
 
     firing: Firing
     action: Action
     redelivered: bool
+    ahead: Any = None
 
 
 A = TypeVar("A", bound=Action)
@@ -126,6 +140,32 @@ class Handler(Protocol):
         """Queue the effects of `won` into `pipe` (the batch's MULTI, executed with its XACK);
         return how many jobs were queued. `client` serves reads needed first (e.g. what a
         redelivered firing already did)."""
+        ...
+
+
+class Ahead(Protocol):
+    """An Early handler's part of one batch, run in the round trip of the batch's claims, after
+    them: every effect of it checks in its script that its firing holds the firing's claim, so
+    a firing that lost its claim changes nothing."""
+
+    def queue(self, pipe: Pipeline, loaded: bool) -> int:
+        """Queue the commands into `pipe` (scripts: workers.state.queue_script); return how
+        many. Called again, with loaded False, when the server lacked a script."""
+        ...
+
+    def answers(self, replies: Sequence[Any]) -> list[Any]:
+        """Return one answer per (firing, action) it was made for, in order, from the replies
+        of its commands (which Won.ahead carries to stage())."""
+        ...
+
+
+@runtime_checkable
+class Early(Protocol):
+    """A handler whose effects start in the claim's round trip (one round trip sooner: an
+    emulated order's record, before its REST call)."""
+
+    def ahead(self, client: redis.Redis, pairs: Sequence[tuple[Firing, Action]]) -> Ahead:
+        """Return the part of these (firing, action)s to run with their claims."""
         ...
 
 
@@ -212,14 +252,55 @@ HANDLERS: Mapping[type[Action], Handler] = MappingProxyType(
 )
 
 
-def act(
-    client: redis.Redis, pipe: Pipeline, firings: Sequence[Firing], results: Sequence[ClaimResult]
-) -> int:
+@dataclass(frozen=True)
+class Claimed:
+    """A batch's claims' answers, in order, and the Early handlers' answers, by (firing, action)
+    index."""
+
+    results: list[ClaimResult]
+    ahead: dict[tuple[int, int], Any]
+
+
+def claim(client: redis.Redis, scripts: Scripts, firings: Sequence[Firing]) -> Claimed:
+    """Claim every firing of a batch in one Lua call, and run the Early handlers' parts after it
+    in the same round trip."""
+    if not firings:
+        return Claimed([], {})
+    slots: dict[type[Action], list[tuple[int, int]]] = {}
+    for i, f in enumerate(firings):
+        for j, action in enumerate(f.actions):
+            if isinstance(HANDLERS[type(action)], Early):
+                slots.setdefault(type(action), []).append((i, j))
+    parts = []
+    for kind, kind_slots in slots.items():
+        handler = cast(Early, HANDLERS[kind])
+        pairs = [(firings[i], firings[i].actions[j]) for i, j in kind_slots]
+        parts.append((handler.ahead(client, pairs), kind_slots))
+    requests = [f.claim for f in firings]
+    if not parts:
+        return Claimed(claim_firings(client, scripts, requests), {})
+    sizes: list[int] = []
+
+    def queue(pipe: Pipeline, loaded: bool) -> None:
+        queue_claims(pipe, scripts, requests, loaded)
+        sizes[:] = [part.queue(pipe, loaded) for part, _ in parts]
+
+    replies = run_pipelined(client, queue)
+    ahead: dict[tuple[int, int], Any] = {}
+    at = 1
+    for (part, kind_slots), size in zip(parts, sizes, strict=True):
+        ahead.update(zip(kind_slots, part.answers(replies[at : at + size]), strict=True))
+        at += size
+    return Claimed(claim_results(replies[0]), ahead)
+
+
+def act(client: redis.Redis, pipe: Pipeline, firings: Sequence[Firing], claimed: Claimed) -> int:
     """Hand every won claim's declared actions to their handlers; return the jobs queued."""
     by_type: dict[type[Action], list[Won]] = {}
-    for f, r in zip(firings, results, strict=True):
+    for i, (f, r) in enumerate(zip(firings, claimed.results, strict=True)):
         if r.status in (NEW, REDELIVERED):
             redelivered = r.status == REDELIVERED
-            for action in f.actions:
-                by_type.setdefault(type(action), []).append(Won(f, action, redelivered))
+            for j, action in enumerate(f.actions):
+                won = Won(f, action, redelivered, claimed.ahead.get((i, j)))
+                by_type.setdefault(type(action), []).append(won)
     return sum(HANDLERS[kind].stage(client, pipe, won) for kind, won in by_type.items())

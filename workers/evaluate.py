@@ -2,8 +2,9 @@
 
 One evaluator holds a stream at a time (keys.lock), which keeps events in order and lets the
 previous price per series live in memory while draining. Per batch there is one XREADGROUP,
-one Lua call for all the batch's claims (only when something fired) and one MULTI pipeline that
-carries the won claims' actions (workers/actions.py: the notify jobs), saves the last prices
+one Lua call for all the batch's claims (only when something fired: in its round trip, the
+Early actions' scripts, workers/actions.py claim()) and one MULTI pipeline that carries the won
+claims' actions (workers/actions.py: the notify jobs), saves the last prices
 and the stateful kinds' state (rules/kinds.py KindState, loaded with the lock) and XACKs: a
 killed evaluator leaves either all of a batch's effects or none, and its batch stays pending
 for the next holder, whose re-evaluation finds the same firing ids (claim answer REDELIVERED)
@@ -41,7 +42,7 @@ from rules.kinds import KindState
 from watcher import keys
 from watcher.publish import DIRTY_TTL, queue_evaluations
 from workers import order_orphans
-from workers.actions import act
+from workers.actions import act, claim
 from workers.context import Context, superseded
 from workers.firings import Batch
 from workers.held import Held, held_state
@@ -50,7 +51,6 @@ from workers.state import (
     ClaimResult,
     Scripts,
     StreamLock,
-    claim_firings,
     decode_hash,
     load_last_prices,
     save_kind_state,
@@ -332,10 +332,11 @@ class _Drain:
         self._renew_if_due()
         began = time.monotonic()
         batch = self._evaluate(entries)
-        results = claim_firings(self.client, self.scripts, [f.claim for f in batch.firings])
+        claimed = claim(self.client, self.scripts, batch.firings)
+        results = claimed.results
         claimed_ms = int(time.time() * 1000)
         with self.client.pipeline() as pipe:
-            jobs = act(self.client, pipe, batch.firings, results)
+            jobs = act(self.client, pipe, batch.firings, claimed)
             if batch.orphans:  # events of emulated orders whose rule a reload took away
                 channels = self.context.ruleset.channels
                 jobs += order_orphans.stage(self.client, pipe, self.stream, batch.orphans, channels)

@@ -23,7 +23,6 @@ from typing import Any, Final
 import redis
 from redis.client import Pipeline
 from redis.commands.core import Script
-from redis.exceptions import NoScriptError
 
 from rules.actions import ExpireOrder, OrderSpec, PlaceOrder
 from rules.base import text, utc_text
@@ -31,7 +30,7 @@ from watcher import keys
 from watcher.events import EmulatedOrder
 from watcher.publish import DIRTY_TTL, enqueue_evaluations
 from workers.firings import Firing
-from workers.state import decode_hash, registered
+from workers.state import ClaimRequest, decode_hash, queue_script, registered, run_pipelined
 
 RECORD_TTL: Final = 30 * 86_400  # seconds a record stays after its last change
 GUARD_TTL: Final = 90 * 86_400  # an arming places one order for this long at least
@@ -60,21 +59,23 @@ local function announce(stream, dirty, key, at, ms, ttl)
 end
 """
 
-# KEYS: guard, record, private stream, its dirty flag, the order's lease. ARGV: client order
-# id, at (ISO), ms, dirty ttl, record ttl, guard ttl, a sibling's event JSON ("" if none), the
-# lease's token and ms, then field pairs. Returns {outcome, state or holder, stream newly
-# flagged}: outcome "new" (this call created the record, TRIGGERED, and holds its lease),
-# "again" (this client id holds the guard: the record's state), or "other" (another client id
-# holds the arming's guard: the holder).
+# KEYS: guard, record, private stream, its dirty flag, the order's lease, [the firing's claim].
+# ARGV: client order id, at (ISO), ms, dirty ttl, record ttl, guard ttl, a sibling's event JSON
+# ("" if none), the lease's token and ms, the firing that must hold the claim ("": no claim to
+# check), then field pairs. Returns {outcome, state or holder, stream newly flagged}: outcome
+# "new" (this call created the record, TRIGGERED, and holds its lease), "again" (this client id
+# holds the guard: the record's state), "other" (another client id holds the arming's guard:
+# the holder) or "lost" (another firing holds the claim: nothing was done).
 _TRIGGER = (
     _EVENT
     + """
+if ARGV[10] ~= '' and redis.call('GET', KEYS[6]) ~= ARGV[10] then return {'lost', '', 0} end
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return {'other', holder, 0} end
 if holder then return {'again', redis.call('HGET', KEYS[2], 'state') or '', 0} end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
 redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[9])
-redis.call('HSET', KEYS[2], 'state', 'triggered', unpack(ARGV, 10))
+redis.call('HSET', KEYS[2], 'state', 'triggered', unpack(ARGV, 11))
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 local fresh = announce(KEYS[3], KEYS[4], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
 if ARGV[7] ~= '' then
@@ -131,7 +132,7 @@ class _Scripts:
 class Triggered:
     """What asking to trigger an order came to (see _TRIGGER)."""
 
-    outcome: str  # new, again, other
+    outcome: str  # new, again, other, lost
     state: str  # the record's state ("new"/"again"), or the guard's holder ("other")
     record: dict[str, str] | None = None  # the record created ("new")
     flagged: str = ""  # the private stream this call flagged for evaluation (to enqueue)
@@ -184,6 +185,7 @@ class Trigger:
     arming: str
     lease: tuple[str, int]  # token, ms
     sibling: EmulatedOrder | None = None
+    claim: ClaimRequest | None = None  # the firing's claim: "lost" unless it holds it
 
 
 def trigger(
@@ -209,24 +211,42 @@ def trigger_many(
     `also` queues more commands into that round trip, after the scripts."""
     if not calls:
         return []
-    script = registered(client, _Scripts).trigger
-    at, ms = _now()
-    prepared = [_trigger_call(call, at, ms) for call in calls]
+    triggers = Triggers(client, calls)
 
     def queue(pipe: Pipeline, loaded: bool) -> None:
-        for keys_, args, _ in prepared:
-            _eval(pipe, script, keys_, args, loaded)
+        triggers.queue(pipe, loaded)
         if also is not None:
             also(pipe)
 
-    done = []
-    for (_, _, stream), call, (outcome, state, fresh) in zip(
-        prepared, calls, _execute(client, queue)[: len(prepared)], strict=True
-    ):
-        result = _text(outcome)
-        created = {**call.record, "state": "triggered"} if result == "new" else None
-        done.append(Triggered(result, _text(state), created, stream if int(str(fresh)) else ""))
-    return done
+    return triggers.triggered(run_pipelined(client, queue)[: len(calls)])
+
+
+class Triggers:
+    """trigger_many()'s scripts, for a round trip of the caller's (see run_pipelined): queue()
+    them, then hand their replies, in order, to triggered()."""
+
+    def __init__(self, client: redis.Redis, calls: Sequence[Trigger]) -> None:
+        self.script = registered(client, _Scripts).trigger
+        at, ms = _now()
+        self.calls = calls
+        self.prepared = [_trigger_call(call, at, ms) for call in calls]
+
+    def queue(self, pipe: Pipeline, loaded: bool) -> None:
+        """Queue the calls' scripts into `pipe`, one command each."""
+        for keys_, args, _ in self.prepared:
+            queue_script(pipe, self.script, keys_, args, loaded)
+
+    def triggered(self, replies: Sequence[Any]) -> list[Triggered]:
+        """Return what each call came to, from its script's reply."""
+        done = []
+        for (_, _, stream), call, (outcome, state, fresh) in zip(
+            self.prepared, self.calls, replies, strict=True
+        ):
+            result = _text(outcome)
+            created = {**call.record, "state": "triggered"} if result == "new" else None
+            flagged = stream if int(str(fresh)) else ""
+            done.append(Triggered(result, _text(state), created, flagged))
+        return done
 
 
 def _trigger_call(call: Trigger, at: str, ms: int) -> tuple[list[str], list[Any], str]:
@@ -240,9 +260,11 @@ def _trigger_call(call: Trigger, at: str, ms: int) -> tuple[list[str], list[Any]
         keys.order_guard(call.arming), keys.emulated(cid), stream, keys.dirty(stream),
         keys.order_lease(cid),
     ]  # fmt: skip
+    if call.claim is not None:
+        keys_.append(call.claim.key)
     args = [
         cid, at, ms, DIRTY_TTL, RECORD_TTL, GUARD_TTL, sibling_json, token, lease_ms,
-        *_flat(record),
+        call.claim.firing if call.claim is not None else "", *_flat(record),
     ]  # fmt: skip
     return keys_, args, stream
 
@@ -319,40 +341,16 @@ def run(
             if isinstance(step, Update):
                 pipe.hset(keys.emulated(step.cid), mapping=dict(step.fields))  # type: ignore[arg-type]
             else:
-                _eval(pipe, script, _move_keys(step.record, next(moves)), _move_args(step), loaded)
+                move_keys = _move_keys(step.record, next(moves))
+                queue_script(pipe, script, move_keys, _move_args(step), loaded)
         if also is not None:
             also(pipe)
 
-    replies = _execute(client, queue)[: len(steps)]
+    replies = run_pipelined(client, queue)[: len(steps)]
     moved = [reply for step, reply in zip(steps, replies, strict=True) if isinstance(step, Move)]
     flagged = {s for s, (_, fresh) in zip(streams, moved, strict=True) if int(str(fresh))}
     enqueue_evaluations(client, sorted(flagged))
     return [_text(result) for result, _ in moved]
-
-
-def _execute(client: redis.Redis, queue: Callable[[Pipeline, bool], None]) -> list[Any]:
-    """Run the commands `queue` puts into a pipeline, in one round trip, scripts sent as EVALSHA
-    (a Script in a pipeline costs a SCRIPT EXISTS round trip); when the server's script cache
-    lacks one (a restart, a flush: none of them ran), once more with redis-py loading them.
-    Return the replies; raise the first error."""
-    for loaded in (True, False):
-        with client.pipeline(transaction=False) as pipe:
-            queue(pipe, loaded)
-            replies: list[Any] = pipe.execute(raise_on_error=False)
-        if loaded and any(isinstance(reply, NoScriptError) for reply in replies):
-            continue  # the plain commands among them only set the same fields again
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _eval(pipe: Pipeline, script: Script, keys_: list[str], args: list[Any], loaded: bool) -> None:
-    if loaded:
-        pipe.evalsha(script.sha, len(keys_), *keys_, *args)
-    else:
-        script(keys=keys_, args=args, client=pipe)
 
 
 def _move_keys(record: Mapping[str, str], stream: str) -> list[str]:

@@ -18,14 +18,16 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import redis
 from redis.client import Pipeline
 from rq import Queue
 
-from rules.actions import ArmBracket, OrderSpec, PlaceOrder, TrackOrder
+from rules.actions import Action, ArmBracket, OrderSpec, PlaceOrder, TrackOrder
 from rules.base import text
 from rules.trigger import falls, reached
 from watcher import keys
@@ -43,7 +45,7 @@ from workers.order_place import (
     unguard,
 )
 from workers.order_send import send_soon
-from workers.state import Scripts, decode_hash
+from workers.state import ClaimRequest, Scripts, decode_hash
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +63,95 @@ return redis.call('HGET', KEYS[1], 'size')
 """
 
 
+@dataclass(frozen=True, slots=True)
+class _Placing:
+    """A PlaceOrder's trigger call (its record, client order id cid) and what it came to."""
+
+    action: PlaceOrder
+    cid: str
+    call: order_state.Trigger
+    triggered: order_state.Triggered
+
+
+class _Triggers:
+    """PlaceOrders' part of a batch in its claims' round trip (an Early handler's Ahead): each
+    order's trigger script, checking that its firing holds the firing's claim, then the guards
+    of the orders placed inline (order_place.guard). A firing that lost its claim changes
+    nothing but leaves its guard, which finds no record when it runs, and ends."""
+
+    def __init__(self, client: redis.Redis, pairs: Sequence[tuple[Firing, PlaceOrder]]) -> None:
+        desk = order_desk.current()
+        self.inline = desk is not None and desk.inline
+        self.lease = lease_ms(desk)
+        self.made: list[tuple[PlaceOrder, str, order_state.Trigger] | None] = []
+        for fired, action in pairs:
+            cid = keys.client_order_id(action.rule, fired.firing)
+            lease = (uuid.uuid4().hex, self.lease)
+            call = _trigger_call(client, action, cid, fired, lease, fired.claim)
+            self.made.append(None if call is None else (action, cid, call))
+        made = [m for m in self.made if m is not None]
+        self.triggers = order_state.Triggers(client, [call for _, _, call in made])
+        cids = [cid for _, cid, _ in made]
+        self.guards = _guards(client, cids, self.lease) if self.inline else None
+
+    def queue(self, pipe: Pipeline, loaded: bool) -> int:
+        before = len(pipe)
+        self.triggers.queue(pipe, loaded)
+        if self.guards is not None:
+            self.guards(pipe)
+        return len(pipe) - before
+
+    def answers(self, replies: Sequence[Any]) -> list[_Placing | None]:
+        done = iter(self.triggers.triggered(replies[: len(self.triggers.calls)]))
+        return [None if m is None else _Placing(*m, next(done)) for m in self.made]
+
+
 class PlaceOrders:
     """PlaceOrder: create each firing's TRIGGERED record, then place it (inline or queued).
 
-    A batch's records are created in one round trip, with their guards when placed inline
+    The records are created in the round trip of the batch's claims (an Early handler: each
+    trigger script checks its firing's claim), with their guards when placed inline
     (order_place.guard()), then their orders are sent on the worker's sender threads
-    (order_send.send_soon): an order's latency is one trigger round trip and its own REST
-    call, and the stream's next batches wait for a slow venue's answers a few ms at most."""
+    (order_send.send_soon): an order's latency is that round trip and its own REST call, and
+    the stream's next batches wait for a slow venue's answers a few ms at most."""
+
+    def ahead(self, client: redis.Redis, pairs: Sequence[tuple[Firing, Action]]) -> _Triggers:
+        """Return the trigger scripts (and guards) of these firings' orders."""
+        orders = [(fired, action) for fired, action in pairs if isinstance(action, PlaceOrder)]
+        if len(orders) != len(pairs):
+            raise TypeError("PlaceOrders handed another action")
+        return _Triggers(client, orders)
 
     def stage(self, client: redis.Redis, pipe: Pipeline, won: Sequence[Won]) -> int:
-        """Trigger and place (inline), or queue the placing jobs into `pipe`; return jobs."""
+        """Place (inline) the orders whose records their firings created, or queue their
+        placing jobs into `pipe`; return jobs."""
         desk = order_desk.current()
         inline = desk is not None and desk.inline
-        wanted = []
-        for w, action in handed(self, won, PlaceOrder):
-            cid = keys.client_order_id(action.rule, w.firing.firing)
-            call = _trigger_call(client, action, cid, w.firing, (uuid.uuid4().hex, lease_ms(desk)))
-            if call is not None:
-                wanted.append((action, cid, call))
+        placings: list[_Placing] = []
+        gone: list[_Placing] = []
+        for w, _ in handed(self, won, PlaceOrder):
+            placing = w.ahead
+            if isinstance(placing, _Placing):
+                (gone if placing.triggered.outcome == "lost" else placings).append(placing)
+        if gone:
+            # Won, yet the claim was gone when the script looked (its TTL ran out between
+            # the two): trigger these again, unchecked.
+            calls = [replace(p.call, claim=None) for p in gone]
+            cids = [p.cid for p in gone]
+            guards = _guards(client, cids, lease_ms(desk)) if inline else None
+            again_triggered = order_state.trigger_many(client, calls, guards)
+            placings += [
+                replace(p, triggered=t) for p, t in zip(gone, again_triggered, strict=True)
+            ]
         sends: list[tuple[str, dict[str, str], str]] = []
         again, jobs, flagged = [], [], []
-        calls = [call for _, _, call in wanted]
-        guards = _guards(client, [cid for _, cid, _ in wanted], lease_ms(desk)) if inline else None
-        for (action, cid, call), triggered in zip(
-            wanted, order_state.trigger_many(client, calls, guards), strict=True
-        ):
+        for placing in placings:
+            action, cid, call, triggered = (
+                placing.action,
+                placing.cid,
+                placing.call,
+                placing.triggered,
+            )
             if triggered.outcome == "other":
                 held = triggered.state
                 log.info("%s: arming %s already placed order %s", action.rule, call.arming, held)
@@ -132,7 +198,12 @@ def _guards(client: redis.Redis, cids: Sequence[str], lease: int) -> Callable[[P
 
 
 def _trigger_call(
-    client: redis.Redis, action: PlaceOrder, cid: str, fired: Firing, lease: tuple[str, int]
+    client: redis.Redis,
+    action: PlaceOrder,
+    cid: str,
+    fired: Firing,
+    lease: tuple[str, int],
+    claim: ClaimRequest,
 ) -> order_state.Trigger | None:
     """Return what creates the firing's record under its arming's guard (None: a bracket
     with nothing armed)."""
@@ -172,7 +243,7 @@ def _trigger_call(
             reduce_only=spec.reduce_only, close_position=spec.close_position, code="oco",
             reason=f"the {leg.replace('_', '-')} leg fired first",
         )  # fmt: skip
-    return order_state.Trigger(record, arming, lease, sibling)
+    return order_state.Trigger(record, arming, lease, sibling, claim)
 
 
 class TrackOrders:

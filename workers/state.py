@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar, cast
 import redis
 from redis.client import Pipeline
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT, FieldT
 
 from rules.kinds import KindState
@@ -151,11 +152,58 @@ def claim_firings(
     """Claim every firing of a batch in one Lua call, in order."""
     if not requests:
         return []
+    return claim_results(
+        scripts.claim(keys=[r.key for r in requests], args=_claim_args(requests), client=client)
+    )
+
+
+def queue_claims(
+    pipe: Pipeline, scripts: Scripts, requests: Sequence[ClaimRequest], loaded: bool
+) -> None:
+    """Queue claim_firings()'s one Lua call into `pipe` (see queue_script); its reply goes to
+    claim_results()."""
+    queue_script(pipe, scripts.claim, [r.key for r in requests], _claim_args(requests), loaded)
+
+
+def claim_results(flat: Sequence[Any]) -> list[ClaimResult]:
+    """Return the claims' answers, in order, from the claim script's reply."""
+    return [ClaimResult(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+def _claim_args(requests: Sequence[ClaimRequest]) -> list[str | int]:
     args: list[str | int] = []
     for request in requests:
         args += [request.firing, request.ttl_ms]
-    flat = scripts.claim(keys=[r.key for r in requests], args=args, client=client)
-    return [ClaimResult(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+    return args
+
+
+def run_pipelined(client: redis.Redis, queue: Callable[[Pipeline, bool], None]) -> list[Any]:
+    """Run the commands `queue` puts into a pipeline, in one round trip, scripts sent as EVALSHA
+    (a Script in a pipeline costs a SCRIPT EXISTS round trip); when the server's script cache
+    lacks one (a restart, a flush: none of them ran), once more with redis-py loading them.
+    Return the replies; raise the first error."""
+    for loaded in (True, False):
+        with client.pipeline(transaction=False) as pipe:
+            queue(pipe, loaded)
+            replies: list[Any] = pipe.execute(raise_on_error=False)
+        if loaded and any(isinstance(reply, NoScriptError) for reply in replies):
+            continue  # the plain commands among them only set the same fields again
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def queue_script(
+    pipe: Pipeline, script: Script, keys_: Sequence[str], args: Sequence[Any], loaded: bool
+) -> None:
+    """Queue one call of `script` for run_pipelined(): EVALSHA when the server is presumed to
+    have it (`loaded`), else through redis-py, which loads it first."""
+    if loaded:
+        pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+    else:
+        script(keys=list(keys_), args=list(args), client=pipe)
 
 
 def load_last_prices(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ transition once, and costs the same few Redis round trips however many updates i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis.client import Pipeline
 from rq import Queue
 
 from rules.actions import TrackOrder
@@ -26,7 +28,15 @@ from workers.context import Context
 from workers.evaluate import evaluate_stream
 from workers.firings import Firing
 from workers.orders import TrackOrders
-from workers.state import ClaimRequest
+from workers.state import (
+    NEW,
+    TAKEN,
+    ClaimRequest,
+    Scripts,
+    claim_results,
+    queue_claims,
+    run_pipelined,
+)
 
 RULES = """\
 channels:
@@ -229,3 +239,35 @@ def test_a_batch_of_triggers_is_one_round_trip_and_an_arming_places_once(
     again = order_state.trigger_many(counted, calls[:2])  # a redelivery: the records are there
     assert Counting.writes - before == 1
     assert [(t.outcome, t.state) for t in again] == [("again", "triggered")] * 2
+
+
+def test_a_trigger_in_the_claims_round_trip_creates_nothing_for_a_lost_claim(
+    counted: redis.Redis,
+) -> None:
+    """The claim script and the trigger scripts run in one round trip; each trigger checks
+    that its firing holds the firing's claim, so a firing that lost it leaves no record."""
+    scripts = Scripts.of(counted)
+    counted.set(keys.claim("lost-rule"), "another-firing")
+    won = ClaimRequest(keys.claim("won-rule"), "firing-0", 0)
+    lost = ClaimRequest(keys.claim("lost-rule"), "firing-1", 0)
+    calls = [replace(_call(0, "arming-0"), claim=won), replace(_call(1, "arming-1"), claim=lost)]
+    triggers = order_state.Triggers(counted, calls)
+
+    def queue(pipe: Pipeline, loaded: bool) -> None:
+        queue_claims(pipe, scripts, [won, lost], loaded)
+        triggers.queue(pipe, loaded)
+
+    run_pipelined(counted, queue)  # loads the scripts: the answers below are a second run's
+    counted.delete(keys.claim("won-rule"), keys.order_guard("arming-0"))
+    counted.delete(keys.emulated(calls[0].record["client_order_id"]))
+    before = Counting.writes
+    replies = run_pipelined(counted, queue)
+    assert Counting.writes - before == 1
+    assert [c.status for c in claim_results(replies[0])] == [NEW, TAKEN]
+    assert [(t.outcome, t.state) for t in triggers.triggered(replies[1:])] == [
+        ("new", "triggered"),
+        ("lost", ""),
+    ]
+    assert not counted.exists(keys.emulated(calls[1].record["client_order_id"]))
+    assert not counted.exists(keys.order_guard("arming-1"))
+    assert not counted.exists(keys.order_lease(calls[1].record["client_order_id"]))
