@@ -139,19 +139,12 @@ class PlaceOrders:
             calls = [replace(p.call, claim=None) for p in gone]
             cids = [p.cid for p in gone]
             guards = _guards(client, cids, lease_ms(desk)) if inline else None
-            again_triggered = order_state.trigger_many(client, calls, guards)
-            placings += [
-                replace(p, triggered=t) for p, t in zip(gone, again_triggered, strict=True)
-            ]
+            answers = order_state.trigger_many(client, calls, guards)
+            placings += [replace(p, triggered=t) for p, t in zip(gone, answers, strict=True)]
         sends: list[tuple[str, dict[str, str], str]] = []
         again, jobs, flagged = [], [], []
-        for placing in placings:
-            action, cid, call, triggered = (
-                placing.action,
-                placing.cid,
-                placing.call,
-                placing.triggered,
-            )
+        for p in placings:
+            action, cid, call, triggered = p.action, p.cid, p.call, p.triggered
             if triggered.outcome == "other":
                 held = triggered.state
                 log.info("%s: arming %s already placed order %s", action.rule, call.arming, held)

@@ -16,18 +16,18 @@ import redis
 from redis.client import Pipeline
 from rq import Queue
 
-from rules.actions import TrackOrder
+from rules.actions import OrderSpec, PlaceOrder, TrackOrder
 from rules.base import Rule
 from rules.kinds import transition_message
 from rules.load import load_rules
 from watcher import keys
 from watcher.events import EmulatedOrder, OrderUpdate, decode_event, encode_event
-from workers import order_state
+from workers import order_desk, order_state
 from workers.actions import NOTIFY, Won
 from workers.context import Context
 from workers.evaluate import evaluate_stream
 from workers.firings import Firing
-from workers.orders import TrackOrders
+from workers.orders import PlaceOrders, TrackOrders
 from workers.state import (
     NEW,
     TAKEN,
@@ -271,3 +271,37 @@ def test_a_trigger_in_the_claims_round_trip_creates_nothing_for_a_lost_claim(
     assert not counted.exists(keys.emulated(calls[1].record["client_order_id"]))
     assert not counted.exists(keys.order_guard("arming-1"))
     assert not counted.exists(keys.order_lease(calls[1].record["client_order_id"]))
+
+
+def test_a_won_firing_whose_claim_ran_out_before_its_trigger_is_triggered_again(
+    r: redis.Redis, rule: Rule
+) -> None:
+    """The claim script won (or found its own) claim, but the key was gone when the trigger
+    script looked (its TTL ran out between the two): stage() triggers it again, unchecked."""
+    ticks = keys.ticks_stream(0)
+    firing = f"{rule.id}:{ticks}:1-0"
+    fired = Firing(
+        rule, ("stop", 0), firing, ClaimRequest(keys.claim(firing), firing, 5), "", 0, ()
+    )
+    spec = OrderSpec("okx", "main", "BTC-USDT", "sell", Decimal("0.5"), "market")
+    action = PlaceOrder(
+        rule=rule.name, rule_id=rule.id, order="stop", spec=spec, source="last",
+        trigger=Decimal(59000), fired_at=Decimal(58990), arming=rule.id,
+    )  # fmt: skip
+    orders = PlaceOrders()
+    part = orders.ahead(r, [(fired, action)])
+
+    def queue(pipe: Pipeline, loaded: bool) -> None:
+        part.queue(pipe, loaded)
+
+    [placing] = part.answers(run_pipelined(r, queue))
+    assert placing is not None
+    assert placing.triggered.outcome == "lost"  # no claim key: nothing was created
+    assert not r.exists(keys.emulated(placing.cid))
+    assert order_desk.current() is None  # placed by a job on the orders queue, then
+    with r.pipeline() as pipe:
+        assert orders.stage(r, pipe, [Won(fired, action, False, placing)]) == 1
+        pipe.execute()
+    assert order_state.load(r, placing.cid)["state"] == "triggered"
+    [job] = Queue(keys.ORDERS_QUEUE, connection=r).jobs
+    assert job.args == (placing.cid, 0)
