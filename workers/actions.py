@@ -252,6 +252,10 @@ HANDLERS: Mapping[type[Action], Handler] = MappingProxyType(
 )
 
 
+# The action types whose handlers are Early (asked once: a Protocol's isinstance is slow).
+EARLY: frozenset[type[Action]] = frozenset(k for k, h in HANDLERS.items() if isinstance(h, Early))
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A batch's claims' answers, in order, and the Early handlers' answers, by (firing, action)
@@ -269,7 +273,7 @@ def claim(client: redis.Redis, scripts: Scripts, firings: Sequence[Firing]) -> C
     slots: dict[type[Action], list[tuple[int, int]]] = {}
     for i, f in enumerate(firings):
         for j, action in enumerate(f.actions):
-            if isinstance(HANDLERS[type(action)], Early):
+            if type(action) in EARLY:
                 slots.setdefault(type(action), []).append((i, j))
     parts = []
     for kind, kind_slots in slots.items():
