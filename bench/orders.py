@@ -7,7 +7,8 @@ takes the orders and its private feed sends their updates back), `klaxon watch`,
 take-profits and trailing stops) are armed over the markets; F of them fire, each at a known
 tick after the warm-up. Latency runs from the firing tick's exchange time (stamped by the load
 generator when it sends the frame) to the simulator's creation time of the order (both ms,
-one clock); every order on the simulator is matched to its rule by its client id, so the run
+one clock), and to when the worker had written the request whole (`_sent_ms` in the order's
+record: where klaxon's part ends, before the simulator's own queue); every order on the simulator is matched to its rule by its client id, so the run
 also counts orders placed, missing, unexpected and placed twice.
 """
 
@@ -192,7 +193,7 @@ def _figures(
     history = _history(base_url)
     by_rule = _by_rule(history, tags)
     wanted = {e.rule: e for e in expected}
-    latencies, decided, sent, streamed, parts = [], [], [], [], []
+    latencies, decided, sent, streamed, parts, left = [], [], [], [], [], []
     for rule, orders in by_rule.items():
         if rule not in wanted:
             continue
@@ -207,6 +208,8 @@ def _figures(
             stored = _entry_ms(record["_firing"])
             streamed.append(stored - tick)
             parts.append((created - tick, rule, stored - tick, triggered - stored, sent[-1]))
+            if "_sent_ms" in record:  # when the worker had written the request whole
+                left.append(int(record["_sent_ms"]) - tick)
     states = Counter(o["state"] for o in history)
 
     def q(values: list[int], p: float) -> int | None:
@@ -223,6 +226,13 @@ def _figures(
         "tick_to_order_ms": {
             "p50": q(latencies, 0.5), "p99": q(latencies, 0.99),
             "max": max(latencies) if latencies else None, "count": len(latencies),
+        },
+        # Where klaxon's part ends: tick -> the request written whole to the venue's connection
+        # (the worker's clock; the simulator's cTime above adds its own queue: one order at a
+        # time, on the cores klaxon uses).
+        "tick_to_sent_ms": {
+            "p50": q(left, 0.5), "p99": q(left, 0.99),
+            "max": max(left) if left else None, "count": len(left),
         },
         # The two parts: tick -> record TRIGGERED (evaluation), TRIGGERED -> at the simulator.
         "tick_to_triggered_ms": {"p50": q(decided, 0.5), "p99": q(decided, 0.99)},
@@ -244,13 +254,15 @@ def _entry_ms(firing: str) -> int:
 
 def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
     """The run's figures as a small table."""
-    lat = figures["tick_to_order_ms"]
+    lat, left = figures["tick_to_order_ms"], figures["tick_to_sent_ms"]
     lines = [
         f"orders: {opts.orders} armed over {opts.markets} markets, {opts.rate}/s ticks,"
         f" {'inline' if opts.inline else 'orders queue'}, {opts.workers} workers,"
         f" venue answers after {opts.answer_ms} ms",
         f"tick -> order request at the simulator: p50 {lat['p50']} ms, p99 {lat['p99']} ms,"
         f" max {lat['max']} ms ({lat['count']} orders)",
+        f"tick -> order request sent (written whole by the worker): p50 {left['p50']} ms,"
+        f" p99 {left['p99']} ms, max {left['max']} ms ({left['count']} orders)",
         f"orders placed {figures['orders_placed']} / expected {figures['orders_expected']};"
         f" duplicates {figures['duplicates']}; missing {len(figures['missing'])};"
         f" unexpected {len(figures['unexpected'])}",

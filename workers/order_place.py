@@ -47,7 +47,7 @@ from watcher.errors import (
     RequestRejected,
 )
 from watcher.events import OrderState, OrderUpdate
-from watcher.venues import Trading
+from watcher.venues import Trading, http
 from workers import order_state, risk
 from workers.order_close import Unsized, closing_size
 from workers.order_desk import Desk
@@ -148,6 +148,24 @@ class _Unguard:
         self.queued = True
 
 
+class _Sent:
+    """Records when the order's request left (`_sent_ms`, read by bench --orders: where an
+    order's latency ends), and takes away its guard (`ending`), in the round trip of the move
+    that records it PLACED; whichever step moves it, the time is written."""
+
+    def __init__(self, cid: str, before: int, ending: _Unguard | None) -> None:
+        self.cid = cid
+        self.sent = http.sent_ms()
+        self.sent = 0 if self.sent == before else self.sent  # not this request's (a proxy)
+        self.ending = ending
+
+    def __call__(self, pipe: Pipeline) -> None:
+        if self.sent:
+            pipe.hset(keys.emulated(self.cid), "_sent_ms", str(self.sent))
+        if self.ending is not None:
+            self.ending(pipe)
+
+
 def lease_ms(desk: Desk | None) -> int:
     """Return how long one attempt may hold an order."""
     return desk.lease_ms if desk is not None else LEASE_MS
@@ -220,6 +238,7 @@ def _send(
 ) -> float | None:
     cid = record["client_order_id"]
     _kill_point("before_place")
+    before = http.sent_ms()
     try:
         order_id = trader.place_order(
             spec.market, spec.side, spec.ord_type, text(spec.size),
@@ -248,7 +267,9 @@ def _send(
         return None
     _kill_point("after_place")
     placed = {"order_id": order_id}
-    order_state.move(client, record, ("triggered",), "placed", placed, also=ending)
+    order_state.move(
+        client, record, ("triggered",), "placed", placed, also=_Sent(cid, before, ending)
+    )
     log.info(
         "order %s placed: %s %s %s (order %s)",
         cid,

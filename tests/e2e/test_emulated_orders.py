@@ -4,13 +4,15 @@ updates back through the private feed, every transition notified through apprise
 
 from __future__ import annotations
 
+import time
+
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from tests.e2e.conftest import Stack, messages, sim_orders, walk
 from tests.waiting import wait_until
 from watcher import keys
-from workers import order_desk
+from workers import order_desk, order_state
 from workers.order_desk import Desk
 
 RULES = """\
@@ -75,6 +77,9 @@ def test_each_order_fires_at_its_price_places_one_order_and_is_notified(
     wait_until(lambda: guards.get_job_ids() == [], 5, "every guard taken away")
     for order in sim_orders(stack):
         assert not stack.redis.exists(Job.key_for(keys.place_job_id(order["clOrdId"], 1)))
+        # When its request left (bench --orders' end of an order's latency): after the trigger.
+        record = order_state.load(stack.redis, order["clOrdId"])
+        assert int(record["_triggered_ms"]) <= int(record["_sent_ms"]) <= time.time() * 1000
 
 
 def test_queued_placing_goes_through_the_orders_queue(stack: Stack, desk: Desk) -> None:

@@ -4,6 +4,7 @@ emulated order's batch goes on then, not when the venue answers (workers/order_p
 from __future__ import annotations
 
 import threading
+import time
 
 from tests.local_http import LocalHttp, Reply
 from tests.waiting import wait_until
@@ -52,3 +53,22 @@ def test_neither_a_get_nor_a_post_outside_the_block_is_reported() -> None:
         local.close()
     assert reported == ["second"]
     assert [s.method for s in local.seen] == ["GET", "POST", "POST"]
+
+
+def test_the_time_a_post_left_is_kept_per_thread_and_a_get_leaves_it() -> None:
+    local = LocalHttp(Reply(200, b"{}"))
+    try:
+        before = int(time.time() * 1000)
+        assert http.send(local.url + "/o", "POST", b"{}", {}, 5.0, "test POST").status == 200
+        after = int(time.time() * 1000)
+        assert before <= http.sent_ms() <= after
+        left = http.sent_ms()
+        assert http.send(local.url + "/o", "GET", None, {}, 5.0, "test GET").status == 200
+        assert http.sent_ms() == left
+        other: list[int] = []
+        thread = threading.Thread(target=lambda: other.append(http.sent_ms()))
+        thread.start()
+        thread.join(5)
+        assert other == [0]  # another thread sent nothing yet
+    finally:
+        local.close()

@@ -76,6 +76,7 @@ class _Kept(threading.local):
     def __init__(self) -> None:
         self.conns: dict[tuple[str, str], tuple[http.client.HTTPConnection, float]] = {}
         self.on_sent: Callable[[], None] | None = None
+        self.sent_ms = 0  # when the last request that changes state left (epoch ms)
 
 
 _kept = _Kept()
@@ -91,6 +92,12 @@ def on_sent(callback: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _kept.on_sent = before
+
+
+def sent_ms() -> int:
+    """Return when this thread's last request that changes state was written whole to its
+    connection (epoch ms; 0: none yet): an order's latency ends there (see on_sent)."""
+    return _kept.sent_ms
 
 
 def send(
@@ -163,8 +170,10 @@ def _exchange(
         if reused:
             raise _Stale from None
         raise ExchangeUnavailable(f"{what}: {type(exc).__name__}: {exc}") from None
-    if _kept.on_sent is not None and method != "GET":
-        _kept.on_sent()
+    if method != "GET":
+        _kept.sent_ms = int(time.time() * 1000)
+        if _kept.on_sent is not None:
+            _kept.on_sent()
     try:
         response = conn.getresponse()
         reply = Reply(int(response.status), response.headers, response.read())
