@@ -8,8 +8,9 @@ take-profits and trailing stops) are armed over the markets; F of them fire, eac
 tick after the warm-up. Latency runs from the firing tick's exchange time (stamped by the load
 generator when it sends the frame) to the simulator's creation time of the order (both ms,
 one clock), and to when the worker had written the request whole (`_sent_ms` in the order's
-record: where klaxon's part ends, before the simulator's own queue); every order on the simulator is matched to its rule by its client id, so the run
-also counts orders placed, missing, unexpected and placed twice.
+record: where klaxon's part ends, before the simulator's own queue); every order on the
+simulator is matched to its rule by its client id, so the run also counts orders placed,
+missing, unexpected and placed twice.
 """
 
 from __future__ import annotations
