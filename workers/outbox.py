@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import redis
+from redis.client import Pipeline
 
 from rules.channel import Rate
 from watcher import keys
-from workers.state import registered
+from workers.state import queue_script, registered, run_pipelined
 
 # add()'s answers
 ADDED: Final = 1
@@ -285,15 +286,13 @@ class Outbox:
         return int(self.scripts.add(keys=keys_, args=args, client=self.client))
 
     def add_many(self, messages: Sequence[Message]) -> list[int]:
-        """add() each of `messages`, in order, in one pipeline (redis-py sends it after a
-        SCRIPT EXISTS); return their answers."""
-        if len(messages) == 1:
-            return [self.add(messages[0])]
-        with self.client.pipeline(transaction=False) as pipe:
+        """add() each of `messages`, in order, in one round trip; return their answers."""
+
+        def queue(pipe: Pipeline, loaded: bool) -> None:
             for message in messages:
-                keys_, args = self._add_call(message)
-                self.scripts.add(keys=keys_, args=args, client=pipe)
-            return [int(answer) for answer in pipe.execute()]
+                queue_script(pipe, self.scripts.add, *self._add_call(message), loaded)
+
+        return [int(answer) for answer in run_pipelined(self.client, queue)]
 
     def _add_call(self, message: Message) -> tuple[list[str], list[str]]:
         """The add script's keys and arguments for `message`."""

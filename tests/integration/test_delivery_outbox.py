@@ -49,6 +49,18 @@ def test_a_message_enters_once_and_never_after_it_was_sent(r: redis.Redis) -> No
     assert box.take("sender", _limits(), TTL).outcome == "empty"
 
 
+def test_a_batch_enters_in_one_call_even_after_the_server_lost_its_scripts(
+    r: redis.Redis,
+) -> None:
+    box = Outbox(r, "desk")
+    assert box.add(_msg(1)) == ADDED
+    r.script_flush()  # a restarted server's script cache is empty
+    assert box.add_many([_msg(1), _msg(2), _msg(2)]) == [ALREADY_QUEUED, ADDED, ALREADY_QUEUED]
+    assert _send(box, _limits(digest_after=0)) == ["job-1", "job-2"]
+    assert box.add_many([_msg(2), _msg(3)]) == [ALREADY_SENT, ADDED]
+    assert box.add_many([]) == []
+
+
 def test_the_tightest_sliding_window_decides_the_wait(r: redis.Redis) -> None:
     box = Outbox(r, "desk")
     limits = _limits(Rate(count=2, seconds=1), Rate(count=3, seconds=10))
