@@ -81,18 +81,18 @@ class _Triggers:
 
     def __init__(self, client: redis.Redis, pairs: Sequence[tuple[Firing, PlaceOrder]]) -> None:
         desk = order_desk.current()
-        self.inline = desk is not None and desk.inline
-        self.lease = lease_ms(desk)
+        inline = desk is not None and desk.inline
+        ms = lease_ms(desk)
         self.made: list[tuple[PlaceOrder, str, order_state.Trigger] | None] = []
         for fired, action in pairs:
             cid = keys.client_order_id(action.rule, fired.firing)
-            lease = (uuid.uuid4().hex, self.lease)
+            lease = (uuid.uuid4().hex, ms)
             call = _trigger_call(client, action, cid, fired, lease, fired.claim)
             self.made.append(None if call is None else (action, cid, call))
         made = [m for m in self.made if m is not None]
         self.triggers = order_state.Triggers(client, [call for _, _, call in made])
         cids = [cid for _, cid, _ in made]
-        self.guards = _guards(client, cids, self.lease) if self.inline else None
+        self.guards = _guards(client, cids, ms) if inline else None
 
     def queue(self, pipe: Pipeline, loaded: bool) -> int:
         before = len(pipe)

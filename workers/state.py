@@ -180,14 +180,15 @@ def _claim_args(requests: Sequence[ClaimRequest]) -> list[str | int]:
 def run_pipelined(client: redis.Redis, queue: Callable[[Pipeline, bool], None]) -> list[Any]:
     """Run the commands `queue` puts into a pipeline, in one round trip, scripts sent as EVALSHA
     (a Script in a pipeline costs a SCRIPT EXISTS round trip); when the server's script cache
-    lacks one (a restart, a flush: none of them ran), once more with redis-py loading them.
-    Return the replies; raise the first error."""
+    lacks one (a restart, a flush), once more with redis-py loading them. What ran the first
+    time runs again, so every command must be safe to repeat (a claim won the first time then
+    answers REDELIVERED). Return the replies; raise the first error."""
     for loaded in (True, False):
         with client.pipeline(transaction=False) as pipe:
             queue(pipe, loaded)
             replies: list[Any] = pipe.execute(raise_on_error=False)
         if loaded and any(isinstance(reply, NoScriptError) for reply in replies):
-            continue  # the plain commands among them only set the same fields again
+            continue
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
