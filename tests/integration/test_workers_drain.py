@@ -338,10 +338,18 @@ def test_a_job_hands_its_worker_to_waiting_notifications_after_its_delivery_slic
     DELIVERY_SLICE_SECONDS; then the batch that finds it waiting ends the job."""
     monkeypatch.setattr(pace, "DELIVERY_SLICE_SECONDS", slice_seconds)
     ctx.delivers, ctx.places = True, False
-    Queue(keys.NOTIFY_QUEUE, connection=r).enqueue_call("workers.jobs.flush", ("x",))
+    _drain_beside(r, ctx, keys.NOTIFY_QUEUE, "workers.jobs.flush", ("x",), not slice_seconds)
+
+
+def _drain_beside(
+    r: redis.Redis, ctx: Context, queue: str, func: str, args: tuple[object, ...], hands: bool
+) -> None:
+    """With a job of `func` waiting in `queue`, drain 2 * BATCH + 10 ticks: all of them, or
+    (`hands`) one batch, the stream going on in a job queued behind."""
+    Queue(queue, connection=r).enqueue_call(func, args)
     _add(r, *range(60000, 60000 + 2 * BATCH + 10))
     evaluated = evaluate_stream(r, STREAM, ctx)
-    if slice_seconds:
+    if not hands:
         assert evaluated == 2 * BATCH + 10
         assert Queue(keys.EVALUATE_QUEUE, connection=r).count == 0
         return
@@ -357,16 +365,9 @@ def test_a_job_hands_its_worker_to_waiting_queued_orders(
     """A worker that also places queued orders stops draining after the batch that finds one
     waiting (round robin then takes it next); one that does not place drains on."""
     ctx.delivers, ctx.places = False, places
-    Queue(keys.ORDERS_QUEUE, connection=r).enqueue_call("workers.jobs.place", ("x", 0))
-    _add(r, *range(60000, 60000 + 2 * BATCH + 10))
-    evaluated = evaluate_stream(r, STREAM, ctx)
+    _drain_beside(r, ctx, keys.ORDERS_QUEUE, "workers.jobs.place", ("x", 0), places)
     if not places:
-        assert evaluated == 2 * BATCH + 10
-        assert Queue(keys.EVALUATE_QUEUE, connection=r).count == 0
         return
-    assert evaluated == BATCH
-    (job,) = Queue(keys.EVALUATE_QUEUE, connection=r).get_jobs()
-    assert job.args == (STREAM,)
     r.delete(keys.rq_queue(keys.EVALUATE_QUEUE))  # as rq dequeues it to run it
     assert evaluate_stream(r, STREAM, ctx) == BATCH  # still waiting: one batch again
     r.delete(keys.rq_queue(keys.ORDERS_QUEUE))
