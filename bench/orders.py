@@ -161,7 +161,8 @@ def _run(
     figures["notified_enqueued_ms"] = _quantiles(counts_from_stats(stats, ENQUEUED))  # type: ignore[arg-type]
     figures.update(
         workers_ready_s=round(workers_ready_s, 1), settled=settled,
-        processes={name: {"peak_rss": u.peak_rss, "cpu_s": round(u.cpu_s, 1)}
+        processes={name: {"peak_rss": u.peak_rss, "cpu_s": round(u.cpu_s, 1),
+                          "runq_s": round(u.runq_s, 1)}
                    for name, u in sorted(run.peak.items())},
     )  # fmt: skip
     return figures
@@ -276,6 +277,10 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
         ),
         f"order states on the simulator: {figures['order_states']}",
         f"every tick -> decision (ms): {figures['decision_ms']}",
+        "CPU s / s waiting for a CPU: "
+        + ", ".join(
+            f"{name} {u['cpu_s']} / {u['runq_s']}" for name, u in figures["processes"].items()
+        ),
     ]
     return "\n".join(lines)
 

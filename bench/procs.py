@@ -1,4 +1,5 @@
-"""What the benchmark reads about processes: RSS, peak RSS and CPU time, from /proc."""
+"""What the benchmark reads about processes: RSS, peak RSS, CPU time and the time spent waiting
+for a CPU, from /proc."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class Usage:
-    """One reading of a process: resident and peak resident memory, CPU seconds used."""
+    """One reading of a process: resident and peak resident memory, CPU seconds used, and
+    seconds its threads were runnable but waited for a CPU (the run queue: on two cores shared
+    by every process of a run, where a latency's tail goes)."""
 
     rss: int
     peak_rss: int
     cpu_s: float
+    runq_s: float
 
 
 def usage(pid: int) -> Usage | None:
@@ -33,7 +37,20 @@ def usage(pid: int) -> Usage | None:
         return int(fields.get(name, "0 kB").split()[0]) * 1024
 
     cpu = (int(stat[11]) + int(stat[12])) / _TICKS  # utime + stime
-    return Usage(rss=kib("VmRSS"), peak_rss=kib("VmHWM"), cpu_s=cpu)
+    runq = runq_seconds(Path(f"/proc/{pid}/task"))
+    return Usage(rss=kib("VmRSS"), peak_rss=kib("VmHWM"), cpu_s=cpu, runq_s=runq)
+
+
+def runq_seconds(tasks: Path) -> float:
+    """Sum the run-queue wait of every thread under `tasks` (a /proc/PID/task directory): the
+    second field of each thread's schedstat, in ns. A thread gone meanwhile counts 0."""
+    waited = 0
+    for task in tasks.iterdir():
+        try:
+            waited += int((task / "schedstat").read_text().split()[1])
+        except OSError:
+            continue
+    return waited / 1e9
 
 
 def self_rss() -> int:
