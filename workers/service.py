@@ -10,6 +10,7 @@ scheduled retry to run now move it to now (ScheduledJobRegistry.schedule) and ru
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from watcher import heap, keys
 from watcher.errors import ConfigError
 from workers import context
 from workers.notify import check_channels, silence_url_loggers
+
+log = logging.getLogger(__name__)
 
 # In priority order: the ticker streams' evaluations, queued orders, the private and system
 # streams' evaluations (keys.evaluate_queue), notifications.
@@ -51,9 +54,20 @@ class KlaxonWorker(SimpleWorker):
         # rq sends UNSUBSCRIBE, then trips the listener's flag: when the reply wins that race
         # the listener re-enters a 60 s read and rq's join(timeout=1) stalls every teardown.
         # Tripping the flag first lets the reply end the listener's loop at once.
-        if self.pubsub_thread:
-            self.pubsub_thread.stop()
-        super().unsubscribe()  # type: ignore[no-untyped-call]
+        listener, pubsub = self.pubsub_thread, self.pubsub
+        if listener:
+            listener.stop()
+        try:
+            super().unsubscribe()  # type: ignore[no-untyped-call]
+        except redis.ConnectionError:
+            if listener is None or pubsub is None:
+                raise
+            # The listener, its flag tripped, may have read a message (in a burst worker, its
+            # subscription's own confirmation) and closed the connection under our UNSUBSCRIBE,
+            # which ends the subscription as well. Finish what rq's teardown would have.
+            log.debug("%s: the rq command listener closed its connection first", self.name)
+            listener.join(timeout=1)
+            pubsub.close()
 
     def _install_signal_handlers(self) -> None:
         # signal.signal() raises outside the main thread; there, stop() ends the worker instead.
