@@ -62,9 +62,10 @@ class KlaxonWorker(SimpleWorker):
         except redis.ConnectionError:
             if listener is None or pubsub is None:
                 raise
-            # The listener, its flag tripped, may have read a message (in a burst worker, its
-            # subscription's own confirmation) and closed the connection under our UNSUBSCRIBE,
-            # which ends the subscription as well. Finish what rq's teardown would have.
+            # The listener, its flag tripped, may have read a message (which one is not known;
+            # in a burst worker, perhaps its own subscription's confirmation, read late) and
+            # closed the connection under our UNSUBSCRIBE, which ends the subscription as well.
+            # Finish what rq's teardown would have.
             log.debug("%s: the rq command listener closed its connection first", self.name)
             listener.join(timeout=1)
             pubsub.close()

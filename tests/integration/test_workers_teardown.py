@@ -1,8 +1,9 @@
 """A worker's teardown when its rq command listener closed the connection under UNSUBSCRIBE.
 
 KlaxonWorker.unsubscribe trips the listener's flag before rq sends UNSUBSCRIBE. The listener
-may then read a message (a burst worker's own subscription confirmation), see the flag and
-close the connection while the UNSUBSCRIBE is being written: the e2e suite saw it once, as
+may then read a message (which one is not known; perhaps, in a burst worker, its own
+subscription's confirmation, read late), see the flag and close the connection while the
+UNSUBSCRIBE is being written: the e2e suite saw it once, as
 "Error 9 while writing to socket. Bad file descriptor." failing a burst worker's teardown.
 The test plays the race's two halves in turn, on a real Redis: the listener reads a message
 and closes its connection; then the UNSUBSCRIBE meets a closed socket.
