@@ -51,8 +51,8 @@ from workers.state import (
     ClaimResult,
     Scripts,
     StreamLock,
-    decode_hash,
     load_last_prices,
+    load_table,
     save_kind_state,
     save_last_prices,
     text_of,
@@ -160,7 +160,7 @@ def _state(
         except ArithmeticError:
             log.warning("%s: ignoring a bad last price for %s", stream, field)
     stateful = dispatch.stateful
-    states = {kind: KindState(decode_hash(raw)) for kind, raw in zip(stateful, saved, strict=True)}
+    states = {kind: KindState(load_table(raw)) for kind, raw in zip(stateful, saved, strict=True)}
     return held_state(dispatch, last, states, token)
 
 

@@ -30,7 +30,7 @@ from watcher.events import TickRow, encode_ticks
 from workers import context
 from workers.context import Context
 from workers.evaluate import evaluate_stream
-from workers.state import decode_hash
+from workers.state import load_table
 
 STREAM = keys.ticks_stream(1)
 RULES = 'channels:\n  desk: "json://127.0.0.1:9/hook"\nrules: []\n'
@@ -147,7 +147,7 @@ def _add(r: redis.Redis, *prices: int) -> None:
 
 def _state(r: redis.Redis) -> dict[str, str]:
     raw = cast(dict[bytes, bytes], r.hgetall(keys.kind_state(STREAM, "streak")))
-    return decode_hash(cast(Any, raw))
+    return load_table(cast(Any, raw))
 
 
 def _fired(r: redis.Redis) -> int:

@@ -20,6 +20,7 @@ from watcher import keys
 from watcher.events import PositionUpdate, TickRow, encode_event, encode_ticks
 from workers import context
 from workers.service import load
+from workers.state import load_table
 
 S = 1000
 
@@ -179,6 +180,6 @@ def test_positions_opened_and_closed_across_workers(kx: Klaxon) -> None:
         "[opened] okx/main BTC-USDT-SWAP: position opened: net 0.5 @ 60000",
         "[near] okx/main BTC-USDT-SWAP: liquidation 3.33% away (mark 60000, liq 58000), under 5%",
     ]
-    assert kx.r.hgetall(keys.kind_state(PRIVATE, "margin")) == {
-        b"pos|okx|main|BTC-USDT-SWAP|net": b"0.5"
+    assert load_table(kx.r.hgetall(keys.kind_state(PRIVATE, "margin"))) == {
+        "pos|okx|main|BTC-USDT-SWAP|net": "0.5"
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
+from rules.kinds import KindState
 from watcher import keys
 from workers.state import (
     NEW,
@@ -15,6 +16,8 @@ from workers.state import (
     StreamLock,
     claim_firings,
     load_last_prices,
+    load_table,
+    save_kind_state,
     save_last_prices,
 )
 
@@ -99,3 +102,26 @@ def test_last_prices_round_trip_as_exact_strings(r: redis.Redis) -> None:
         "okx|BTC-USDT|last": "65000.10",
         "okx|ETH|mark": "1E+3",
     }
+
+
+def test_a_streams_state_hashes_are_hashtables_whatever_their_size(r: redis.Redis) -> None:
+    # As a listpack (Redis's encoding of a hash under 512 fields of short values), every HSET
+    # is linear in the hash's size: each batch's last prices cost Redis ~190 us, not ~7 us.
+    assert r.config_get("hash-max-listpack-value") == {"hash-max-listpack-value": "64"}
+    state = KindState()
+    state.set("rule-1", "x:101.5")
+    with r.pipeline() as pipe:
+        save_last_prices(pipe, STREAM, {"okx|BTC-USDT|last": "65000.10"})
+        save_kind_state(pipe, STREAM, "trailing", state)
+        pipe.execute()
+    for key in (keys.last_prices(STREAM), keys.kind_state(STREAM, "trailing")):
+        assert r.object("encoding", key) == b"hashtable", key
+    last = load_last_prices(r.hgetall(keys.last_prices(STREAM)))
+    assert last == {"okx|BTC-USDT|last": "65000.10"}
+    assert load_table(r.hgetall(keys.kind_state(STREAM, "trailing"))) == {"rule-1": "x:101.5"}
+    # The last field deleted takes the hash with it, as it did without the encoding's field.
+    state.delete("rule-1")
+    with r.pipeline() as pipe:
+        save_kind_state(pipe, STREAM, "trailing", state)
+        pipe.execute()
+    assert not r.exists(keys.kind_state(STREAM, "trailing"))
