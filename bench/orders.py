@@ -10,7 +10,9 @@ generator when it sends the frame) to the simulator's creation time of the order
 one clock), and to when the worker had written the request whole (`_sent_ms` in the order's
 record: where klaxon's part ends, before the simulator's own queue); every order on the
 simulator is matched to its rule by its client id, so the run also counts orders placed,
-missing, unexpected and placed twice.
+missing, unexpected and placed twice. It also reports how the host's CPUs spent the measured
+phase: busy, idle, and stolen by the hypervisor for other guests (this machine is a VM whose
+speed varies from hour to hour: the share stolen tells a slow run's host from klaxon's code).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from rq import Worker
 from bench import report
 from bench.loadgen import Load, market_name, serve
 from bench.ordergen import Expected, write_orders
+from bench.procs import HostTimes, host_shares, host_times
 from bench.run import Options, Run, _quantiles, _wait
 from klaxon.inbox import Inbox
 from klaxon.redis_server import RedisServer
@@ -143,9 +146,12 @@ def _run(
     workers_ready_s = time.monotonic() - started
     run.spawn("watcher", ["watch"], env)
     tags = {keys.rule_tag(f"o{n:06d}"): f"o{n:06d}" for n in range(opts.orders)}
+    measured: HostTimes | None = None  # the host's CPU times when the measured phase began
     try:
-        while parent.recv()[0] != "done":
-            pass
+        while (message := parent.recv())[0] != "done":
+            if message[:2] == ("phase", 1):
+                measured = host_times()
+        host = host_shares(measured, host_times()) if measured is not None else {}
         wanted = {e.rule for e in expected}
         settled = _wait(
             lambda: wanted <= set(_by_rule(_history(base_url), tags)), opts.settle_timeout, None
@@ -160,7 +166,7 @@ def _run(
     figures["decision_ms"] = _quantiles(counts_from_stats(stats, DECISION))  # type: ignore[arg-type]
     figures["notified_enqueued_ms"] = _quantiles(counts_from_stats(stats, ENQUEUED))  # type: ignore[arg-type]
     figures.update(
-        workers_ready_s=round(workers_ready_s, 1), settled=settled,
+        workers_ready_s=round(workers_ready_s, 1), settled=settled, host_cpu_pct=host,
         processes={name: {"peak_rss": u.peak_rss, "cpu_s": round(u.cpu_s, 1),
                           "runq_s": round(u.runq_s, 1)}
                    for name, u in sorted(run.peak.items())},
@@ -277,6 +283,8 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
         ),
         f"order states on the simulator: {figures['order_states']}",
         f"every tick -> decision (ms): {figures['decision_ms']}",
+        "the host's CPUs over the measured phase (%): "
+        + ", ".join(f"{state} {pct}" for state, pct in figures["host_cpu_pct"].items()),
         "CPU s / s waiting for a CPU: "
         + ", ".join(
             f"{name} {u['cpu_s']} / {u['runq_s']}" for name, u in figures["processes"].items()

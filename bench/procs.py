@@ -1,5 +1,5 @@
 """What the benchmark reads about processes: RSS, peak RSS, CPU time and the time spent waiting
-for a CPU, from /proc."""
+for a CPU, from /proc; and how the host's CPUs spent an interval, stolen time included."""
 
 from __future__ import annotations
 
@@ -51,6 +51,34 @@ def runq_seconds(tasks: Path) -> float:
         except OSError:
             continue
     return waited / 1e9
+
+
+@dataclass(frozen=True)
+class HostTimes:
+    """The host's CPU time since boot, all CPUs, by state, in clock ticks (/proc/stat)."""
+
+    busy: int  # user, nice, system, irq, softirq (guest time is inside user)
+    idle: int  # idle, iowait
+    steal: int  # taken by the hypervisor for other guests: this machine's CPUs did not run
+
+
+def host_times(stat: Path = Path("/proc/stat")) -> HostTimes:
+    """Read the host's CPU times from the first line of `stat`."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(
+        int, stat.read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return HostTimes(user + nice + system + irq + softirq, idle + iowait, steal)
+
+
+def host_shares(before: HostTimes, after: HostTimes) -> dict[str, float]:
+    """Return each state's share, in %, of the CPU time between two readings."""
+    parts = {
+        "busy": after.busy - before.busy,
+        "idle": after.idle - before.idle,
+        "steal": after.steal - before.steal,
+    }
+    total = sum(parts.values()) or 1
+    return {name: round(100 * ticks / total, 1) for name, ticks in parts.items()}
 
 
 def self_rss() -> int:

@@ -1,4 +1,5 @@
-"""The benchmark's reading of a process's wait for a CPU (/proc/PID/task/*/schedstat)."""
+"""The benchmark's reading of a process's wait for a CPU (/proc/PID/task/*/schedstat) and of
+the host's CPU time by state (/proc/stat)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from multiprocessing import get_context
 from pathlib import Path
 
-from bench.procs import runq_seconds, usage
+from bench.procs import HostTimes, host_shares, host_times, runq_seconds, usage
 from tests.waiting import wait_until
 
 
@@ -47,3 +48,16 @@ def test_a_process_that_waits_for_a_cpu_reads_so() -> None:
         for proc in procs:
             proc.kill()
             proc.join()
+
+
+def test_the_hosts_cpu_time_is_read_by_state_and_shared_out(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice, then a CPU's own line
+    stat.write_text("cpu  100 5 40 800 10 2 3 40 7 0\ncpu0 50 2 20 400 5 1 1 20 3 0\n")
+    before = host_times(stat)
+    assert before == HostTimes(busy=150, idle=810, steal=40)
+    after = HostTimes(busy=before.busy + 120, idle=before.idle + 60, steal=before.steal + 20)
+    assert host_shares(before, after) == {"busy": 60.0, "idle": 30.0, "steal": 10.0}
+    assert host_shares(before, before) == {"busy": 0.0, "idle": 0.0, "steal": 0.0}
+    live = host_times()
+    assert live.busy + live.idle > 0
