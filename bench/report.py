@@ -86,6 +86,8 @@ def table(opts: Options, result: dict[str, Any]) -> str:
              f"{p['into_redis_per_s']:,.0f}/s / {p['evaluated_per_s']:,.0f}/s"),
             ("  watcher: ticks per CPU second (CPU s used)",
              f"{p['ticks_per_watcher_cpu_s']:,.0f}/s ({p['watcher_cpu_s']})"),
+            ("  host CPUs: % busy / idle / stolen",
+             " / ".join(str(p["host_cpu_pct"].get(k)) for k in ("busy", "idle", "steal"))),
             ("  backlog max / at end / slope 2nd half",
              f"{p['backlog_max']:,} / {p['backlog_end']:,} / {p['backlog_slope_per_s']:+,}/s"),
             ("  tick->decision ms p50 / p99 / max (bucket bounds)",

@@ -23,7 +23,7 @@ import redis
 from rq import Worker
 
 from bench.loadgen import Load, serve
-from bench.procs import Usage, stop_all, usage
+from bench.procs import HostTimes, Usage, host_shares, host_times, stop_all, usage
 from bench.rulegen import RuleSpec, add_rules, write_rules
 from bench.venues import VENUES
 from klaxon.inbox import Inbox
@@ -87,6 +87,8 @@ class Phase:
     enqueued_ms: dict[str, int | None] = field(default_factory=dict)
     watcher_cpu_s: float = 0.0  # the watcher process's CPU seconds during the phase
     ticks_per_watcher_cpu_s: float = 0.0  # ticks into Redis per second of watcher CPU
+    # How the host's CPUs spent the phase, in %: busy, idle, stolen by the hypervisor.
+    host_cpu_pct: dict[str, float] = field(default_factory=dict)
 
 
 def rules_for(opts: Options, cache: Path) -> tuple[Path, int]:
@@ -240,6 +242,7 @@ def _sample_phases(run: Run, client: redis.Redis, pipe: Any) -> None:
     phase = -1
     marks: list[tuple[float, dict[bytes, bytes]]] = []
     cpu: list[float] = []  # the watcher's CPU seconds at each mark
+    host: list[HostTimes] = []  # the host's CPU times at each mark
     next_sample = time.monotonic()
     while True:
         while pipe.poll(0):
@@ -248,13 +251,15 @@ def _sample_phases(run: Run, client: redis.Redis, pipe: Any) -> None:
                 phase = message[1]
                 marks.append((time.monotonic(), _stats(client)))
                 cpu.append(_watcher_cpu(run))
+                host.append(host_times())
             elif message[0] == "sent":
                 p = run.phases[message[1]]
                 p.sent, p.sent_seconds = message[2], round(message[3], 3)
             elif message[0] == "done":
                 marks.append((time.monotonic(), _stats(client)))
                 cpu.append(_watcher_cpu(run))
-                _phase_figures(run, marks, cpu)
+                host.append(host_times())
+                _phase_figures(run, marks, cpu, host)
                 return
         now = time.monotonic()
         if now >= next_sample and phase >= 0:
@@ -270,10 +275,14 @@ def _watcher_cpu(run: Run) -> float:
 
 
 def _phase_figures(
-    run: Run, marks: list[tuple[float, dict[bytes, bytes]]], cpu: list[float]
+    run: Run,
+    marks: list[tuple[float, dict[bytes, bytes]]],
+    cpu: list[float],
+    host: list[HostTimes],
 ) -> None:
     for i, p in enumerate(run.phases):
         (t0, s0), (t1, s1) = marks[i], marks[i + 1]
+        p.host_cpu_pct = host_shares(host[i], host[i + 1])
         span = t1 - t0
         ticks = _int(s1, TICKS_IN) - _int(s0, TICKS_IN)
         p.into_redis_per_s = round(ticks / span)
