@@ -51,7 +51,6 @@ from workers.state import (
     ClaimResult,
     Scripts,
     StreamLock,
-    load_last_prices,
     load_table,
     save_kind_state,
     save_last_prices,
@@ -154,7 +153,7 @@ def _state(
             loaded = pipe.execute()
     raw_last, *saved = loaded
     last: dict[str, Decimal] = {}
-    for field, text in load_last_prices(raw_last).items():
+    for field, text in load_table(raw_last).items():
         try:
             last[field] = Decimal(text)
         except ArithmeticError:

@@ -217,13 +217,9 @@ TABLE_FIELD: Final = "~table"
 TABLE_VALUE: Final = "a value over 64 bytes keeps this hash a hashtable: see workers/state.py"
 
 
-def load_last_prices(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
-    """Decode an HGETALL of keys.last_prices(): field -> the exact price string."""
-    return load_table(raw)
-
-
 def load_table(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
-    """Decode an HGETALL of a hash saved with TABLE_FIELD, without that field."""
+    """Decode an HGETALL of a stream's state hash, saved with TABLE_FIELD, without that field:
+    keys.last_prices() (field -> the exact price string) or keys.kind_state()."""
     fields = decode_hash(raw)
     fields.pop(TABLE_FIELD, None)
     return fields

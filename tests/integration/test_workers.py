@@ -36,7 +36,7 @@ from workers.evaluate import evaluate_stream
 from workers.firings import firing_of
 from workers.latency import DECISION, ENQUEUED, counts_from_stats
 from workers.service import make_worker, run_worker
-from workers.state import ClaimRequest, Scripts, claim_firings, load_last_prices
+from workers.state import ClaimRequest, Scripts, claim_firings, load_table
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_a_tick_that_does_not_cross_does_not_fire(kx: Klaxon) -> None:
     kx.work()
     assert kx.inbox.posts == []
     assert kx.r.keys(keys.claim("*")) == []
-    last = load_last_prices(kx.r.hgetall(keys.last_prices(STREAM)))
+    last = load_table(kx.r.hgetall(keys.last_prices(STREAM)))
     assert last == {"okx|BTC-USDT|last": "64000"}
 
 

@@ -15,7 +15,6 @@ from workers.state import (
     Scripts,
     StreamLock,
     claim_firings,
-    load_last_prices,
     load_table,
     save_kind_state,
     save_last_prices,
@@ -98,7 +97,7 @@ def test_last_prices_round_trip_as_exact_strings(r: redis.Redis) -> None:
         save_last_prices(pipe, STREAM, {"okx|BTC-USDT|last": "65000.10", "okx|ETH|mark": "1E+3"})
         save_last_prices(pipe, STREAM, {})
         pipe.execute()
-    assert load_last_prices(r.hgetall(keys.last_prices(STREAM))) == {
+    assert load_table(r.hgetall(keys.last_prices(STREAM))) == {
         "okx|BTC-USDT|last": "65000.10",
         "okx|ETH|mark": "1E+3",
     }
@@ -116,7 +115,7 @@ def test_a_streams_state_hashes_are_hashtables_whatever_their_size(r: redis.Redi
         pipe.execute()
     for key in (keys.last_prices(STREAM), keys.kind_state(STREAM, "trailing")):
         assert r.object("encoding", key) == b"hashtable", key
-    last = load_last_prices(r.hgetall(keys.last_prices(STREAM)))
+    last = load_table(r.hgetall(keys.last_prices(STREAM)))
     assert last == {"okx|BTC-USDT|last": "65000.10"}
     assert load_table(r.hgetall(keys.kind_state(STREAM, "trailing"))) == {"rule-1": "x:101.5"}
     # The last field deleted takes the hash with it, as it did without the encoding's field.
