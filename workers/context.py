@@ -88,6 +88,12 @@ class Context:
     # Seconds, for cooldowns: time.monotonic in a worker, the events' own time in a replay.
     clock: Callable[[], float] = time.monotonic
 
+    def latency_tolerant(self) -> bool:
+        """Whether every job this worker runs tolerates a moment's wait: it evaluates no ticker
+        stream, where the triggers wait, and places no queued order (the `accounts,notify`
+        worker), so its streams may gather a burst into one batch (workers/pace.py)."""
+        return keys.EVALUATE_QUEUE not in self.evaluates and not self.places
+
     @classmethod
     def build(cls, ruleset: RuleSet, previous: Context | None = None) -> Context:
         """Build every book's matcher; cooldown, latency and Adopts matchers' state carry over

@@ -82,7 +82,7 @@ def evaluate_stream(
     neither forever nor while others wait.
     """
     scripts = Scripts.of(client)
-    pace = Pace(stream, context.costs, budget, slice_seconds)
+    pace = Pace(stream, context.costs, budget, slice_seconds, gathers=context.latency_tolerant())
     total = 0
     while True:
         lock = StreamLock(client, scripts, stream)
@@ -251,6 +251,8 @@ class _Drain:
                 entries = self._settle()
                 if not entries:
                     break
+            if self.pace.gathers and cursor == ">" and len(entries) < self.asked:
+                entries += self._gather(int(entries[0][0].split(b"-")[0]), len(entries))
             count += self._batch(entries)
             if self.out_of_time:
                 break
@@ -289,24 +291,45 @@ class _Drain:
             _, fresh = pipe.execute()
         return _entries(fresh)
 
-    def _read(self, cursor: str, block_ms: int | None = None) -> list[Entry]:
-        self.asked = self.pace.count()
+    def _gather(self, oldest_ms: int, found: int) -> list[Entry]:
+        """Wait for more of a burst (Pace.gather_seconds), then read what came, up to the
+        count asked less the `found` entries the batch has."""
+        wait = self.pace.gather_seconds(oldest_ms)
+        if wait <= 0:
+            return []
+        time.sleep(wait)
+        return self._read(">", count=self.asked - found)
+
+    def _read(
+        self, cursor: str, block_ms: int | None = None, count: int | None = None
+    ) -> list[Entry]:
+        """Read up to `count` entries (the pace's count, which becomes the count asked)."""
+        if count is None:
+            self.asked = count = self.pace.count()
         try:
-            return _entries(self._xreadgroup(self.client, cursor, block_ms))
+            return _entries(self._xreadgroup(self.client, cursor, block_ms, count))
         except redis.ResponseError as e:
             if not _is_nogroup(e):
                 raise
             self._create_group()
-            return _entries(self._xreadgroup(self.client, cursor, block_ms))
+            return _entries(self._xreadgroup(self.client, cursor, block_ms, count))
 
     def _queue_read(self, pipe: Pipeline, cursor: str) -> None:
         self._xreadgroup(pipe, cursor)
 
     def _xreadgroup(
-        self, target: redis.Redis | Pipeline, cursor: str, block_ms: int | None = None
+        self,
+        target: redis.Redis | Pipeline,
+        cursor: str,
+        block_ms: int | None = None,
+        count: int | None = None,
     ) -> Any:
         return target.xreadgroup(
-            keys.GROUP, keys.CONSUMER, {self.stream: cursor}, count=self.asked, block=block_ms
+            keys.GROUP,
+            keys.CONSUMER,
+            {self.stream: cursor},
+            count=self.asked if count is None else count,
+            block=block_ms,
         )
 
     def _create_group(self) -> None:

@@ -55,6 +55,13 @@ MARKET_SLICE_SECONDS = 1.0  # a ticker stream's turn while another stream's job 
 # stream, drained beside the notify queue, ran one job per batch); short beside a chat service.
 DELIVERY_SLICE_SECONDS = 0.1
 RELOAD_CHECK_SECONDS = 1.0  # how often a job asks whether the rules were reloaded
+# On a worker of latency-tolerant queues (Context.latency_tolerant: the `accounts,notify`
+# worker), an account's or the system stream's batch that found fewer entries than it asked
+# waits until its oldest entry is this old, then takes what came meanwhile: an order's
+# transitions and updates come a few ms apart, and every batch costs its round trips, its
+# claims' script and one notify job per channel (rq: ~3 ms of CPU and ~60 Redis commands).
+# bench --orders: 400 batches of 8.6 entries on average, against 116 of 30 with the wait.
+GATHER_SECONDS = 0.05
 _WEIGHT = 0.3  # of a batch's measure in the running cost per entry
 
 
@@ -68,6 +75,7 @@ class Pace:
         budget: float = BUDGET_SECONDS,
         slice_seconds: float | None = None,
         check_seconds: float | None = None,
+        gathers: bool = False,
     ) -> None:
         self.stream = stream
         self.costs = costs  # seconds per entry, per stream (the worker's Context keeps them)
@@ -79,6 +87,9 @@ class Pace:
         # (smaller batches in a backlog cost ticker streams their catching up: make bench).
         self.bounded = slice_seconds < MARKET_SLICE_SECONDS
         self.batch_seconds = min(BATCH_SECONDS, slice_seconds / 2)
+        # Whether a partial batch waits for more of its burst (GATHER_SECONDS): `gathers`, the
+        # worker's jobs being latency-tolerant, and a stream that is not a ticker stream's.
+        self.gathers = gathers and self.bounded
         self.started = time.monotonic()
         self.deadline = self.started + budget
         self.slice_end = self.started + min(budget, slice_seconds)
@@ -113,6 +124,15 @@ class Pace:
         per_entry = seconds / entries
         cost = self.costs.get(self.stream)
         self.costs[self.stream] = per_entry if cost is None else cost + _WEIGHT * (per_entry - cost)
+
+    def gather_seconds(self, oldest_ms: int) -> float:
+        """How long a batch that found fewer entries than it asked waits for more before it is
+        evaluated, its oldest entry added at `oldest_ms` (Redis's clock, from the entry's id):
+        until that entry is GATHER_SECONDS old, and not at all while another stream's job
+        waits (the next batch ends this job)."""
+        if not self.gathers or self.others_wait:
+            return 0.0
+        return min(GATHER_SECONDS, max(0.0, oldest_ms / 1000 + GATHER_SECONDS - time.time()))
 
     def lingers(self) -> bool:
         """Whether a job that caught up waits a moment for news before it lets its stream go.

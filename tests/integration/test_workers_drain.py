@@ -3,6 +3,7 @@ one queued job per stream and the hand-over to another stream's job."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,6 +19,7 @@ from rules.index import PriceIndex
 from rules.kinds import Dispatch
 from rules.load import load_rules
 from rules.price import PriceRule
+from tests.waiting import wait_until
 from watcher import keys
 from watcher.events import TickRow, encode_ticks
 from watcher.publish import enqueue_evaluations, kick
@@ -38,6 +40,11 @@ rules:
     price: {market: BTC-USDT, crosses_down: "50000"}
     notify: [desk]
 """
+TWO = """\
+  - name: eth-down
+    price: {market: ETH-USDT, crosses_down: "3000"}
+    notify: [desk]
+"""
 
 
 @pytest.fixture
@@ -48,12 +55,12 @@ def ctx(tmp_path: Path) -> Iterator[Context]:
     context.uninstall()
 
 
-def _add(r: redis.Redis, *prices: int, stream: str = STREAM) -> None:
+def _add(r: redis.Redis, *prices: int, stream: str = STREAM, market: str = "BTC-USDT") -> None:
     """XADD one entry per price, pipelined, as the watcher writes ticks."""
     ms = int(time.time() * 1000)
     with r.pipeline(transaction=False) as pipe:
         for price in prices:
-            rows: list[TickRow] = [("BTC-USDT", "last", str(price), "", "", ms)]
+            rows: list[TickRow] = [(market, "last", str(price), "", "", ms)]
             pipe.xadd(stream, {b"k": b"ticks", b"v": b"okx", b"d": encode_ticks(rows)})
         pipe.execute()
 
@@ -373,3 +380,31 @@ def test_a_job_hands_its_worker_to_waiting_queued_orders(
     r.delete(keys.rq_queue(keys.ORDERS_QUEUE))
     assert evaluate_stream(r, STREAM, ctx) == 10
     assert r.xpending(STREAM, keys.GROUP)["pending"] == 0
+
+
+@pytest.mark.usefixtures("ctx")  # uninstalls the context this test installs
+def test_a_latency_tolerant_worker_gathers_an_account_streams_burst_into_one_batch(
+    r: redis.Redis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a worker that evaluates no ticker stream and places no order (accounts,notify), a
+    batch that found fewer entries than it asked waits until its oldest entry is
+    GATHER_SECONDS old, and takes what came meanwhile: one batch, one notify job."""
+    monkeypatch.setattr(pace, "GATHER_SECONDS", 1.0)
+    path = tmp_path / "two.yaml"
+    path.write_text(RULES + TWO)
+    ctx = context.install(load_rules([path]))
+    ctx.evaluates, ctx.places = (keys.ACCOUNTS_QUEUE,), False
+    stream = keys.private_stream("okx", "main")
+    _add(r, 51000, 49000, stream=stream)  # a crossing
+    evaluated: list[int] = []
+    job = threading.Thread(target=lambda: evaluated.append(evaluate_stream(r, stream, ctx)))
+    job.start()
+    try:
+        wait_until(lambda: r.xpending(stream, keys.GROUP)["pending"] == 2, what="the read")
+        _add(r, 3100, 2900, stream=stream, market="ETH-USDT")  # another rule's, meanwhile
+    finally:
+        job.join(timeout=10)
+    assert evaluated == [4]
+    (notify,) = Queue(keys.NOTIFY_QUEUE, connection=r).get_jobs()
+    _, messages = notify.args
+    assert len(messages) == 2

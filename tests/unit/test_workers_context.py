@@ -20,6 +20,7 @@ from rules.index import PriceIndex
 from rules.kinds import Book, Matcher
 from rules.load import RuleSet, load_rules
 from rules.price import PriceRule
+from watcher import keys
 from watcher.errors import ConfigError
 from watcher.events import Event
 from watcher.published import publish
@@ -292,3 +293,20 @@ def test_a_matcher_that_adopts_takes_over_the_previous_matchers_state() -> None:
     assert adopted is not window
     assert adopted.state == {"rule-a": 7}
     assert adopted.adopted == [(window, first.ruleset.books["fill"], second.ruleset.books["fill"])]
+
+
+@pytest.mark.parametrize(
+    ("evaluates", "places", "tolerant"),
+    [
+        ((keys.ACCOUNTS_QUEUE,), False, True),  # the accounts,notify worker
+        ((), False, True),  # a notify-only worker
+        ((keys.EVALUATE_QUEUE, keys.ACCOUNTS_QUEUE), False, False),  # ticker streams: triggers
+        ((keys.ACCOUNTS_QUEUE,), True, False),  # places queued orders
+    ],
+)
+def test_only_a_worker_without_ticker_streams_or_orders_is_latency_tolerant(
+    tmp_path: Path, evaluates: tuple[str, ...], places: bool, tolerant: bool
+) -> None:
+    installed = context.install(load_rules([_write(tmp_path / "rules.yaml", "60000")]))
+    installed.evaluates, installed.places = evaluates, places
+    assert installed.latency_tolerant() is tolerant

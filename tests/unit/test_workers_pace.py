@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from watcher import keys
@@ -10,6 +12,7 @@ from workers.pace import (
     BUDGET_SECONDS,
     DELIVERY_SLICE_SECONDS,
     FIRST_BATCH,
+    GATHER_SECONDS,
     MARKET_SLICE_SECONDS,
     MIN_COUNT,
     SLICE_SECONDS,
@@ -107,3 +110,17 @@ def test_a_job_asks_about_reloaded_rules_once_per_interval() -> None:
     assert pace.check_due()
     assert not pace.check_due()
     assert Pace(PRIVATE, {}, check_seconds=0.0).check_due()
+
+
+def test_a_partial_batch_waits_until_its_oldest_entry_is_the_gather_time_old() -> None:
+    """Only where the worker's jobs are latency-tolerant, only an account's or the system
+    stream, and not while another stream's job waits."""
+    now_ms = int(time.time() * 1000)
+    pace = Pace(PRIVATE, {}, gathers=True)
+    assert 0 < pace.gather_seconds(now_ms) <= GATHER_SECONDS
+    assert pace.gather_seconds(now_ms - int(1000 * GATHER_SECONDS)) == 0  # old enough already
+    assert pace.gather_seconds(now_ms + 60_000) == GATHER_SECONDS  # Redis's clock ahead
+    pace.over(others_wait=True)
+    assert pace.gather_seconds(now_ms) == 0
+    assert Pace(PRIVATE, {}).gather_seconds(now_ms) == 0
+    assert Pace(keys.ticks_stream(0), {}, gathers=True).gather_seconds(now_ms) == 0
