@@ -252,7 +252,7 @@ class _Drain:
                 if not entries:
                     break
             if self.pace.gathers and cursor == ">" and len(entries) < self.asked:
-                entries += self._gather(int(entries[0][0].split(b"-")[0]), len(entries))
+                entries += self._gather(entries)
             count += self._batch(entries)
             if self.out_of_time:
                 break
@@ -291,14 +291,14 @@ class _Drain:
             _, fresh = pipe.execute()
         return _entries(fresh)
 
-    def _gather(self, oldest_ms: int, found: int) -> list[Entry]:
-        """Wait for more of a burst (Pace.gather_seconds), then read what came, up to the
-        count asked less the `found` entries the batch has."""
-        wait = self.pace.gather_seconds(oldest_ms)
+    def _gather(self, entries: list[Entry]) -> list[Entry]:
+        """Wait for more of the burst that `entries` began (Pace.gather_seconds, from the first
+        entry's id), then read what came, up to the count asked less `entries`."""
+        wait = self.pace.gather_seconds(int(entries[0][0].split(b"-")[0]))
         if wait <= 0:
             return []
         time.sleep(wait)
-        return self._read(">", count=self.asked - found)
+        return self._read(">", count=self.asked - len(entries))
 
     def _read(
         self, cursor: str, block_ms: int | None = None, count: int | None = None

@@ -395,6 +395,7 @@ def test_a_latency_tolerant_worker_gathers_an_account_streams_burst_into_one_bat
     ctx = context.install(load_rules([path]))
     ctx.evaluates, ctx.places = (keys.ACCOUNTS_QUEUE,), False
     stream = keys.private_stream("okx", "main")
+    r.xgroup_create(stream, keys.GROUP, id="0", mkstream=True)  # so XPENDING can be asked
     _add(r, 51000, 49000, stream=stream)  # a crossing
     evaluated: list[int] = []
     job = threading.Thread(target=lambda: evaluated.append(evaluate_stream(r, stream, ctx)))
