@@ -14,9 +14,9 @@ A drain starts from the stream's state: the last prices, the stateful kinds' Kin
 matchers bound to them. The lock's round trip also GETs the stream's state token, which every
 batch's MULTI sets to a value of its own (SET ... GET): when it is the one this worker's last
 drain of the stream saved, and the rules are the same, the worker's kept state is used and
-nothing is loaded or bound; otherwise the state is loaded from Redis as it was saved. What
-makes that safe, and what drops the kept state (a failed batch or MULTI, a lost lock, another
-writer's save): workers/held.py.
+nothing is loaded or bound; otherwise the state is loaded from Redis as it was saved
+(workers/holding.py). What makes that safe, and what drops the kept state (a failed batch or
+MULTI, a lost lock, another writer's save): workers/held.py.
 
 The dirty flag (keys.dirty) says "this stream has news a job will read": whoever sets it fresh
 (SET NX) enqueues the stream's job, and it stays set while that job waits and drains, so news
@@ -31,27 +31,24 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 import redis
 from redis.client import Pipeline
 
-from rules.kinds import KindState
 from watcher import keys
 from watcher.publish import DIRTY_TTL, queue_evaluations
 from workers import order_orphans
 from workers.actions import act, claim
 from workers.context import Context, superseded
 from workers.firings import Batch
-from workers.held import Held, held_state
+from workers.held import Held
+from workers.holding import acquire, load_state
 from workers.pace import BUDGET_SECONDS, Pace
 from workers.state import (
     ClaimResult,
     Scripts,
     StreamLock,
-    load_table,
     save_kind_state,
     save_last_prices,
     text_of,
@@ -86,13 +83,13 @@ def evaluate_stream(
     total = 0
     while True:
         lock = StreamLock(client, scripts, stream)
-        taken, kept, token, loaded = _acquire(client, stream, context, lock)
+        taken, kept, token, loaded = acquire(client, stream, context, lock)
         if not taken:
             # The holder re-checks the dirty flag after releasing: it will see our news.
             return total
         released = False
         try:
-            held = _state(client, stream, context, kept, token, loaded)
+            held = load_state(client, stream, context, kept, token, loaded)
             drain = _Drain(client, scripts, stream, context, lock, held, pace)
             total += drain.run()
         except BaseException:
@@ -114,59 +111,6 @@ def evaluate_stream(
         if pace.over(pace.others_wait, pace.deliveries_wait):
             _continue_later(client, stream)
             return total
-
-
-def _acquire(
-    client: redis.Redis, stream: str, context: Context, lock: StreamLock
-) -> tuple[bool, Held | None, str | None, list[Any]]:
-    """Try to take the stream's lock, in one round trip with its state token and, unless this
-    worker kept the stream's state (workers/held.py), the state itself. Return whether the lock
-    was taken, the kept state (taken out of the cache), the token and what was loaded."""
-    kept = context.streams.take(stream, context.dispatch)
-    with client.pipeline(transaction=False) as pipe:
-        lock.acquire(pipe)
-        pipe.get(keys.state_token(stream))
-        if kept is None:
-            _queue_state(pipe, stream, context.dispatch.stateful)
-        taken, token, *loaded = pipe.execute()
-    if not taken and kept is not None:
-        context.streams.keep(stream, kept)  # the token decides at the next job
-    return bool(taken), kept, None if token is None else text_of(token), loaded
-
-
-def _state(
-    client: redis.Redis,
-    stream: str,
-    context: Context,
-    kept: Held | None,
-    token: str | None,
-    loaded: list[Any],
-) -> Held:
-    """Return the stream's state: the kept one if the token is the one it was kept with
-    (nobody saved since), else what the lock's round trip loaded (or one more round trip)."""
-    dispatch = context.dispatch
-    if kept is not None:
-        if token is not None and token == kept.token:
-            return kept
-        with client.pipeline(transaction=False) as pipe:
-            _queue_state(pipe, stream, dispatch.stateful)
-            loaded = pipe.execute()
-    raw_last, *saved = loaded
-    last: dict[str, Decimal] = {}
-    for field, text in load_table(raw_last).items():
-        try:
-            last[field] = Decimal(text)
-        except ArithmeticError:
-            log.warning("%s: ignoring a bad last price for %s", stream, field)
-    stateful = dispatch.stateful
-    states = {kind: KindState(load_table(raw)) for kind, raw in zip(stateful, saved, strict=True)}
-    return held_state(dispatch, last, states, token)
-
-
-def _queue_state(pipe: Pipeline, stream: str, stateful: Sequence[str]) -> None:
-    pipe.hgetall(keys.last_prices(stream))
-    for kind in stateful:
-        pipe.hgetall(keys.kind_state(stream, kind))
 
 
 def _continue_later(client: redis.Redis, stream: str) -> None:
@@ -315,21 +259,13 @@ class _Drain:
             return _entries(self._xreadgroup(self.client, cursor, block_ms, count))
 
     def _queue_read(self, pipe: Pipeline, cursor: str) -> None:
-        self._xreadgroup(pipe, cursor)
+        self._xreadgroup(pipe, cursor, None, self.asked)
 
     def _xreadgroup(
-        self,
-        target: redis.Redis | Pipeline,
-        cursor: str,
-        block_ms: int | None = None,
-        count: int | None = None,
+        self, target: redis.Redis | Pipeline, cursor: str, block_ms: int | None, count: int
     ) -> Any:
         return target.xreadgroup(
-            keys.GROUP,
-            keys.CONSUMER,
-            {self.stream: cursor},
-            count=self.asked if count is None else count,
-            block=block_ms,
+            keys.GROUP, keys.CONSUMER, {self.stream: cursor}, count=count, block=block_ms
         )
 
     def _create_group(self) -> None:
