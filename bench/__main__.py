@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     o.add_argument(
         "--answer-ms", type=int, default=OrderOptions.answer_ms, help="venue's answer delay"
     )
+    o.add_argument("--runs", type=int, default=1, help="runs in turn, their orders pooled")
     a = p.parse_args(argv)
     if a.orders:
         return _orders(a)
@@ -87,9 +88,18 @@ def _orders(a: argparse.Namespace) -> int:
         workers=a.workers, partitions=a.partitions, inline=not a.queued, answer_ms=a.answer_ms,
         seed=a.seed,
     )  # fmt: skip
-    figures = orders.execute(opts)
-    print(orders.table(opts, figures))
-    print(f"\nwritten: {orders.save(opts, figures).relative_to(ROOT)}")
+    runs = []
+    for _ in range(a.runs):
+        figures = orders.execute(opts)
+        each = figures.pop(orders.EACH)
+        print(orders.table(opts, figures))
+        path = orders.save(opts, figures)
+        print(f"\nwritten: {path.relative_to(ROOT)}")
+        runs.append((path.name, figures | {orders.EACH: each}))
+    if len(runs) > 1:
+        figures = orders.pooled(runs)
+        print(f"\n{orders.pooled_table(figures)}")
+        print(f"\nwritten: {orders.save(opts, figures, pooled=True).relative_to(ROOT)}")
     return 0
 
 

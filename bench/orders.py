@@ -46,6 +46,7 @@ from workers.state import decode_hash
 
 KEY, SECRET, PASSPHRASE = "bench-key", "bench-secret", "bench-pass"
 SLOWEST = 8  # orders listed with their parts (a p99 of 493 orders is the 5th slowest)
+EACH = "each_ms"  # the figures' key of every order's latencies (pooled(); not saved per run)
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,6 @@ def _figures(
             if "_sent_ms" in record:  # when the worker had written the request whole
                 left.append(int(record["_sent_ms"]) - tick)
     states = Counter(o["state"] for o in history)
-
-    def q(values: list[int], p: float) -> int | None:
-        values = sorted(values)
-        return values[min(len(values) - 1, int(p * len(values)))] if values else None
-
     return {
         "orders_expected": len(wanted),
         "orders_placed": sum(1 for r in by_rule if r in wanted),
@@ -232,27 +228,75 @@ def _figures(
         "duplicates": sum(len(o) - 1 for o in by_rule.values()),
         "order_states": dict(states),
         "tick_to_order_ms": {
-            "p50": q(latencies, 0.5), "p99": q(latencies, 0.99),
+            "p50": _q(latencies, 0.5), "p99": _q(latencies, 0.99),
             "max": max(latencies) if latencies else None, "count": len(latencies),
         },
         # Where klaxon's part ends: tick -> the request written whole to the venue's connection
         # (the worker's clock; the simulator's cTime above adds its own queue: one order at a
         # time, on the cores klaxon uses).
         "tick_to_sent_ms": {
-            "p50": q(left, 0.5), "p99": q(left, 0.99),
+            "p50": _q(left, 0.5), "p99": _q(left, 0.99),
             "max": max(left) if left else None, "count": len(left),
         },
         # The two parts: tick -> record TRIGGERED (evaluation), TRIGGERED -> at the simulator.
-        "tick_to_triggered_ms": {"p50": q(decided, 0.5), "p99": q(decided, 0.99)},
-        "triggered_to_order_ms": {"p50": q(sent, 0.5), "p99": q(sent, 0.99)},
+        "tick_to_triggered_ms": {"p50": _q(decided, 0.5), "p99": _q(decided, 0.99)},
+        "triggered_to_order_ms": {"p50": _q(sent, 0.5), "p99": _q(sent, 0.99)},
         # Of the first: tick -> in the stream (the watcher: the entry id's ms, Redis's clock).
-        "tick_to_stream_ms": {"p50": q(streamed, 0.5), "p99": q(streamed, 0.99)},
+        "tick_to_stream_ms": {"p50": _q(streamed, 0.5), "p99": _q(streamed, 0.99)},
         # The slowest orders, each split: in the stream, evaluated to TRIGGERED, at the venue.
         "slowest": [
             {"rule": rule, "ms": total, "stream": s, "trigger": t, "send": o}
             for total, rule, s, t, o in sorted(parts, reverse=True)[:SLOWEST]
         ],
+        # Every order's two latencies, for pooling runs (pooled()); not saved with the run.
+        EACH: {"tick_to_order_ms": sorted(latencies), "tick_to_sent_ms": sorted(left)},
     }  # fmt: skip
+
+
+def _q(values: list[int], p: float) -> int | None:
+    """The p quantile of `values` as the bench reports it: the value at index p * n, sorted."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))] if values else None
+
+
+def pooled(runs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The orders of several runs, (result file, figures with EACH), as one sample, beside each
+    run's own p99: a run's p99 is its 5th slowest order of 493, and one slow second of the host
+    moves it; the pooled p99 of five runs is their 25th slowest."""
+    figures: dict[str, Any] = {}
+    for name in ("tick_to_order_ms", "tick_to_sent_ms"):
+        values = [v for _, run in runs for v in run[EACH][name]]
+        figures[name] = {
+            "p50": _q(values, 0.5), "p90": _q(values, 0.9), "p99": _q(values, 0.99),
+            "max": max(values, default=None), "count": len(values),
+        }  # fmt: skip
+    for name in ("orders_placed", "orders_expected", "duplicates"):
+        figures[name] = sum(run[name] for _, run in runs)
+    figures["runs"] = [
+        {"file": file, "p99": run["tick_to_order_ms"]["p99"],
+         "sent_p99": run["tick_to_sent_ms"]["p99"], "steal_pct": run["host_cpu_pct"]["steal"]}
+        for file, run in runs
+    ]  # fmt: skip
+    return figures
+
+
+def pooled_table(figures: dict[str, Any]) -> str:
+    """The pooled figures of several runs as a small table."""
+    lat, left = figures["tick_to_order_ms"], figures["tick_to_sent_ms"]
+    runs = figures["runs"]
+    return "\n".join(
+        [
+            f"{len(runs)} runs pooled ({lat['count']} orders):",
+            f"tick -> order request at the simulator: p50 {lat['p50']} ms, p90 {lat['p90']} ms,"
+            f" p99 {lat['p99']} ms, max {lat['max']} ms",
+            f"tick -> order request sent: p50 {left['p50']} ms, p90 {left['p90']} ms,"
+            f" p99 {left['p99']} ms, max {left['max']} ms",
+            f"orders placed {figures['orders_placed']} / expected {figures['orders_expected']};"
+            f" duplicates {figures['duplicates']}",
+            "each run's p99 at the simulator / sent (% of the CPUs stolen): "
+            + ", ".join(f"{r['p99']} / {r['sent_p99']} ({r['steal_pct']})" for r in runs),
+        ]
+    )
 
 
 def _entry_ms(firing: str) -> int:
@@ -293,6 +337,7 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def save(opts: OrderOptions, figures: dict[str, Any]) -> Path:
-    """Write the run as JSON under bench/results/ (bench/report.py's, named `*-orders.json`)."""
-    return report.save(opts, figures, "orders")
+def save(opts: OrderOptions, figures: dict[str, Any], pooled: bool = False) -> Path:
+    """Write the run as JSON under bench/results/ (bench/report.py's, named `*-orders.json`;
+    several runs' pooled figures `*-orders-pooled.json`)."""
+    return report.save(opts, figures, "orders-pooled" if pooled else "orders")
