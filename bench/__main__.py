@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     o.add_argument("--runs", type=int, default=1, help="runs in turn, their orders pooled")
     a = p.parse_args(argv)
+    if a.runs < 1:
+        p.error("--runs must be at least 1")
     if a.orders:
         return _orders(a)
     full = ((20_000, 10.0), (20_000, 30.0), (50_000, 60.0))
@@ -91,11 +93,10 @@ def _orders(a: argparse.Namespace) -> int:
     runs = []
     for _ in range(a.runs):
         figures = orders.execute(opts)
-        each = figures.pop(orders.EACH)
         print(orders.table(opts, figures))
         path = orders.save(opts, figures)
         print(f"\nwritten: {path.relative_to(ROOT)}")
-        runs.append((path.name, figures | {orders.EACH: each}))
+        runs.append((path.name, figures))
     if len(runs) > 1:
         figures = orders.pooled(runs)
         print(f"\n{orders.pooled_table(figures)}")

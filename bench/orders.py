@@ -46,7 +46,7 @@ from workers.state import decode_hash
 
 KEY, SECRET, PASSPHRASE = "bench-key", "bench-secret", "bench-pass"
 SLOWEST = 8  # orders listed with their parts (a p99 of 493 orders is the 5th slowest)
-EACH = "each_ms"  # the figures' key of every order's latencies (pooled(); not saved per run)
+EACH = "each_ms"  # the figures' key of every order's latencies (for pooled(); save() leaves it)
 
 
 @dataclass(frozen=True)
@@ -339,5 +339,6 @@ def table(opts: OrderOptions, figures: dict[str, Any]) -> str:
 
 def save(opts: OrderOptions, figures: dict[str, Any], pooled: bool = False) -> Path:
     """Write the run as JSON under bench/results/ (bench/report.py's, named `*-orders.json`;
-    several runs' pooled figures `*-orders-pooled.json`)."""
-    return report.save(opts, figures, "orders-pooled" if pooled else "orders")
+    several runs' pooled figures `*-orders-pooled.json`), without every order's latencies."""
+    kept = {name: value for name, value in figures.items() if name != EACH}
+    return report.save(opts, kept, "orders-pooled" if pooled else "orders")

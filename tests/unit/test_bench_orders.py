@@ -3,9 +3,14 @@ pooling of several runs' orders (--runs)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from bench.orders import EACH, _entry_ms, _q, pooled, pooled_table
+import pytest
+
+from bench import report
+from bench.orders import EACH, OrderOptions, _entry_ms, _q, pooled, pooled_table, save
 from watcher import keys
 from workers.firings import firing_of
 
@@ -45,3 +50,18 @@ def test_runs_pool_their_orders_into_one_sample_beside_each_runs_own_p99() -> No
         {"file": "b-orders.json", "p99": 100, "sent_p99": 99, "steal_pct": 0.1},
     ]
     assert "2 runs pooled (200 orders)" in pooled_table(figures)
+
+
+def test_a_saved_run_leaves_out_every_orders_latencies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    figures = _run([1, 2, 3], 0.0)
+    path = save(OrderOptions(), figures)
+    saved = json.loads(path.read_text())["figures"]
+    assert EACH not in saved
+    assert saved["tick_to_order_ms"] == {"p99": 3}
+    assert figures[EACH]["tick_to_order_ms"] == [1, 2, 3]  # still there for pooled()
+    assert save(OrderOptions(), pooled([("a", figures)]), pooled=True).name.endswith(
+        "-orders-pooled.json"
+    )
